@@ -1,0 +1,195 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <systemd/sd-journal.h>
+
+#include "log.h"
+#include "util.h"
+
+#define LOG_LINE_MAX 4096 /* bytes of message kept; longer ones are cut with "..." */
+#define LOG_FIELDS_MAX 32
+
+static enum log_target log_target = LOG_TARGET_AUTO;
+static enum log_target log_resolved = _LOG_TARGET_MAX;
+static int log_max_level = LOG_INFO;
+
+static const char *const target_names[_LOG_TARGET_MAX] = {
+        [LOG_TARGET_AUTO] = "auto",
+        [LOG_TARGET_JOURNAL] = "journal",
+        [LOG_TARGET_CONSOLE] = "console",
+};
+
+int log_target_from_string(const char *s) {
+        for (int i = 0; i < _LOG_TARGET_MAX; i++)
+                if (streq(s, target_names[i]))
+                        return i;
+        return -EINVAL;
+}
+
+void log_set_target(enum log_target t) {
+        log_target = t;
+        log_resolved = _LOG_TARGET_MAX;
+}
+
+static bool stderr_is_journal(void) {
+        /* systemd sets JOURNAL_STREAM=DEV:INO for a service whose stderr is the journal
+         * (systemd.exec(5)); compare it with what fd 2 actually is, since children inherit it. */
+        const char *e = getenv("JOURNAL_STREAM");
+        unsigned long long dev, ino;
+        struct stat st;
+
+        if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2)
+                return false;
+        if (fstat(STDERR_FILENO, &st) < 0)
+                return false;
+        return (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino;
+}
+
+enum log_target log_get_target(void) {
+        if (log_resolved == _LOG_TARGET_MAX) {
+                if (log_target == LOG_TARGET_AUTO)
+                        log_resolved = stderr_is_journal() ? LOG_TARGET_JOURNAL : LOG_TARGET_CONSOLE;
+                else
+                        log_resolved = log_target;
+        }
+        return log_resolved;
+}
+
+void log_set_max_level(int level) {
+        log_max_level = level;
+}
+
+int log_get_max_level(void) {
+        return log_max_level;
+}
+
+static void escape_control(char *dst, size_t size, const char *src) {
+        /* Control bytes become \n, \t or \xNN; everything else, UTF-8 included, passes. */
+        size_t o = 0;
+
+        for (const unsigned char *p = (const unsigned char *) src; *p; p++) {
+                char esc[5];
+                size_t l;
+
+                if (*p == '\n')
+                        l = (size_t) snprintf(esc, sizeof esc, "\\n");
+                else if (*p == '\t')
+                        l = (size_t) snprintf(esc, sizeof esc, "\\t");
+                else if (*p < 0x20 || *p == 0x7f)
+                        l = (size_t) snprintf(esc, sizeof esc, "\\x%02x", *p);
+                else {
+                        esc[0] = (char) *p;
+                        l = 1;
+                }
+                if (o + l + 4 > size) {
+                        memcpy(dst + o, "...", 3);
+                        o += 3;
+                        break;
+                }
+                memcpy(dst + o, esc, l);
+                o += l;
+        }
+        dst[o] = '\0';
+}
+
+static void format_message(char *buf, size_t size, int error, const char *fmt, va_list ap) {
+        char raw[LOG_LINE_MAX];
+
+        errno = error < 0 ? -error : error; /* so that %m prints it */
+        (void) vsnprintf(raw, sizeof raw, fmt, ap);
+        escape_control(buf, size, raw);
+}
+
+static void write_journal(int level, int error, const char *message_id, const struct log_field *fields,
+                          size_t n_fields, const char *message) {
+        char buf[LOG_FIELDS_MAX + 4][LOG_LINE_MAX + 32];
+        struct iovec iov[LOG_FIELDS_MAX + 4];
+        size_t n = 0;
+
+        (void) snprintf(buf[n], sizeof buf[n], "PRIORITY=%d", level);
+        n++;
+        (void) snprintf(buf[n], sizeof buf[n], "MESSAGE=%s", message);
+        n++;
+        if (message_id) {
+                (void) snprintf(buf[n], sizeof buf[n], "MESSAGE_ID=%s", message_id);
+                n++;
+        }
+        if (error != 0) {
+                (void) snprintf(buf[n], sizeof buf[n], "ERRNO=%d", error < 0 ? -error : error);
+                n++;
+        }
+        for (size_t i = 0; i < n_fields && i < LOG_FIELDS_MAX; i++) {
+                char value[LOG_LINE_MAX];
+
+                if (!fields[i].value)
+                        continue;
+                escape_control(value, sizeof value, fields[i].value);
+                (void) snprintf(buf[n], sizeof buf[n], "%s=%s", fields[i].key, value);
+                n++;
+        }
+        for (size_t i = 0; i < n; i++)
+                iov[i] = (struct iovec) { .iov_base = buf[i], .iov_len = strlen(buf[i]) };
+
+        if (sd_journal_sendv(iov, (int) n) < 0)
+                /* The journal is gone (shutdown, test harness): do not lose the line. */
+                (void) fprintf(stderr, "%s\n", message);
+}
+
+int log_eventv(int level, int error, const char *message_id, const struct log_field *fields,
+               size_t n_fields, const char *fmt, va_list ap) {
+        char message[LOG_LINE_MAX];
+        int saved_errno = errno;
+
+        if (level > log_max_level)
+                return error;
+
+        format_message(message, sizeof message, error, fmt, ap);
+
+        if (log_get_target() == LOG_TARGET_JOURNAL)
+                write_journal(level, error, message_id, fields, n_fields, message);
+        else {
+                /* stdout carries only a command's own output; every log line goes to stderr. */
+                if (log_max_level >= LOG_DEBUG && n_fields > 0) {
+                        (void) fputs(message, stderr);
+                        for (size_t i = 0; i < n_fields; i++) {
+                                char value[LOG_LINE_MAX];
+
+                                if (!fields[i].value)
+                                        continue;
+                                escape_control(value, sizeof value, fields[i].value);
+                                (void) fprintf(stderr, " %s=%s", fields[i].key, value);
+                        }
+                        (void) fputc('\n', stderr);
+                } else
+                        (void) fprintf(stderr, "%s\n", message);
+        }
+
+        errno = saved_errno;
+        return error;
+}
+
+int log_event(int level, int error, const char *message_id, const struct log_field *fields,
+              size_t n_fields, const char *fmt, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = log_eventv(level, error, message_id, fields, n_fields, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+int log_internal(int level, int error, const char *fmt, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = log_eventv(level, error, NULL, NULL, 0, fmt, ap);
+        va_end(ap);
+        return r;
+}

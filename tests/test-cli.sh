@@ -1,0 +1,32 @@
+#!/bin/sh
+# The command line: version, --help, usage errors and their exit statuses.
+. "$top_srcdir/tests/lib.sh"
+
+out=$("$RECONCILER" version); rc=$?
+is "$rc" 0 "version exits 0"
+is "$(printf '%s\n' "$out" | head -n 1)" "connector-reconciler $(sed -n 's/^AC_INIT(\[connector-reconciler\], \[\([^]]*\)\].*/\1/p' "$top_srcdir/configure.ac")" \
+        "version prints the package version first"
+printf '%s\n' "$out" | grep -q '^libcurl '; ok $? "version names libcurl"
+printf '%s\n' "$out" | grep -q '^libyaml '; ok $? "version names libyaml"
+printf '%s\n' "$out" | grep -q '^cJSON '; ok $? "version names cJSON"
+printf '%s\n' "$out" | grep -q '^libsystemd '; ok $? "version names libsystemd"
+
+out=$("$RECONCILER" --help); rc=$?
+is "$rc" 0 "--help exits 0"
+printf '%s\n' "$out" | grep -q '^Usage: connector-reconciler'; ok $? "--help prints usage on stdout"
+
+"$RECONCILER" >/dev/null 2>"$TEST_TMP/err"; rc=$?
+is "$rc" 2 "no command exits 2"
+grep -q 'Missing command' "$TEST_TMP/err"; ok $? "no command says so on stderr"
+
+"$RECONCILER" frobnicate >/dev/null 2>"$TEST_TMP/err"; rc=$?
+is "$rc" 2 "an unknown command exits 2"
+grep -q "Unknown command 'frobnicate'" "$TEST_TMP/err"; ok $? "an unknown command is named"
+
+"$RECONCILER" --no-such-option version >/dev/null 2>&1; rc=$?
+is "$rc" 2 "an unknown option exits 2"
+
+"$RECONCILER" --log-target syslog version >/dev/null 2>"$TEST_TMP/err"; rc=$?
+is "$rc" 2 "an invalid --log-target exits 2"
+
+tap_done

@@ -1,0 +1,207 @@
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backup.h"
+#include "util.h"
+
+#define BACKUP_SUFFIX_MAX 1000 /* ".2" ... ".999": more backups of one id in one second is a bug */
+
+static bool is_safe_char(unsigned char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+               c == '-' || c == '.';
+}
+
+static uint64_t fnv1a64(const char *s) {
+        uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+                h ^= *p;
+                h *= UINT64_C(0x100000001b3);
+        }
+        return h;
+}
+
+char *backup_escape_id(const char *id) {
+        static const char hex[] = "0123456789ABCDEF";
+        size_t n = strlen(id);
+        char *e, *o;
+
+        assert(id);
+
+        e = malloc(n * 3 + 1);
+        if (!e)
+                return NULL;
+        o = e;
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char) id[i];
+
+                if (is_safe_char(c) && !(i == 0 && c == '.'))
+                        *o++ = (char) c;
+                else {
+                        *o++ = '%';
+                        *o++ = hex[c >> 4];
+                        *o++ = hex[c & 15];
+                }
+        }
+        *o = '\0';
+
+        if ((size_t) (o - e) > BACKUP_ID_NAME_MAX) {
+                /* Cut at an escape boundary so that the kept part still reads as escaped. */
+                size_t cut = BACKUP_ID_NAME_MAX - 17;
+
+                while (cut > 0 && (e[cut - 1] == '%' || (cut > 1 && e[cut - 2] == '%')))
+                        cut--;
+                (void) snprintf(e + cut, 18, "~%016llx", (unsigned long long) fnv1a64(id));
+        }
+        return e;
+}
+
+static int mkdir_parents(const char *path, mode_t mode) {
+        _cleanup_free_ char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = '\0';
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                        return negative_errno();
+                *s = '/';
+        }
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                return negative_errno();
+        return 0;
+}
+
+int backup_dir_prepare(const char *dir) {
+        struct stat st;
+        int r;
+
+        assert(dir);
+
+        r = mkdir_parents(dir, 0700);
+        if (r < 0)
+                return r;
+        if (stat(dir, &st) < 0)
+                return negative_errno();
+        if (!S_ISDIR(st.st_mode))
+                return -ENOTDIR;
+        if (access(dir, W_OK | X_OK) < 0)
+                return negative_errno();
+        return 0;
+}
+
+static int write_all(int fd, const void *buf, size_t n) {
+        const char *p = buf;
+
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                p += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+static int write_temporary(int dir_fd, const char *tmp_name, const void *body, size_t n) {
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        fd = openat(dir_fd, tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return negative_errno();
+        /* The umask could only narrow 0600; make sure of it against an odd umask of 0. */
+        if (fchmod(fd, 0600) < 0)
+                return negative_errno();
+        r = write_all(fd, body, n);
+        if (r < 0)
+                return r;
+        if (fsync(fd) < 0)
+                return negative_errno();
+        if (close(TAKE_FD(fd)) < 0)
+                return negative_errno();
+        return 0;
+}
+
+int backup_write(const char *dir, const char *id, const void *body, size_t n, usec_t realtime_usec,
+                 char **ret_path) {
+        _cleanup_free_ char *escaped = NULL, *tmp_name = NULL;
+        _cleanup_close_ int dir_fd = -1;
+        char stamp[32], name[BACKUP_ID_NAME_MAX + 64];
+        time_t sec = (time_t) (realtime_usec / USEC_PER_SEC);
+        struct tm tm;
+        int r;
+
+        assert(dir);
+        assert(id);
+        assert(body || n == 0);
+
+        if (!gmtime_r(&sec, &tm))
+                return -EINVAL;
+        if (strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm) == 0)
+                return -EINVAL;
+
+        escaped = backup_escape_id(id);
+        if (!escaped)
+                return -ENOMEM;
+
+        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd < 0)
+                return negative_errno();
+
+        /* A dot name, so that a crash between write and rename leaves nothing that looks like a
+         * backup; the pid keeps concurrent runs apart. */
+        if (asprintf(&tmp_name, ".%s.%ld.tmp", escaped, (long) getpid()) < 0)
+                return -ENOMEM;
+        (void) unlinkat(dir_fd, tmp_name, 0); /* left over by a crash of a process with our pid */
+
+        r = write_temporary(dir_fd, tmp_name, body, n);
+        if (r < 0) {
+                (void) unlinkat(dir_fd, tmp_name, 0);
+                return r;
+        }
+
+        for (unsigned i = 1;; i++) {
+                if (i >= BACKUP_SUFFIX_MAX) {
+                        r = -EEXIST;
+                        break;
+                }
+                if (i == 1)
+                        (void) snprintf(name, sizeof name, "%s.%s.json", escaped, stamp);
+                else
+                        (void) snprintf(name, sizeof name, "%s.%s.%u.json", escaped, stamp, i);
+
+                /* link() + unlink() rather than rename(): rename would replace an existing backup. */
+                if (linkat(dir_fd, tmp_name, dir_fd, name, 0) >= 0) {
+                        r = 0;
+                        break;
+                }
+                if (errno != EEXIST) {
+                        r = negative_errno();
+                        break;
+                }
+        }
+        (void) unlinkat(dir_fd, tmp_name, 0);
+        if (r < 0)
+                return r;
+
+        if (fsync(dir_fd) < 0) {
+                r = negative_errno();
+                (void) unlinkat(dir_fd, name, 0);
+                return r;
+        }
+
+        if (ret_path && asprintf(ret_path, "%s/%s", dir, name) < 0)
+                return -ENOMEM;
+        return 0;
+}

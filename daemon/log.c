@@ -97,6 +97,8 @@ static void escape_control(char *dst, size_t size, const char *src) {
         dst[o] = '\0';
 }
 
+static void format_message(char *buf, size_t size, int error, const char *fmt, va_list ap)
+        __attribute__((format(printf, 4, 0)));
 static void format_message(char *buf, size_t size, int error, const char *fmt, va_list ap) {
         char raw[LOG_LINE_MAX];
 

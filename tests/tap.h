@@ -35,6 +35,7 @@ static inline void diag(const char *fmt, ...) {
         fputc('\n', stdout);
 }
 
+static inline bool okv(bool cond, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static inline bool okv(bool cond, const char *fmt, va_list ap) {
         tap_run++;
         if (!cond)

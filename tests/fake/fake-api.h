@@ -1,0 +1,102 @@
+#pragma once
+
+/* The fake cluster's Elasticsearch behaviour, without HTTP: one request (method, raw target,
+ * the headers that matter, body) in, one response (status, headers, body) out, as the chosen
+ * Elasticsearch version answers it: authentication, REST API compatibility headers, routing
+ * (405 with Allow, 400 "no handler found"), parameter checks with Elasticsearch's wording, the
+ * connector and sync job endpoints, error envelopes. Pure apart from the store it is given and
+ * a seeded generator for new ids; the caller serialises calls. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fake-store.h"
+#include "fake-util.h"
+
+struct fake_version {
+        unsigned major;
+        unsigned minor;
+        unsigned patch;
+};
+
+/* Parses "X.Y.Z": 0 or -EINVAL. */
+int fake_version_parse(const char *s, struct fake_version *ret);
+/* Whether v is at least major.minor. */
+bool fake_version_at_least(const struct fake_version *v, unsigned major, unsigned minor);
+
+struct fake_api_config {
+        struct fake_version version;
+        /* Credentials the cluster accepts; when all are NULL security is off. Borrowed. */
+        const char *api_key; /* the encoded key, as sent after "ApiKey " */
+        const char *basic_user;
+        const char *basic_password;
+        const char *bearer;
+        long max_result_window; /* index.max_result_window, 10000 by default */
+};
+
+struct fake_request {
+        const char *method;        /* "GET", ... */
+        const char *raw_target;    /* the request-target as received, still percent-encoded */
+        const char *authorization; /* header values, NULL when absent */
+        const char *accept;
+        const char *content_type;
+        const char *body;
+        size_t body_len;
+};
+
+struct fake_header {
+        char *name;
+        char *value;
+};
+
+#define FAKE_MAX_HEADERS 8
+
+struct fake_response {
+        int status;
+        char *content_type;
+        char *body;
+        size_t body_len;
+        struct fake_header headers[FAKE_MAX_HEADERS];
+        size_t n_headers;
+
+        /* What the request log records. */
+        char *path;              /* the decoded path; NULL when it does not decode */
+        char *connector_id;      /* decoded, when the endpoint names a connector */
+        char *sync_job_id;       /* decoded, when the endpoint names a sync job */
+        char *query_json;        /* the decoded query parameters as a JSON object; NULL when malformed */
+        const char *auth_scheme; /* "ApiKey", "Basic", "Bearer", "other" or NULL */
+};
+
+void fake_response_done(struct fake_response *r);
+/* Adds a header (copies both strings): 0 or -ENOMEM/-E2BIG. */
+int fake_response_add_header(struct fake_response *r, const char *name, const char *value);
+
+struct fake_api;
+
+/* The store is borrowed and must outlive the api. 'seed' drives generated ids. */
+int fake_api_new(struct fake_api **ret, const struct fake_api_config *config, struct fake_store *store,
+                 uint64_t seed);
+struct fake_api *fake_api_free(struct fake_api *api);
+
+/* Answers one request into *ret (zeroed first; fake_response_done() frees it). Returns 0, or
+ * -ENOMEM (then *ret holds nothing). */
+int fake_api_handle(struct fake_api *api, const struct fake_request *req, struct fake_response *ret);
+
+/* The body Elasticsearch sends for an exception: {"error":{"root_cause":[...],"type","reason"},
+ * "status"}. 'extra' (JSON members starting with ',', or NULL) is appended inside the error and
+ * its root cause (metadata, headers); 'cause' (e.g. ',"caused_by":{...}') only inside the error,
+ * as root causes never carry their cause. */
+int fake_error_body(int status, const char *type, const char *reason, const char *extra, const char *cause,
+                    char **ret);
+
+/* The decoded path of a request-target (plus signs stay), as the request log and fault rules see
+ * it; -EINVAL when it does not decode. */
+int fake_request_path(const char *raw_target, char **ret);
+
+/* The scheme of an Authorization header value as the log records it: "ApiKey", "Basic",
+ * "Bearer", "other", or NULL when absent. Never the credentials. */
+const char *fake_auth_scheme(const char *authorization);
+
+/* Re-indents compact JSON as Elasticsearch's ?pretty does (two spaces, " : ", a final newline). */
+int fake_json_pretty(const char *json, char **ret);

@@ -1,0 +1,104 @@
+#pragma once
+
+/* The fake cluster's documents: the connectors of the .elastic-connectors index and the sync jobs
+ * of .elastic-connectors-sync-jobs, kept as Elasticsearch keeps them (the _source as JSON text,
+ * the _id apart), with the lookups and the sorted, filtered listings the connector API runs on
+ * them. Pure: no I/O, no clock, no locking (the caller serialises access). */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One stored document. Every string is owned by the store; pointers handed out stay valid until
+ * the next call that changes the store. */
+struct fake_doc {
+        char *id;
+        char *source; /* the _source, a compact JSON object without "id" */
+        uint64_t seq; /* order of the last write: Lucene puts a rewritten document after the others */
+        size_t slot;
+        struct fake_doc *next_in_bucket;
+
+        /* Connectors: keyword fields the list API filters and sorts on (NULL when missing). */
+        char *index_name;
+        char *name;
+        char *service_type;
+        char *description;
+        bool deleted;
+
+        /* Sync jobs. */
+        char *connector_id;
+        char *created_at;
+        char *status;
+        char *job_type;
+};
+
+struct fake_store;
+
+int fake_store_new(struct fake_store **ret);
+struct fake_store *fake_store_free(struct fake_store *s);
+
+/* Removes every document. */
+void fake_store_clear(struct fake_store *s);
+
+/* Adds the documents of a seed, {"connectors": [...], "sync_jobs": [...]}, each in the shape
+ * GET returns it (with its "id"; a sync job also with "connector": {"id": ...}). A document with
+ * an id already stored replaces it. 'origin' names the source in messages. On error nothing is
+ * added, -EINVAL is returned and *reterr (malloc'd) says where, e.g. "seed.json: connectors[2]:
+ * \"id\" must be a non-empty string" or "seed.json:3:14: invalid JSON". */
+int fake_store_load(struct fake_store *s, const char *text, size_t len, const char *origin, char **reterr);
+
+/* Stores a connector: 'source_json' is its _source (a JSON object; an "id" key in it is
+ * dropped). Returns 1 when created, 0 when an existing one was replaced, -EINVAL when the
+ * source is not a JSON object. */
+int fake_store_put_connector(struct fake_store *s, const char *id, const char *source_json);
+int fake_store_put_sync_job(struct fake_store *s, const char *id, const char *source_json);
+
+const struct fake_doc *fake_store_get_connector(const struct fake_store *s, const char *id);
+const struct fake_doc *fake_store_get_sync_job(const struct fake_store *s, const char *id);
+
+/* Removes a connector or a sync job: 0, or -ENOENT when there is none. */
+int fake_store_remove_connector(struct fake_store *s, const char *id);
+int fake_store_remove_sync_job(struct fake_store *s, const char *id);
+/* Sets "deleted": true in a connector's source (a 9.x soft delete): 0 or -ENOENT. */
+int fake_store_soft_delete_connector(struct fake_store *s, const char *id);
+/* Removes every sync job whose connector.id is 'connector_id'; returns how many. */
+size_t fake_store_remove_sync_jobs_of(struct fake_store *s, const char *connector_id);
+
+/* Whether a sync job was ever stored: Elasticsearch words a missing sync job differently when
+ * its index does not exist yet. */
+bool fake_store_sync_job_index_exists(const struct fake_store *s);
+
+size_t fake_store_n_connectors(const struct fake_store *s);
+size_t fake_store_n_sync_jobs(const struct fake_store *s);
+
+/* The filters of GET _connector. Lists hold borrowed strings; an empty list does not filter. */
+struct fake_connector_query {
+        const char *const *index_names;
+        size_t n_index_names;
+        const char *const *names;
+        size_t n_names;
+        const char *const *service_types;
+        size_t n_service_types;
+        const char *query; /* wildcard *query* on index_name, name and description; NULL: none */
+        bool include_deleted;
+};
+
+/* Every matching connector, sorted as Elasticsearch sorts them: by index_name in code point order,
+ * missing last, ties in write order. *ret is a malloc'd array of borrowed pointers. */
+int fake_store_list_connectors(const struct fake_store *s, const struct fake_connector_query *q,
+                               const struct fake_doc ***ret, size_t *ret_n);
+
+struct fake_sync_job_query {
+        const char *connector_id; /* NULL: any */
+        const char *status;       /* NULL: any */
+        const char *const *job_types;
+        size_t n_job_types;
+};
+
+/* Every matching sync job, newest created_at first (missing last), ties in write order. */
+int fake_store_list_sync_jobs(const struct fake_store *s, const struct fake_sync_job_query *q,
+                              const struct fake_doc ***ret, size_t *ret_n);
+
+/* Every connector (soft-deleted ones too) or sync job, in write order. */
+int fake_store_all_connectors(const struct fake_store *s, const struct fake_doc ***ret, size_t *ret_n);
+int fake_store_all_sync_jobs(const struct fake_store *s, const struct fake_doc ***ret, size_t *ret_n);

@@ -39,7 +39,8 @@ struct plan_set {
 };
 
 /* A connector as listed by the cluster: only the fields the plan and the logs need. Any string
- * may be NULL (a null or missing field in the document). */
+ * but id may be NULL (a null or missing field in the document); a NULL service_type or
+ * index_name matches no service_types or index_name_prefixes list. */
 struct plan_connector {
         char *id;
         char *name;
@@ -65,12 +66,18 @@ enum plan_kind {
 struct plan_item {
         enum plan_kind kind;
         char *id;
-        const struct plan_connector *connector; /* borrowed from the input; NULL for PLAN_MISSING */
-        bool delete_sync_jobs;                  /* PLAN_DELETE: every owning set says so */
-        bool hard;                              /* PLAN_DELETE: every owning set says so */
-        char **sets;     /* PLAN_DELETE/PROTECTED: owning sets; KEEP/MISSING: the declaring set */
+        /* Borrowed from the input. NULL for a PLAN_MISSING id the cluster does not list; for a
+         * declared id the cluster lists as soft-deleted (PLAN_MISSING too), that connector. */
+        const struct plan_connector *connector;
+        bool delete_sync_jobs; /* PLAN_DELETE: every owning set says so */
+        bool hard;             /* PLAN_DELETE: every owning set says so */
+        /* PLAN_DELETE/PROTECTED: the owning sets; KEEP/MISSING: the declaring set; UNMANAGED:
+         * none. Sorted by name (bytewise), no name twice. */
+        char **sets;
         size_t n_sets;
-        char *reason;    /* PLAN_PROTECTED: why; NULL otherwise */
+        /* PLAN_PROTECTED: why; PLAN_MISSING: why, when the cluster lists the id soft-deleted;
+         * NULL otherwise. */
+        char *reason;
 };
 
 struct plan {
@@ -80,21 +87,49 @@ struct plan {
         char *blocked; /* NULL, or why the cycle deletes nothing (allow_empty, max_deletions) */
 };
 
-/* Builds the plan. The inputs are borrowed and must outlive the plan (items point at actual
- * connectors). Ids declared twice across sets are the manifest reader's error to report; here
- * the first declaring set wins. Returns 0 and sets *ret (owned by the caller), or -ENOMEM. */
+/* Builds the plan: one item per distinct id, in the cluster or declared. The inputs are borrowed
+ * and must outlive the plan (items point at actual connectors).
+ *
+ * Beyond DESIGN.md's semantics, the rules where it is silent:
+ * - A soft-deleted connector (deleted: true) is never deleted again. Declared, it is
+ *   PLAN_MISSING (it exists but does not serve), with a reason. Owned and not declared, it is
+ *   PLAN_PROTECTED with the reason "soft-deleted ...", so that `plan` still shows it. Owned by
+ *   no set, it is PLAN_UNMANAGED like any other.
+ * - A declared id is PLAN_KEEP with the declaring set even when no set's selector owns it.
+ * - allow_empty: a set with prune.enabled, no declared connectors and allow_empty false blocks
+ *   the cycle when its selector owns any listed connector at all, soft-deleted ones and ones
+ *   other sets declare included (the conservative reading: an emptied manifest needs explicit
+ *   consent even when this cycle would happen to delete nothing). A set with pruning disabled
+ *   never blocks, since it can make nothing deletable.
+ * - max_deletions: more PLAN_DELETE items than policy->max_deletions blocks; exactly as many
+ *   does not; PLAN_UNLIMITED disables the check.
+ * - When blocked, the PLAN_DELETE items stay (they show what would have been deleted) and
+ *   `blocked` holds every reason, joined by "; ": the allow_empty ones by set name, then
+ *   max_deletions. The executor deletes nothing when `blocked` is set.
+ * - Ids declared twice across sets are the manifest reader's error to report; here the first
+ *   declaring set (in the order given) wins. An id the cluster lists twice counts once: the
+ *   first copy decides.
+ * Cost: about linear in the total length of the ids (a radix sort; ids alike over their first
+ * 256 bytes are compared whole), plus every set's selector items for each listed connector no
+ * set declares (for each listed one, when a set may block by allow_empty).
+ *
+ * Returns 0 and sets *ret (owned by the caller); -EINVAL when a set name, a declared id, a
+ * selector item or an actual connector's id is NULL; -ENOMEM. */
 int plan_build(const struct plan_set *sets, size_t n_sets, const struct plan_connector *actual,
                size_t n_actual, const struct plan_policy *policy, struct plan **ret);
 
+/* Frees the plan and everything it owns (not the inputs it borrows). Accepts NULL; returns NULL. */
 struct plan *plan_free(struct plan *p);
 static inline void plan_freep(struct plan **p) {
         if (*p)
                 (void) plan_free(*p);
 }
 
+/* "delete", "keep", "missing", "unmanaged", "protected"; NULL for anything else. */
 const char *plan_kind_to_string(enum plan_kind k);
 
-/* Frees the contents of a set, a declared connector or an actual connector (not the struct). */
+/* Frees the contents of a set (its declared connectors included), a declared connector or an
+ * actual connector (not the struct itself), and zeroes it, so a second call does nothing. */
 void plan_set_done(struct plan_set *s);
 void plan_declared_done(struct plan_declared *d);
 void plan_connector_done(struct plan_connector *c);

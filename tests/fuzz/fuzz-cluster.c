@@ -1,0 +1,71 @@
+/* libFuzzer target: every decoder of cluster.c on one input (a list page, a connector document, a
+ * sync-job page, GET /, an error body), then the input as a Retry-After value and as a Cloud id.
+ * Seeded with tests/data/cluster's canned bodies. Crashes, leaks and sanitizer reports fail. */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backoff.h"
+#include "cluster.h"
+#include "plan.h"
+#include "util.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        _cleanup_free_ char *buf = NULL, *msg = NULL, *type = NULL, *url = NULL;
+        struct cluster_page page = {};
+        struct plan_connector c = {};
+        struct cluster_info info = {};
+        char **ids = NULL;
+        uint64_t count;
+        size_t n;
+        usec_t d;
+
+        /* The decoders take a length; give them a copy without a NUL after it, so that reading
+         * past the end is caught. */
+        buf = malloc(size + 1);
+        if (!buf)
+                return 0;
+        memcpy(buf, data, size);
+
+        if (cluster_decode_list_page(buf, size, &page, &msg) >= 0)
+                cluster_page_done(&page);
+        msg = mfree(msg);
+
+        if (cluster_decode_connector(buf, size, "id", &c, &msg) >= 0)
+                plan_connector_done(&c);
+        msg = mfree(msg);
+
+        if (cluster_decode_sync_job_page(buf, size, &count, &ids, &n, &msg) >= 0)
+                strv_free(ids);
+        msg = mfree(msg);
+
+        if (cluster_decode_info(buf, size, &info, &msg) >= 0) {
+                (void) cluster_check_version(&info, &msg);
+                cluster_info_done(&info);
+        }
+        msg = mfree(msg);
+
+        if (cluster_decode_error(size > 0 ? 400 + data[0] % 200 : 500, buf, size, &type, &msg) >= 0) {
+                type = mfree(type);
+                msg = mfree(msg);
+        }
+
+        /* As a string: Retry-After (against a fixed "now") and a Cloud id. */
+        buf[size] = '\0';
+        if (strlen(buf) == size) {
+                (void) backoff_parse_retry_after(buf, 1700000000 * USEC_PER_SEC, &d);
+                if (cluster_cloud_id_to_url(buf, &url, &msg) >= 0)
+                        url = mfree(url);
+                msg = mfree(msg);
+        }
+        return 0;
+}

@@ -1,0 +1,127 @@
+#!/bin/bash
+# The cluster client lists connectors from the fake cluster: every page (from/size as sent),
+# every id once, nothing but from and size sent (9.x hides soft-deleted connectors by itself), a
+# listing whose pages disagree reported as incomplete, and a count past the result window a plain
+# error after one page.
+. "$top_srcdir/tests/lib.sh"
+
+TOOL="$top_builddir/tests/cluster-tool"
+[ -x "$FAKE_CLUSTER" ] || skip_all "fake-cluster is not built"
+command -v jq >/dev/null || skip_all "jq is missing"
+
+tool() {  # tool ARGS...: runs cluster-tool against the fake; output in $OUT and $ERR, status in $RC
+        timeout 60 "$TOOL" --url "$FAKE_URL" "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err"
+        RC=$?
+        OUT="$TEST_TMP/out"
+        ERR="$TEST_TMP/err"
+}
+
+# seed FILE N: N connectors c0000..., their index names shared by many (the list sorts by them).
+seed() {
+        jq -n --argjson n "$2" '{connectors: [range($n) | {id: ("c" + (. | tostring | ("0000" + .)[-4:])),
+                name: "Connector \(.)", service_type: "s3", index_name: "search-\(. % 37)"}]}' >"$1"
+}
+
+# ---- 1,234 connectors in pages of 100
+seed "$TEST_TMP/seed.json" 1234
+start_fake --seed "$TEST_TMP/seed.json" --version 9.1.3 || exit 1
+
+tool --page-size 100 list
+is "$RC" 0 "listing 1,234 connectors exits 0"
+jq -r 'select(.id) | .id' "$OUT" | sort >"$TEST_TMP/listed"
+jq -r '.connectors[].id' "$TEST_TMP/seed.json" | sort >"$TEST_TMP/seeded"
+is "$(wc -l <"$TEST_TMP/listed")" 1234 "1,234 connectors are listed"
+check "every seeded id is listed exactly once" cmp -s "$TEST_TMP/listed" "$TEST_TMP/seeded"
+is "$(jq -c 'select(has("complete"))' "$OUT")" '{"complete":true,"count":1234,"listed":1234,"incomplete_reason":null}' \
+        "the listing is complete and says so"
+is "$(jq -r 'select(.id == "c0042") | [.name, .service_type, .index_name, .deleted] | @tsv' "$OUT")" \
+        "$(printf 'Connector 42\ts3\tsearch-5\tfalse')" "the fields of a connector are decoded"
+
+is "$(fake_requests 'select(.path == "/_connector") | .query.from' | tr -d '"' | tr '\n' ' ')" \
+        "0 100 200 300 400 500 600 700 800 900 1000 1100 1200 " "13 pages, from 0 to 1200 in steps of 100"
+is "$(fake_requests 'select(.path == "/_connector") | .query.size' | sort -u | tr -d '"')" "100" "every page asks for size 100"
+is "$(fake_requests 'select(.path == "/_connector") | .query | keys | join(",")' | sort -u | tr -d '"')" "from,size" \
+        "only from and size are sent: no include_deleted"
+is "$(fake_requests '[.method, .path] | join(" ")' | head -n 1 | tr -d '"')" "GET /" "GET / comes first"
+is "$(fake_requests 'select(.path == "/") | .seq' | wc -l)" 1 "GET / is sent once"
+is "$(fake_requests 'select(.status != 200) | .seq' | wc -l)" 0 "no request failed"
+
+# ---- 9.x: a soft-deleted connector is hidden from the list, and the client does not ask for it
+tool delete c0007
+is "$(jq -r .result "$OUT")" deleted "a plain delete on 9.x (a soft delete) succeeds"
+tool --page-size 500 list
+is "$RC" 0 "listing again exits 0"
+is "$(jq -r 'select(.id == "c0007") | .id' "$OUT")" "" "the soft-deleted connector is not listed"
+is "$(jq -c 'select(has("complete")) | [.complete, .count, .listed]' "$OUT")" "[true,1233,1233]" \
+        "1,233 listed, complete"
+stop_fake
+
+# ---- A listing that shifts while we page: reported as incomplete, each id still once
+seed "$TEST_TMP/seed.json" 30
+cat >"$TEST_TMP/faults.json" <<'EOF'
+{"faults": [{"method": "GET", "path": "/_connector", "skip": 1, "count": 1, "delay_ms": 2000}]}
+EOF
+start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" || exit 1
+timeout 60 "$TOOL" --url "$FAKE_URL" --page-size 10 list >"$TEST_TMP/out" 2>"$TEST_TMP/err" &
+tool_pid=$!
+TEST_PIDS="$TEST_PIDS $tool_pid"
+# Once the first page is served, the second one is held for 2 s: add 5 connectors that sort first.
+for _ in $(seq 200); do
+        [ "$(fake_requests 'select(.path == "/_connector") | .seq' | wc -l)" -ge 1 ] && break
+        sleep 0.05
+done
+fake_control POST /_fake/connectors \
+        '{"connectors": [{"id":"new-1","index_name":"a"},{"id":"new-2","index_name":"a"},{"id":"new-3","index_name":"a"},{"id":"new-4","index_name":"a"},{"id":"new-5","index_name":"a"}]}' \
+        >/dev/null
+wait "$tool_pid"
+RC=$?
+is "$RC" 0 "a shifting listing is still delivered"
+add_seq=$(jq -r 'select(.control and .method == "POST") | .seq' "$FAKE_LOG")
+page2_seq=$(fake_requests 'select(.path == "/_connector" and .query.from == "10") | .seq')
+if [ -n "$add_seq" ] && [ -n "$page2_seq" ] && [ "$add_seq" -lt "$page2_seq" ]; then
+        is "$(jq -r 'select(has("complete")) | .complete' "$TEST_TMP/out")" false "and marked incomplete"
+        jq -r 'select(has("complete")) | .incomplete_reason' "$TEST_TMP/out" | grep -q "count changed from 30 to 35"
+        ok $? "the reason says the count changed from 30 to 35"
+        is "$(jq -r 'select(.id) | .id' "$TEST_TMP/out" | sort | uniq -d | wc -l)" 0 "no id is listed twice"
+else
+        diag "the connectors were added after the second page was served; the shift was not observed"
+        ok 1 "the connectors were added while the second page was held"
+fi
+stop_fake
+
+# ---- Past the result window. Elasticsearch counts list hits exactly only up to 10,000, so with
+# 10,050 connectors the count says 10000: at least as many as the window shows. A plain error
+# after the first page.
+seed "$TEST_TMP/seed.json" 10050
+start_fake --seed "$TEST_TMP/seed.json" || exit 1
+tool list
+is "$RC" 1 "10,050 connectors: listing fails"
+grep -q "The cluster holds at least 10000 connectors (Elasticsearch counts no further); the list API shows at most 10000 (index.max_result_window), so the listing is incomplete" "$ERR"
+ok $? "the error says there are at least 10000 and only 10000 can be seen"
+is "$(jq -r 'select(.id) | .id' "$OUT" | wc -l)" 0 "nothing is listed"
+is "$(fake_requests 'select(.path == "/_connector") | .query.from' | tr -d '"' | tr '\n' ' ')" "0 " \
+        "one page is asked for, no more"
+stop_fake
+
+# A window lowered below the exact count: the error gives the exact number.
+seed "$TEST_TMP/seed.json" 60
+start_fake --seed "$TEST_TMP/seed.json" --max-result-window 50 || exit 1
+tool --max-result-window 50 --page-size 20 list
+is "$RC" 1 "60 connectors under a window of 50: listing fails"
+grep -q "The cluster holds 60 connectors; the list API shows at most 50 (index.max_result_window), so the listing is incomplete" "$ERR"
+ok $? "the error says how many there are and how many can be seen"
+is "$(fake_requests 'select(.path == "/_connector") | .query.from' | tr -d '"' | tr '\n' ' ')" "0 " \
+        "one page is asked for, no more"
+stop_fake
+
+# The same with a smaller window on both sides, and a page size that does not divide it.
+seed "$TEST_TMP/seed.json" 48
+start_fake --seed "$TEST_TMP/seed.json" --max-result-window 50 || exit 1
+tool --max-result-window 50 --page-size 20 list
+is "$RC" 0 "48 connectors under a window of 50 list"
+is "$(fake_requests 'select(.path == "/_connector") | "\(.query.from)+\(.query.size)"' | tr -d '"' | tr '\n' ' ')" \
+        "0+20 20+20 40+10 " "the last page stops at the window (from + size <= 50)"
+is "$(fake_requests 'select(.status != 200) | .seq' | wc -l)" 0 "the fake accepted every page"
+stop_fake
+
+tap_done

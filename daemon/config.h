@@ -1,0 +1,117 @@
+#pragma once
+
+/* The config file (connector-reconciler.yaml(5)): YAML -> struct config, plain C types only.
+ * Strict: unknown keys, wrong types, values out of range and missing required keys are errors,
+ * all reported in one pass as "FILE:LINE:COLUMN: message" naming the key by its dotted path.
+ * Loading reads no secret (the `validate` command is offline and needs none); the secrets are
+ * read by a second, separate call. Nothing here logs above debug: the caller prints the lists. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+#include "yaml-read.h"
+
+#define CONFIG_DEFAULT_CONNECT_TIMEOUT_USEC (5 * USEC_PER_SEC)
+#define CONFIG_DEFAULT_REQUEST_TIMEOUT_USEC (30 * USEC_PER_SEC)
+#define CONFIG_DEFAULT_INTERVAL_USEC (5 * USEC_PER_MINUTE)
+#define CONFIG_DEFAULT_JITTER_PERCENT 10U
+#define CONFIG_DEFAULT_CONCURRENCY 2U
+#define CONFIG_MAX_CONCURRENCY 64U
+#define CONFIG_DEFAULT_RETRY_MAX_ATTEMPTS 5U
+#define CONFIG_MAX_RETRY_MAX_ATTEMPTS 1000U
+#define CONFIG_DEFAULT_RETRY_INITIAL_DELAY_USEC (500 * USEC_PER_MSEC)
+#define CONFIG_DEFAULT_RETRY_MAX_DELAY_USEC (30 * USEC_PER_SEC)
+#define CONFIG_DEFAULT_MAX_DELETIONS 10U
+#define CONFIG_UNLIMITED UINT64_MAX /* safety.max_deletions: "unlimited"; equals PLAN_UNLIMITED */
+#define CONFIG_DEFAULT_BACKUP_DIR "/var/lib/connector-reconciler/deleted"
+#define CONFIG_MAX_SECRET_SIZE (64U * 1024U) /* bytes of a secret file */
+
+/* How requests authenticate: at most one method in a config. */
+enum config_auth {
+        CONFIG_AUTH_NONE,    /* an open cluster */
+        CONFIG_AUTH_API_KEY, /* cluster.api_key_file: "Authorization: ApiKey <secret>" */
+        CONFIG_AUTH_BASIC,   /* cluster.username + cluster.password_file: basic auth */
+        CONFIG_AUTH_BEARER,  /* cluster.bearer_token_file: "Authorization: Bearer <secret>" */
+        _CONFIG_AUTH_MAX,
+};
+
+/* A file a `*_file` key names. */
+struct config_file {
+        char *path;      /* resolved (see below); NULL when the key is absent */
+        const char *key; /* the key's dotted path, e.g. "cluster.api_key_file" (static) */
+        unsigned line;   /* where its value is written in the config file */
+        unsigned column;
+        bool credential; /* found through $CREDENTIALS_DIRECTORY */
+};
+
+struct config {
+        char *path; /* the config file, as given */
+
+        char *url;      /* cluster.url, or the URL cluster.cloud_id decodes to; no trailing '/' */
+        char *cloud_id; /* as written, or NULL */
+        enum config_auth auth;
+        char *username;                 /* CONFIG_AUTH_BASIC only */
+        struct config_file secret_file; /* api_key_file, password_file or bearer_token_file */
+        /* The secret that file holds: NULL until config_load_secrets(); without the one trailing
+         * newline; wiped when the config is freed. */
+        char *secret;
+        struct config_file ca_file;
+        struct config_file client_cert_file;
+        struct config_file client_key_file;
+        bool verify_tls;
+        usec_t connect_timeout_usec;
+        usec_t request_timeout_usec;
+
+        char *manifests; /* resolved; the override when one was given */
+        usec_t interval_usec;
+        unsigned jitter_percent; /* 0..100 */
+        unsigned concurrency;    /* 1..CONFIG_MAX_CONCURRENCY */
+        unsigned retry_max_attempts;
+        usec_t retry_initial_delay_usec;
+        usec_t retry_max_delay_usec;
+        uint64_t max_deletions; /* CONFIG_UNLIMITED for no limit */
+        bool dry_run;
+        char *backup_dir; /* resolved */
+};
+
+/* Reads and checks the config file at 'path', without reading any secret. Relative paths in it
+ * (manifests, backup_dir, the *_file keys) resolve against the folder holding 'path'; a *_file
+ * value that is a bare name (no '/') resolves to $CREDENTIALS_DIRECTORY/NAME instead when that
+ * variable is set (systemd credentials: write ./NAME for a file beside the config). When
+ * 'manifests_override' is not NULL it replaces the `manifests` key (which is then optional) and
+ * is used as given. Every problem is added to 'errors' (may not be NULL); 'warnings' (may be
+ * NULL) gets what is allowed but unwise, e.g. credentials sent over plain http.
+ * Returns 0 and sets *ret (owned by the caller; free with config_free()), -EINVAL when errors
+ * were reported, -ENOENT etc. when the file cannot be read (reported too), or -ENOMEM. */
+int config_load(const char *path, const char *manifests_override, struct config **ret,
+                struct yaml_read_diags *warnings, struct yaml_read_diags *errors);
+
+/* As config_load(), from 'size' bytes in memory; 'path' names them in messages and relative
+ * paths resolve against its folder. For tests and fuzzing. */
+int config_parse(const char *path, const void *data, size_t size, const char *manifests_override,
+                 struct config **ret, struct yaml_read_diags *warnings, struct yaml_read_diags *errors);
+
+/* Reads the secret file (if any) into c->secret, and checks that ca_file, client_cert_file and
+ * client_key_file can be opened. Errors (missing or unreadable file, empty secret, a line break
+ * or NUL inside the secret, larger than CONFIG_MAX_SECRET_SIZE) go to 'errors' as
+ * "CONFIG:LINE:COLUMN: message" at the key that names the file; a secret file or client key
+ * readable by group or others is a warning in 'warnings' (may be NULL). Returns 0, -EINVAL
+ * after reporting errors, or -ENOMEM. Calling it again re-reads the secret. */
+int config_load_secrets(struct config *c, struct yaml_read_diags *warnings, struct yaml_read_diags *errors);
+
+/* Frees the config, wiping the secret first. Accepts NULL; returns NULL. */
+struct config *config_free(struct config *c);
+static inline void config_freep(struct config **c) {
+        if (*c)
+                (void) config_free(*c);
+}
+
+/* "none", "api_key", "basic", "bearer". */
+const char *config_auth_to_string(enum config_auth a);
+
+/* Parses a duration: one or more terms <integer><unit>, unit ms, s, m or h, units from largest
+ * to smallest without repeats ("500ms", "30s", "5m", "1h30m", "1m30s"). Returns 0 and the value;
+ * -EINVAL for anything else, bare numbers included; -ERANGE on overflow. */
+int config_parse_duration(const char *s, usec_t *ret);

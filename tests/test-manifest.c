@@ -1,0 +1,628 @@
+/* The manifest reader: the good and bad corpora under tests/data/manifests/, each bad file (or
+ * folder) with its exact expected errors, the values read, directory walking, and the cases a
+ * source tree cannot hold (symbolic links, FIFOs, 10,000 files, oversized inputs). */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "manifest.h"
+#include "tap.h"
+#include "util.h"
+#include "yaml-read.h"
+
+static const char *tmp_dir;
+
+static void diags_donep(struct yaml_read_diags *d) {
+        yaml_read_diags_done(d);
+}
+
+static int strcmp_ptr(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* The entries of a folder, sorted, dot names skipped. */
+static char **list_sorted(const char *dir, size_t *ret_n) {
+        DIR *d = opendir(dir);
+        char **l = NULL;
+        size_t n = 0;
+        struct dirent *de;
+
+        assert(d);
+        while ((de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                l = reallocarray(l, n + 2, sizeof(char *));
+                assert(l);
+                l[n] = strdup(de->d_name);
+                assert(l[n]);
+                l[++n] = NULL;
+        }
+        closedir(d);
+        if (n > 0)
+                qsort(l, n, sizeof(char *), strcmp_ptr);
+        *ret_n = n;
+        return l;
+}
+
+static char *read_all(const char *path) {
+        FILE *f = fopen(path, "re");
+        char *buf = NULL;
+        size_t size = 0;
+
+        if (!f)
+                return NULL;
+        buf = malloc(1024 * 1024);
+        assert(buf);
+        size = fread(buf, 1, 1024 * 1024 - 1, f);
+        buf[size] = 0;
+        fclose(f);
+        return buf;
+}
+
+/* The expected errors of a bad input, one a line: NAME.expect when it exists, else the file's
+ * leading "# expect: " comment lines. */
+static char *expected_errors(const char *name) {
+        _cleanup_free_ char *sidecar = NULL, *text = NULL;
+        char *out, *p;
+        const char *line;
+
+        assert(asprintf(&sidecar, "%s.expect", name) >= 0);
+        out = read_all(sidecar);
+        if (out)
+                return out;
+        text = read_all(name);
+        assert(text);
+        out = calloc(1, strlen(text) + 1);
+        assert(out);
+        p = out;
+        for (line = text; startswith(line, "# expect: ");) {
+                const char *start = line + strlen("# expect: "), *end = strchr(start, '\n');
+
+                if (!end)
+                        break;
+                memcpy(p, start, (size_t) (end - start + 1));
+                p += end - start + 1;
+                line = end + 1;
+        }
+        return out;
+}
+
+static char *joined(const struct yaml_read_diags *d) {
+        char *s = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&s, &len);
+
+        assert(f);
+        for (size_t i = 0; i < d->n_items; i++)
+                fprintf(f, "%s\n", d->items[i].text);
+        fclose(f);
+        return s;
+}
+
+static bool is_manifest_entry(const char *name) {
+        size_t n = strlen(name);
+
+        if (n > 7 && streq(name + n - 7, ".expect"))
+                return false;
+        return true;
+}
+
+static void test_good_corpus(void) {
+        size_t n;
+        char **names = list_sorted(".", &n);
+
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(diags_donep) struct yaml_read_diags e = {};
+                _cleanup_(manifest_freep) struct manifest *m = NULL;
+                _cleanup_free_ char *got = NULL;
+                int r;
+
+                r = manifest_load(names[i], &m, &e);
+                got = joined(&e);
+                ok(r == 0 && m && e.n_items == 0, "good: %s loads without errors", names[i]);
+                if (e.n_items > 0)
+                        diag("%s", got);
+        }
+        strv_free(names);
+}
+
+static void test_bad_corpus(void) {
+        size_t n;
+        char **names = list_sorted(".", &n);
+
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(diags_donep) struct yaml_read_diags e = {};
+                _cleanup_free_ char *got = NULL, *want = NULL;
+                struct manifest *m = NULL;
+                int r;
+
+                if (!is_manifest_entry(names[i]))
+                        continue;
+                want = expected_errors(names[i]);
+                ok(want && *want, "bad: %s names its expected errors", names[i]);
+                r = manifest_load(names[i], &m, &e);
+                ok(r == -EINVAL && !m, "bad: %s is refused (%d) and nothing is returned", names[i], r);
+                got = joined(&e);
+                is_str(got, want, "bad: %s gives exactly the expected errors", names[i]);
+                manifest_free(m);
+        }
+        strv_free(names);
+}
+
+static struct manifest *load_ok(const char *path) {
+        _cleanup_(diags_donep) struct yaml_read_diags e = {};
+        struct manifest *m = NULL;
+        int r;
+
+        r = manifest_load(path, &m, &e);
+        if (r < 0 || e.n_items > 0) {
+                _cleanup_free_ char *got = joined(&e);
+
+                diag("loading '%s' failed (%d): %s", path, r, got);
+        }
+        return m;
+}
+
+static void test_full(void) {
+        _cleanup_(manifest_freep) struct manifest *m = load_ok("full.yaml");
+        const struct plan_set *s;
+
+        if (!ok(m && m->n_sets == 1, "full.yaml: one set"))
+                return;
+        s = m->sets;
+        is_str(s->name, "search-team-a", "full.yaml: metadata.name");
+        is_int(s->n_id_prefixes, 1, "full.yaml: one id_prefix");
+        is_str(s->id_prefixes[0], "team-a-", "full.yaml: id_prefix as a string");
+        is_int(s->n_service_types, 2, "full.yaml: two service_types");
+        is_str(s->service_types[0], "google_drive", "full.yaml: service_types[0]");
+        is_str(s->service_types[1], "sharepoint_online", "full.yaml: service_types[1]");
+        is_int(s->n_index_name_prefixes, 1, "full.yaml: one index_name_prefix");
+        is_str(s->index_name_prefixes[0], "search-a-", "full.yaml: index_name_prefix");
+        ok(!s->prune_enabled && s->delete_sync_jobs && s->hard && s->allow_empty,
+           "full.yaml: every prune flag read");
+        is_int(s->n_connectors, 2, "full.yaml: two connectors");
+        is_str(s->connectors[0].id, "team-a-hr", "full.yaml: connector id");
+        is_str(s->connectors[0].name, "HR drive", "full.yaml: connector name");
+        is_str(s->connectors[0].service_type, "google_drive", "full.yaml: connector service_type");
+        is_str(s->connectors[0].index_name, "search-a-hr", "full.yaml: connector index_name");
+        is_str(s->connectors[0].description, "The HR team's shared drive",
+               "full.yaml: connector description");
+        ok(!s->connectors[1].name && !s->connectors[1].index_name && !s->connectors[1].description,
+           "full.yaml: omitted connector fields are NULL");
+        is_str(m->sources[0].set.file, "full.yaml", "full.yaml: the set's file");
+        ok(m->sources[0].set.line == 5 && m->sources[0].set.column == 9,
+           "full.yaml: the set's line and column (%u:%u)", m->sources[0].set.line, m->sources[0].set.column);
+        ok(m->sources[0].connectors[1].line == 22 && m->sources[0].connectors[1].column == 11,
+           "full.yaml: a connector's line and column (%u:%u)", m->sources[0].connectors[1].line,
+           m->sources[0].connectors[1].column);
+        is_int(m->n_declared, 2, "full.yaml: n_declared");
+}
+
+static void test_defaults(void) {
+        _cleanup_(manifest_freep) struct manifest *m = load_ok("minimal.yaml");
+        const struct plan_set *s;
+
+        if (!ok(m && m->n_sets == 1, "minimal.yaml: one set"))
+                return;
+        s = m->sets;
+        ok(!s->id_prefixes && !s->n_id_prefixes && !s->service_types && !s->n_service_types &&
+                   !s->index_name_prefixes && !s->n_index_name_prefixes,
+           "minimal.yaml: an omitted selector matches everything (no lists)");
+        ok(s->prune_enabled && !s->delete_sync_jobs && !s->hard && !s->allow_empty,
+           "minimal.yaml: prune defaults: enabled true, delete_sync_jobs, hard, allow_empty false");
+        ok(s->n_connectors == 0 && !s->connectors, "minimal.yaml: no connectors");
+}
+
+static void test_values(void) {
+        static const struct {
+                const char *file;
+                size_t sets, declared;
+        } counts[] = {
+                { "bom-crlf.yaml", 1, 1 },
+                { "full.yaml", 1, 2 },
+                { "id-512-bytes.yaml", 1, 1 },
+                { "minimal.yaml", 1, 0 },
+                { "name-63.yaml", 2, 0 },
+                { "quoting.yaml", 1, 5 },
+                { "selector-lists.yaml", 1, 2 },
+                { "multi-document.yml", 2, 3 },
+                { "tree", 5, 5 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(counts); i++) {
+                _cleanup_(manifest_freep) struct manifest *m = load_ok(counts[i].file);
+
+                ok(m && m->n_sets == counts[i].sets && m->n_declared == counts[i].declared,
+                   "%s: %zu sets, %zu connectors declared", counts[i].file, counts[i].sets,
+                   counts[i].declared);
+        }
+
+        _cleanup_(manifest_freep) struct manifest *q = load_ok("quoting.yaml");
+        if (ok(q && q->n_sets == 1 && q->sets[0].n_connectors == 5, "quoting.yaml loads")) {
+                const struct plan_set *s = q->sets;
+
+                is_str(s->name, "0-quoting", "quoting: a quoted set name");
+                is_str(s->connectors[0].id, "123", "quoting: \"123\" is the string 123");
+                is_str(s->connectors[0].name, "true", "quoting: \"true\" is a string");
+                is_str(s->connectors[0].service_type, "null", "quoting: \"null\" is a string");
+                is_str(s->connectors[1].id, "456", "quoting: !!str 456 is a string");
+                is_str(s->connectors[1].name, "yes", "quoting: 'yes' quoted is a string");
+                is_str(s->connectors[1].description, "A description\nover two lines.\n",
+                       "quoting: a literal block");
+                is_str(s->connectors[2].description, "Folded text.\n", "quoting: a folded block");
+                is_str(s->connectors[3].id, "Ünïcödé-ид-コネクタ", "quoting: UTF-8 ids");
+                is_str(s->connectors[3].name, "", "quoting: an empty name is allowed");
+                is_str(s->connectors[4].id, "with spaces, and:colons",
+                       "quoting: plain scalars with punctuation");
+                ok(s->delete_sync_jobs && !s->hard, "quoting: True and FALSE are booleans");
+        }
+
+        _cleanup_(manifest_freep) struct manifest *b = load_ok("bom-crlf.yaml");
+        if (ok(b && b->n_sets == 1, "bom-crlf.yaml loads")) {
+                is_str(b->sets[0].connectors[0].id, "crlf-1", "bom-crlf: no CR left in values");
+                ok(b->sources[0].set.line == 5 && b->sources[0].set.column == 9,
+                   "bom-crlf: positions count neither the BOM nor CRs (%u:%u)", b->sources[0].set.line,
+                   b->sources[0].set.column);
+        }
+
+        _cleanup_(manifest_freep) struct manifest *l = load_ok("selector-lists.yaml");
+        if (ok(l && l->n_sets == 1, "selector-lists.yaml loads")) {
+                ok(l->sets[0].n_id_prefixes == 2 && streq(l->sets[0].id_prefixes[1], "b-"),
+                   "selector: a block list");
+                ok(l->sets[0].n_service_types == 1 && streq(l->sets[0].service_types[0], "mongodb"),
+                   "selector: a string is a list of one");
+                ok(l->sets[0].n_index_name_prefixes == 2, "selector: a flow list");
+        }
+
+        _cleanup_(manifest_freep) struct manifest *md = load_ok("multi-document.yml");
+        if (ok(md && md->n_sets == 2, "multi-document.yml loads")) {
+                is_str(md->sets[0].name, "team-b", "multi-document: first set first");
+                is_str(md->sets[1].name, "team-c", "multi-document: second set second");
+                ok(md->sources[1].set.line == 16, "multi-document: the second set's line (%u)",
+                   md->sources[1].set.line);
+        }
+}
+
+static void test_tree(void) {
+        static const char *const want[] = {
+                "tree/a-b.yaml", "tree/a.yaml", "tree/a/x.yaml", "tree/b.yml", "tree/sub/deeper/z.yaml",
+        };
+        _cleanup_(manifest_freep) struct manifest *m = load_ok("tree");
+        _cleanup_(manifest_freep) struct manifest *slash = load_ok("tree/");
+        size_t set, conn;
+
+        if (!ok(m && m->n_files == ELEMENTSOF(want),
+                "tree: five manifests found, dot names and other names skipped"))
+                return;
+        for (size_t i = 0; i < ELEMENTSOF(want); i++)
+                is_str(m->files[i], want[i], "tree: file %zu in bytewise order of the relative path", i);
+        is_str(m->sets[2].name, "tree-a-x", "tree: sets in the order of their files");
+        ok(slash && slash->n_files == 5 && streq(slash->files[0], "tree/a-b.yaml"),
+           "tree/: a trailing slash gives no double slash");
+
+        ok(manifest_find(m, "tree-b-1", &set, &conn) && set == 3 && conn == 0,
+           "manifest_find: a declared id");
+        ok(!manifest_find(m, "tree-b", NULL, NULL), "manifest_find: a prefix of an id is not declared");
+        ok(!manifest_find(m, "zzz", NULL, NULL), "manifest_find: past the last id");
+        ok(!manifest_find(m, "", NULL, NULL), "manifest_find: before the first id");
+}
+
+static char *tmp_path(const char *rel) {
+        char *p;
+
+        assert(asprintf(&p, "%s/%s", tmp_dir, rel) >= 0);
+        return p;
+}
+
+static void write_file(const char *rel, const char *content) {
+        _cleanup_free_ char *p = tmp_path(rel);
+        FILE *f = fopen(p, "we");
+
+        assert(f);
+        fputs(content, f);
+        assert(fclose(f) == 0);
+}
+
+static void make_dir(const char *rel) {
+        _cleanup_free_ char *p = tmp_path(rel);
+
+        assert(mkdir(p, 0755) == 0);
+}
+
+static char *set_yaml(const char *name, const char *id) {
+        char *s;
+
+        assert(asprintf(&s,
+                        "apiVersion: connector-reconciler/v1\nkind: ConnectorSet\nmetadata:\n  name: %s\n"
+                        "spec:\n  connectors:\n    - id: %s\n",
+                        name, id) >= 0);
+        return s;
+}
+
+/* Loads a path below the scratch folder, expecting failure with exactly 'want' (paths in it
+ * relative to the scratch folder). */
+static void expect_errors(const char *rel, const char *want, const char *what) {
+        _cleanup_(diags_donep) struct yaml_read_diags e = {};
+        _cleanup_free_ char *got = NULL;
+        struct manifest *m = NULL;
+        int r;
+
+        assert(chdir(tmp_dir) == 0);
+        r = manifest_load(rel, &m, &e);
+        got = joined(&e);
+        ok(r == -EINVAL && !m, "%s: refused", what);
+        is_str(got, want, "%s: errors", what);
+        manifest_free(m);
+}
+
+static void test_walk_cases(void) {
+        _cleanup_free_ char *s1 = set_yaml("one", "id-1"), *s2 = set_yaml("two", "id-2");
+        _cleanup_(manifest_freep) struct manifest *m = NULL;
+
+        assert(chdir(tmp_dir) == 0);
+
+        /* Symbolic links to files and folders are followed. */
+        make_dir("links");
+        make_dir("real");
+        make_dir("real/sub");
+        write_file("real/one.yaml", s1);
+        write_file("real/sub/two.yaml", s2);
+        assert(symlinkat("../real/one.yaml", AT_FDCWD, "links/one.yaml") == 0);
+        assert(symlinkat("../real/sub", AT_FDCWD, "links/sub") == 0);
+        assert(symlinkat("nowhere", AT_FDCWD, "links/README") == 0); /* dangling, not a manifest's name */
+        make_dir("links/.git");
+        write_file("links/.git/broken.yaml", "[");
+        make_dir("links/dir.yaml"); /* a folder named like a manifest is walked like a folder */
+        assert(chdir(tmp_dir) == 0);
+        m = load_ok("links");
+        ok(m && m->n_files == 2 && streq(m->files[0], "links/one.yaml") &&
+                   streq(m->files[1], "links/sub/two.yaml"),
+           "symbolic links to a file and to a folder are followed; .git is skipped");
+        m = manifest_free(m);
+
+        /* A file given directly is read whatever its name. */
+        write_file("set.txt", s1);
+        m = load_ok("set.txt");
+        ok(m && m->n_sets == 1, "a file given by path is read whatever its name");
+        m = manifest_free(m);
+
+        make_dir("loop");
+        make_dir("loop/inner");
+        write_file("loop/set.yaml", s1);
+        assert(symlinkat("..", AT_FDCWD, "loop/inner/up") == 0);
+        expect_errors(
+                "loop",
+                "loop/inner/up: directory loop: this folder contains itself (through a symbolic link)\n",
+                "a symbolic link to a parent folder");
+        make_dir("loop2");
+        write_file("loop2/set.yaml", s1);
+        assert(symlinkat(".", AT_FDCWD, "loop2/self") == 0);
+        expect_errors("loop2",
+                      "loop2/self: directory loop: this folder contains itself (through a symbolic link)\n",
+                      "a symbolic link to its own folder");
+
+        make_dir("dangling");
+        write_file("dangling/set.yaml", s1);
+        assert(symlinkat("gone.yaml", AT_FDCWD, "dangling/link.yaml") == 0);
+        expect_errors("dangling", "dangling/link.yaml: cannot access: No such file or directory\n",
+                      "a dangling link named like a manifest");
+
+        make_dir("fifo");
+        {
+                _cleanup_free_ char *p = tmp_path("fifo/pipe.yaml");
+
+                assert(mkfifo(p, 0600) == 0);
+        }
+        expect_errors("fifo", "fifo/pipe.yaml: not a regular file\n",
+                      "a FIFO named like a manifest (no hang)");
+        expect_errors("fifo/pipe.yaml", "fifo/pipe.yaml: not a regular file\n", "a FIFO given by path");
+
+        make_dir("empty");
+        expect_errors("empty", "empty: no manifest (*.yaml, *.yml) in this directory\n", "an empty folder");
+        expect_errors("missing", "missing: cannot access: No such file or directory\n", "a missing path");
+        expect_errors("missing/x.yaml", "missing/x.yaml: cannot access: No such file or directory\n",
+                      "a missing file");
+
+        if (geteuid() != 0) {
+                make_dir("unreadable");
+                write_file("unreadable/set.yaml", s1);
+                make_dir("unreadable/locked");
+                write_file("unreadable/secret.yaml", s2);
+                {
+                        _cleanup_free_ char *a = tmp_path("unreadable/locked"),
+                                            *b = tmp_path("unreadable/secret.yaml");
+
+                        assert(chmod(a, 0) == 0);
+                        assert(chmod(b, 0) == 0);
+                        expect_errors("unreadable",
+                                      "unreadable/locked: cannot open directory: Permission denied\n"
+                                      "unreadable/secret.yaml: cannot open: Permission denied\n",
+                                      "an unreadable folder and file");
+                        (void) chmod(a, 0755);
+                }
+        } else {
+                for (int i = 0; i < 2; i++)
+                        printf("ok %d # SKIP unreadable files: running as root, which reads everything\n",
+                               ++tap_run);
+        }
+
+        /* Two sets in two files with the same connector id and name. */
+        make_dir("dups");
+        write_file("dups/b.yaml", s1);
+        write_file("dups/a.yaml", s1);
+        expect_errors(
+                "dups",
+                "dups/b.yaml:4:9: ConnectorSet 'one' is already defined at dups/a.yaml:4:9\n"
+                "dups/b.yaml:7:11: connector 'id-1' is already declared in set 'one' at dups/a.yaml:7:11\n",
+                "the same file twice: the later one is reported, naming the first");
+}
+
+static void test_many_files(void) {
+        struct rlimit saved, low;
+        _cleanup_(manifest_freep) struct manifest *m = NULL;
+        size_t set, conn;
+        char rel[64];
+
+        /* 10,000 files under a descriptor limit of 32: files and folders are opened one at a time. */
+        make_dir("many");
+        for (unsigned d = 0; d < 100; d++) {
+                (void) snprintf(rel, sizeof(rel), "many/d%02u", d);
+                make_dir(rel);
+                for (unsigned f = 0; f < 100; f++) {
+                        _cleanup_free_ char *name = NULL, *id = NULL, *y = NULL;
+
+                        assert(asprintf(&name, "set-%02u-%02u", d, f) >= 0);
+                        assert(asprintf(&id, "c-%02u-%02u", d, f) >= 0);
+                        y = set_yaml(name, id);
+                        (void) snprintf(rel, sizeof(rel), "many/d%02u/s%02u.yaml", d, f);
+                        write_file(rel, y);
+                }
+        }
+        assert(getrlimit(RLIMIT_NOFILE, &saved) == 0);
+        low = saved;
+        low.rlim_cur = 32;
+        assert(setrlimit(RLIMIT_NOFILE, &low) == 0);
+        assert(chdir(tmp_dir) == 0);
+        m = load_ok("many");
+        assert(setrlimit(RLIMIT_NOFILE, &saved) == 0);
+        ok(m && m->n_sets == 10000 && m->n_declared == 10000,
+           "10,000 files load with at most 32 descriptors");
+        ok(m && streq(m->files[0], "many/d00/s00.yaml") && streq(m->files[9999], "many/d99/s99.yaml"),
+           "10,000 files: in order");
+        ok(m && manifest_find(m, "c-42-17", &set, &conn) && streq(m->sets[set].name, "set-42-17"),
+           "10,000 files: manifest_find");
+}
+
+static void test_limits(void) {
+        _cleanup_(diags_donep) struct yaml_read_diags e = {};
+        _cleanup_free_ char *big = NULL, *got = NULL, *many = NULL;
+        struct manifest *m = NULL;
+        size_t n = 0;
+        int r;
+
+        /* A scalar past 64 KiB. */
+        big = malloc(70 * 1024);
+        assert(big);
+        n = (size_t) sprintf(
+                big, "apiVersion: connector-reconciler/v1\nkind: ConnectorSet\nmetadata:\n  name: x\n"
+                     "spec:\n  connectors:\n    - id: ");
+        memset(big + n, 'a', 65537);
+        n += 65537;
+        big[n++] = '\n';
+        r = manifest_parse("huge.yaml", big, n, &m, &e);
+        got = joined(&e);
+        ok(r == -EINVAL && !m, "a scalar of 65537 bytes is refused");
+        is_str(got, "huge.yaml:7:11: scalar longer than 65536 bytes\n",
+               "a scalar past the limit: the error");
+        yaml_read_diags_done(&e);
+        free(got);
+
+        /* A file past 16 MiB, without writing 16 MiB: a sparse file. */
+        {
+                _cleanup_free_ char *p = tmp_path("huge.yaml");
+                int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+
+                assert(fd >= 0);
+                assert(ftruncate(fd, (off_t) YAML_READ_MAX_FILE_SIZE + 1) == 0);
+                close(fd);
+                assert(chdir(tmp_dir) == 0);
+                r = manifest_load("huge.yaml", &m, &e);
+                got = joined(&e);
+                ok(r == -EINVAL && !m, "a file past 16 MiB is refused");
+                is_str(got, "huge.yaml: larger than 16777216 bytes\n", "a file past the limit: the error");
+                yaml_read_diags_done(&e);
+                free(got);
+        }
+
+        /* Past YAML_READ_MAX_DIAGS errors, the list stops and says so. */
+        {
+                FILE *f = open_memstream(&many, &n);
+
+                assert(f);
+                fputs("apiVersion: connector-reconciler/v1\nkind: ConnectorSet\nmetadata:\n  name: "
+                      "x\nspec:\n",
+                      f);
+                for (unsigned i = 0; i < 1500; i++)
+                        fprintf(f, "  k%u: 1\n", i);
+                fclose(f);
+        }
+        r = manifest_parse("many.yaml", many, n, &m, &e);
+        ok(r == -EINVAL && e.n_items == YAML_READ_MAX_DIAGS && e.n_total == 1500,
+           "1500 errors: %zu kept, %zu counted", e.n_items, e.n_total);
+        ok(e.n_items > 0 && strstr(e.items[e.n_items - 1].text, "(too many errors: stopping here)"),
+           "the last error kept says that the rest is not");
+        yaml_read_diags_done(&e);
+
+        /* Messages stay one printable line whatever the input holds. */
+        {
+                static const char esc[] = "apiVersion: \"a\\nb\\tc\\x1b[31m\"\nkind: "
+                                          "ConnectorSet\nmetadata: {name: x}\nspec: {}\n";
+
+                r = manifest_parse("esc.yaml", esc, strlen(esc), &m, &e);
+        }
+        got = joined(&e);
+        is_str(got,
+               "esc.yaml:1:13: unsupported apiVersion 'a\\nb\\tc\\x1b[31m' (expected "
+               "'connector-reconciler/v1')\n",
+               "control characters in a message are escaped");
+}
+
+static void test_parse_buffer(void) {
+        _cleanup_(diags_donep) struct yaml_read_diags e = {};
+        _cleanup_(manifest_freep) struct manifest *m = NULL;
+        _cleanup_free_ char *y = set_yaml("buffer", "b-1"), *got = NULL;
+        int r;
+
+        r = manifest_parse("mem.yaml", y, strlen(y), &m, &e);
+        ok(r == 0 && m && m->n_sets == 1 && streq(m->files[0], "mem.yaml") &&
+                   streq(m->sources[0].connectors[0].file, "mem.yaml"),
+           "manifest_parse: from memory, named as given");
+        r = manifest_parse("empty.yaml", "", 0, &m, &e);
+        got = joined(&e);
+        is_str(got, "empty.yaml: no ConnectorSet in this file: it holds no YAML document\n",
+               "manifest_parse: an empty buffer");
+}
+
+int main(void) {
+        const char *top = getenv("top_srcdir") ?: ".";
+        char tmpl[PATH_MAX], dir[PATH_MAX];
+
+        (void) snprintf(tmpl, sizeof(tmpl), "%s/test-manifest.XXXXXX", getenv("TMPDIR") ?: "/tmp");
+        tmp_dir = mkdtemp(tmpl);
+        assert(tmp_dir);
+
+        (void) snprintf(dir, sizeof(dir), "%s/tests/data/manifests/good", top);
+        if (chdir(dir) < 0)
+                skip_all("cannot find tests/data/manifests (set top_srcdir)");
+        test_good_corpus();
+        test_full();
+        test_defaults();
+        test_values();
+        test_tree();
+
+        (void) snprintf(dir, sizeof(dir), "%s/tests/data/manifests/bad", top);
+        assert(chdir(dir) == 0);
+        test_bad_corpus();
+
+        test_walk_cases();
+        test_many_files();
+        test_limits();
+        test_parse_buffer();
+
+        {
+                _cleanup_free_ char *cmd = NULL;
+
+                assert(chdir("/") == 0);
+                assert(asprintf(&cmd, "rm -rf '%s'", tmp_dir) >= 0);
+                (void) system(cmd);
+        }
+        return done();
+}

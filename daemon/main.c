@@ -7,7 +7,12 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "config.h"
+#include "cycle.h"
 #include "log.h"
+#include "loop.h"
+#include "manifest.h"
+#include "report.h"
 #include "util.h"
 
 #define DEFAULT_CONFIG_PATH SYSCONFDIR "/connector-reconciler/config.yaml"
@@ -20,11 +25,19 @@ enum {
         EXIT_SAFETY_STOP = 3,
 };
 
+enum format {
+        FORMAT_TEXT,
+        FORMAT_JSON,
+};
+
 static const char *arg_config = DEFAULT_CONFIG_PATH;
+static bool arg_config_given = false;
 static const char *arg_manifests = NULL;
 static bool arg_dry_run = false;
 static enum log_target arg_log_target = LOG_TARGET_AUTO;
 static int arg_verbose = 0;
+static enum format arg_format = FORMAT_TEXT;
+static unsigned arg_page_size = 0;
 
 static void help(FILE *f) {
         (void) fprintf(f,
@@ -33,12 +46,18 @@ static void help(FILE *f) {
                        "Keeps an Elasticsearch cluster's connectors in line with YAML manifests.\n"
                        "\n"
                        "Commands:\n"
+                       "  run                      The daemon: a cycle every interval until SIGTERM\n"
+                       "  once                     One cycle, then exit (0 done, 1 failure, 2 invalid,\n"
+                       "                           3 safety stop)\n"
+                       "  plan                     Show what one cycle would do, change nothing\n"
+                       "  validate                 Check the config and the manifests offline\n"
                        "  version                  Print the version and library versions\n"
                        "\n"
                        "Options:\n"
                        "  -c, --config FILE        Config file (default: %s)\n"
                        "      --manifests PATH     Manifest file or directory (overrides the config)\n"
-                       "      --dry-run            Plan and log, delete nothing\n"
+                       "      --dry-run            once, run: plan and log, delete nothing\n"
+                       "      --format FORMAT      plan: text (default) or json\n"
                        "      --log-target TARGET  auto, journal or console (default: auto)\n"
                        "  -v, --verbose            Log debug messages too\n"
                        "  -h, --help               Show this help\n"
@@ -58,12 +77,99 @@ static int verb_version(int argc, char **argv) {
         return EXIT_OK;
 }
 
+static struct loop_options loop_options(void) {
+        return (struct loop_options) {
+                .config_path = arg_config,
+                .manifests_override = arg_manifests,
+                .dry_run = arg_dry_run,
+                .page_size = arg_page_size,
+        };
+}
+
+static int verb_run(int argc, char **argv) {
+        const struct loop_options o = loop_options();
+
+        return loop_run(&o);
+}
+
+static int verb_once(int argc, char **argv) {
+        const struct loop_options o = loop_options();
+
+        return loop_once(&o, false, NULL, NULL);
+}
+
+static int print_plan(const struct cycle_result *res, void *userdata) {
+        int r;
+
+        if (!res->plan)
+                return 0; /* the cycle failed before planning, and said why */
+
+        r = arg_format == FORMAT_JSON ? report_plan_json(stdout, res->plan) : report_plan_text(stdout, res->plan);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write the plan: %m");
+        return 0;
+}
+
+static int verb_plan(int argc, char **argv) {
+        const struct loop_options o = loop_options();
+
+        return loop_once(&o, true, print_plan, NULL);
+}
+
+static int verb_validate(int argc, char **argv) {
+        _cleanup_(config_freep) struct config *config = NULL;
+        _cleanup_(manifest_freep) struct manifest *m = NULL;
+        struct yaml_read_diags warnings = {}, errors = {};
+        const char *manifests = arg_manifests;
+        bool config_checked = false;
+        int r;
+
+        /* A repository's CI checks its manifests without the host's config: with --manifests and
+         * no -c, a missing default config file is no error. */
+        if (arg_config_given || !arg_manifests || access(arg_config, F_OK) >= 0) {
+                r = config_load(arg_config, arg_manifests, &config, &warnings, &errors);
+                config_checked = true;
+                if (r >= 0)
+                        manifests = config->manifests;
+        }
+        if (manifests) {
+                r = manifest_load(manifests, &m, &errors);
+                (void) r;
+        }
+
+        for (size_t i = 0; i < warnings.n_items; i++)
+                (void) printf("%s: warning\n", warnings.items[i].text);
+        for (size_t i = 0; i < errors.n_items; i++)
+                (void) printf("%s\n", errors.items[i].text);
+
+        if (yaml_read_diags_count(&errors) > 0) {
+                (void) printf("%zu error%s\n", yaml_read_diags_count(&errors),
+                              yaml_read_diags_count(&errors) == 1 ? "" : "s");
+                r = EXIT_USAGE;
+        } else {
+                (void) printf("%s%s: %zu file%s, %zu set%s, %zu connector%s declared: valid\n",
+                              config_checked ? "config and " : "", m->n_files == 1 ? "manifest" : "manifests",
+                              m->n_files, m->n_files == 1 ? "" : "s", m->n_sets, m->n_sets == 1 ? "" : "s",
+                              m->n_declared, m->n_declared == 1 ? "" : "s");
+                r = EXIT_OK;
+        }
+        yaml_read_diags_done(&warnings);
+        yaml_read_diags_done(&errors);
+        if (fflush(stdout) != 0)
+                return EXIT_FAILURE_RUNTIME;
+        return r;
+}
+
 struct verb {
         const char *name;
         int (*func)(int argc, char **argv);
 };
 
 static const struct verb verbs[] = {
+        { "run", verb_run },
+        { "once", verb_once },
+        { "plan", verb_plan },
+        { "validate", verb_validate },
         { "version", verb_version },
 };
 
@@ -72,24 +178,54 @@ static int parse_argv(int argc, char **argv) {
                 ARG_MANIFESTS = 0x100,
                 ARG_DRY_RUN,
                 ARG_LOG_TARGET,
+                ARG_FORMAT,
+                ARG_PAGE_SIZE,
         };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "manifests", required_argument, NULL, ARG_MANIFESTS },
                 { "dry-run", no_argument, NULL, ARG_DRY_RUN },
                 { "log-target", required_argument, NULL, ARG_LOG_TARGET },
+                { "format", required_argument, NULL, ARG_FORMAT },
+                /* Not in --help: the connectors asked for per list page, for tests. */
+                { "page-size", required_argument, NULL, ARG_PAGE_SIZE },
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         int c, r;
 
-        /* '+' stops at the command; options after it are parsed again by the command. */
-        while ((c = getopt_long(argc, argv, "+c:vh", options, NULL)) >= 0)
+        /* Options may come before or after the command: getopt_long() moves the command and any
+         * other argument to the end. */
+        while ((c = getopt_long(argc, argv, "c:vh", options, NULL)) >= 0)
                 switch (c) {
                 case 'c':
                         arg_config = optarg;
+                        arg_config_given = true;
                         break;
+                case ARG_FORMAT:
+                        if (streq(optarg, "text"))
+                                arg_format = FORMAT_TEXT;
+                        else if (streq(optarg, "json"))
+                                arg_format = FORMAT_JSON;
+                        else {
+                                log_error("Invalid --format '%s': expected text or json", optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case ARG_PAGE_SIZE: {
+                        char *end;
+                        unsigned long v;
+
+                        errno = 0;
+                        v = strtoul(optarg, &end, 10);
+                        if (errno != 0 || *end || end == optarg || v == 0 || v > 10000) {
+                                log_error("Invalid --page-size '%s': expected 1 to 10000", optarg);
+                                return -EINVAL;
+                        }
+                        arg_page_size = (unsigned) v;
+                        break;
+                }
                 case ARG_MANIFESTS:
                         arg_manifests = optarg;
                         break;
@@ -132,6 +268,11 @@ int main(int argc, char **argv) {
 
         if (optind >= argc) {
                 log_error("Missing command; see '%s --help'", program_invocation_short_name);
+                return EXIT_USAGE;
+        }
+
+        if (argc - optind > 1) {
+                log_error("Unexpected argument '%s' after the command '%s'", argv[optind + 1], argv[optind]);
                 return EXIT_USAGE;
         }
 

@@ -1,0 +1,288 @@
+#!/bin/bash
+# `once` against the fake cluster: what is deleted and what is not, with which parameters, the
+# backups, the exit statuses of DESIGN.md, and failing closed. Asserts on the fake's request log.
+. "$top_srcdir/tests/lib.sh"
+
+M="$TEST_TMP/manifests"
+CFG="$TEST_TMP/config.yaml"
+mkdir -p "$M"
+
+seed() {  # seed FILE: four team-a connectors (one declared), one of team b, one unowned
+        {
+                echo '{"connectors":['
+                connector team-a-hr search-a-hr google_drive; echo ,
+                connector team-a-old search-a-old google_drive; echo ,
+                connector team-a-legacy search-a-legacy sharepoint_online; echo ,
+                connector team-a-jira search-a-jira jira; echo ,
+                connector team-b-wiki search-b-wiki confluence; echo ,
+                connector other search-other confluence
+                echo '],"sync_jobs":[{"id":"job-old-1","connector":{"id":"team-a-old"},"status":"completed"},'
+                echo '{"id":"job-hr-1","connector":{"id":"team-a-hr"},"status":"completed"}]}'
+        } >"$1"
+}
+seed "$TEST_TMP/seed.json"
+
+cat >"$M/team-a.yaml" <<'YAML'
+apiVersion: connector-reconciler/v1
+kind: ConnectorSet
+metadata:
+  name: team-a
+spec:
+  selector:
+    id_prefix: team-a-
+    service_types: [google_drive, sharepoint_online]
+  prune:
+    delete_sync_jobs: true
+  connectors:
+    - id: team-a-hr
+YAML
+
+# --- A plain cycle on 9.x: exactly the orphans are deleted, each after its backup. ---
+start_fake --seed "$TEST_TMP/seed.json"
+write_config "$CFG"
+reconcile -c "$CFG" once
+is "$RC" 0 "once deletes the orphans and exits 0"
+is "$(deleted_ids | tr '\n' ' ')" "team-a-legacy team-a-old " \
+        "only the owned, undeclared connectors get a DELETE (jira is not a selected service type)"
+is "$(fake_requests 'select(.method == "DELETE") | .query' | sort -u)" '{"delete_sync_jobs":"true"}' \
+        "every DELETE asks for delete_sync_jobs and nothing else (hard is never sent as false)"
+for id in team-a-old team-a-legacy; do
+        n=$(fake_requests "select(.connector_id == \"$id\") | .method" | tr -d '"' | tr '\n' ' ')
+        is "$n" "GET DELETE " "'$id' is read (for its backup) before it is deleted"
+done
+for id in team-a-old team-a-legacy; do
+        f=$(ls "$TEST_TMP/backups/$id".*.json 2>/dev/null)
+        [ -n "$f" ]; ok $? "a backup of '$id' exists"
+        is "$(stat -c %a "$f" 2>/dev/null)" 600 "the backup of '$id' has mode 0600"
+        want=$(jq -c --arg id "$id" '.connectors[] | select(.id == $id)' "$TEST_TMP/seed.json")
+        is "$(jq -c 'del(.deleted)' "$f" 2>/dev/null)" "$(echo "$want" | jq -c 'del(.deleted)')" \
+                "the backup of '$id' is the document the cluster returned"
+done
+is "$(stat -c %a "$TEST_TMP/backups")" 700 "the backup folder has mode 0700"
+grep -q "Deleted connector 'team-a-old' and its sync jobs" "$ERR"; ok $? "each deletion is logged"
+grep -q "deleted 2, already gone 0, failed 0, kept 1" "$ERR"; ok $? "the cycle's end is logged with its counts"
+is "$(cat "$OUT")" "" "once prints nothing on stdout"
+state=$(fake_control GET /_fake/state)
+is "$(echo "$state" | jq -c '[.connectors[] | select(.deleted == true) | .id] | sort')" \
+        '["team-a-legacy","team-a-old"]' "the cluster soft-deleted exactly those two"
+is "$(echo "$state" | jq -c '[.sync_jobs[].id] | sort')" '["job-hr-1"]' "the orphan's sync jobs are gone too"
+
+reconcile -c "$CFG" once
+is "$RC" 0 "a second cycle succeeds"
+is "$(deleted_ids | wc -l)" 2 "and deletes nothing more (soft-deleted connectors are hidden)"
+stop_fake
+
+# --- Versions: only the parameters each one knows. ---
+for v in 8.13.4 8.19.0; do
+        start_fake --seed "$TEST_TMP/seed.json" --version "$v"
+        write_config "$CFG"
+        reconcile -c "$CFG" once
+        is "$RC" 0 "$v: once exits 0"
+        is "$(deleted_ids | tr '\n' ' ')" "team-a-legacy team-a-old " "$v: the same two are deleted"
+        case $v in
+        8.13.4)
+                is "$(fake_requests 'select(.method == "DELETE" and .connector_id != null) | .query' | sort -u)" '{}' \
+                        "8.13: the DELETE of a connector carries no parameter"
+                is "$(fake_requests 'select(.method == "DELETE" and .sync_job_id != null) | .sync_job_id' | tr -d '"')" \
+                        "job-old-1" "8.13: the orphan's sync job is deleted through the sync-job API"
+                ;;
+        8.19.0)
+                is "$(fake_requests 'select(.method == "DELETE") | .query' | sort -u)" '{"delete_sync_jobs":"true"}' \
+                        "8.19: delete_sync_jobs, never hard"
+                ;;
+        esac
+        is "$(fake_requests 'select(.status >= 400) | .status' | wc -l)" 0 "$v: no request was refused"
+        stop_fake
+done
+
+# --- hard only where every owning set says so. ---
+cat >"$M/hard.yaml" <<'YAML'
+apiVersion: connector-reconciler/v1
+kind: ConnectorSet
+metadata:
+  name: legacy-hard
+spec:
+  selector:
+    id_prefix: team-a-legacy
+  prune:
+    hard: true
+    delete_sync_jobs: true
+  connectors: []
+  # declares nothing on purpose: allowed
+YAML
+sed -i 's/^  connectors: \[\]/  connectors: []/; s/^    delete_sync_jobs: true$/    delete_sync_jobs: true\n    allow_empty: true/' "$M/hard.yaml"
+start_fake --seed "$TEST_TMP/seed.json"
+write_config "$CFG"
+reconcile -c "$CFG" once
+is "$RC" 0 "two owning sets: once exits 0"
+is "$(fake_requests 'select(.method == "DELETE") | [.connector_id, .query]' | sort | tr '\n' ' ')" \
+        '["team-a-legacy",{"delete_sync_jobs":"true"}] ["team-a-old",{"delete_sync_jobs":"true"}] ' \
+        "hard is not sent when one owning set says hard: false"
+stop_fake
+sed -i 's/^    hard: true$/    hard: true/' "$M/hard.yaml"
+sed -i 's/^  prune:$/  prune:\n    hard: true/' "$M/team-a.yaml"
+start_fake --seed "$TEST_TMP/seed.json"
+write_config "$CFG"
+reconcile -c "$CFG" once
+is "$(fake_requests 'select(.method == "DELETE" and .path == "/_connector/team-a-legacy") | .query' )" \
+        '{"delete_sync_jobs":"true","hard":"true"}' "hard=true when every owning set says so"
+is "$(fake_control GET /_fake/state | jq -r '[.connectors[].id] | map(select(. == "team-a-legacy")) | length')" 0 \
+        "a hard delete removes the document"
+stop_fake
+rm "$M/hard.yaml"
+sed -i '/^    hard: true$/d' "$M/team-a.yaml"
+
+# --- Dry run: plans and logs, deletes nothing. ---
+rm -rf "$TEST_TMP/backups"
+start_fake --seed "$TEST_TMP/seed.json"
+write_config "$CFG"
+reconcile -c "$CFG" --dry-run once
+is "$RC" 0 "--dry-run exits 0"
+is "$(fake_requests 'select(.method != "GET")' | wc -l)" 0 "--dry-run sends no DELETE"
+grep -q "Dry run: would delete connector 'team-a-old'" "$ERR"; ok $? "--dry-run logs what it would delete"
+write_config "$CFG" "dry_run: true"
+reconcile -c "$CFG" once
+is "$(fake_requests 'select(.method != "GET")' | wc -l)" 0 "dry_run: true sends no DELETE"
+[ ! -e "$TEST_TMP/backups" ] || [ -z "$(ls -A "$TEST_TMP/backups")" ]; ok $? "a dry run writes no backup"
+stop_fake
+
+# --- Safety stops: exit 3, nothing deleted. ---
+start_fake --seed "$TEST_TMP/seed.json"
+write_config "$CFG" "safety:" "  max_deletions: 1"
+reconcile -c "$CFG" once
+is "$RC" 3 "more deletions than max_deletions: exit 3"
+is "$(deleted_ids | wc -l)" 0 "and no DELETE"
+grep -q "Safety stop, deleting nothing: the plan deletes 2 connectors, more than safety.max_deletions (1)" "$ERR"
+ok $? "the safety stop says why"
+write_config "$CFG" "safety:" "  max_deletions: 2"
+reconcile -c "$CFG" once
+is "$RC" 0 "exactly max_deletions deletions are allowed"
+is "$(deleted_ids | wc -l)" 2 "and done"
+stop_fake
+
+start_fake --seed "$TEST_TMP/seed.json"
+write_config "$CFG"
+cp "$M/team-a.yaml" "$TEST_TMP/team-a.yaml.bak"
+sed -i '/^  connectors:/,$d' "$M/team-a.yaml"
+echo "  connectors: []" >>"$M/team-a.yaml"
+reconcile -c "$CFG" once
+is "$RC" 3 "an emptied set that owns connectors: exit 3"
+is "$(deleted_ids | wc -l)" 0 "and no DELETE"
+grep -q "set 'team-a' declares no connectors" "$ERR"; ok $? "the safety stop names the set"
+sed -i 's/^  prune:$/  prune:\n    allow_empty: true/' "$M/team-a.yaml"
+reconcile -c "$CFG" once
+is "$RC" 0 "with allow_empty: true it proceeds"
+is "$(deleted_ids | tr '\n' ' ')" "team-a-hr team-a-legacy team-a-old " "and deletes everything the set owns"
+cp "$TEST_TMP/team-a.yaml.bak" "$M/team-a.yaml"
+stop_fake
+
+# --- Failing closed: a bad manifest anywhere deletes nothing, and asks nothing of the cluster. ---
+start_fake --seed "$TEST_TMP/seed.json"
+write_config "$CFG"
+printf 'apiVersion: connector-reconciler/v1\nkind: ConnectorSet\nmetadata:\n  name: broken\nspec:\n  prune:\n    delete_sync_job: true\n' \
+        >"$M/broken.yaml"
+reconcile -c "$CFG" once
+is "$RC" 2 "a manifest with an unknown key: exit 2"
+grep -q "broken.yaml:7:5: unknown key 'spec.prune.delete_sync_job'" "$ERR"; ok $? "the error names file, line, column and key"
+is "$(fake_requests | wc -l)" 0 "no request reached the cluster"
+: >"$M/broken.yaml"
+reconcile -c "$CFG" once
+is "$RC" 2 "an empty manifest file: exit 2"
+rm "$M/broken.yaml"
+reconcile -c "$CFG" --manifests "$TEST_TMP/nowhere" once
+is "$RC" 2 "a missing manifests path: exit 2"
+is "$(fake_requests | wc -l)" 0 "still no request reached the cluster"
+stop_fake
+
+# --- Failing closed: a listing that fails or cannot be read deletes nothing. ---
+for fault in '{"method":"GET","path":"/_connector","status":500}' \
+        '{"method":"GET","path":"/_connector","malformed":true}' \
+        '{"method":"GET","path":"/_connector","truncate":true}' \
+        '{"method":"GET","path":"/_connector","status":503}'; do
+        echo "{\"faults\":[$fault]}" >"$TEST_TMP/faults.json"
+        start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json"
+        write_config "$CFG" "  max_attempts: 2"
+        reconcile -c "$CFG" once
+        is "$RC" 1 "listing fault $fault: exit 1"
+        is "$(fake_requests 'select(.method == "DELETE")' | wc -l)" 0 "listing fault $fault: no DELETE"
+        stop_fake
+done
+grep -q "Failed to list the connectors" "$ERR"; ok $? "a failed listing is logged"
+
+start_fake --seed "$TEST_TMP/seed.json" --api-key c2VjcmV0LWlkOnNlY3JldA==
+write_config "$CFG"
+printf 'wrong-key\n' >"$TEST_TMP/api-key"
+chmod 600 "$TEST_TMP/api-key"
+write_config "$CFG"
+sed -i "s|^  url: .*|&\n  api_key_file: $TEST_TMP/api-key|" "$CFG"
+reconcile -c "$CFG" once
+is "$RC" 1 "a wrong API key: exit 1"
+grep -q "401 security_exception" "$ERR"; ok $? "the 401 is quoted"
+is "$(fake_requests 'select(.method != "GET" or .path != "/")' | wc -l)" 0 "nothing but GET / was sent"
+! grep -q wrong-key "$ERR" "$FAKE_LOG"; ok $? "the key appears in no log"
+printf 'c2VjcmV0LWlkOnNlY3JldA==\n' >"$TEST_TMP/api-key"
+reconcile -c "$CFG" once
+is "$RC" 0 "the right API key (with its trailing newline) works"
+is "$(fake_requests 'select(.method == "DELETE") | .auth' | sort -u)" '"ApiKey"' "DELETEs carry the API key"
+stop_fake
+
+# --- Retries and per-delete failures. ---
+cat >"$TEST_TMP/faults.json" <<'JSON'
+{"faults":[
+ {"method":"DELETE","path":"/_connector/team-a-old","status":503,"count":2},
+ {"method":"DELETE","path":"/_connector/team-a-legacy","status":429,"retry_after":"1","count":1}
+]}
+JSON
+start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json"
+write_config "$CFG"
+reconcile -c "$CFG" once
+is "$RC" 0 "503 twice and 429 once are retried to success"
+is "$(fake_requests 'select(.method == "DELETE" and .path == "/_connector/team-a-old") | .status' | tr '\n' ' ')" \
+        "503 503 200 " "team-a-old: 503, 503, then deleted"
+is "$(fake_requests 'select(.method == "DELETE" and .path == "/_connector/team-a-legacy") | .status' | tr '\n' ' ')" \
+        "429 200 " "team-a-legacy: 429, then deleted"
+t=$(fake_requests 'select(.method == "DELETE" and .path == "/_connector/team-a-legacy") | .time' | tr -d '"' |
+        while read -r x; do date -d "$x" +%s.%N; done | tr '\n' ' ')
+awk -v t="$t" 'BEGIN { split(t, a, " "); exit !(a[2] - a[1] >= 0.95) }'; ok $? "Retry-After: 1 was waited for"
+grep -q "retrying in" "$ERR"; ok $? "each retry is logged"
+stop_fake
+
+cat >"$TEST_TMP/faults.json" <<'JSON'
+{"faults":[
+ {"method":"DELETE","path":"/_connector/team-a-old","status":400,"type":"illegal_argument_exception","reason":"nope"},
+ {"method":"DELETE","path":"/_connector/team-a-legacy","drop":true,"count":1}
+]}
+JSON
+start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json"
+write_config "$CFG"
+reconcile -c "$CFG" once
+is "$RC" 1 "a delete that fails with 400: exit 1"
+is "$(fake_requests 'select(.method == "DELETE" and .path == "/_connector/team-a-old")' | wc -l)" 1 "400 is not retried"
+is "$(fake_requests 'select(.method == "DELETE" and .path == "/_connector/team-a-legacy") | .status' | tr '\n' ' ')" \
+        "null 200 " "a dropped connection is retried, and the 400 did not stop it"
+grep -q "Failed to delete connector 'team-a-old': 400 illegal_argument_exception: nope" "$ERR"
+ok $? "the failure quotes Elasticsearch's error"
+stop_fake
+
+cat >"$TEST_TMP/faults.json" <<'JSON'
+{"faults":[{"method":"DELETE","path":"/_connector/team-a-old","status":404,"type":"resource_not_found_exception","reason":"connector [team-a-old] not found"}]}
+JSON
+start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json"
+write_config "$CFG"
+reconcile -c "$CFG" once
+is "$RC" 0 "404 on DELETE is success"
+grep -q "Connector 'team-a-old' was already gone" "$ERR"; ok $? "and is reported as already gone"
+stop_fake
+
+# --- No backup, no delete. ---
+start_fake --seed "$TEST_TMP/seed.json"
+: >"$TEST_TMP/not-a-dir"
+write_config "$CFG"
+sed -i "s|^backup_dir: .*|backup_dir: $TEST_TMP/not-a-dir/deleted|" "$CFG"
+reconcile -c "$CFG" once
+is "$RC" 1 "an unusable backup_dir: exit 1"
+is "$(fake_requests 'select(.method == "DELETE")' | wc -l)" 0 "and no DELETE"
+grep -q "Failed to prepare the backup folder" "$ERR"; ok $? "the error names the backup folder"
+stop_fake
+
+tap_done

@@ -1,0 +1,168 @@
+#!/bin/bash
+# `plan` and `validate` from the command line: DESIGN.md's semantics against the fake cluster,
+# asserted on `plan --format json`, the exit statuses, and that planning sends no write.
+. "$top_srcdir/tests/lib.sh"
+
+M="$TEST_TMP/manifests"
+CFG="$TEST_TMP/config.yaml"
+mkdir -p "$M"
+
+set_manifest() {  # set_manifest NAME YAML: (re)writes one manifest file
+        printf '%s\n' "$2" >"$M/$1.yaml"
+}
+plan_json() {  # plan_json: runs plan --format json; RC and the compact JSON in $PLAN
+        reconcile -c "$CFG" plan --format json
+        PLAN=$(jq -c . "$OUT" 2>/dev/null)
+}
+header() {  # header NAME: the first lines of a ConnectorSet
+        printf 'apiVersion: connector-reconciler/v1\nkind: ConnectorSet\nmetadata:\n  name: %s\nspec:\n' "$1"
+}
+
+{
+        echo '{"connectors":['
+        connector a-1 idx-a-1 google_drive; echo ,
+        connector a-2 idx-a-2 google_drive; echo ,
+        connector a-3 idx-a-3 sharepoint_online; echo ,
+        connector a-4 other-a-4 google_drive; echo ,
+        connector b-1 idx-b-1 jira; echo ,
+        connector b-2 idx-b-2 jira; echo ,
+        connector z-1 idx-z-1 confluence; echo ,
+        printf '{"id":"a-gone","index_name":"idx-a-gone","service_type":"google_drive","deleted":true}'
+        echo ']}'
+} >"$TEST_TMP/seed.json"
+start_fake --seed "$TEST_TMP/seed.json"
+write_config "$CFG" "safety:" "  max_deletions: unlimited"
+
+# Selector keys: every key must match; a list matches any of its items.
+set_manifest a "$(header team-a)
+  selector:
+    id_prefix: [a-, x-]
+    service_types: [google_drive, sharepoint_online]
+    index_name_prefix: idx-
+  connectors:
+    - id: a-1
+    - id: a-missing"
+plan_json
+is "$RC" 0 "plan exits 0"
+is "$(echo "$PLAN" | jq -c '.delete')" \
+        '[{"id":"a-2","delete_sync_jobs":false,"hard":false,"sets":["team-a"]},{"id":"a-3","delete_sync_jobs":false,"hard":false,"sets":["team-a"]}]' \
+        "selector: every key must match (a-4's index name does not), a list matches any item"
+is "$(echo "$PLAN" | jq -c '.keep')" '[{"id":"a-1","set":"team-a"}]' "declared: kept, with its set"
+is "$(echo "$PLAN" | jq -c '.missing')" '[{"id":"a-missing","set":"team-a"}]' "declared but absent: missing"
+is "$(echo "$PLAN" | jq -c '[.unmanaged[].id]')" '["a-4","b-1","b-2","z-1"]' "owned by no set: unmanaged"
+is "$(echo "$PLAN" | jq -c '.protected')" '[]' "nothing protected"
+is "$(echo "$PLAN" | jq -c '.blocked')" 'null' "not blocked"
+is "$(echo "$PLAN" | jq -c 'keys_unsorted')" '["delete","keep","missing","unmanaged","protected","blocked"]' \
+        "the JSON object has DESIGN.md's keys in order"
+is "$(fake_requests 'select(.method != "GET")' | wc -l)" 0 "plan sends nothing but GETs"
+is "$(fake_requests 'select(.path == "/_connector") | .query.include_deleted' | sort -u)" "null" \
+        "the listing does not ask for soft-deleted connectors"
+
+# Overlapping sets: the conservative flags; prune disabled in one owner protects.
+set_manifest a "$(header team-a)
+  selector:
+    id_prefix: a-
+    index_name_prefix: idx-
+  prune:
+    delete_sync_jobs: true
+    hard: true
+  connectors:
+    - id: a-1"
+set_manifest drives "$(header drives)
+  selector:
+    service_types: google_drive
+  prune:
+    delete_sync_jobs: true
+    allow_empty: true
+  connectors: []"
+set_manifest sp "$(header sharepoint)
+  selector:
+    service_types: [sharepoint_online]
+  prune:
+    enabled: false
+  connectors: []"
+plan_json
+is "$(echo "$PLAN" | jq -c '.delete')" \
+        '[{"id":"a-2","delete_sync_jobs":true,"hard":false,"sets":["drives","team-a"]},{"id":"a-4","delete_sync_jobs":true,"hard":false,"sets":["drives"]}]' \
+        "overlap: delete_sync_jobs when every owner says so, hard only when every owner does"
+is "$(echo "$PLAN" | jq -c '[.protected[] | .id]')" '["a-3"]' "prune disabled in one of two owning sets: protected"
+echo "$PLAN" | jq -e '.protected[0].reason | test("sharepoint")' >/dev/null; ok $? "the reason names the set"
+is "$(echo "$PLAN" | jq -c '.keep')" '[{"id":"a-1","set":"team-a"}]' \
+        "declared in one set, owned by another with prune: still kept"
+rm "$M/drives.yaml" "$M/sp.yaml"
+
+# allow_empty and max_deletions block: exit 3, the deletes still shown.
+set_manifest a "$(header team-a)
+  selector:
+    id_prefix: a-
+  connectors: []"
+plan_json
+is "$RC" 3 "a set that declares nothing and owns connectors blocks: exit 3"
+echo "$PLAN" | jq -e '.blocked | test("team-a.*declares no connectors")' >/dev/null; ok $? "blocked says why"
+is "$(echo "$PLAN" | jq '.delete | length')" 4 "the blocked plan still lists what it would delete"
+set_manifest a "$(header team-a)
+  selector:
+    id_prefix: a-
+  prune:
+    allow_empty: true
+  connectors: []"
+plan_json
+is "$RC" 0 "allow_empty: true unblocks"
+
+set_manifest a "$(header team-a)
+  selector:
+    id_prefix: a-
+  connectors:
+    - id: a-1"
+for limit in 2 3 4; do
+        write_config "$CFG" "safety:" "  max_deletions: $limit"
+        plan_json
+        want=0; [ "$limit" -lt 3 ] && want=3
+        is "$RC" "$want" "3 deletions with max_deletions $limit: exit $want"
+done
+echo "$PLAN" | jq -e '.blocked == null' >/dev/null; ok $? "at the limit: not blocked"
+write_config "$CFG" "safety:" "  max_deletions: 2"
+plan_json
+echo "$PLAN" | jq -e '.blocked | test("max_deletions")' >/dev/null; ok $? "above the limit: blocked by max_deletions"
+
+# The text format: a line per connector and a summary.
+write_config "$CFG" "safety:" "  max_deletions: unlimited"
+reconcile -c "$CFG" plan
+is "$RC" 0 "plan --format text exits 0"
+grep -q '^  - delete    a-2' "$OUT"; ok $? "text: a line per deletion"
+is "$(tail -n 1 "$OUT")" "Plan: 3 to delete, 1 to keep, 0 missing, 3 unmanaged, 0 protected." "text: the summary line"
+
+# --manifests overrides the config; plan on a broken manifest: exit 2, no request.
+n=$(fake_requests | wc -l)
+echo "kind: [" >"$TEST_TMP/broken.yaml"
+reconcile -c "$CFG" --manifests "$TEST_TMP/broken.yaml" plan
+is "$RC" 2 "--manifests overrides the config: a broken manifest gives exit 2"
+is "$(fake_requests | wc -l)" "$n" "and no request"
+reconcile -c "$CFG" plan --format yaml
+is "$RC" 2 "an unknown --format: exit 2"
+
+# An unreachable cluster: exit 1.
+stop_fake
+reconcile -c "$CFG" plan
+is "$RC" 1 "an unreachable cluster: exit 1"
+grep -q "Failed to list the connectors" "$ERR"; ok $? "and says so"
+
+# validate: offline, every error, exit 0 or 2.
+reconcile -c "$CFG" validate
+is "$RC" 0 "validate: a good config and manifests exit 0"
+grep -q "valid" "$OUT"; ok $? "validate says so on stdout"
+printf 'apiVersion: connector-reconciler/v1\nkind: ConnectorSet\nmetadata:\n  name: Bad_Name\nspec:\n  prune:\n    delete_sync_job: true\n' >"$M/bad.yaml"
+echo "intervall: 5m" >>"$CFG"
+reconcile -c "$CFG" --manifests "$M" validate
+is "$RC" 2 "validate: errors exit 2"
+grep -q "^$CFG:[0-9]*:1: unknown key 'intervall'" "$OUT"; ok $? "a config error as FILE:LINE:COLUMN"
+grep -q "^$M/bad.yaml:7:5: unknown key 'spec.prune.delete_sync_job' (did you mean 'delete_sync_jobs'?)" "$OUT"
+ok $? "a manifest error as FILE:LINE:COLUMN, with a suggestion"
+grep -q "^$M/bad.yaml:4:9: " "$OUT"; ok $? "every error, not only the first"
+rm "$M/bad.yaml"
+reconcile --manifests "$M" validate
+is "$RC" 0 "validate --manifests without a config checks the manifests alone"
+reconcile -c "$TEST_TMP/none.yaml" validate
+is "$RC" 2 "validate with a missing config file: exit 2"
+
+tap_done

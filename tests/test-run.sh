@@ -1,0 +1,129 @@
+#!/bin/bash
+# `run`, the daemon, over a real NOTIFY_SOCKET datagram socket: READY=1, STATUS= after each
+# cycle, WATCHDOG=1 at half of WATCHDOG_USEC (also during a long backoff), RELOADING=1 and READY=1
+# around SIGHUP with a broken then a fixed config, STOPPING=1, SIGTERM mid-backoff, and a new
+# orphan removed by a later cycle.
+. "$top_srcdir/tests/lib.sh"
+
+command -v python3 >/dev/null || skip_all "python3 is needed for the notify socket recorder"
+
+M="$TEST_TMP/manifests"
+CFG="$TEST_TMP/config.yaml"
+NOTIFY="$TEST_TMP/notify.sock"
+NOTES="$TEST_TMP/notify.log"
+mkdir -p "$M"
+
+{
+        echo '{"connectors":['
+        connector team-a-hr search-a-hr google_drive; echo ,
+        connector team-a-old search-a-old google_drive
+        echo ']}'
+} >"$TEST_TMP/seed.json"
+cat >"$M/team-a.yaml" <<'YAML'
+apiVersion: connector-reconciler/v1
+kind: ConnectorSet
+metadata:
+  name: team-a
+spec:
+  selector:
+    id_prefix: team-a-
+  connectors:
+    - id: team-a-hr
+YAML
+
+python3 "$top_srcdir/tests/notify-recorder.py" "$NOTIFY" "$NOTES" &
+TEST_PIDS="$TEST_PIDS $!"
+for _ in $(seq 100); do [ -S "$NOTIFY" ] && break; sleep 0.05; done
+
+start_fake --seed "$TEST_TMP/seed.json"
+write_config "$CFG" "interval: 1s" "jitter: 0%"
+
+# notes_since LINE PATTERN: the notify messages after line LINE that match an extended regex.
+notes_after() { tail -n +"$(( $1 + 1 ))" "$NOTES" | grep -E "$2"; }
+# wait_note LINE PATTERN [SECONDS]: waits (bounded) for such a message.
+wait_note() {
+        for _ in $(seq $(( ${3:-10} * 20 ))); do
+                notes_after "$1" "$2" >/dev/null && return 0
+                sleep 0.05
+        done
+        return 1
+}
+
+NOTIFY_SOCKET="$NOTIFY" WATCHDOG_USEC=1000000 \
+        "$RECONCILER" --log-target console -c "$CFG" run 2>"$TEST_TMP/daemon.err" &
+DAEMON=$!
+TEST_PIDS="$TEST_PIDS $DAEMON"
+
+wait_note 0 'READY=1'; ok $? "READY=1 is sent"
+wait_note 0 'STATUS=Cycle 1: deleted 1, .*next cycle at'; ok $? "STATUS= reports the first cycle and the next"
+is "$(deleted_ids | tr '\n' ' ')" "team-a-old " "the first cycle deleted the orphan"
+
+# A new orphan appears while the daemon runs: a later cycle removes it.
+fake_control POST /_fake/connectors "{\"connectors\":[$(connector team-a-new search-a-new google_drive)]}" >/dev/null
+for _ in $(seq 100); do deleted_ids | grep -q team-a-new && break; sleep 0.05; done
+is "$(deleted_ids | tr '\n' ' ')" "team-a-new team-a-old " "a connector created later is deleted by a later cycle"
+! deleted_ids | grep -q team-a-hr; ok $? "the declared connector is never deleted"
+
+# The watchdog: pings at about half of WATCHDOG_USEC, checked over 3 s including a long backoff.
+fake_control POST /_fake/faults '{"faults":[{"method":"GET","path":"/_connector","status":503,"retry_after":"30"}]}' >/dev/null
+for _ in $(seq 100); do
+        [ "$(fake_requests 'select(.status == 503)' | wc -l)" -ge 1 ] && break
+        sleep 0.05
+done
+mark=$(wc -l <"$NOTES")
+sleep 3
+gaps=$(notes_after "$mark" 'WATCHDOG=1' | awk 'NR > 1 { g = $1 - prev; if (g > max) max = g } { prev = $1; n++ }
+        END { printf "%d %.3f\n", n, max }')
+n=${gaps% *}
+max=${gaps#* }
+[ "$n" -ge 4 ]; ok $? "WATCHDOG=1 keeps coming during a 30 s Retry-After backoff ($n pings in 3 s)"
+[ "$n" -ge 2 ] && awk -v m="$max" 'BEGIN { exit !(m < 1.0) }'; ok $? "no gap between pings reaches WATCHDOG_USEC (largest ${max} s)"
+
+# SIGHUP with a broken config: RELOADING=1 (with MONOTONIC_USEC) then READY=1, the old config kept.
+cp "$CFG" "$TEST_TMP/config.good"
+echo "intervall: 5s" >>"$CFG"
+mark=$(wc -l <"$NOTES")
+kill -HUP "$DAEMON"
+wait_note "$mark" 'RELOADING=1\|MONOTONIC_USEC=[0-9]+'; ok $? "SIGHUP sends RELOADING=1 with MONOTONIC_USEC"
+wait_note "$mark" 'READY=1\|STATUS=Reload failed'; ok $? "then READY=1, saying the reload failed"
+grep -q "unknown key 'intervall'" "$TEST_TMP/daemon.err"; ok $? "the broken config's error is logged"
+grep -q "Failed to reload .*keeping the last good config" "$TEST_TMP/daemon.err"; ok $? "and that the last good config is kept"
+kill -0 "$DAEMON" 2>/dev/null; ok $? "the daemon keeps running"
+
+cp "$TEST_TMP/config.good" "$CFG"
+mark=$(wc -l <"$NOTES")
+kill -HUP "$DAEMON"
+wait_note "$mark" 'READY=1\|STATUS=Config reloaded'; ok $? "a fixed config reloads: READY=1"
+
+# SIGTERM in the middle of the 30 s backoff: STOPPING=1 and an exit within a second or so.
+mark=$(wc -l <"$NOTES")
+start=$(date +%s.%N)
+kill -TERM "$DAEMON"
+timeout 10 tail --pid="$DAEMON" -f /dev/null
+wait "$DAEMON"; rc=$?
+end=$(date +%s.%N)
+is "$rc" 0 "SIGTERM: a clean stop, exit 0"
+awk -v s="$start" -v e="$end" 'BEGIN { exit !(e - s < 2.0) }'; ok $? "SIGTERM mid-backoff stops it at once ($(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.2f", e - s }') s)"
+notes_after "$mark" 'STOPPING=1' >/dev/null; ok $? "STOPPING=1 is sent"
+
+# A config it cannot load: exit 2 at once, no READY=1.
+mark=$(wc -l <"$NOTES")
+echo "cluster: [" >"$TEST_TMP/broken.yaml"
+NOTIFY_SOCKET="$NOTIFY" timeout 10 "$RECONCILER" --log-target console -c "$TEST_TMP/broken.yaml" run 2>/dev/null
+is "$?" 2 "run with a config it cannot load exits 2"
+sleep 0.2
+! notes_after "$mark" 'READY=1' >/dev/null; ok $? "and never says READY=1"
+
+# Broken manifests do not keep it from READY=1: the cycle fails closed and says so.
+echo "kind: [" >"$M/broken.yaml"
+mark=$(wc -l <"$NOTES")
+NOTIFY_SOCKET="$NOTIFY" "$RECONCILER" --log-target console -c "$CFG" run 2>"$TEST_TMP/daemon2.err" &
+DAEMON=$!
+TEST_PIDS="$TEST_PIDS $DAEMON"
+wait_note "$mark" 'READY=1'; ok $? "broken manifests: READY=1 all the same"
+wait_note "$mark" 'STATUS=Cycle 1: manifests invalid'; ok $? "STATUS= says the manifests are invalid"
+kill -TERM "$DAEMON"
+wait "$DAEMON"
+is "$?" 0 "and it stops cleanly"
+
+tap_done

@@ -142,9 +142,10 @@ static void on_exec_done(struct exec *e, const struct exec_result *er, void *use
         c->result.deleted = er->deleted;
         c->result.already_gone = er->already_gone;
         c->result.failed = er->failed;
+        /* 'er' lives in the executor: done with it from here on. */
         c->exec = exec_free(c->exec);
         summarize_plan(c);
-        finish(c, er->failed > 0 ? CYCLE_FAILED : CYCLE_OK);
+        finish(c, c->result.failed > 0 ? CYCLE_FAILED : CYCLE_OK);
 }
 
 static void log_dry_run(struct cycle *c) {

@@ -107,39 +107,55 @@ static void format_message(char *buf, size_t size, int error, const char *fmt, v
         escape_control(buf, size, raw);
 }
 
+static char *journal_field(const char *fmt, ...) _printf_(1, 2);
+static char *journal_field(const char *fmt, ...) {
+        va_list ap;
+        char *f;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&f, fmt, ap);
+        va_end(ap);
+        return r < 0 ? NULL : f;
+}
+
 static void write_journal(int level, int error, const char *message_id, const struct log_field *fields,
                           size_t n_fields, const char *message) {
-        char buf[LOG_FIELDS_MAX + 4][LOG_LINE_MAX + 32];
+        /* One allocated "KEY=value" string per field: a log call costs no large stack frame. */
+        char *buf[LOG_FIELDS_MAX + 4];
         struct iovec iov[LOG_FIELDS_MAX + 4];
         size_t n = 0;
+        bool failed = false;
 
-        (void) snprintf(buf[n], sizeof buf[n], "PRIORITY=%d", level);
-        n++;
-        (void) snprintf(buf[n], sizeof buf[n], "MESSAGE=%s", message);
-        n++;
-        if (message_id) {
-                (void) snprintf(buf[n], sizeof buf[n], "MESSAGE_ID=%s", message_id);
-                n++;
-        }
-        if (error != 0) {
-                (void) snprintf(buf[n], sizeof buf[n], "ERRNO=%d", error < 0 ? -error : error);
-                n++;
-        }
+        buf[n++] = journal_field("PRIORITY=%d", level);
+        buf[n++] = journal_field("MESSAGE=%s", message);
+        if (message_id)
+                buf[n++] = journal_field("MESSAGE_ID=%s", message_id);
+        if (error != 0)
+                buf[n++] = journal_field("ERRNO=%d", error < 0 ? -error : error);
         for (size_t i = 0; i < n_fields && i < LOG_FIELDS_MAX; i++) {
                 char value[LOG_LINE_MAX];
 
                 if (!fields[i].value)
                         continue;
                 escape_control(value, sizeof value, fields[i].value);
-                (void) snprintf(buf[n], sizeof buf[n], "%s=%s", fields[i].key, value);
-                n++;
+                buf[n++] = journal_field("%s=%s", fields[i].key, value);
         }
-        for (size_t i = 0; i < n; i++)
-                iov[i] = (struct iovec) { .iov_base = buf[i], .iov_len = strlen(buf[i]) };
 
-        if (sd_journal_sendv(iov, (int) n) < 0)
-                /* The journal is gone (shutdown, test harness): do not lose the line. */
+        for (size_t i = 0; i < n; i++) {
+                if (!buf[i]) {
+                        failed = true;
+                        break;
+                }
+                iov[i] = (struct iovec) { .iov_base = buf[i], .iov_len = strlen(buf[i]) };
+        }
+        if (failed || sd_journal_sendv(iov, (int) n) < 0)
+                /* Out of memory, or the journal is gone (shutdown, a test harness): do not lose the
+                 * line. */
                 (void) fprintf(stderr, "%s\n", message);
+
+        for (size_t i = 0; i < n; i++)
+                free(buf[i]);
 }
 
 int log_eventv(int level, int error, const char *message_id, const struct log_field *fields,

@@ -126,4 +126,21 @@ kill -TERM "$DAEMON"
 wait "$DAEMON"
 is "$?" 0 "and it stops cleanly"
 
+# A cycle that runs longer than the interval delays the next one: cycles never overlap.
+rm -f "$M/broken.yaml"
+fake_control POST /_fake/connectors "{\"connectors\":[$(connector team-a-slow search-a-slow google_drive)]}" >/dev/null
+fake_control POST /_fake/faults '{"faults":[{"method":"DELETE","path":"/_connector/team-a-slow","delay_ms":2500}]}' >/dev/null
+"$RECONCILER" --log-target console -c "$CFG" run 2>"$TEST_TMP/daemon3.err" &
+DAEMON=$!
+TEST_PIDS="$TEST_PIDS $DAEMON"
+sleep 4.5
+kill -TERM "$DAEMON"
+wait "$DAEMON"
+seq=$(grep -oE '^Cycle (started|ended)' "$TEST_TMP/daemon3.err" | awk '{ print $2 }' | tr '\n' ' ')
+case "$seq" in
+started\ ended\ started*) ok 0 "a slow cycle (a 2.5 s DELETE, interval 1 s) is followed, not overlapped: $seq" ;;
+*) ok 1 "a slow cycle is followed, not overlapped: $seq" ;;
+esac
+echo "$seq" | grep -q 'started started'; [ $? -ne 0 ]; ok $? "no cycle starts before the previous one ended"
+
 tap_done

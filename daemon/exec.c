@@ -13,6 +13,7 @@
 struct exec_op {
         struct exec *exec;
         const struct plan_item *item; /* borrowed from the plan */
+        char *backup_path;            /* once written; logged with the deletion */
 };
 
 struct exec {
@@ -78,6 +79,7 @@ static void on_deleted(struct cluster *c, int error, enum cluster_delete_result 
         char status[16];
 
         op_fields_init(&of, op);
+        op_fields_add(&of, "BACKUP_PATH", op->backup_path);
         switch (result) {
         case CLUSTER_DELETED:
                 op->exec->result.deleted++;
@@ -143,6 +145,7 @@ static void on_document(struct cluster *c, int error, struct cluster_document *d
         }
         op_fields_add(&of, "BACKUP_PATH", path);
         log_event(LOG_DEBUG, 0, NULL, of.f, of.n, "Backed up connector '%s' to '%s'", it->id, path);
+        op->backup_path = TAKE_PTR(path);
 
         r = cluster_delete(e->cluster, it->id, it->delete_sync_jobs, it->hard, on_deleted, op);
         if (r < 0) {
@@ -242,6 +245,8 @@ struct exec *exec_free(struct exec *e) {
         if (e->in_flight > 0)
                 cluster_cancel(e->cluster);
         (void) sd_event_source_disable_unref(e->defer);
+        for (size_t i = 0; i < e->n_ops; i++)
+                free(e->ops[i].backup_path);
         free(e->ops);
         free(e->backup_dir);
         free(e);

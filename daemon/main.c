@@ -15,7 +15,8 @@
 #include "report.h"
 #include "util.h"
 
-#define DEFAULT_CONFIG_PATH SYSCONFDIR "/connector-reconciler/config.yaml"
+/* Fixed, whatever the prefix: the units' ConfigurationDirectory= and LoadCredential= name /etc. */
+#define DEFAULT_CONFIG_PATH "/etc/connector-reconciler/config.yaml"
 
 /* Exit statuses of DESIGN.md's command table. */
 enum {

@@ -27,7 +27,7 @@ is() {  # is GOT WANT DESCRIPTION
                 ok 0 "$3"
         else
                 ok 1 "$3"
-                printf '#   got:  %s\n#   want: %s\n' "$1" "$2" | head -n 40
+                printf 'got:  %s\nwant: %s\n' "$1" "$2" | head -n 40 | sed 's/^/#   /'
         fi
 }
 

@@ -133,7 +133,10 @@ fake_control POST /_fake/faults '{"faults":[{"method":"DELETE","path":"/_connect
 "$RECONCILER" --log-target console -c "$CFG" run 2>"$TEST_TMP/daemon3.err" &
 DAEMON=$!
 TEST_PIDS="$TEST_PIDS $DAEMON"
-sleep 4.5
+for _ in $(seq 400); do
+        [ "$(grep -c '^Cycle started' "$TEST_TMP/daemon3.err")" -ge 2 ] && break
+        sleep 0.05
+done
 kill -TERM "$DAEMON"
 wait "$DAEMON"
 seq=$(grep -oE '^Cycle (started|ended)' "$TEST_TMP/daemon3.err" | awk '{ print $2 }' | tr '\n' ' ')

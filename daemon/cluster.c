@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <systemd/sd-event.h>
 
 #include "cluster.h"
@@ -1331,40 +1330,6 @@ struct cluster {
         void (*retry_hook)(struct cluster *c, const struct cluster_retry *r, void *userdata);
         void *retry_hook_userdata;
 };
-
-#define LIST_APPEND(head, tail, item) \
-        do { \
-                (item)->prev = (tail); \
-                (item)->next = NULL; \
-                if (tail) \
-                        (tail)->next = (item); \
-                else \
-                        (head) = (item); \
-                (tail) = (item); \
-        } while (0)
-
-#define LIST_REMOVE(head, tail, item) \
-        do { \
-                if ((item)->prev) \
-                        (item)->prev->next = (item)->next; \
-                else \
-                        (head) = (item)->next; \
-                if ((item)->next) \
-                        (item)->next->prev = (item)->prev; \
-                else \
-                        (tail) = (item)->prev; \
-                (item)->prev = (item)->next = NULL; \
-        } while (0)
-
-static uint64_t random_u64(void) {
-        uint64_t v;
-
-        if (getrandom(&v, sizeof(v), GRND_NONBLOCK) == (ssize_t) sizeof(v))
-                return v;
-        /* No entropy yet (early boot): the jitter only spreads load, any value gives a valid
-         * delay. */
-        return now_usec(CLOCK_MONOTONIC) * UINT64_C(0x9E3779B97F4A7C15);
-}
 
 static struct cluster *cluster_ref(struct cluster *c) {
         c->n_ref++;

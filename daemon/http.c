@@ -69,30 +69,6 @@ struct http_glue {
         unsigned max_in_flight;
 };
 
-#define LIST_APPEND(head, tail, item) \
-        do { \
-                (item)->prev = (tail); \
-                (item)->next = NULL; \
-                if (tail) \
-                        (tail)->next = (item); \
-                else \
-                        (head) = (item); \
-                (tail) = (item); \
-        } while (0)
-
-#define LIST_REMOVE(head, tail, item) \
-        do { \
-                if ((item)->prev) \
-                        (item)->prev->next = (item)->next; \
-                else \
-                        (head) = (item)->next; \
-                if ((item)->next) \
-                        (item)->next->prev = (item)->prev; \
-                else \
-                        (tail) = (item)->prev; \
-                (item)->prev = (item)->next = NULL; \
-        } while (0)
-
 int http_curl_code_to_errno(int code) {
         switch ((CURLcode) code) {
         case CURLE_OK:

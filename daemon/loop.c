@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
@@ -50,15 +49,6 @@ int loop_load_config(const struct loop_options *o, bool secrets, struct config *
 
         *ret = TAKE_PTR(c);
         return 0;
-}
-
-static uint64_t random_u64(void) {
-        uint64_t v;
-
-        if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t) sizeof v)
-                /* No entropy yet (very early boot): the jitter only spreads load, any value does. */
-                v = now_usec(CLOCK_MONOTONIC) * UINT64_C(0x9e3779b97f4a7c15);
-        return v;
 }
 
 static usec_t jittered_interval(const struct config *c) {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -140,3 +141,38 @@ static inline const char *startswith(const char *s, const char *prefix) {
 
         return strncmp(s, prefix, l) == 0 ? s + l : NULL;
 }
+
+/* A random number for jitter: the kernel's, or a clock-derived one when it has no entropy yet
+ * (very early boot), since jitter only spreads load and any value gives a valid delay. */
+static inline uint64_t random_u64(void) {
+        uint64_t v;
+
+        if (getrandom(&v, sizeof v, GRND_NONBLOCK) == (ssize_t) sizeof v)
+                return v;
+        return now_usec(CLOCK_MONOTONIC) * UINT64_C(0x9E3779B97F4A7C15);
+}
+
+/* An intrusive doubly linked list kept as head and tail pointers; items have prev and next. */
+#define LIST_APPEND(head, tail, item)                   \
+        do {                                            \
+                (item)->prev = (tail);                  \
+                (item)->next = NULL;                    \
+                if (tail)                               \
+                        (tail)->next = (item);          \
+                else                                    \
+                        (head) = (item);                \
+                (tail) = (item);                        \
+        } while (0)
+
+#define LIST_REMOVE(head, tail, item)                           \
+        do {                                                    \
+                if ((item)->prev)                               \
+                        (item)->prev->next = (item)->next;      \
+                else                                            \
+                        (head) = (item)->next;                  \
+                if ((item)->next)                               \
+                        (item)->next->prev = (item)->prev;      \
+                else                                            \
+                        (tail) = (item)->prev;                  \
+                (item)->prev = (item)->next = NULL;             \
+        } while (0)

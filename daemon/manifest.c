@@ -1,11 +1,13 @@
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "manifest.h"
 #include "plan.h"
@@ -811,6 +813,8 @@ static bool is_manifest_name(const char *name) {
 
 struct walker {
         struct yaml_read_diags *errors;
+        /* The top folder, opened once: every path below is read relative to it. */
+        int dir_fd;
         char **files; /* relative paths */
         size_t n_files;
         size_t n_allocated;
@@ -842,16 +846,19 @@ static char *join(const char *dir, const char *name) {
 }
 
 /* Lists a folder's entries (dot names skipped), then closes it before anything descends, so
- * that one descriptor at most is open whatever the depth. */
-static int list_dir(struct walker *w, const char *full, char ***ret, size_t *ret_n) {
+ * that one descriptor at most is open besides the top folder's, whatever the depth. */
+static int list_dir(struct walker *w, const char *full, const char *rel, char ***ret, size_t *ret_n) {
         _cleanup_strv_free_ char **names = NULL;
         size_t n = 0, allocated = 0;
         DIR *d;
-        int r = 0;
+        int fd, r = 0;
 
-        d = opendir(full);
+        fd = openat(w->dir_fd, rel[0] ? rel : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        d = fd >= 0 ? fdopendir(fd) : NULL;
         if (!d) {
                 r = negative_errno();
+                if (fd >= 0)
+                        (void) close(fd);
                 (void) yaml_read_diags_add(w->errors, full, 0, 0, "cannot open directory: %s", strerror(-r));
                 return -EINVAL;
         }
@@ -899,7 +906,7 @@ static int walk(struct walker *w, const char *top, const char *rel) {
         full = join(top, rel);
         if (!full)
                 return -ENOMEM;
-        r = list_dir(w, full, &names, &n);
+        r = list_dir(w, full, rel, &names, &n);
         if (r < 0)
                 return r;
 
@@ -913,7 +920,7 @@ static int walk(struct walker *w, const char *top, const char *rel) {
                         return -ENOMEM;
 
                 /* stat(), not lstat(): symbolic links are followed. */
-                if (stat(child_full, &st) < 0) {
+                if (fstatat(w->dir_fd, child_rel, &st, 0) < 0) {
                         r = negative_errno();
                         /* A dangling link, or an entry that vanished: only a manifest's name
                          * matters. Any other failure might hide a folder of manifests. */
@@ -973,14 +980,15 @@ static int walk(struct walker *w, const char *top, const char *rel) {
         return 0;
 }
 
-static int load_one(struct loader *l, char *path) {
+/* Reads 'rel' below the folder 'dir_fd' (AT_FDCWD: 'path' itself), naming it 'path'. */
+static int load_one(struct loader *l, int dir_fd, const char *rel, char *path) {
         _cleanup_(yaml_read_stream_freep) struct yaml_read_stream *st = NULL;
         int r;
 
         r = add_file(l, path);
         if (r < 0)
                 return r;
-        r = yaml_read_file(l->file, &st, l->errors);
+        r = yaml_read_file_at(dir_fd, rel ?: l->file, l->file, &st, l->errors);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
@@ -1012,7 +1020,8 @@ static void loader_done(struct loader *l) {
 
 int manifest_load(const char *path, struct manifest **ret, struct yaml_read_diags *errors) {
         _cleanup_(loader_done) struct loader l = { .errors = errors };
-        _cleanup_(walker_done) struct walker w = { .errors = errors };
+        _cleanup_(walker_done) struct walker w = { .errors = errors, .dir_fd = -1 };
+        _cleanup_close_ int dir_fd = -1;
         size_t n_before = yaml_read_diags_count(errors), n_items_before = errors->n_items;
         struct stat st;
         int r;
@@ -1035,12 +1044,22 @@ int manifest_load(const char *path, struct manifest **ret, struct yaml_read_diag
 
                 if (!p)
                         return -ENOMEM;
-                r = load_one(&l, p);
+                r = load_one(&l, AT_FDCWD, NULL, p);
                 if (r == -ENOMEM)
                         return r;
                 return finish(&l, n_before, n_items_before, ret);
         }
 
+        /* Everything below is read through this one descriptor: were 'path' a symbolic link that
+         * is swapped while we read (git-sync and the like swap it to a new checkout), every file
+         * still comes from the one folder, never half from each. */
+        dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd < 0 || fstat(dir_fd, &st) < 0) {
+                r = negative_errno();
+                r = yaml_read_diags_add(errors, path, 0, 0, "cannot open directory: %s", strerror(-r));
+                return r < 0 ? r : -EINVAL;
+        }
+        w.dir_fd = dir_fd;
         w.devs[0] = st.st_dev;
         w.inos[0] = st.st_ino;
         r = walk(&w, path, "");
@@ -1059,7 +1078,7 @@ int manifest_load(const char *path, struct manifest **ret, struct yaml_read_diag
 
                 if (!p)
                         return -ENOMEM;
-                r = load_one(&l, p);
+                r = load_one(&l, dir_fd, w.files[i], p);
                 if (r == -ENOMEM)
                         return r;
         }

@@ -955,6 +955,11 @@ int yaml_read_buffer(const char *file, const void *data, size_t size, struct yam
 }
 
 int yaml_read_file(const char *path, struct yaml_read_stream **ret, struct yaml_read_diags *diags) {
+        return yaml_read_file_at(AT_FDCWD, path, path, ret, diags);
+}
+
+int yaml_read_file_at(int dir_fd, const char *path, const char *name, struct yaml_read_stream **ret,
+                      struct yaml_read_diags *diags) {
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *buf = NULL;
         struct stat st;
@@ -962,31 +967,32 @@ int yaml_read_file(const char *path, struct yaml_read_stream **ret, struct yaml_
         int r;
 
         assert(path);
+        assert(name);
         assert(ret);
         assert(diags);
 
         /* O_NONBLOCK: a FIFO named like a manifest must not hang us; regular files ignore it. */
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        fd = openat(dir_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0) {
                 r = negative_errno();
-                (void) yaml_read_diags_add(diags, path, 0, 0, "cannot open: %s", strerror(-r));
+                (void) yaml_read_diags_add(diags, name, 0, 0, "cannot open: %s", strerror(-r));
                 return r;
         }
         if (fstat(fd, &st) < 0) {
                 r = negative_errno();
-                (void) yaml_read_diags_add(diags, path, 0, 0, "cannot stat: %s", strerror(-r));
+                (void) yaml_read_diags_add(diags, name, 0, 0, "cannot stat: %s", strerror(-r));
                 return r;
         }
         if (S_ISDIR(st.st_mode)) {
-                (void) yaml_read_diags_add(diags, path, 0, 0, "is a directory, not a file");
+                (void) yaml_read_diags_add(diags, name, 0, 0, "is a directory, not a file");
                 return -EISDIR;
         }
         if (!S_ISREG(st.st_mode)) {
-                (void) yaml_read_diags_add(diags, path, 0, 0, "not a regular file");
+                (void) yaml_read_diags_add(diags, name, 0, 0, "not a regular file");
                 return -EINVAL;
         }
         if (st.st_size > (off_t) YAML_READ_MAX_FILE_SIZE) {
-                (void) yaml_read_diags_add(diags, path, 0, 0, "larger than %u bytes",
+                (void) yaml_read_diags_add(diags, name, 0, 0, "larger than %u bytes",
                                            YAML_READ_MAX_FILE_SIZE);
                 return -EFBIG;
         }
@@ -1002,7 +1008,7 @@ int yaml_read_file(const char *path, struct yaml_read_stream **ret, struct yaml_
                         if (errno == EINTR)
                                 continue;
                         r = negative_errno();
-                        (void) yaml_read_diags_add(diags, path, 0, 0, "cannot read: %s", strerror(-r));
+                        (void) yaml_read_diags_add(diags, name, 0, 0, "cannot read: %s", strerror(-r));
                         return r;
                 }
                 if (k == 0)
@@ -1012,7 +1018,7 @@ int yaml_read_file(const char *path, struct yaml_read_stream **ret, struct yaml_
                         char *b;
 
                         if (want > YAML_READ_MAX_FILE_SIZE) {
-                                (void) yaml_read_diags_add(diags, path, 0, 0, "larger than %u bytes",
+                                (void) yaml_read_diags_add(diags, name, 0, 0, "larger than %u bytes",
                                                            YAML_READ_MAX_FILE_SIZE);
                                 return -EFBIG;
                         }
@@ -1027,7 +1033,7 @@ int yaml_read_file(const char *path, struct yaml_read_stream **ret, struct yaml_
         closep(&fd);
         fd = -1;
 
-        return yaml_read_buffer(path, buf, size, ret, diags);
+        return yaml_read_buffer(name, buf, size, ret, diags);
 }
 
 /* Optimal string alignment distance, cut off early: returns a value > limit as soon as the

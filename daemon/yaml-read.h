@@ -120,6 +120,11 @@ int yaml_read_buffer(const char *file, const void *data, size_t size, struct yam
  * other non-regular files). */
 int yaml_read_file(const char *path, struct yaml_read_stream **ret, struct yaml_read_diags *diags);
 
+/* As yaml_read_file(), with 'path' opened relative to the folder 'dir_fd' (or AT_FDCWD) and
+ * 'name' naming the file in messages. */
+int yaml_read_file_at(int dir_fd, const char *path, const char *name, struct yaml_read_stream **ret,
+                      struct yaml_read_diags *diags);
+
 /* Frees the stream and all its nodes. Accepts NULL; returns NULL. */
 struct yaml_read_stream *yaml_read_stream_free(struct yaml_read_stream *s);
 static inline void yaml_read_stream_freep(struct yaml_read_stream **s) {

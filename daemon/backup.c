@@ -1,4 +1,6 @@
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -78,6 +80,36 @@ static int mkdir_parents(const char *path, mode_t mode) {
         return 0;
 }
 
+/* Removes the temporary files ".<escaped id>.<pid>.tmp" that a process killed mid-write left,
+ * when that process is gone; a live one (a concurrent `once`) keeps its file. */
+static void remove_stale_temporaries(const char *dir) {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                const char *name = de->d_name, *end, *dot;
+                char *num_end;
+                long pid;
+                size_t l = strlen(name);
+
+                if (name[0] != '.' || l < 6 || strcmp(name + l - 4, ".tmp") != 0)
+                        continue;
+                end = name + l - 4;
+                for (dot = end - 1; dot > name && *dot != '.'; dot--)
+                        ;
+                if (dot <= name)
+                        continue;
+                pid = strtol(dot + 1, &num_end, 10);
+                if (num_end != end || pid <= 0)
+                        continue;
+                if (kill((pid_t) pid, 0) < 0 && errno == ESRCH)
+                        (void) unlinkat(dirfd(d), name, 0);
+        }
+        (void) closedir(d);
+}
+
 int backup_dir_prepare(const char *dir) {
         struct stat st;
         int r;
@@ -93,6 +125,7 @@ int backup_dir_prepare(const char *dir) {
                 return -ENOTDIR;
         if (access(dir, W_OK | X_OK) < 0)
                 return negative_errno();
+        remove_stale_temporaries(dir);
         return 0;
 }
 

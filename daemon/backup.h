@@ -9,7 +9,8 @@
 #include "util.h"
 
 /* Makes sure 'dir' exists as a directory (created with mode 0700 when missing, parents
- * included) that we can write to. Returns 0, or a negative errno: -ENOTDIR, -EACCES, ... */
+ * included) that we can write to, and removes the temporary files of writers that were killed
+ * (their process is gone). Returns 0, or a negative errno: -ENOTDIR, -EACCES, ... */
 int backup_dir_prepare(const char *dir);
 
 /* Escapes a connector id into a file name: bytes outside [A-Za-z0-9_.-] (and a leading '.')

@@ -976,7 +976,8 @@ struct cluster_lister {
         size_t n_items, n_alloc;
         uint64_t seq;
 
-        char *reason; /* what disagreed, "; "-separated; NULL while nothing did */
+        char *reason;       /* the first thing that disagreed; NULL while nothing did */
+        unsigned n_reasons; /* how many things disagreed: a long listing can shift on every page */
 };
 
 int cluster_lister_new(struct cluster_lister **ret, unsigned page_size, uint64_t max_result_window) {
@@ -1006,26 +1007,20 @@ struct cluster_lister *cluster_lister_free(struct cluster_lister *l) {
 
 static int lister_note(struct cluster_lister *l, const char *fmt, ...) _printf_(2, 3);
 static int lister_note(struct cluster_lister *l, const char *fmt, ...) {
-        _cleanup_free_ char *s = NULL;
         va_list ap;
-        char *joined;
         int r;
 
-        va_start(ap, fmt);
-        r = vasprintf(&s, fmt, ap);
-        va_end(ap);
-        if (r < 0)
-                return -ENOMEM;
-
-        if (!l->reason) {
-                l->reason = TAKE_PTR(s);
+        /* The first disagreement says what happened; the rest are only counted, so that the
+         * message stays one line however many pages shifted. */
+        if (l->n_reasons++ > 0)
                 return 0;
-        }
-        joined = strdup_printf("%s; %s", l->reason, s);
-        if (!joined)
+        va_start(ap, fmt);
+        r = vasprintf(&l->reason, fmt, ap);
+        va_end(ap);
+        if (r < 0) {
+                l->reason = NULL;
                 return -ENOMEM;
-        free(l->reason);
-        l->reason = joined;
+        }
         return 0;
 }
 
@@ -1178,7 +1173,15 @@ int cluster_lister_finish(struct cluster_lister *l, struct cluster_listing **ret
             lister_note(l, "%zu distinct connectors arrived where the count says %" PRIu64, n, l->count) < 0)
                 goto oom;
 
-        listing->complete = !l->reason;
+        listing->complete = l->n_reasons == 0;
+        if (l->n_reasons > 1) {
+                char *more = strdup_printf("%s (and %u more disagreements)", l->reason, l->n_reasons - 1);
+
+                if (!more)
+                        goto oom;
+                free(l->reason);
+                l->reason = more;
+        }
         listing->incomplete_reason = TAKE_PTR(l->reason);
         *ret = listing;
         return 0;

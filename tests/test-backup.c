@@ -124,6 +124,28 @@ int main(void) {
 
         is_int(count_entries(dir, "."), 2, "no temporary file is left behind (only . and ..)");
 
+        /* A temporary file left by a writer that was killed goes at the next prepare; one of a
+         * live process stays. */
+        {
+                _cleanup_free_ char *dead = NULL, *live = NULL;
+                int fd;
+
+                r = asprintf(&dead, "%s/.x.%d.tmp", dir, 999999999);
+                assert(r > 0);
+                r = asprintf(&live, "%s/.y.%ld.tmp", dir, (long) getpid());
+                assert(r > 0);
+                fd = open(dead, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+                assert(fd >= 0);
+                close(fd);
+                fd = open(live, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+                assert(fd >= 0);
+                close(fd);
+                is_int(backup_dir_prepare(dir), 0, "prepare a folder holding temporary files");
+                ok(access(dead, F_OK) < 0 && errno == ENOENT, "a dead writer's temporary file is removed");
+                ok(access(live, F_OK) == 0, "a live writer's temporary file stays");
+                (void) unlink(live);
+        }
+
         /* A backup folder that is a file: no backup, and nothing left behind. */
         {
                 _cleanup_free_ char *file = NULL;

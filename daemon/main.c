@@ -147,6 +147,10 @@ static int verb_validate(int argc, char **argv) {
                 (void) printf("%zu error%s\n", yaml_read_diags_count(&errors),
                               yaml_read_diags_count(&errors) == 1 ? "" : "s");
                 r = EXIT_USAGE;
+        } else if (!m) {
+                /* A load failed without a message: out of memory before one could be stored. */
+                (void) log_error_errno(-ENOMEM, "Failed to validate: %m");
+                r = EXIT_FAILURE_RUNTIME;
         } else {
                 (void) printf("%s%s: %zu file%s, %zu set%s, %zu connector%s declared: valid\n",
                               config_checked ? "config and " : "", m->n_files == 1 ? "manifest" : "manifests",

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <yaml.h>
 
 #include "config.h"
@@ -87,15 +88,24 @@ static struct loop_options loop_options(void) {
         };
 }
 
+/* The commands that read secrets: a crash must not write them into a core file. (libcurl keeps
+ * freed copies of request headers in the heap, which we cannot wipe.) */
+static void no_core_dumps(void) {
+        if (prctl(PR_SET_DUMPABLE, 0) < 0)
+                log_debug("Failed to disable core dumps, ignoring: %m");
+}
+
 static int verb_run(int argc, char **argv) {
         const struct loop_options o = loop_options();
 
+        no_core_dumps();
         return loop_run(&o);
 }
 
 static int verb_once(int argc, char **argv) {
         const struct loop_options o = loop_options();
 
+        no_core_dumps();
         return loop_once(&o, false, NULL, NULL);
 }
 
@@ -114,6 +124,7 @@ static int print_plan(const struct cycle_result *res, void *userdata) {
 static int verb_plan(int argc, char **argv) {
         const struct loop_options o = loop_options();
 
+        no_core_dumps();
         return loop_once(&o, true, print_plan, NULL);
 }
 

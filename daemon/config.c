@@ -478,6 +478,7 @@ enum {
         CLUSTER_CLIENT_KEY_FILE,
         CLUSTER_CONNECT_TIMEOUT,
         CLUSTER_REQUEST_TIMEOUT,
+        CLUSTER_MAX_RESULT_WINDOW,
         _CLUSTER_MAX,
 };
 
@@ -494,6 +495,7 @@ static const char *const cluster_keys[_CLUSTER_MAX] = {
         [CLUSTER_CLIENT_KEY_FILE] = "client_key_file",
         [CLUSTER_CONNECT_TIMEOUT] = "connect_timeout",
         [CLUSTER_REQUEST_TIMEOUT] = "request_timeout",
+        [CLUSTER_MAX_RESULT_WINDOW] = "max_result_window",
 };
 
 /* The position of a key in a mapping, for "conflicts with" messages. */
@@ -669,6 +671,12 @@ static int parse_cluster(struct parser *p, const struct yaml_read_node *map, str
                 if (r == -ENOMEM)
                         return r;
         }
+        if (v[CLUSTER_MAX_RESULT_WINDOW]) {
+                r = get_uint(p, v[CLUSTER_MAX_RESULT_WINDOW], "cluster.max_result_window", 1,
+                             CONFIG_MAX_RESULT_WINDOW_MAX, &c->max_result_window);
+                if (r == -ENOMEM)
+                        return r;
+        }
 
         if (c->auth != CONFIG_AUTH_NONE && c->url && strncasecmp(c->url, "http://", 7) == 0 && p->warnings) {
                 r = yaml_read_error(
@@ -770,6 +778,7 @@ static void config_set_defaults(struct config *c) {
         c->verify_tls = true;
         c->connect_timeout_usec = CONFIG_DEFAULT_CONNECT_TIMEOUT_USEC;
         c->request_timeout_usec = CONFIG_DEFAULT_REQUEST_TIMEOUT_USEC;
+        c->max_result_window = CONFIG_DEFAULT_MAX_RESULT_WINDOW;
         c->interval_usec = CONFIG_DEFAULT_INTERVAL_USEC;
         c->jitter_percent = CONFIG_DEFAULT_JITTER_PERCENT;
         c->concurrency = CONFIG_DEFAULT_CONCURRENCY;

@@ -15,6 +15,11 @@
 
 #define CONFIG_DEFAULT_CONNECT_TIMEOUT_USEC (5 * USEC_PER_SEC)
 #define CONFIG_DEFAULT_REQUEST_TIMEOUT_USEC (30 * USEC_PER_SEC)
+/* cluster.max_result_window: the connector index's index.max_result_window, which limits how far
+ * the list API pages (Elasticsearch's default 10000); raise it only together with the index
+ * setting. The cap keeps a typo from asking for absurd pages of memory. */
+#define CONFIG_DEFAULT_MAX_RESULT_WINDOW 10000U
+#define CONFIG_MAX_RESULT_WINDOW_MAX 10000000U
 #define CONFIG_DEFAULT_INTERVAL_USEC (5 * USEC_PER_MINUTE)
 #define CONFIG_DEFAULT_JITTER_PERCENT 10U
 #define CONFIG_DEFAULT_CONCURRENCY 2U
@@ -63,6 +68,7 @@ struct config {
         bool verify_tls;
         usec_t connect_timeout_usec;
         usec_t request_timeout_usec;
+        uint64_t max_result_window; /* cluster.max_result_window */
 
         char *manifests; /* resolved; the override when one was given */
         usec_t interval_usec;

@@ -68,6 +68,7 @@ void cycle_cluster_options(const struct config *c, struct cluster_options *o) {
         o->verify_tls = c->verify_tls;
         o->connect_timeout_usec = c->connect_timeout_usec;
         o->request_timeout_usec = c->request_timeout_usec;
+        o->max_result_window = c->max_result_window;
         o->max_in_flight = c->concurrency;
         o->retry = (struct backoff_policy) {
                 .max_attempts = c->retry_max_attempts,

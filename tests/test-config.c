@@ -175,6 +175,7 @@ static void test_defaults(void) {
         ok(c->verify_tls, "verify_tls defaults to true");
         is_int(c->connect_timeout_usec, 5 * USEC_PER_SEC, "connect_timeout defaults to 5s");
         is_int(c->request_timeout_usec, 30 * USEC_PER_SEC, "request_timeout defaults to 30s");
+        is_int(c->max_result_window, 10000, "max_result_window defaults to 10000");
         is_str(c->manifests, "good/manifests", "manifests: relative to the config's folder");
         is_int(c->interval_usec, 5 * USEC_PER_MINUTE, "interval defaults to 5m");
         is_int(c->jitter_percent, 10, "jitter defaults to 10%%");
@@ -207,6 +208,7 @@ static void test_full(void) {
         is_str(c->client_key_file.path, "good/tls/client.key", "client_key_file");
         is_int(c->connect_timeout_usec, 2 * USEC_PER_SEC, "connect_timeout: 2s");
         is_int(c->request_timeout_usec, 90 * USEC_PER_SEC, "request_timeout: 1m30s");
+        is_int(c->max_result_window, 50000, "max_result_window: 50000");
         is_str(c->manifests, "/srv/gitops/connectors", "manifests: absolute as written");
         is_int(c->interval_usec, USEC_PER_HOUR, "interval: 1h");
         is_int(c->jitter_percent, 25, "jitter: 25%%");

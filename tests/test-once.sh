@@ -274,6 +274,37 @@ is "$RC" 0 "404 on DELETE is success"
 grep -q "Connector 'team-a-old' was already gone" "$ERR"; ok $? "and is reported as already gone"
 stop_fake
 
+# --- The result window: listing as far as the connector index allows, and no further. ---
+{
+        echo '{"connectors":['
+        for i in $(seq -w 1 59); do connector "team-a-keep-$i" "search-a-$i" google_drive; echo ,; done
+        connector team-a-zz-orphan search-a-zz google_drive
+        echo ']}'
+} >"$TEST_TMP/seed-60.json"
+seq -w 1 59 | sed 's/^/    - id: team-a-keep-/' >"$TEST_TMP/keep.txt"
+cp "$M/team-a.yaml" "$TEST_TMP/team-a.yaml.bak"
+cat "$TEST_TMP/keep.txt" >>"$M/team-a.yaml"
+start_fake --seed "$TEST_TMP/seed-60.json" --max-result-window 50
+write_config "$CFG"
+reconcile -c "$CFG" once
+is "$RC" 1 "an index window (50) below the pages asked for: exit 1"
+is "$(deleted_ids | wc -l)" 0 "and no DELETE"
+write_config "$CFG"
+sed -i 's/^  request_timeout: 5s$/&\n  max_result_window: 50/' "$CFG"
+reconcile -c "$CFG" once
+is "$RC" 1 "60 connectors, cluster.max_result_window 50: exit 1"
+grep -q "holds 60 connectors; the list API shows at most 50" "$ERR"; ok $? "saying how many exist and how many it can see"
+is "$(deleted_ids | wc -l)" 0 "and no DELETE"
+stop_fake
+start_fake --seed "$TEST_TMP/seed-60.json" --max-result-window 100
+write_config "$CFG"
+sed -i 's/^  request_timeout: 5s$/&\n  max_result_window: 100/' "$CFG"
+reconcile -c "$CFG" --page-size 20 once
+is "$RC" 0 "a raised window on both sides: the whole listing, exit 0"
+is "$(deleted_ids | tr '\n' ' ')" "team-a-zz-orphan " "and the one orphan, on the last page, is deleted"
+stop_fake
+cp "$TEST_TMP/team-a.yaml.bak" "$M/team-a.yaml"
+
 # --- No backup, no delete. ---
 start_fake --seed "$TEST_TMP/seed.json"
 : >"$TEST_TMP/not-a-dir"

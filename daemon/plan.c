@@ -536,6 +536,9 @@ int plan_build(const struct plan_set *sets, size_t n_sets, const struct plan_con
          * first declaring set wins), then its listed copies (the first copy decides). The items
          * come out in id order. */
         refs_sort(b.refs, b.tmp, n_refs, 0);
+        /* Peak memory is reached while the plan's items are made: drop the scratch first. */
+        free(b.tmp);
+        b.tmp = NULL;
 
         for (size_t i = 0; i < n_refs;) {
                 const struct ref *d = NULL, *c = NULL;
@@ -554,6 +557,11 @@ int plan_build(const struct plan_set *sets, size_t n_sets, const struct plan_con
                 if (r < 0)
                         return r;
         }
+        /* The items hold copies of the ids: the sorted refs and their id block are done. */
+        free(b.refs);
+        b.refs = NULL;
+        free(b.ids);
+        b.ids = NULL;
 
         p = calloc(1, sizeof(struct plan));
         if (!p)

@@ -1,0 +1,58 @@
+-- wrk script for the benchmarks' ceiling: the request mix of one reconciliation cycle, sent as
+-- fast as the fake cluster answers. For each orphan a GET /_connector/ID (the backup) and then a
+-- DELETE /_connector/ID?delete_sync_jobs=true, with one list page GET /_connector?from=&size=100
+-- for every 100 connectors listed (the cycle lists all of them: CONNECTORS / 100 pages for
+-- ORPHANS orphans). Every orphan is read and deleted once; when the last answer has come, wrk
+-- exits at once (its own summary would count the whole -d duration), so the rate is taken from
+-- the fake cluster's request log: requests over the time from the first to the last.
+--
+--     wrk -t 1 -c 4 -d 600s -s mix.lua URL -- ORPHANS-FILE CONNECTORS
+
+local requests = {}
+local next_request = 1
+local answered = 0
+
+function init(args)
+   local file, connectors = args[1], tonumber(args[2])
+   local ids = {}
+   for line in io.lines(file) do
+      table.insert(ids, line)
+   end
+   -- List pages in the cycle's proportion: connectors / 100 pages against the orphans.
+   local pages = math.floor(connectors / 100 + 0.5)
+   local per_page = pages > 0 and math.max(1, math.floor(#ids / pages)) or 0
+   local from = 0
+   -- The DELETE of an orphan goes out 16 orphans (32 requests) after its GET, so that the GET
+   -- has been answered by then (the fake serves each connection on its own thread, and one of
+   -- them may stall while the others go on), as in a cycle, which deletes after the backup.
+   local lag = 16
+   for i = 1, #ids + lag do
+      if per_page > 0 and i <= #ids and (i - 1) % per_page == 0 then
+         table.insert(requests, wrk.format("GET", "/_connector?from=" .. from .. "&size=100"))
+         from = (from + 100) % math.max(100, connectors - 100)
+      end
+      if i <= #ids then
+         table.insert(requests, wrk.format("GET", "/_connector/" .. ids[i]))
+      end
+      if i > lag then
+         table.insert(requests, wrk.format("DELETE", "/_connector/" .. ids[i - lag] .. "?delete_sync_jobs=true"))
+      end
+   end
+end
+
+function request()
+   local r = requests[next_request]
+   if r == nil then
+      -- Past the end: repeat the last request until the thread has stopped (responses in flight).
+      return requests[#requests]
+   end
+   next_request = next_request + 1
+   return r
+end
+
+function response(status, headers, body)
+   answered = answered + 1
+   if answered >= #requests then
+      os.exit(0)
+   end
+end

@@ -14,101 +14,16 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "corpus.h"
 #include "tap.h"
 #include "util.h"
 #include "yaml-read.h"
 
 static const char *tmp_dir;
 
-static void diags_donep(struct yaml_read_diags *d) {
-        yaml_read_diags_done(d);
-}
-
-static int strcmp_ptr(const void *a, const void *b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-static char **list_sorted(const char *dir, size_t *ret_n) {
-        DIR *d = opendir(dir);
-        char **l = NULL;
-        size_t n = 0;
-        struct dirent *de;
-
-        assert(d);
-        while ((de = readdir(d))) {
-                size_t len = strlen(de->d_name);
-
-                if (de->d_name[0] == '.' || len < 5 || !streq(de->d_name + len - 5, ".yaml"))
-                        continue;
-                l = reallocarray(l, n + 2, sizeof(char *));
-                assert(l);
-                l[n] = strdup(de->d_name);
-                assert(l[n]);
-                l[++n] = NULL;
-        }
-        closedir(d);
-        if (n > 0)
-                qsort(l, n, sizeof(char *), strcmp_ptr);
-        *ret_n = n;
-        return l;
-}
-
-static char *read_all(const char *path) {
-        FILE *f = fopen(path, "re");
-        char *buf;
-        size_t size;
-
-        if (!f)
-                return NULL;
-        buf = malloc(1024 * 1024);
-        assert(buf);
-        size = fread(buf, 1, 1024 * 1024 - 1, f);
-        buf[size] = 0;
-        fclose(f);
-        return buf;
-}
-
-/* NAME.expect when it exists, else the file's leading "# expect: " lines. */
-static char *expected_errors(const char *name) {
-        _cleanup_free_ char *sidecar = NULL, *text = NULL;
-        char *out, *p;
-
-        assert(asprintf(&sidecar, "%s.expect", name) >= 0);
-        out = read_all(sidecar);
-        if (out)
-                return out;
-        text = read_all(name);
-        assert(text);
-        out = calloc(1, strlen(text) + 1);
-        assert(out);
-        p = out;
-        for (const char *line = text; startswith(line, "# expect: ");) {
-                const char *start = line + strlen("# expect: "), *end = strchr(start, '\n');
-
-                if (!end)
-                        break;
-                memcpy(p, start, (size_t) (end - start + 1));
-                p += end - start + 1;
-                line = end + 1;
-        }
-        return out;
-}
-
-static char *joined(const struct yaml_read_diags *d) {
-        char *s = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&s, &len);
-
-        assert(f);
-        for (size_t i = 0; i < d->n_items; i++)
-                fprintf(f, "%s\n", d->items[i].text);
-        fclose(f);
-        return s;
-}
-
 static void test_good_corpus(void) {
         size_t n;
-        char **names = list_sorted(".", &n);
+        char **names = list_sorted(".", ".yaml", &n);
 
         ok(n >= 4, "good: %zu configs", n);
         for (size_t i = 0; i < n; i++) {
@@ -128,7 +43,7 @@ static void test_good_corpus(void) {
 
 static void test_bad_corpus(void) {
         size_t n;
-        char **names = list_sorted(".", &n);
+        char **names = list_sorted(".", ".yaml", &n);
 
         for (size_t i = 0; i < n; i++) {
                 _cleanup_(diags_donep) struct yaml_read_diags w = {}, e = {};

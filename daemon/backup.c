@@ -166,31 +166,16 @@ static int write_temporary(int dir_fd, const char *tmp_name, const void *body, s
         return 0;
 }
 
-int backup_write(const char *dir, const char *id, const void *body, size_t n, usec_t realtime_usec,
-                 char **ret_path) {
+/* Writes one document under its final name in dir_fd, the folder not yet fsync'd. Returns 0 with
+ * the name in 'name', or a negative errno with nothing left behind. */
+static int write_one(int dir_fd, const char *stamp, const struct backup_item *item, char *name,
+                     size_t name_size) {
         _cleanup_free_ char *escaped = NULL, *tmp_name = NULL;
-        _cleanup_close_ int dir_fd = -1;
-        char stamp[32], name[BACKUP_ID_NAME_MAX + 64];
-        time_t sec = (time_t) (realtime_usec / USEC_PER_SEC);
-        struct tm tm;
         int r;
 
-        assert(dir);
-        assert(id);
-        assert(body || n == 0);
-
-        if (!gmtime_r(&sec, &tm))
-                return -EINVAL;
-        if (strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm) == 0)
-                return -EINVAL;
-
-        escaped = backup_escape_id(id);
+        escaped = backup_escape_id(item->id);
         if (!escaped)
                 return -ENOMEM;
-
-        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dir_fd < 0)
-                return negative_errno();
 
         /* A dot name, so that a crash between write and rename leaves nothing that looks like a
          * backup; the pid keeps concurrent runs apart. */
@@ -198,7 +183,7 @@ int backup_write(const char *dir, const char *id, const void *body, size_t n, us
                 return -ENOMEM;
         (void) unlinkat(dir_fd, tmp_name, 0); /* left over by a crash of a process with our pid */
 
-        r = write_temporary(dir_fd, tmp_name, body, n);
+        r = write_temporary(dir_fd, tmp_name, item->body, item->size);
         if (r < 0) {
                 (void) unlinkat(dir_fd, tmp_name, 0);
                 return r;
@@ -210,9 +195,9 @@ int backup_write(const char *dir, const char *id, const void *body, size_t n, us
                         break;
                 }
                 if (i == 1)
-                        (void) snprintf(name, sizeof name, "%s.%s.json", escaped, stamp);
+                        (void) snprintf(name, name_size, "%s.%s.json", escaped, stamp);
                 else
-                        (void) snprintf(name, sizeof name, "%s.%s.%u.json", escaped, stamp, i);
+                        (void) snprintf(name, name_size, "%s.%s.%u.json", escaped, stamp, i);
 
                 /* link() + unlink() rather than rename(): rename would replace an existing backup. */
                 if (linkat(dir_fd, tmp_name, dir_fd, name, 0) >= 0) {
@@ -225,16 +210,83 @@ int backup_write(const char *dir, const char *id, const void *body, size_t n, us
                 }
         }
         (void) unlinkat(dir_fd, tmp_name, 0);
-        if (r < 0)
-                return r;
+        return r;
+}
 
-        if (fsync(dir_fd) < 0) {
-                r = negative_errno();
-                (void) unlinkat(dir_fd, name, 0);
+int backup_write_batch(const char *dir, struct backup_item *items, size_t n, usec_t realtime_usec) {
+        _cleanup_close_ int dir_fd = -1;
+        char stamp[32];
+        time_t sec = (time_t) (realtime_usec / USEC_PER_SEC);
+        struct tm tm;
+        size_t written = 0;
+        int r;
+
+        assert(dir);
+        assert(items || n == 0);
+
+        for (size_t i = 0; i < n; i++) {
+                assert(items[i].id);
+                assert(items[i].body || items[i].size == 0);
+                items[i].error = 0;
+                items[i].path = NULL;
+        }
+
+        r = -EINVAL;
+        if (gmtime_r(&sec, &tm) && strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm) > 0) {
+                dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                r = dir_fd < 0 ? negative_errno() : 0;
+        }
+        if (r < 0) {
+                for (size_t i = 0; i < n; i++)
+                        items[i].error = r;
                 return r;
         }
 
-        if (ret_path && asprintf(ret_path, "%s/%s", dir, name) < 0)
-                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                char name[BACKUP_ID_NAME_MAX + 64];
+
+                r = write_one(dir_fd, stamp, &items[i], name, sizeof name);
+                if (r >= 0 && asprintf(&items[i].path, "%s/%s", dir, name) < 0) {
+                        items[i].path = NULL;
+                        (void) unlinkat(dir_fd, name, 0);
+                        r = -ENOMEM;
+                }
+                items[i].error = r;
+                if (r >= 0)
+                        written++;
+        }
+        if (written == 0)
+                return 0;
+
+        /* One sync of the folder makes every new name durable at once (a group commit). */
+        if (fsync(dir_fd) < 0) {
+                r = negative_errno();
+                for (size_t i = 0; i < n; i++) {
+                        if (items[i].error < 0)
+                                continue;
+                        (void) unlinkat(dir_fd, strrchr(items[i].path, '/') + 1, 0);
+                        free(items[i].path);
+                        items[i].path = NULL;
+                        items[i].error = r;
+                }
+        }
+        return 0;
+}
+
+int backup_write(const char *dir, const char *id, const void *body, size_t n, usec_t realtime_usec,
+                 char **ret_path) {
+        struct backup_item item = { .id = id, .body = body, .size = n };
+
+        assert(dir);
+        assert(id);
+        assert(body || n == 0);
+
+        (void) backup_write_batch(dir, &item, 1, realtime_usec);
+        if (item.error < 0)
+                return item.error;
+        if (ret_path)
+                *ret_path = item.path;
+        else
+                free(item.path);
         return 0;
 }

@@ -2,7 +2,9 @@
 
 /* Backups of connector documents before they are deleted: one file per document,
  * BACKUP_DIR/<escaped id>.<UTC time>.json, mode 0600, written to a temporary name, fsync'd,
- * renamed into place without replacing anything, and the directory fsync'd. */
+ * linked into place without replacing anything, and the directory fsync'd: once for a whole batch
+ * of documents (a group commit), since one sync of the folder makes every new name in it
+ * durable. */
 
 #include <stddef.h>
 
@@ -27,3 +29,20 @@ char *backup_escape_id(const char *id);
  * (the temporary file is removed) and a negative errno is returned. */
 int backup_write(const char *dir, const char *id, const void *body, size_t n, usec_t realtime_usec,
                  char **ret_path);
+
+/* One document of a batch: 'id', 'body' and 'size' are borrowed inputs; 'error' (0 or a
+ * negative errno) and 'path' (the final path, owned by the caller; NULL on error) are outputs. */
+struct backup_item {
+        const char *id;
+        const void *body;
+        size_t size;
+        int error;
+        char *path;
+};
+
+/* Writes the backups of 'n' documents, all stamped with 'realtime_usec', as backup_write() does
+ * for one, with a single fsync() of the folder after the last: each item's 'error' and 'path' say
+ * how it went (an item fails alone; a failed folder sync fails every item, and their files are
+ * removed). Returns 0, or a negative errno when the folder could not be opened (every item then
+ * carries it). A backup is durable once this returns with its 'error' 0. */
+int backup_write_batch(const char *dir, struct backup_item *items, size_t n, usec_t realtime_usec);

@@ -1,9 +1,11 @@
 #pragma once
 
-/* The executor: carries out the deletions of a plan. For each PLAN_DELETE item, at most
- * 'concurrency' at a time: GET the connector (the document as the cluster returns it now),
- * write it to backup_dir (backup.c), then DELETE it with the item's delete_sync_jobs and hard.
- * No backup, no delete. A 404 at either step means already gone. One failure does not stop the
+/* The executor: carries out the deletions of a plan. For each PLAN_DELETE item: GET the
+ * connector (the document as the cluster returns it now), write it to backup_dir (backup.c), then
+ * DELETE it with the item's delete_sync_jobs and hard. No backup, no delete. At most
+ * 'concurrency' requests (GETs and DELETEs together) are in flight; reading runs ahead of
+ * deleting by a bounded number of documents, whose backups are written in batches with one sync
+ * of the folder each. A 404 at either step means already gone. One failure does not stop the
  * others. Each outcome is logged here, with the cycle's CYCLE_ID. */
 
 #include <stdbool.h>
@@ -17,7 +19,7 @@ struct exec;
 
 struct exec_options {
         const char *backup_dir; /* borrowed for exec_start() only */
-        unsigned concurrency;   /* operations (GET + backup + DELETE) at once; 0 counts as 1 */
+        unsigned concurrency;   /* requests (GET or DELETE) in flight at once; 0 counts as 1 */
         const char *cycle_id;   /* copied; 32 hex digits, logged as CYCLE_ID */
 };
 

@@ -162,6 +162,58 @@ int main(void) {
                 (void) unlink(file);
         }
 
+        /* A batch: every document that can be written is, each under its own name, and one that
+         * cannot fails alone. The middle one's temporary name is taken by a folder, so its write
+         * fails with EEXIST. */
+        {
+                _cleanup_free_ char *bdir = NULL, *blocker = NULL;
+                const char *ids[] = { "batch-1", "batch-2", "batch-3" };
+                const char *bodies[] = { "{\"id\":\"batch-1\"}", "{\"id\":\"batch-2\"}", "{\"id\":\"batch-3\"}" };
+                struct backup_item items[3];
+
+                r = asprintf(&bdir, "%s/batch", tmpl);
+                assert(r > 0);
+                is_int(backup_dir_prepare(bdir), 0, "a second backup folder");
+                r = asprintf(&blocker, "%s/.batch-2.%ld.tmp", bdir, (long) getpid());
+                assert(r > 0);
+                ok(mkdir(blocker, 0700) == 0, "a folder stands where batch-2's temporary file would go");
+
+                for (size_t i = 0; i < ELEMENTSOF(items); i++)
+                        items[i] = (struct backup_item) { .id = ids[i], .body = bodies[i], .size = strlen(bodies[i]),
+                                                          .error = 1 };
+                is_int(backup_write_batch(bdir, items, ELEMENTSOF(items), t), 0, "write a batch of three");
+                is_int(items[0].error, 0, "the first is written");
+                is_str(items[0].path ? read_file(items[0].path) : NULL, bodies[0], "and holds its document");
+                is_int(items[1].error, -EEXIST, "the second fails alone");
+                ok(items[1].path == NULL, "and has no path");
+                is_int(items[2].error, 0, "the third is written after it");
+                is_str(items[2].path ? read_file(items[2].path) : NULL, bodies[2], "and holds its document");
+                ok(items[2].path && strstr(items[2].path, "/batch-3.20261128T000000Z.json"),
+                   "under its own name");
+                is_int(count_entries(bdir, "batch-"), 2, "exactly two backups in the folder");
+                is_int(count_entries(bdir, ".batch-"), 1, "no temporary file but the blocking folder");
+                for (size_t i = 0; i < ELEMENTSOF(items); i++)
+                        free(items[i].path);
+                (void) rmdir(blocker);
+
+                /* A folder that cannot be opened fails every item, and says so. */
+                {
+                        _cleanup_free_ char *missing = NULL;
+
+                        r = asprintf(&missing, "%s/missing", tmpl);
+                        assert(r > 0);
+                        for (size_t i = 0; i < ELEMENTSOF(items); i++)
+                                items[i] = (struct backup_item) { .id = ids[i], .body = bodies[i],
+                                                                  .size = strlen(bodies[i]) };
+                        is_int(backup_write_batch(missing, items, ELEMENTSOF(items), t), -ENOENT,
+                               "a batch into a missing folder fails");
+                        ok(items[0].error == -ENOENT && items[1].error == -ENOENT && items[2].error == -ENOENT &&
+                                   !items[0].path && !items[1].path && !items[2].path,
+                           "every item carries the error and no path");
+                }
+                is_int(backup_write_batch(bdir, NULL, 0, t), 0, "an empty batch does nothing");
+        }
+
         /* Clean up the scratch tree. */
         {
                 char cmd[256];

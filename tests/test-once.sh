@@ -305,6 +305,46 @@ is "$(deleted_ids | tr '\n' ' ')" "team-a-zz-orphan " "and the one orphan, on th
 stop_fake
 cp "$TEST_TMP/team-a.yaml.bak" "$M/team-a.yaml"
 
+# --- concurrency bounds the requests in flight, GETs and DELETEs together. Every GET and DELETE
+# of a connector is held D ms by the fake, so with at most C in flight the 2N requests of N
+# orphans take at least 2N/C x D; more in flight would finish sooner. (A lower bound only: a slow
+# machine makes it longer, never shorter.) Reading runs ahead of deleting, yet each connector is
+# read, backed up, then deleted. ---
+{
+        echo '{"connectors":['
+        for i in $(seq -w 1 11); do connector "team-a-p$i" "search-a-p$i" google_drive; echo ,; done
+        connector team-a-p12 search-a-p12 google_drive
+        echo ']}'
+} >"$TEST_TMP/seed-12.json"
+D=300
+cat >"$TEST_TMP/slow.json" <<EOF
+{"faults": [{"method": "GET", "path": "/_connector/*", "delay_ms": $D},
+            {"method": "DELETE", "path": "/_connector/*", "delay_ms": $D}]}
+EOF
+start_fake --seed "$TEST_TMP/seed-12.json" --faults "$TEST_TMP/slow.json"
+write_config "$CFG" "concurrency: 2" "safety:" "  max_deletions: unlimited"
+t0=$(date +%s%N)
+reconcile -c "$CFG" once
+elapsed_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+is "$RC" 0 "12 orphans, each request held ${D} ms, concurrency 2: exit 0"
+is "$(deleted_ids | wc -l)" 12 "all 12 deleted"
+[ "$elapsed_ms" -ge $(( 24 * D / 2 )) ]
+ok $? "at most 2 requests in flight: 24 requests of ${D} ms took ${elapsed_ms} ms (at least $(( 24 * D / 2 )))"
+order_ok=0
+for i in $(seq -w 1 12); do
+        id=team-a-p$i
+        seq_get=$(fake_requests "select(.method == \"GET\" and .path == \"/_connector/$id\") | .seq" | head -1)
+        seq_del=$(fake_requests "select(.method == \"DELETE\" and .path == \"/_connector/$id\") | .seq" | head -1)
+        b=$(find "$TEST_TMP/backups" -name "$id.*.json" | wc -l)
+        if [ -z "$seq_get" ] || [ -z "$seq_del" ] || [ "$seq_get" -ge "$seq_del" ] || [ "$b" -ne 1 ]; then
+                diag "$id: GET #$seq_get, DELETE #$seq_del, $b backups"
+                order_ok=1
+        fi
+done
+ok $order_ok "each of the 12 was read before its DELETE and has exactly one backup"
+stop_fake
+rm -rf "$TEST_TMP/backups"
+
 # --- No backup, no delete. ---
 start_fake --seed "$TEST_TMP/seed.json"
 : >"$TEST_TMP/not-a-dir"

@@ -13,9 +13,10 @@
 #include "util.h"
 
 #define HTTP_USER_AGENT PACKAGE_NAME "/" PACKAGE_VERSION
-/* sd-event may fire a timer up to its accuracy late, to coalesce wake-ups. libcurl asks for a 0 ms
- * timeout to start each new transfer, so a coarser accuracy would add up to that much latency to
- * every request (measured: 1 ms accuracy held one-at-a-time requests to ~850 a second). */
+/* sd-event may fire a timer up to its accuracy late, to coalesce wake-ups. libcurl's deadlines
+ * during a transfer are a millisecond or a few apart, so a coarser accuracy would add up to that
+ * much latency to requests (measured when 0 ms timeouts still went through this timer: 1 ms
+ * accuracy held one-at-a-time requests to ~850 a second). */
 #define HTTP_TIMER_ACCURACY_USEC ((usec_t) 1)
 
 /* One socket libcurl asked us to watch. */
@@ -54,6 +55,7 @@ struct http_glue {
         sd_event *event;
         CURLM *multi;
         sd_event_source *timer;
+        sd_event_source *kick; /* libcurl's 0 ms timeouts */
         sd_event_source *pump; /* defer source: moves queued requests to libcurl */
         struct http_io *ios_head, *ios_tail;
 
@@ -156,6 +158,7 @@ static void glue_destroy(struct http_glue *g) {
                 free(io);
         }
         (void) sd_event_source_disable_unref(g->timer);
+        (void) sd_event_source_disable_unref(g->kick);
         (void) sd_event_source_disable_unref(g->pump);
         sd_event_unref(g->event);
         free(g->ca_file);
@@ -402,19 +405,43 @@ static int socket_callback(CURL *easy, curl_socket_t s, int what, void *userdata
         return 0;
 }
 
+static int on_kick(sd_event_source *s, void *userdata) {
+        return on_timer(s, 0, userdata);
+}
+
+/* libcurl's timer. A timeout of 0 ms (every new transfer asks for one) runs from a defer source,
+ * which costs no system call. A later one arms the timer, but only moves it when the deadline
+ * comes sooner than the armed one: an early wake-up is harmless (curl then reports its real
+ * deadline), and not moving the timer on every call spares sd-event from re-programming its
+ * timerfd many times per request. */
 static int timer_callback(CURLM *multi, long timeout_ms, void *userdata) {
         struct http_glue *g = userdata;
-        usec_t when;
+        usec_t when, armed;
+        int enabled;
 
         if (timeout_ms < 0) {
                 if (g->timer && sd_event_source_set_enabled(g->timer, SD_EVENT_OFF) < 0)
                         return -1;
+                if (g->kick && sd_event_source_set_enabled(g->kick, SD_EVENT_OFF) < 0)
+                        return -1;
+                return 0;
+        }
+
+        if (timeout_ms == 0) {
+                if (g->kick)
+                        return sd_event_source_set_enabled(g->kick, SD_EVENT_ONESHOT) < 0 ? -1 : 0;
+                if (sd_event_add_defer(g->event, &g->kick, on_kick, g) < 0)
+                        return -1;
+                (void) sd_event_source_set_description(g->kick, "curl-kick");
                 return 0;
         }
 
         when = usec_add(now_usec(CLOCK_MONOTONIC), (usec_t) timeout_ms * USEC_PER_MSEC);
 
         if (g->timer) {
+                if (sd_event_source_get_enabled(g->timer, &enabled) >= 0 && enabled != SD_EVENT_OFF &&
+                    sd_event_source_get_time(g->timer, &armed) >= 0 && armed <= when)
+                        return 0;
                 if (sd_event_source_set_time(g->timer, when) < 0 ||
                     sd_event_source_set_enabled(g->timer, SD_EVENT_ONESHOT) < 0)
                         return -1;

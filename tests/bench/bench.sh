@@ -11,8 +11,9 @@
 #   BENCH_ROUNDS         at most this many alternating rounds a size, default 3 ...
 #   BENCH_SIZE_SECONDS   ... while a size's rounds stay within this many seconds, default 120
 #   BENCH_IDLE_SECONDS   how long the idle daemon is watched, default 60
-#   BENCH_BACKUP_DIR     where the backups go (a fresh folder below it each run); default the
-#                        build folder's bench/, on the same file system as a real backup_dir
+#   BENCH_BACKUP_DIR     where the backups go (a fresh folder below it, one below that per run,
+#                        all kept until the end); default the build folder's bench/, on the
+#                        same file system as a real backup_dir
 #   BENCH_REPORT         the Markdown report to write, default $top_srcdir/docs/BENCHMARKS.md
 #   BENCH_OUT            the scratch folder, default $top_builddir/bench
 set -uo pipefail
@@ -54,6 +55,7 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 BACKUP_ROOT=${BENCH_BACKUP_DIR:-$OUT/backups}
 mkdir -p "$BACKUP_ROOT"
+BACKUPS=$(mktemp -d "$BACKUP_ROOT/bench.XXXXXX") || die "cannot make a folder in '$BACKUP_ROOT'"
 RUNS=$OUT/runs.tsv
 CEILING=$OUT/ceiling.tsv
 CORE_TSV=$OUT/core.tsv
@@ -70,7 +72,7 @@ cleanup() {
         local p
         for p in $(cat "$PIDS_FILE" 2>/dev/null); do kill "$p" 2>/dev/null; done
         for p in $(cat "$PIDS_FILE" 2>/dev/null); do wait "$p" 2>/dev/null; done
-        rm -rf "$OUT/run"
+        rm -rf "$OUT/run" "$BACKUPS"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -167,7 +169,9 @@ run_tool() {
         window=$(window_for "$n")
         start_fake "$dir" "$sc/cluster.json" "$window"
         local backups
-        backups=$(mktemp -d "$BACKUP_ROOT/$tool-$n.XXXXXX")
+        backups=$(mktemp -d "$BACKUPS/$tool-$n.XXXXXX")
+        # What earlier runs wrote reaches the disk now, not during this run.
+        sync
         case $tool in
         reconciler)
                 write_config "$dir/config.yaml" "$URL" "$sc/manifests" "$backups" "$window"
@@ -204,7 +208,10 @@ run_tool() {
                 -v c="$rc" -v v="$([ "$verified" = yes ] && echo ", verified" || echo ", NOT verified: $note")" \
                 'BEGIN { printf "   %-10s round %s: %6.2f s wall, %6.2f s CPU, %6.1f MiB peak, %6s requests, exit %s%s\n",
                         t, r, w, u + s, m / 1024, q, c, v }' >&2
-        rm -rf "$backups" "$dir"
+        # The backups stay until the benchmark ends: on ext4 without a journal, creating a file
+        # skips every inode freed in the last 5 to 10 seconds at a cost each (find_inode_bit(),
+        # recently_deleted()), so deleting one run's thousands of backups would tax the next run's.
+        rm -rf "$dir"
 }
 
 # ceiling N: the fake cluster's rate for the cycle's request mix under wrk (4 connections), on a

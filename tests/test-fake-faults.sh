@@ -1,7 +1,8 @@
 #!/bin/bash
 # Fault injection: each action (status with Retry-After, delay, drop, malformed, truncate,
 # trickle), count and skip, probability with a seed, the control endpoint, the log's record of
-# a fault, and other connections being served while one is delayed.
+# a fault, other connections being served while one is delayed, and faults acting on the body
+# as filter_path left it.
 . "$top_srcdir/tests/lib.sh"
 
 command -v jq >/dev/null || skip_all "jq is not installed"
@@ -52,6 +53,15 @@ curl -s -o "$TEST_TMP/part" "$FAKE_URL/_connector/team-a-hr"
 is "$?" 18 "truncate: curl sees a partial transfer"
 test -s "$TEST_TMP/part"
 ok $? "truncate: part of the body arrived"
+
+# Faults act on the wire, on the body Elasticsearch sent: filter_path has filtered it already.
+rules '{"faults":[{"path":"/_connector","truncate":true}]}' >/dev/null
+fake_curl GET "/_connector?filter_path=count" 2>/dev/null
+is "$(http_header Content-Length)" 11 "truncate after filter_path: the filtered body's length is announced"
+is "$(cat "$HTTP_BODY")" '{"cou' "truncate after filter_path: half of the filtered body is sent"
+rules '{"faults":[{"path":"/_connector","malformed":true}]}' >/dev/null
+fake_curl GET "/_connector?filter_path=count"
+if jq empty "$HTTP_BODY" >/dev/null 2>&1; then ok 1 "malformed with filter_path: still not JSON"; else ok 0 "malformed with filter_path: still not JSON"; fi
 
 # Faults are matched on the decoded path, and control requests are never faulted.
 rules '{"faults":[{"path":"*","status":500}]}' >/dev/null

@@ -1,7 +1,8 @@
 #!/bin/bash
 # GET _connector: paging over 1,234 connectors, the sort by index_name (ties in write order,
 # missing last), count as the total of matches (capped where Elasticsearch counts no further),
-# the result window, negative from/size, bad ints, the filters; the sync job list.
+# the result window, negative from/size, bad ints, the filters; the sync job list; filter_path
+# (response filtering) on lists, single documents, writes and errors.
 . "$top_srcdir/tests/lib.sh"
 
 command -v jq >/dev/null || skip_all "jq is not installed"
@@ -42,6 +43,24 @@ is "$(sort "$TEST_TMP/got" | uniq -d | wc -l | tr -d ' ')" 0 "each exactly once"
 cmp -s "$TEST_TMP/got" "$TEST_TMP/expected"
 ok $? "in index_name order, ties in write order, missing index_name last"
 is "$(printf '%s\n' $counts | sort -u | tr '\n' ' ')" "1234 " "count is the total on every page"
+
+# The same pages as the reconciler asks for them: filter_path keeps five fields of each result.
+filter=count,results.id,results.name,results.service_type,results.index_name,results.deleted
+: >"$TEST_TMP/got-filtered"
+keys=""
+nulls=0
+for from in $(seq 0 100 1200); do
+        fake_curl GET "/_connector?from=$from&size=100&filter_path=$filter"
+        jq -r '.results[].id' "$HTTP_BODY" >>"$TEST_TMP/got-filtered"
+        keys="$keys $(jq -r '[.results[] | keys_unsorted | join(",")] | unique | join(" ")' "$HTTP_BODY")"
+        nulls=$((nulls + $(jq '[.results[] | select(.index_name == null)] | length' "$HTTP_BODY")))
+done
+cmp -s "$TEST_TMP/got-filtered" "$TEST_TMP/expected"
+ok $? "filter_path: the same connectors in the same order"
+is "$(printf '%s\n' $keys | sort -u | tr '\n' ' ')" "id,index_name,name,service_type " \
+        "filter_path: each result keeps only the fields asked for"
+is "$nulls" "$(jq '[.connectors[] | select(.index_name == null)] | length' "$TEST_TMP/seed.json")" \
+        "filter_path: a null index_name is kept as null"
 
 fake_curl GET /_connector
 is "$(jq '.results | length' "$HTTP_BODY")" 100 "the default page size is 100"
@@ -112,6 +131,58 @@ is "$(jq -r .count "$HTTP_BODY")" 10000 "count stops at 10,000, as track_total_h
 # The sync job list: newest first, filters, paging.
 stop_fake
 start_fake --seed "$top_srcdir/tests/data/fake/connectors.json"
+
+# filter_path, as Elasticsearch's REST layer filters responses.
+fake_curl GET "/_connector?from=0&size=100&filter_path=$filter"
+is "$(jq -c 'keys_unsorted' "$HTTP_BODY")" '["count","results"]' "filter_path: the list keeps count and results"
+is "$(jq -c '[.results[] | keys]' "$HTTP_BODY")" \
+        '[["deleted","id","index_name","name","service_type"],["deleted","id","index_name","name","service_type"],["deleted","id","index_name","name","service_type"],["deleted","id","name","service_type"]]' \
+        "filter_path: each result keeps the five fields it has"
+is "$(jq '[.. | objects | has("configuration")] | any' "$HTTP_BODY")" false "filter_path: no configuration is sent"
+is "$(jq -c '.results[0]' "$HTTP_BODY")" \
+        '{"id":"team-a-hr","index_name":"search-a-hr","name":"HR drive","service_type":"google_drive","deleted":false}' \
+        "filter_path: in the document's order"
+fake_curl GET "/_connector?from=100&size=100&filter_path=$filter"
+is "$HTTP_STATUS $(cat "$HTTP_BODY")" '200 {"count":4}' "filter_path: an empty page is only its count"
+fake_curl GET "/_connector/team-a-hr?filter_path=id"
+is "$(cat "$HTTP_BODY")" '{"id":"team-a-hr"}' "filter_path on GET _connector/ID"
+fake_curl GET "/_connector/team-a-hr?filter_path=id,scheduling.*.enabled&pretty"
+is "$(cat "$HTTP_BODY")" "$(printf '{\n  "id" : "team-a-hr",\n  "scheduling" : {\n    "full" : {\n      "enabled" : true\n    }\n  }\n}')" \
+        "filter_path with pretty: filtered, then indented"
+fake_curl GET "/_connector/team-a-hr?filter_path=nothing.here"
+is "$(cat "$HTTP_BODY")" '{}' "filter_path that keeps nothing: {}"
+fake_curl GET "/_connector/team-a-hr?filter_path=-configuration,-custom_scheduling,-filtering,-scheduling,-api_key_id,-description,-language,-status,-sync_now,-is_native"
+is "$(jq -c . "$HTTP_BODY")" '{"id":"team-a-hr","index_name":"search-a-hr","name":"HR drive","service_type":"google_drive","deleted":false}' \
+        "filter_path: '-' excludes"
+fake_curl GET "/_connector/team-a-hr?filter_path=*,-*_id"
+is "$(jq -r 'has("api_key_id"), has("id")' "$HTTP_BODY" | tr '\n' ' ')" "false true " \
+        "filter_path: included and then not excluded"
+fake_curl GET "/_connector/team-a-hr"
+cp "$HTTP_BODY" "$TEST_TMP/whole"
+fake_curl GET "/_connector/team-a-hr?filter_path="
+cmp -s "$HTTP_BODY" "$TEST_TMP/whole"
+ok $? "an empty filter_path filters nothing"
+fake_curl GET "/?filter_path=version.number,tagline"
+is "$(cat "$HTTP_BODY")" '{"version":{"number":"9.1.3"},"tagline":"You Know, for Search"}' "filter_path on GET /"
+
+# Errors are never filtered: Elasticsearch builds their bodies with filtering off.
+fake_curl GET "/_connector?size=-1&filter_path=count"
+is "$(jq -r '[.status, .error.type, .error.reason] | join(" ")' "$HTTP_BODY")" \
+        "400 illegal_argument_exception Parameter [size] cannot be < 0" "filter_path: a 400's error body is whole"
+fake_curl GET "/_connector/nope?filter_path=id"
+is "$(jq -r '[.status, .error.type, .error.root_cause[0].reason] | join(" ")' "$HTTP_BODY")" \
+        "404 resource_not_found_exception connector [nope] not found" "filter_path: a 404's error body is whole"
+fake_curl POST "/_connector/team-a-hr?filter_path=status"
+is "$(jq -c . "$HTTP_BODY")" \
+        '{"error":"Incorrect HTTP method for uri [/_connector/team-a-hr?filter_path=status] and method [POST], allowed: [GET, PUT, DELETE]","status":405}' \
+        "filter_path: a 405's body is whole"
+
+# Writes answer through the same builder: filtered.
+fake_curl PUT "/_connector/new-one?filter_path=result" -H 'Content-Type: application/json' --data-binary '{"index_name":"search-new"}'
+is "$HTTP_STATUS $(cat "$HTTP_BODY")" '201 {"result":"created"}' "filter_path on PUT"
+fake_curl DELETE "/_connector/new-one?filter_path=-acknowledged"
+is "$HTTP_STATUS $(cat "$HTTP_BODY")" '200 {}' "filter_path on DELETE"
+is "$(fake_requests 'select(.method == "DELETE") | .query.filter_path')" '"-acknowledged"' "the log records filter_path"
 fake_curl GET /_connector/_sync_job
 is "$(jq -r '[.count, (.results | map(.id) | join(","))] | join(" ")' "$HTTP_BODY")" "3 job-3,job-2,job-1" \
         "sync jobs are listed newest first"

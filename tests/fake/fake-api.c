@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "fake-api.h"
+#include "fake-filter.h"
 #include "util.h"
 
 static inline void cjson_deletep(cJSON **j) {
@@ -171,6 +172,7 @@ struct ctx {
         char *media_params; /* ";k=v" of the Accept header, appended to the response type */
         bool vnd;           /* the client asked for application/vnd.elasticsearch+json */
         bool pretty;
+        const char *filter_path; /* the parameter's value (borrowed from params), or NULL */
         int oom;
 };
 
@@ -198,13 +200,27 @@ static char *strprintf(const char *fmt, ...) {
         return m;
 }
 
-/* Sets the response body (takes ownership of 'body'), pretty-printing it when asked. */
+/* Sets the response body (takes ownership of 'body'): filtered by filter_path, then
+ * pretty-printed, when asked. */
 static int reply(struct ctx *c, int status, char *body) {
         _cleanup_free_ char *b = body;
         const char *type = c->vnd ? "application/vnd.elasticsearch+json" : "application/json";
 
         if (!b)
                 return -ENOMEM;
+        /* Every body the fake answers with outside 2xx is an error body, which Elasticsearch
+         * builds with newErrorBuilder(): that one never filters. */
+        if (c->filter_path && status >= 200 && status < 300) {
+                char *f = NULL;
+                int r = fake_filter_path(b, strlen(b), c->filter_path, &f);
+
+                if (r < 0)
+                        return r;
+                if (r > 0) {
+                        free(b);
+                        b = f;
+                }
+        }
         if (c->pretty) {
                 char *p = NULL;
                 int r = fake_json_pretty(b, &p);
@@ -664,21 +680,29 @@ static int check_page(struct ctx *c, int from, int size) {
         return r < 0 ? r : 1;
 }
 
-static int reply_page(struct ctx *c, const struct fake_doc **docs, size_t n, int from, int size) {
+/* A list's answer: 'total' matches in all, 'docs' the n of this page. */
+static int reply_results(struct ctx *c, const struct fake_doc **docs, size_t n, size_t total) {
         struct strbuf sb = {};
         char *body = NULL;
         int r;
 
         /* count is the search's total hits, which Elasticsearch counts exactly only up to 10,000. */
-        sb_printf(&sb, "{\"count\":%ld,\"results\":[", (long) MIN((long) n, TRACK_TOTAL_HITS_DEFAULT));
-        for (size_t i = (size_t) from, k = 0; i < n && k < (size_t) size; i++, k++) {
-                if (k > 0)
+        sb_printf(&sb, "{\"count\":%ld,\"results\":[", (long) MIN(total, (size_t) TRACK_TOTAL_HITS_DEFAULT));
+        for (size_t i = 0; i < n; i++) {
+                if (i > 0)
                         sb_puts(&sb, ",");
                 append_doc(&sb, docs[i]);
         }
         sb_puts(&sb, "]}");
         r = sb_steal(&sb, &body);
         return r < 0 ? r : reply(c, 200, body);
+}
+
+/* A page of a list that is all there: 'from' and 'size' pick it out of the n docs. */
+static int reply_page(struct ctx *c, const struct fake_doc **docs, size_t n, int from, int size) {
+        size_t start = MIN((size_t) from, n);
+
+        return reply_results(c, docs + start, MIN((size_t) size, n - start), n);
 }
 
 /* ---- handlers ---- */
@@ -728,7 +752,7 @@ static int handle_list(struct ctx *c) {
         _cleanup_strv_free_ char **index_names = NULL, **names = NULL, **types = NULL;
         _cleanup_free_ const struct fake_doc **docs = NULL;
         struct fake_connector_query q = {};
-        size_t n_index_names, n_names, n_types, n;
+        size_t n_index_names, n_names, n_types, n, total;
         bool include_deleted = false;
         int from, size, r;
 
@@ -756,10 +780,10 @@ static int handle_list(struct ctx *c) {
         q.n_service_types = n_types;
         /* Before 9.0 there is no soft delete: nothing is hidden. */
         q.include_deleted = include_deleted || !fake_version_at_least(&c->api->config.version, 9, 0);
-        r = fake_store_list_connectors(c->api->store, &q, &docs, &n);
+        r = fake_store_page_connectors(c->api->store, &q, (size_t) from, (size_t) size, &docs, &n, &total);
         if (r < 0)
                 return r;
-        return reply_page(c, docs, n, from, size);
+        return reply_results(c, docs, n, total);
 }
 
 static int handle_get(struct ctx *c) {
@@ -1914,7 +1938,7 @@ static int handle(struct ctx *c) {
                 return r;
         /* The channel reads these three for every request; error_trace comes next, on its own. */
         (void) param_str(c, "format");
-        (void) param_str(c, "filter_path");
+        c->filter_path = param_str(c, "filter_path");
         if ((r = param_bool(c, "pretty", false, &c->pretty)) != 0 ||
             (r = param_bool(c, "human", false, &b)) != 0)
                 return r < 0 ? r : 0;

@@ -35,6 +35,16 @@ struct fake_store {
         struct table sync_jobs;
         uint64_t next_seq;
         bool sync_job_index_exists;
+
+        /* Every connector in list order, and the live ones (not soft-deleted) in the same order:
+         * built by the first listing that needs them after a write, invalid again after the next
+         * write to a connector. The arrays are kept for reuse. */
+        const struct fake_doc **sorted;
+        const struct fake_doc **sorted_live;
+        size_t n_sorted;
+        size_t n_sorted_live;
+        size_t sorted_cap;
+        bool sorted_valid;
 };
 
 static uint64_t hash_string(const char *s) {
@@ -139,6 +149,19 @@ static void table_remove(struct table *t, struct fake_doc *d) {
         doc_free(d);
 }
 
+/* Every change to a connector goes through here: the list order is computed again when needed. */
+static void connectors_changed(struct fake_store *s) {
+        s->sorted_valid = false;
+}
+
+static void sorted_free(struct fake_store *s) {
+        free(s->sorted);
+        free(s->sorted_live);
+        s->sorted = s->sorted_live = NULL;
+        s->n_sorted = s->n_sorted_live = s->sorted_cap = 0;
+        s->sorted_valid = false;
+}
+
 int fake_store_new(struct fake_store **ret) {
         struct fake_store *s = calloc(1, sizeof(*s));
 
@@ -154,6 +177,7 @@ struct fake_store *fake_store_free(struct fake_store *s) {
                 return NULL;
         table_clear(&s->connectors);
         table_clear(&s->sync_jobs);
+        sorted_free(s);
         free(s);
         return NULL;
 }
@@ -161,6 +185,7 @@ struct fake_store *fake_store_free(struct fake_store *s) {
 void fake_store_clear(struct fake_store *s) {
         table_clear(&s->connectors);
         table_clear(&s->sync_jobs);
+        sorted_free(s);
         s->sync_job_index_exists = false;
 }
 
@@ -219,6 +244,8 @@ static int store_doc(struct fake_store *s, enum doc_kind kind, struct fake_doc *
         struct fake_doc *old = table_get(t, d->id);
         int r;
 
+        if (kind == DOC_CONNECTOR)
+                connectors_changed(s);
         if (old)
                 table_remove(t, old);
         d->seq = s->next_seq++;
@@ -267,6 +294,7 @@ int fake_store_remove_connector(struct fake_store *s, const char *id) {
 
         if (!d)
                 return -ENOENT;
+        connectors_changed(s);
         table_remove(&s->connectors, d);
         return 0;
 }
@@ -338,24 +366,24 @@ static bool in_list(const char *v, const char *const *list, size_t n) {
         return false;
 }
 
-static bool connector_matches(const struct fake_doc *d, const struct fake_connector_query *q) {
+static bool has_filters(const struct fake_connector_query *q) {
+        return q->n_index_names > 0 || q->n_names > 0 || q->n_service_types > 0 || (q->query && q->query[0]);
+}
+
+/* 'pattern' is the query as the wildcard query Elasticsearch runs, "*<query>*", or NULL. */
+static bool connector_matches(const struct fake_doc *d, const struct fake_connector_query *q,
+                              const char *pattern) {
         if (!q->include_deleted && d->deleted)
                 return false;
         if (!in_list(d->index_name, q->index_names, q->n_index_names) ||
             !in_list(d->name, q->names, q->n_names) ||
             !in_list(d->service_type, q->service_types, q->n_service_types))
                 return false;
-        if (q->query && q->query[0]) {
-                /* Elasticsearch runs a wildcard query "*<query>*" on each of the three keyword fields. */
-                _cleanup_free_ char *pattern = NULL;
-
-                if (asprintf(&pattern, "*%s*", q->query) < 0)
-                        return false;
-                if (!(d->index_name && glob_match(pattern, d->index_name, true)) &&
-                    !(d->name && glob_match(pattern, d->name, true)) &&
-                    !(d->description && glob_match(pattern, d->description, true)))
-                        return false;
-        }
+        /* The wildcard query runs on each of the three keyword fields. */
+        if (pattern && !(d->index_name && glob_match(pattern, d->index_name, true)) &&
+            !(d->name && glob_match(pattern, d->name, true)) &&
+            !(d->description && glob_match(pattern, d->description, true)))
+                return false;
         return true;
 }
 
@@ -398,20 +426,104 @@ static int cmp_by_seq(const void *x, const void *y) {
         return cmp_seq(*(const struct fake_doc *const *) x, *(const struct fake_doc *const *) y);
 }
 
-int fake_store_list_connectors(const struct fake_store *s, const struct fake_connector_query *q,
-                               const struct fake_doc ***ret, size_t *ret_n) {
-        const struct fake_doc **v = malloc(MAX(s->connectors.n, 1u) * sizeof(*v));
-        size_t n = 0;
+/* Sorts every connector, O(n log n), once after each write to the connectors; the live ones
+ * (not soft-deleted) keep that order in an array of their own. */
+static int ensure_sorted(struct fake_store *s) {
+        size_t n = s->connectors.n, n_live = 0;
 
-        if (!v)
-                return -ENOMEM;
-        for (size_t i = 0; i < s->connectors.n; i++)
-                if (connector_matches(s->connectors.items[i], q))
-                        v[n++] = s->connectors.items[i];
-        qsort(v, n, sizeof(*v), cmp_connectors);
-        *ret = v;
-        *ret_n = n;
+        if (s->sorted_valid)
+                return 0;
+        if (n == 0) {
+                s->n_sorted = s->n_sorted_live = 0;
+                s->sorted_valid = true;
+                return 0;
+        }
+        if (n > s->sorted_cap) {
+                const struct fake_doc **a, **b;
+
+                a = realloc(s->sorted, n * sizeof(*a));
+                if (!a)
+                        return -ENOMEM;
+                s->sorted = a;
+                b = realloc(s->sorted_live, n * sizeof(*b));
+                if (!b)
+                        return -ENOMEM;
+                s->sorted_live = b;
+                s->sorted_cap = n;
+        }
+        for (size_t i = 0; i < n; i++)
+                s->sorted[i] = s->connectors.items[i];
+        qsort(s->sorted, n, sizeof(*s->sorted), cmp_connectors);
+        for (size_t i = 0; i < n; i++)
+                if (!s->sorted[i]->deleted)
+                        s->sorted_live[n_live++] = s->sorted[i];
+        s->n_sorted = n;
+        s->n_sorted_live = n_live;
+        s->sorted_valid = true;
         return 0;
+}
+
+int fake_store_page_connectors(struct fake_store *s, const struct fake_connector_query *q, size_t from,
+                               size_t size, const struct fake_doc ***ret, size_t *ret_n, size_t *ret_total) {
+        _cleanup_free_ const struct fake_doc **v = NULL;
+        _cleanup_free_ char *pattern = NULL;
+        size_t total = 0, n = 0;
+        int r;
+
+        if (q->query && q->query[0] && asprintf(&pattern, "*%s*", q->query) < 0)
+                return -ENOMEM;
+        if (!has_filters(q) || s->sorted_valid) {
+                const struct fake_doc *const *base;
+                size_t n_base;
+
+                r = ensure_sorted(s);
+                if (r < 0)
+                        return r;
+                base = q->include_deleted ? s->sorted : s->sorted_live;
+                n_base = q->include_deleted ? s->n_sorted : s->n_sorted_live;
+                v = malloc(MAX(MIN(size, n_base), 1u) * sizeof(*v));
+                if (!v)
+                        return -ENOMEM;
+                if (!has_filters(q)) {
+                        /* A plain page: only its own connectors are touched. */
+                        total = n_base;
+                        for (size_t i = from; i < n_base && n < size; i++)
+                                v[n++] = base[i];
+                } else
+                        /* Filtered: one pass in list order, nothing to sort. */
+                        for (size_t i = 0; i < n_base; i++) {
+                                if (!connector_matches(base[i], q, pattern))
+                                        continue;
+                                if (total >= from && n < size)
+                                        v[n++] = base[i];
+                                total++;
+                        }
+        } else {
+                /* Filtered while the order is stale (PUT checks the index name this way before each
+                 * write): sorting the matches alone costs less than sorting everything. */
+                v = malloc(MAX(s->connectors.n, 1u) * sizeof(*v));
+                if (!v)
+                        return -ENOMEM;
+                for (size_t i = 0; i < s->connectors.n; i++)
+                        if (connector_matches(s->connectors.items[i], q, pattern))
+                                v[total++] = s->connectors.items[i];
+                qsort(v, total, sizeof(*v), cmp_connectors);
+                if (from < total) {
+                        n = MIN(size, total - from);
+                        memmove(v, v + from, n * sizeof(*v));
+                }
+        }
+        *ret = TAKE_PTR(v);
+        *ret_n = n;
+        *ret_total = total;
+        return 0;
+}
+
+int fake_store_list_connectors(struct fake_store *s, const struct fake_connector_query *q,
+                               const struct fake_doc ***ret, size_t *ret_n) {
+        size_t n_page;
+
+        return fake_store_page_connectors(s, q, 0, SIZE_MAX, ret, &n_page, ret_n);
 }
 
 int fake_store_list_sync_jobs(const struct fake_store *s, const struct fake_sync_job_query *q,

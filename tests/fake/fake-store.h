@@ -3,7 +3,8 @@
 /* The fake cluster's documents: the connectors of the .elastic-connectors index and the sync jobs
  * of .elastic-connectors-sync-jobs, kept as Elasticsearch keeps them (the _source as JSON text,
  * the _id apart), with the lookups and the sorted, filtered listings the connector API runs on
- * them. Pure: no I/O, no clock, no locking (the caller serialises access). */
+ * them. Pure: no I/O, no clock, no locking: the caller serialises every call, listings too (they
+ * keep the sorted order in the store). */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -83,9 +84,17 @@ struct fake_connector_query {
         bool include_deleted;
 };
 
-/* Every matching connector, sorted as Elasticsearch sorts them: by index_name in code point order,
- * missing last, ties in write order. *ret is a malloc'd array of borrowed pointers. */
-int fake_store_list_connectors(const struct fake_store *s, const struct fake_connector_query *q,
+/* One page of GET _connector: the connectors matching q, in the order Elasticsearch lists them (by
+ * index_name in code point order, missing last, ties in write order), from the from-th on, at
+ * most 'size'. *ret is a malloc'd array of borrowed pointers holding the page, *ret_n its length,
+ * *ret_total how many match in all. The order of every connector is sorted once after a write
+ * to the connectors and kept (so even a listing changes the store: serialise it as a write); a
+ * page without filters then costs only its own connectors, a filtered one a pass over them all. */
+int fake_store_page_connectors(struct fake_store *s, const struct fake_connector_query *q, size_t from,
+                               size_t size, const struct fake_doc ***ret, size_t *ret_n, size_t *ret_total);
+
+/* Every matching connector, in list order (a page that holds them all). */
+int fake_store_list_connectors(struct fake_store *s, const struct fake_connector_query *q,
                                const struct fake_doc ***ret, size_t *ret_n);
 
 struct fake_sync_job_query {

@@ -61,6 +61,14 @@ void sb_printf(struct strbuf *sb, const char *fmt, ...) {
         sb->len += (size_t) n;
 }
 
+void sb_truncate(struct strbuf *sb, size_t len) {
+        if (len >= sb->len)
+                return;
+        sb->len = len;
+        if (sb->s)
+                sb->s[len] = 0;
+}
+
 void sb_json_string(struct strbuf *sb, const char *s, size_t n) {
         static const char hex[] = "0123456789abcdef";
         size_t start = 0;

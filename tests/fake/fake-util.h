@@ -23,6 +23,8 @@ void sb_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(pr
 void sb_json_string(struct strbuf *sb, const char *s, size_t n);
 /* Appends a quoted JSON string, or null when s is NULL. */
 void sb_json_cstr(struct strbuf *sb, const char *s);
+/* Cuts the string back to its first 'len' bytes (len <= sb->len). */
+void sb_truncate(struct strbuf *sb, size_t len);
 /* Frees the contents and zeroes the buffer. */
 void sb_done(struct strbuf *sb);
 /* Hands the string to *ret (the caller frees it) and resets sb; -ENOMEM after an allocation

@@ -1,5 +1,6 @@
-/* Unit tests of the fake cluster's pure parts: helpers, store, fault rules and the
- * Elasticsearch behaviour of fake-api (driven without HTTP). */
+/* Unit tests of the fake cluster's pure parts: helpers, response filtering, the store (and its
+ * list order after writes), fault rules and the Elasticsearch behaviour of fake-api (driven
+ * without HTTP). */
 
 #include <errno.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 
 #include "fake-api.h"
 #include "fake-fault.h"
+#include "fake-filter.h"
 #include "fake-store.h"
 #include "fake-util.h"
 #include "tap.h"
@@ -77,6 +79,100 @@ static void test_base64_and_json(void) {
         sb_done(&sb);
 }
 
+/* A page of GET _connector as the fake answers it, and the filter the reconciler lists with. */
+#define PAGE \
+        "{\"count\":2,\"results\":[{\"id\":\"a\",\"configuration\":{\"k\":{\"value\":\"v\",\"order\":1}}," \
+        "\"deleted\":false,\"index_name\":\"search-a\",\"name\":\"A\",\"service_type\":\"s3\",\"status\":" \
+        "\"connected\"},{\"id\":\"b\",\"index_name\":null,\"name\":\"B\",\"service_type\":\"gd\"," \
+        "\"deleted\":true,\"filtering\":[]}]}"
+#define RECONCILER_FILTER \
+        "count,results.id,results.name,results.service_type,results.index_name,results.deleted"
+
+static void test_filter_path(void) {
+        static const struct {
+                const char *json;
+                const char *filter;
+                const char *want; /* NULL: filter_path names no path, the body is left alone */
+                const char *what;
+        } cases[] = {
+                { PAGE, RECONCILER_FILTER,
+                  "{\"count\":2,\"results\":[{\"id\":\"a\",\"deleted\":false,\"index_name\":\"search-a\","
+                  "\"name\":\"A\",\"service_type\":\"s3\"},{\"id\":\"b\",\"index_name\":null,\"name\":\"B\","
+                  "\"service_type\":\"gd\",\"deleted\":true}]}",
+                  "the reconciler's filter: five fields of each result, in order, a null kept" },
+                { "{\"count\":0,\"results\":[]}", RECONCILER_FILTER, "{\"count\":0}",
+                  "an empty page keeps only its count: the emptied array is dropped" },
+                { "{\"count\":0,\"results\":[]}", "results", "{\"results\":[]}",
+                  "an empty array matched whole stays" },
+                { PAGE, "results.id", "{\"results\":[{\"id\":\"a\"},{\"id\":\"b\"}]}",
+                  "arrays are transparent: the path applies to each element" },
+                { PAGE, "results.*_type",
+                  "{\"results\":[{\"service_type\":\"s3\"},{\"service_type\":\"gd\"}]}",
+                  "'*' is a wildcard inside a name" },
+                { PAGE, "results.configuration.*.value",
+                  "{\"results\":[{\"configuration\":{\"k\":{\"value\":\"v\"}}}]}",
+                  "'*' stands for exactly one level; elements left empty are dropped" },
+                { PAGE, "**.value", "{\"results\":[{\"configuration\":{\"k\":{\"value\":\"v\"}}}]}",
+                  "'**' stands for any number of levels" },
+                { "{\"id\":1,\"a\":{\"id\":2,\"b\":{\"id\":3}}}", "**.id",
+                  "{\"a\":{\"id\":2,\"b\":{\"id\":3}}}",
+                  "'**' stands for one level at least: it does not match a top-level name" },
+                { "{\"tags\":[\"x\",\"y\"],\"n\":[[1,2],[3]]}", "tags,n",
+                  "{\"tags\":[\"x\",\"y\"],\"n\":[[1,2],[3]]}", "arrays of scalars matched whole" },
+                { "{\"tags\":[\"x\",\"y\"],\"k\":1}", "tags.x,k", "{\"k\":1}",
+                  "a path that goes on below scalars keeps none of them" },
+                { "{\"tags\":[\"x\",\"y\"],\"k\":1}", "-tags.x", "{\"tags\":[\"x\",\"y\"],\"k\":1}",
+                  "and excludes none of them" },
+                { "{\"a\":{\"b\":{\"c\":{}},\"d\":[{},[]]},\"e\":1}", "a.b.c.x,a.d.x,e", "{\"e\":1}",
+                  "objects and arrays left empty are dropped, nested ones too" },
+                { "{\"a\":{\"b\":{\"c\":1}}}", "x", "{}", "a body that keeps nothing is {}" },
+                { PAGE, "-results.configuration,-results.status,-results.filtering,-count",
+                  "{\"results\":[{\"id\":\"a\",\"deleted\":false,\"index_name\":\"search-a\",\"name\":\"A\","
+                  "\"service_type\":\"s3\"},{\"id\":\"b\",\"index_name\":null,\"name\":\"B\","
+                  "\"service_type\":\"gd\",\"deleted\":true}]}",
+                  "'-' excludes" },
+                { "{\"a\":{},\"b\":{\"x\":1},\"c\":[],\"d\":[{\"x\":1}]}", "-*.x", "{\"a\":{},\"c\":[]}",
+                  "excluding keeps what was empty already and drops what it emptied" },
+                { "{\"a\":{\"x\":1,\"y\":2},\"b\":3}", "a,-a.x", "{\"a\":{\"y\":2}}",
+                  "inclusive and exclusive together: included and not excluded" },
+                { "{\"a\":{\"x\":1},\"b\":3}", "a,-a.x", "{}",
+                  "what the exclusion empties of what the inclusion kept is dropped" },
+                { "{\"a\":1,\"b\":2}", "-a,a", "{}", "excluded wins over included" },
+                { "{\"b\":1,\"a\":2,\"c\":3}", "c,a", "{\"a\":2,\"c\":3}",
+                  "the document's key order is kept" },
+                { "{\"a\":{\"b\":1},\"a.b\":2}", "a\\.b", "{\"a.b\":2}", "'\\.' is a dot inside a name" },
+                { "{\"a\":{\"b\":1},\"a.b\":2}", "a.b", "{\"a\":{\"b\":1}}", "a dot separates names" },
+                { "{\"a\\u0062\":1,\"c\":2}", "ab", "{\"a\\u0062\":1}",
+                  "names are matched unescaped and written as they were" },
+                { "{\"n\":1.50e+3,\"t\":true,\"z\":null,\"s\":\"\\u00e9\\n\"}", "*",
+                  "{\"n\":1.50e+3,\"t\":true,\"z\":null,\"s\":\"\\u00e9\\n\"}",
+                  "values are copied as written" },
+                { "{ \"a\" : [ 1 , { \"b\" : 2 } ] }", "a", "{\"a\":[1,{\"b\":2}]}",
+                  "the result is compact" },
+                { PAGE, " count ,, results.id ", "{\"count\":2,\"results\":[{\"id\":\"a\"},{\"id\":\"b\"}]}",
+                  "paths are trimmed, empty ones ignored" },
+                { PAGE, "", NULL, "an empty filter_path filters nothing" },
+                { PAGE, " , ,", NULL, "nor do only commas and blanks" },
+                { "{\"a\":{\"b\":1}}", "-", "{\"a\":{\"b\":1}}", "a lone '-' excludes nothing" },
+        };
+        char *out = NULL;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                int r = fake_filter_path(cases[i].json, strlen(cases[i].json), cases[i].filter, &out);
+
+                if (!cases[i].want)
+                        is_int(r, 0, "filter_path '%s': %s", cases[i].filter, cases[i].what);
+                else if (is_int(r, 1, "filter_path '%s' filters", cases[i].filter))
+                        is_str(out, cases[i].want, "filter_path '%s': %s", cases[i].filter, cases[i].what);
+                else
+                        ok(false, "filter_path '%s': %s", cases[i].filter, cases[i].what);
+                free(out);
+                out = NULL;
+        }
+        is_int(fake_filter_path("{\"a\":", 5, "a", &out), -EINVAL, "a body that is not JSON is refused");
+        is_int(fake_filter_path("{\"a\":1,}", 8, "a", &out), -EINVAL, "a trailing comma too");
+}
+
 static void test_store(void) {
         static const char seed[] =
                 "{\"connectors\":["
@@ -143,6 +239,201 @@ static void test_store(void) {
                "bad JSON refused");
         is_str(err, "y.json:2:18: invalid JSON", "with its line and column");
         free(err);
+        s = fake_store_free(s);
+}
+
+/* The ids of a page, joined by ','. */
+static char *page_ids(struct fake_store *s, const struct fake_connector_query *q, size_t from, size_t size,
+                      size_t *ret_total) {
+        const struct fake_doc **docs = NULL;
+        struct strbuf sb = {};
+        char *ids = NULL;
+        size_t n;
+
+        if (fake_store_page_connectors(s, q, from, size, &docs, &n, ret_total) < 0)
+                return NULL;
+        sb_puts(&sb, "");
+        for (size_t i = 0; i < n; i++)
+                sb_printf(&sb, "%s%s", i ? "," : "", docs[i]->id);
+        free(docs);
+        return sb_steal(&sb, &ids) < 0 ? NULL : ids;
+}
+
+static char *connector_source(const char *index_name) {
+        struct strbuf sb = {};
+        char *source = NULL;
+
+        sb_puts(&sb, "{\"name\":\"n\"");
+        if (index_name) {
+                sb_puts(&sb, ",\"index_name\":");
+                sb_json_cstr(&sb, index_name);
+        }
+        sb_puts(&sb, "}");
+        return sb_steal(&sb, &source) < 0 ? NULL : source;
+}
+
+static void put(struct fake_store *s, const char *id, const char *index_name) {
+        _cleanup_free_ char *source = connector_source(index_name);
+
+        if (!source || fake_store_put_connector(s, id, source) < 0)
+                abort();
+}
+
+/* The list order survives writes: each write drops the kept order, the next listing sorts again. */
+static void test_store_order_after_writes(void) {
+        struct fake_connector_query all = { .include_deleted = true }, live = {};
+        const char *const idx_b[] = { "idx-b" };
+        struct fake_connector_query by_index = { .index_names = idx_b, .n_index_names = 1 };
+        struct fake_store *s = NULL;
+        size_t total;
+        char *ids;
+
+        if (fake_store_new(&s) < 0)
+                abort();
+        put(s, "a", "idx-b");
+        put(s, "b", "idx-a");
+        put(s, "c", "idx-b");
+        ids = page_ids(s, &live, 0, 100, &total);
+        is_str(ids, "b,a,c", "write, list: by index_name, ties in write order");
+        free(ids);
+        ok(fake_store_remove_connector(s, "a") == 0, "delete");
+        ids = page_ids(s, &live, 0, 100, &total);
+        is_str(ids, "b,c", "list: the deleted one is gone");
+        free(ids);
+        put(s, "a", "idx-b");
+        ids = page_ids(s, &live, 0, 100, &total);
+        is_str(ids, "b,c,a", "put, list: written again, it comes after its tie");
+        free(ids);
+        put(s, "d", NULL);
+        put(s, "e", "idx-0");
+        ids = page_ids(s, &by_index, 1, 5, &total);
+        is_str(ids, "a", "a filtered page right after a write (the order not sorted yet)");
+        is_int((intmax_t) total, 2, "counts its matches");
+        free(ids);
+        ids = page_ids(s, &live, 0, 100, &total);
+        is_str(ids, "e,b,c,a,d", "put, list: missing index_name last");
+        free(ids);
+        ids = page_ids(s, &by_index, 1, 5, &total);
+        is_str(ids, "a", "the same filtered page from the kept order");
+        is_int((intmax_t) total, 2, "with the same count");
+        free(ids);
+        ok(fake_store_soft_delete_connector(s, "c") == 0, "soft delete");
+        ids = page_ids(s, &live, 0, 100, &total);
+        is_str(ids, "e,b,a,d", "list: the soft-deleted one is hidden");
+        free(ids);
+        ids = page_ids(s, &all, 0, 100, &total);
+        is_str(ids, "e,b,a,c,d", "include_deleted: rewritten, it moved after its tie");
+        free(ids);
+        ids = page_ids(s, &live, 1, 2, &total);
+        is_str(ids, "b,a", "a page is a slice of the order");
+        is_int((intmax_t) total, 4, "count is the total of matches");
+        free(ids);
+        ids = page_ids(s, &live, 9, 2, &total);
+        is_str(ids, "", "a page past the end is empty");
+        free(ids);
+        {
+                static const char more[] = "{\"connectors\":[{\"id\":\"f\",\"index_name\":\"idx-a\"}]}";
+                char *err = NULL;
+
+                ok(fake_store_load(s, more, strlen(more), "more", &err) == 0, "documents added");
+        }
+        ids = page_ids(s, &live, 0, 100, &total);
+        is_str(ids, "e,b,f,a,d", "list: adding documents drops the kept order too");
+        free(ids);
+        fake_store_clear(s);
+        ids = page_ids(s, &all, 0, 100, &total);
+        is_str(ids, "", "clear empties the list");
+        free(ids);
+        put(s, "z", "idx");
+        ids = page_ids(s, &all, 0, 100, &total);
+        is_str(ids, "z", "and it fills again");
+        free(ids);
+        s = fake_store_free(s);
+}
+
+/* Random writes between listings; every page is checked against an order computed apart. */
+struct ref_doc {
+        char id[8];
+        const char *index_name;
+        uint64_t seq;
+        bool deleted;
+        bool present;
+};
+
+static int ref_cmp(const void *x, const void *y) {
+        const struct ref_doc *a = *(const struct ref_doc *const *) x,
+                             *b = *(const struct ref_doc *const *) y;
+
+        if (!a->index_name || !b->index_name) {
+                if (a->index_name != b->index_name)
+                        return a->index_name ? -1 : 1;
+        } else if (strcmp(a->index_name, b->index_name) != 0)
+                return strcmp(a->index_name, b->index_name);
+        return a->seq < b->seq ? -1 : 1;
+}
+
+static void test_store_order_random(void) {
+        /* Code point order: "I" < "i", and a UTF-8 name after every ASCII one. */
+        static const char *const names[] = { "idx-b", "idx-a", "Idx", "idx-\xc3\xa9", "idx-a0", NULL };
+        struct ref_doc docs[40] = {};
+        const struct ref_doc *order[ELEMENTSOF(docs)];
+        struct fake_store *s = NULL;
+        uint64_t prng = 11, seq = 0;
+        int wrong = 0, checks = 0;
+
+        if (fake_store_new(&s) < 0)
+                abort();
+        for (size_t i = 0; i < ELEMENTSOF(docs); i++)
+                (void) snprintf(docs[i].id, sizeof(docs[i].id), "d%zu", i);
+        for (int step = 0; step < 600; step++) {
+                struct ref_doc *d = &docs[prng_next(&prng) % ELEMENTSOF(docs)];
+                unsigned op = (unsigned) (prng_next(&prng) % 4);
+
+                if (op <= 1) {
+                        d->index_name = names[prng_next(&prng) % ELEMENTSOF(names)];
+                        put(s, d->id, d->index_name);
+                        d->present = true;
+                        d->deleted = false;
+                        d->seq = ++seq;
+                } else if (op == 2 && d->present && !d->deleted) {
+                        if (fake_store_soft_delete_connector(s, d->id) < 0)
+                                abort();
+                        d->deleted = true;
+                        d->seq = ++seq;
+                } else if (op == 3 && d->present) {
+                        if (fake_store_remove_connector(s, d->id) < 0)
+                                abort();
+                        d->present = false;
+                }
+                /* Not after every write: some writes come in a row, with no listing between. */
+                if (prng_next(&prng) % 3 == 0)
+                        continue;
+                for (int include_deleted = 0; include_deleted <= 1; include_deleted++) {
+                        struct fake_connector_query q = { .include_deleted = include_deleted };
+                        size_t n = 0, from = (size_t) (prng_next(&prng) % 12),
+                               size = (size_t) (prng_next(&prng) % 12), total;
+                        struct strbuf want = {};
+                        char *got;
+
+                        for (size_t i = 0; i < ELEMENTSOF(docs); i++)
+                                if (docs[i].present && (include_deleted || !docs[i].deleted))
+                                        order[n++] = &docs[i];
+                        qsort(order, n, sizeof(order[0]), ref_cmp);
+                        sb_puts(&want, "");
+                        for (size_t i = from, k = 0; i < n && k < size; i++, k++)
+                                sb_printf(&want, "%s%s", k ? "," : "", order[i]->id);
+                        got = page_ids(s, &q, from, size, &total);
+                        checks++;
+                        if (!got || !want.s || !streq(got, want.s) || total != n) {
+                                if (wrong++ == 0)
+                                        diag("step %d: from %zu size %zu: got '%s' of %zu, want '%s' of %zu",
+                                             step, from, size, strna(got), total, strna(want.s), n);
+                        }
+                        free(got);
+                        sb_done(&want);
+                }
+        }
+        is_int(wrong, 0, "%d random pages between random writes are in list order", checks);
         s = fake_store_free(s);
 }
 
@@ -333,6 +624,22 @@ static void test_api(void) {
         is_int(call(&e, "GET", "/?pretty", NULL, NULL), 200, "cluster info");
         ok(e.resp.body && strstr(e.resp.body, "\n  \"tagline\" : \"You Know, for Search\"\n}\n"),
            "pretty-printed");
+        is_int(call(&e, "GET", "/_connector?filter_path=count,results.id", NULL, NULL), 200,
+               "a filtered list");
+        is_str(e.resp.body, "{\"count\":2,\"results\":[{\"id\":\"b\"},{\"id\":\"x/y\"}]}",
+               "filter_path keeps what it names");
+        is_int(call(&e, "GET", "/?filter_path=version.number&pretty", NULL, NULL), 200,
+               "filtered and pretty");
+        is_str(e.resp.body, "{\n  \"version\" : {\n    \"number\" : \"9.1.3\"\n  }\n}\n",
+               "filter_path first, then pretty");
+        is_int(call(&e, "GET", "/?filter_path=none&pretty", NULL, NULL), 200, "nothing kept");
+        is_str(e.resp.body, "{ }\n", "an empty object, pretty");
+        is_int(call(&e, "GET", "/_connector/zz?filter_path=id", NULL, NULL), 404, "a filtered 404");
+        ok(e.resp.body && strstr(e.resp.body, "\"root_cause\":[{\"type\":\"resource_not_found_exception\""),
+           "error bodies are not filtered");
+        is_int(call(&e, "GET", "/_connector?size=x&filter_path=count", NULL, NULL), 400, "a filtered 400");
+        ok(e.resp.body && strstr(e.resp.body, "\"caused_by\":{\"type\":\"number_format_exception\""),
+           "is not filtered either");
         env_done(&e);
 
         env_init(&e, "8.13.4", NULL);
@@ -369,7 +676,10 @@ int main(void) {
         test_url_decode();
         test_glob_and_distance();
         test_base64_and_json();
+        test_filter_path();
         test_store();
+        test_store_order_after_writes();
+        test_store_order_random();
         test_faults();
         test_api();
         return done();

@@ -12,6 +12,7 @@
 #include "cluster.h"
 #include "backoff.h"
 #include "http.h"
+#include "json-scan.h"
 #include "plan.h"
 #include "util.h"
 
@@ -120,17 +121,19 @@ static char *escape_str(const char *s) {
 
 /* JSON cannot carry a NUL byte, and cJSON would cut a string holding "\u0000" short, silently
  * turning id "a\u0000b" into "a": refuse both. Backslashes only occur as escapes inside strings in
- * valid JSON, so a flat scan is exact. */
+ * valid JSON, so a flat scan is exact. memchr() finds the NULs and then each backslash, so the
+ * bytes in between cost nothing per byte here. */
 static bool json_has_nul(const char *s, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                if (s[i] == '\0')
+        const char *end = s + n;
+
+        if (memchr(s, '\0', n))
+                return true;
+        /* Each step skips the escaped character too, so that "\\u0000" is no NUL. */
+        for (const char *p = s; (p = memchr(p, '\\', (size_t) (end - p))); p += 2) {
+                if (end - p >= 6 && memcmp(p + 1, "u0000", 5) == 0)
                         return true;
-                if (s[i] == '\\' && i + 1 < n) {
-                        if (s[i + 1] == 'u' && i + 5 < n && s[i + 2] == '0' && s[i + 3] == '0' &&
-                            s[i + 4] == '0' && s[i + 5] == '0')
-                                return true;
-                        i++;
-                }
+                if (end - p < 2)
+                        break;
         }
         return false;
 }
@@ -775,39 +778,150 @@ static void connectors_free(struct plan_connector *a, size_t n) {
         free(a);
 }
 
-/* Decodes one connector object; 'where' prefixes messages ("results[3]: "). */
-static int decode_connector_object(const cJSON *o, const char *where, struct plan_connector *ret,
-                                   char **reterr) {
+/* ---- List pages and connector documents: read with json-scan.c, which checks the whole body
+ * and allocates nothing but the strings we keep. ---- */
+
+/* Where a connector is, for messages: "results[3]: " in a list page, "The document's " for one
+ * document (index < 0). Only formatted when a message needs it. */
+static const char *connector_where(char buf[static 64], ssize_t index) {
+        if (index < 0)
+                return "The document's ";
+        (void) snprintf(buf, 64, "results[%zd]: ", index);
+        return buf;
+}
+
+enum connector_field {
+        FIELD_ID,
+        FIELD_NAME,
+        FIELD_SERVICE_TYPE,
+        FIELD_INDEX_NAME,
+        FIELD_DELETED,
+        _FIELD_MAX,
+        _FIELD_OTHER = -1,
+};
+
+static const char *const connector_field_names[_FIELD_MAX] = {
+        [FIELD_ID] = "id",
+        [FIELD_NAME] = "name",
+        [FIELD_SERVICE_TYPE] = "service_type",
+        [FIELD_INDEX_NAME] = "index_name",
+        [FIELD_DELETED] = "deleted",
+};
+
+static enum connector_field connector_field_from_key(const struct json_scan_token *key) {
+        /* Most members are none of ours: their length alone says so, without a comparison. */
+        if (!key->escaped) {
+                switch (key->size) {
+                case 2:
+                case 4:
+                case 7:
+                case 10:
+                case 12:
+                        break;
+                default:
+                        return _FIELD_OTHER;
+                }
+        }
+        for (enum connector_field f = 0; f < _FIELD_MAX; f++)
+                if (json_scan_string_equal(key, connector_field_names[f]))
+                        return f;
+        return _FIELD_OTHER;
+}
+
+/* Reads the members of a connector object whose '{' was the last token read, up to its '}'.
+ * Returns 0, -ENOMEM, or -EBADMSG: with *reterr set when the JSON is valid so far but not a
+ * connector, with s->error set when it is not JSON. */
+static int scan_connector_object(struct json_scan *s, ssize_t index, struct plan_connector *ret,
+                                 char **reterr) {
         _cleanup_(connector_done) struct plan_connector c = {};
-        const cJSON *deleted;
+        char where[64];
+        unsigned seen = 0;
         int r;
 
-        if (!cJSON_IsObject(o))
-                return fail(reterr, -EBADMSG, "%sis not an object", where);
+        for (;;) {
+                struct json_scan_token key, v;
+                enum connector_field f;
+                char **slot;
 
-        r = json_get_optional_string(o, "id", where, &c.id, reterr);
-        if (r < 0)
-                return r;
-        r = json_get_optional_string(o, "name", where, &c.name, reterr);
-        if (r < 0)
-                return r;
-        r = json_get_optional_string(o, "service_type", where, &c.service_type, reterr);
-        if (r < 0)
-                return r;
-        r = json_get_optional_string(o, "index_name", where, &c.index_name, reterr);
-        if (r < 0)
-                return r;
+                r = json_scan_next(s, &key);
+                if (r < 0)
+                        return r;
+                if (key.type == JSON_SCAN_OBJECT_END)
+                        break;
+                assert(key.type == JSON_SCAN_KEY);
 
-        deleted = cJSON_GetObjectItemCaseSensitive(o, "deleted");
-        if (deleted && !cJSON_IsNull(deleted)) {
-                if (!cJSON_IsBool(deleted))
-                        return fail(reterr, -EBADMSG, "%s'deleted' is not a boolean", where);
-                c.deleted = cJSON_IsTrue(deleted);
+                r = json_scan_next(s, &v);
+                if (r < 0)
+                        return r;
+
+                f = connector_field_from_key(&key);
+                if (f == _FIELD_OTHER) {
+                        r = json_scan_skip(s, &v);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                /* cJSON took the first of two; which one Elasticsearch meant is anyone's guess. */
+                if (seen & (1u << f))
+                        return fail(reterr, -EBADMSG, "%s'%s' is given twice", connector_where(where, index),
+                                    connector_field_names[f]);
+                seen |= 1u << f;
+
+                if (f == FIELD_DELETED) {
+                        if (v.type == JSON_SCAN_TRUE || v.type == JSON_SCAN_FALSE)
+                                c.deleted = v.type == JSON_SCAN_TRUE;
+                        else if (v.type != JSON_SCAN_NULL)
+                                return fail(reterr, -EBADMSG, "%s'deleted' is not a boolean",
+                                            connector_where(where, index));
+                        continue;
+                }
+
+                slot = f == FIELD_ID             ? &c.id
+                       : f == FIELD_NAME         ? &c.name
+                       : f == FIELD_SERVICE_TYPE ? &c.service_type
+                                                 : &c.index_name;
+                if (v.type == JSON_SCAN_STRING) {
+                        r = json_scan_string_dup(&v, slot);
+                        if (r < 0)
+                                return r;
+                } else if (v.type != JSON_SCAN_NULL)
+                        return fail(reterr, -EBADMSG, "%s'%s' is not a string",
+                                    connector_where(where, index), connector_field_names[f]);
         }
 
         *ret = c;
         c = (struct plan_connector){};
         return 0;
+}
+
+/* Turns a failed scan into the message: what the JSON itself is wrong with. */
+static int scan_error(const struct json_scan *s, char **reterr) {
+        switch (s->error) {
+        case JSON_SCAN_EMPTY:
+                return fail(reterr, -EBADMSG, "The response body is empty");
+        case JSON_SCAN_NUL:
+                return fail(reterr, -EBADMSG, "The response holds a NUL character");
+        case JSON_SCAN_TRAILING:
+                return fail(reterr, -EBADMSG, "The response has data after its JSON value");
+        case JSON_SCAN_TOO_DEEP:
+                return fail(reterr, -EBADMSG,
+                            "The response nests more than %u arrays and objects (at byte %zu)",
+                            JSON_SCAN_DEPTH_MAX, s->error_offset);
+        default:
+                return fail(reterr, -EBADMSG, "The response is not valid JSON (at byte %zu: %s)",
+                            s->error_offset, strna(json_scan_error_to_string(s->error)));
+        }
+}
+
+/* The end of a decoder: -EBADMSG from a body that is valid JSON so far but not what we want
+ * keeps its message only if the rest of the body is valid JSON too, as it did when cJSON read the
+ * whole body first. */
+static int scan_result(struct json_scan *s, int r, char **reterr) {
+        if (r != -EBADMSG)
+                return r;
+        if (s->error == JSON_SCAN_OK && json_scan_finish(s) >= 0)
+                return r;
+        return scan_error(s, reterr);
 }
 
 void cluster_page_done(struct cluster_page *p) {
@@ -817,7 +931,7 @@ void cluster_page_done(struct cluster_page *p) {
         *p = (struct cluster_page){};
 }
 
-/* The shared part of both list pages: the object, its count and its results array. */
+/* The envelope of a sync-job page: the object, its count and its results array. */
 static int decode_page_envelope(const cJSON *j, uint64_t *ret_count, const cJSON **ret_results,
                                 char **reterr) {
         const cJSON *count, *results;
@@ -841,58 +955,143 @@ static int decode_page_envelope(const cJSON *j, uint64_t *ret_count, const cJSON
         return 0;
 }
 
+/* Reads the elements of 'results' (its '[' was the last token read) into the page. */
+static int scan_results(struct json_scan *s, struct cluster_page *page, char **reterr) {
+        size_t n_alloc = 0;
+        int r;
+
+        for (;;) {
+                struct json_scan_token t;
+
+                r = json_scan_next(s, &t);
+                if (r < 0)
+                        return r;
+                if (t.type == JSON_SCAN_ARRAY_END)
+                        return 0;
+                if (t.type != JSON_SCAN_OBJECT_BEGIN)
+                        return fail(reterr, -EBADMSG, "results[%zu]: is not an object", page->n_connectors);
+
+                if (page->n_connectors >= n_alloc) {
+                        size_t a = MAX(n_alloc * 2, (size_t) 16);
+                        struct plan_connector *p = reallocarray(page->connectors, a, sizeof(*p));
+
+                        if (!p)
+                                return -ENOMEM;
+                        page->connectors = p;
+                        n_alloc = a;
+                }
+                r = scan_connector_object(s, (ssize_t) page->n_connectors,
+                                          &page->connectors[page->n_connectors], reterr);
+                if (r < 0)
+                        return r;
+                if (!page->connectors[page->n_connectors++].id)
+                        return fail(reterr, -EBADMSG, "results[%zu]: has no 'id'", page->n_connectors - 1);
+        }
+}
+
+static int scan_list_page(struct json_scan *s, const char *body, size_t size, struct cluster_page *page,
+                          char **reterr) {
+        struct json_scan_token t;
+        bool have_count = false, have_results = false;
+        int r;
+
+        r = json_scan_init(s, body, size);
+        if (r < 0)
+                return r;
+        r = json_scan_next(s, &t);
+        if (r < 0)
+                return r;
+        if (t.type != JSON_SCAN_OBJECT_BEGIN)
+                return fail(reterr, -EBADMSG, "The response is not a JSON object");
+
+        for (;;) {
+                struct json_scan_token key, v;
+
+                r = json_scan_next(s, &key);
+                if (r < 0)
+                        return r;
+                if (key.type == JSON_SCAN_OBJECT_END)
+                        break;
+                r = json_scan_next(s, &v);
+                if (r < 0)
+                        return r;
+
+                if (json_scan_string_equal(&key, "count")) {
+                        if (have_count)
+                                return fail(reterr, -EBADMSG, "The response's 'count' is given twice");
+                        have_count = true;
+                        r = json_scan_get_uint(&v, &page->count);
+                        if (r < 0)
+                                return r;
+                        if (r == 0)
+                                return fail(reterr, -EBADMSG,
+                                            "The response's 'count' is not a non-negative integer");
+                } else if (json_scan_string_equal(&key, "results")) {
+                        if (have_results)
+                                return fail(reterr, -EBADMSG, "The response's 'results' is given twice");
+                        have_results = true;
+                        if (v.type != JSON_SCAN_ARRAY_BEGIN)
+                                return fail(reterr, -EBADMSG, "The response's 'results' is not an array");
+                        r = scan_results(s, page, reterr);
+                        if (r < 0)
+                                return r;
+                } else {
+                        r = json_scan_skip(s, &v);
+                        if (r < 0)
+                                return r;
+                }
+        }
+
+        r = json_scan_finish(s);
+        if (r < 0)
+                return r;
+        if (!have_count)
+                return fail(reterr, -EBADMSG, "The response has no 'count'");
+        /* A missing 'results' is an empty page: response filtering (filter_path) leaves an empty
+         * array out. The lister compares what arrived with 'count'. */
+        if (!page->connectors) {
+                page->connectors = calloc(1, sizeof(struct plan_connector));
+                if (!page->connectors)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 int cluster_decode_list_page(const char *body, size_t size, struct cluster_page *ret,
                              char **reterr_message) {
         _cleanup_(cluster_page_done) struct cluster_page page = {};
-        _cleanup_(cJSON_Deletep) cJSON *j = NULL;
-        const cJSON *results, *item;
-        size_t i = 0;
+        struct json_scan s;
         int r;
 
         assert(ret);
 
-        r = json_parse(body, size, &j, reterr_message);
+        r = scan_list_page(&s, body, size, &page, reterr_message);
         if (r < 0)
-                return r;
-        r = decode_page_envelope(j, &page.count, &results, reterr_message);
-        if (r < 0)
-                return r;
-
-        page.connectors =
-                calloc((size_t) MAX(cJSON_GetArraySize(results), 1), sizeof(struct plan_connector));
-        if (!page.connectors)
-                return -ENOMEM;
-
-        cJSON_ArrayForEach(item, results) {
-                char where[64];
-
-                (void) snprintf(where, sizeof(where), "results[%zu]: ", i);
-                r = decode_connector_object(item, where, &page.connectors[i], reterr_message);
-                if (r < 0)
-                        return r;
-                page.n_connectors = ++i;
-                if (!page.connectors[i - 1].id)
-                        return fail(reterr_message, -EBADMSG, "%shas no 'id'", where);
-        }
+                return scan_result(&s, r, reterr_message);
 
         *ret = page;
         page = (struct cluster_page){};
         return 0;
 }
 
-int cluster_decode_connector(const char *body, size_t size, const char *expected_id,
-                             struct plan_connector *ret, char **reterr_message) {
+static int scan_connector_document(struct json_scan *s, const char *body, size_t size,
+                                   const char *expected_id, struct plan_connector *ret, char **reterr) {
         _cleanup_(connector_done) struct plan_connector c = {};
-        _cleanup_(cJSON_Deletep) cJSON *j = NULL;
+        struct json_scan_token t;
         int r;
 
-        assert(expected_id);
-        assert(ret);
-
-        r = json_parse(body, size, &j, reterr_message);
+        r = json_scan_init(s, body, size);
         if (r < 0)
                 return r;
-        r = decode_connector_object(j, "The document's ", &c, reterr_message);
+        r = json_scan_next(s, &t);
+        if (r < 0)
+                return r;
+        if (t.type != JSON_SCAN_OBJECT_BEGIN)
+                return fail(reterr, -EBADMSG, "The document's is not an object");
+        r = scan_connector_object(s, -1, &c, reterr);
+        if (r < 0)
+                return r;
+        r = json_scan_finish(s);
         if (r < 0)
                 return r;
 
@@ -902,8 +1101,7 @@ int cluster_decode_connector(const char *body, size_t size, const char *expected
                         return -ENOMEM;
         } else if (!streq(c.id, expected_id)) {
                 _cleanup_free_ char *got = escape_str(c.id);
-                return got ? fail(reterr_message, -EBADMSG,
-                                  "The document's id is '%s', not the one asked for", got)
+                return got ? fail(reterr, -EBADMSG, "The document's id is '%s', not the one asked for", got)
                            : -ENOMEM;
         }
 
@@ -912,12 +1110,26 @@ int cluster_decode_connector(const char *body, size_t size, const char *expected
         return 0;
 }
 
+int cluster_decode_connector(const char *body, size_t size, const char *expected_id,
+                             struct plan_connector *ret, char **reterr_message) {
+        struct json_scan s;
+        int r;
+
+        assert(expected_id);
+        assert(ret);
+
+        r = scan_connector_document(&s, body, size, expected_id, ret, reterr_message);
+        if (r < 0)
+                return scan_result(&s, r, reterr_message);
+        return 0;
+}
+
 int cluster_decode_sync_job_page(const char *body, size_t size, uint64_t *ret_count, char ***ret_ids,
                                  size_t *ret_n_ids, char **reterr_message) {
         _cleanup_(cJSON_Deletep) cJSON *j = NULL;
         _cleanup_strv_free_ char **ids = NULL;
         const cJSON *results, *item;
-        uint64_t count;
+        uint64_t count = 0;
         size_t n = 0;
         int r;
 
@@ -1398,10 +1610,12 @@ static int call_send(struct call *call) {
                                   on_http_done, call, &call->http);
 }
 
-/* Creates a call for 'op' (NULL: the cluster's GET /) and sends it. Returns 0 or a negative errno
- * (nothing sent, nothing left behind). */
+/* Creates a call for 'op' (NULL: the cluster's GET /) and sends it. 'hidden_query' (or NULL) goes
+ * on the URL after 'path''s query but not into the request's description in messages. Returns 0
+ * or a negative errno (nothing sent, nothing left behind). */
 static int call_start(struct cluster *c, struct op *op, const char *method, const char *path,
-                      void (*done)(struct call *call, struct http_response *resp), struct call **ret) {
+                      const char *hidden_query, void (*done)(struct call *call, struct http_response *resp),
+                      struct call **ret) {
         struct call *call;
         int r;
 
@@ -1413,7 +1627,7 @@ static int call_start(struct cluster *c, struct op *op, const char *method, cons
         call->done = done;
         call->method = strdup(method);
         call->request = strdup_printf("%s %s", method, path);
-        call->url = strdup_printf("%s%s", c->base_url, path);
+        call->url = strdup_printf("%s%s%s", c->base_url, path, strempty(hidden_query));
         if (!call->method || !call->request || !call->url) {
                 call_free(call);
                 return -ENOMEM;
@@ -1703,7 +1917,7 @@ static int op_wait_info(struct op *op) {
         int r;
 
         if (!c->info_call) {
-                r = call_start(c, NULL, "GET", "/", info_done, &c->info_call);
+                r = call_start(c, NULL, "GET", "/", NULL, info_done, &c->info_call);
                 if (r < 0)
                         return r;
                 c->info_generation++;
@@ -1725,7 +1939,8 @@ static int list_send(struct op *op, uint64_t from, unsigned size) {
 
         if (!path)
                 return -ENOMEM;
-        return call_start(op->cluster, op, "GET", path, list_page_done, NULL);
+        /* The same on every page, so messages leave it out: they say which page. */
+        return call_start(op->cluster, op, "GET", path, "&" CLUSTER_LIST_FILTER_PATH, list_page_done, NULL);
 }
 
 static void list_page_done(struct call *call, struct http_response *resp) {
@@ -1852,7 +2067,7 @@ static int get_begin(struct op *op) {
         path = strdup_printf("/_connector/%s", e);
         if (!path)
                 return -ENOMEM;
-        return call_start(op->cluster, op, "GET", path, get_done, NULL);
+        return call_start(op->cluster, op, "GET", path, NULL, get_done, NULL);
 }
 
 /* ---- DELETE /_connector/<id>, and on 8.12-8.13 the sync jobs first ---- */
@@ -1883,7 +2098,7 @@ static void delete_done(struct call *call, struct http_response *resp) {
 }
 
 static int delete_send_connector(struct op *op) {
-        return call_start(op->cluster, op, "DELETE", op->delete_path, delete_done, NULL);
+        return call_start(op->cluster, op, "DELETE", op->delete_path, NULL, delete_done, NULL);
 }
 
 static void sync_delete_done(struct call *call, struct http_response *resp) {
@@ -2001,7 +2216,7 @@ static void sync_list_done(struct call *call, struct http_response *resp) {
                 _cleanup_free_ char *e = cluster_escape_segment(op->sync_ids[i]), *path = NULL;
 
                 path = e ? strdup_printf("/_connector/_sync_job/%s", e) : NULL;
-                r = path ? call_start(c, op, "DELETE", path, sync_delete_done, NULL) : -ENOMEM;
+                r = path ? call_start(c, op, "DELETE", path, NULL, sync_delete_done, NULL) : -ENOMEM;
                 if (r < 0) {
                         /* The ones already sent are cancelled with the op. */
                         op_fail_message(op, r, NULL, "Failed to start the request");
@@ -2022,7 +2237,7 @@ static int sync_list_send(struct op *op) {
                              op->sync_from, size);
         if (!path)
                 return -ENOMEM;
-        return call_start(c, op, "GET", path, sync_list_done, NULL);
+        return call_start(c, op, "GET", path, NULL, sync_list_done, NULL);
 }
 
 static int delete_begin(struct op *op) {

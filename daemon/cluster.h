@@ -28,6 +28,10 @@
 /* The list API's 'count' is a search's total hits, which Elasticsearch counts exactly only up to
  * this many (track_total_hits defaults to 10,000): a count of this much means "at least". */
 #define CLUSTER_TOTAL_HITS_EXACT_MAX 10000u
+/* What each list page asks for (Elasticsearch's response filtering): the count and the five
+ * fields the plan reads of each connector, some 150 bytes a connector instead of some 7 KiB. */
+#define CLUSTER_LIST_FILTER_PATH \
+        "filter_path=count,results.id,results.name,results.service_type,results.index_name,results.deleted"
 #define CLUSTER_CONNECT_TIMEOUT_USEC_DEFAULT (5 * USEC_PER_SEC)
 #define CLUSTER_REQUEST_TIMEOUT_USEC_DEFAULT (30 * USEC_PER_SEC)
 #define CLUSTER_MAX_IN_FLIGHT_DEFAULT 2u
@@ -77,7 +81,7 @@ struct cluster_error {
         int status;    /* HTTP status, 0 when no response arrived */
         char *type;    /* Elasticsearch's error type, e.g. "security_exception", or NULL */
         char *message; /* for a person, e.g. "401 security_exception: unable to authenticate ..." */
-        char *request; /* "METHOD /path?query" (no host, no secret), or NULL */
+        char *request; /* "METHOD /path?query" (no host, no secret, no filter_path), or NULL */
 };
 
 void cluster_error_done(struct cluster_error *e);
@@ -132,7 +136,7 @@ const char *cluster_delete_result_to_string(enum cluster_delete_result r);
 
 /* One retry about to be scheduled, for the caller's log. Strings are borrowed for the call. */
 struct cluster_retry {
-        const char *request;      /* "METHOD /path?query" */
+        const char *request;      /* "METHOD /path?query" (no filter_path) */
         const char *connector_id; /* the connector the operation is about, or NULL */
         unsigned attempt;         /* the attempt that just failed, 1-based */
         unsigned max_attempts;
@@ -177,8 +181,9 @@ int cluster_info(struct cluster *c,
                                   const struct cluster_error *err, void *userdata),
                  void *userdata);
 
-/* Lists every connector: GET /_connector?from=N&size=S page after page (include_deleted is never
- * sent, so 9.x hides soft-deleted connectors). Fails with -EOVERFLOW when the cluster holds more
+/* Lists every connector: GET /_connector?from=N&size=S&<CLUSTER_LIST_FILTER_PATH> page after page
+ * (include_deleted is never sent, so 9.x hides soft-deleted connectors; filter_path is left out of
+ * the request in messages, which say which page). Fails with -EOVERFLOW when the cluster holds more
  * connectors than the result window lets us see, or at least as many as it (a count at the
  * exact-count limit), after the first page. On success 'listing' is owned by the callback (free
  * it with cluster_listing_free()). */
@@ -260,14 +265,19 @@ struct cluster_page {
 
 void cluster_page_done(struct cluster_page *p);
 
-/* Decodes a list page: an object with a non-negative integer 'count' and an array 'results' of
- * connector objects, each with a string 'id'; name, service_type and index_name are strings or
- * null or missing; deleted is a boolean or null or missing. Anything else is -EBADMSG, and so is
- * a string holding a NUL character. */
+/* Decodes a list page, whole or filtered by CLUSTER_LIST_FILTER_PATH: an object with a
+ * non-negative integer 'count' and an array 'results' of connector objects (a missing 'results' is
+ * an empty page: filtering leaves an empty array out), each with a string 'id'; name, service_type
+ * and index_name are strings or null or missing; deleted is a boolean or null or missing. The
+ * whole body must be JSON as json-scan.h says (no NUL, no \u0000, valid UTF-8, nesting at most
+ * JSON_SCAN_DEPTH_MAX deep). 'count' or 'results', or one of a connector's five members, given
+ * twice in its object is refused. Anything else is -EBADMSG. No JSON tree is built: only the
+ * strings kept are allocated. */
 int cluster_decode_list_page(const char *body, size_t size, struct cluster_page *ret, char **reterr_message);
 
-/* Decodes one connector document (GET /_connector/<id>); its 'id' must be 'expected_id' when it
- * has one, and is set to it when it has none. */
+/* Decodes one connector document (GET /_connector/<id>), with the rules of
+ * cluster_decode_list_page() for one connector; its 'id' must be 'expected_id' when it has one, and
+ * is set to it when it has none. */
 int cluster_decode_connector(const char *body, size_t size, const char *expected_id,
                              struct plan_connector *ret, char **reterr_message);
 

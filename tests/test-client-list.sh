@@ -1,13 +1,24 @@
 #!/bin/bash
 # The cluster client lists connectors from the fake cluster: every page (from/size as sent),
-# every id once, nothing but from and size sent (9.x hides soft-deleted connectors by itself), a
-# listing whose pages disagree reported as incomplete, and a count past the result window a plain
-# error after one page.
+# every id once, nothing but from, size and the filter_path that asks for the count and five
+# fields (9.x hides soft-deleted connectors by itself), a listing whose pages disagree reported
+# as incomplete, and a count past the result window a plain error after one page. The fields
+# decode whether the cluster honours filter_path (Elasticsearch) or sends whole documents.
 . "$top_srcdir/tests/lib.sh"
 
 TOOL="$top_builddir/tests/cluster-tool"
 [ -x "$FAKE_CLUSTER" ] || skip_all "fake-cluster is not built"
 command -v jq >/dev/null || skip_all "jq is missing"
+
+# What every list request must carry, after from and size.
+FILTER='count,results.id,results.name,results.service_type,results.index_name,results.deleted'
+
+# list_queries_ok: every GET /_connector's query, as sent, is from=N&size=N&filter_path=$FILTER.
+list_queries_ok() {
+        [ "$(fake_requests 'select(.path == "/_connector") | .seq' | wc -l)" -gt 0 ] &&
+                fake_requests 'select(.path == "/_connector") | .raw_query' | jq -r . |
+                awk -v f="$FILTER" '$0 !~ "^from=[0-9]+&size=[0-9]+&filter_path=" || substr($0, index($0, "&filter_path=") + 13) != f { bad++ } END { exit bad > 0 }'
+}
 
 tool() {  # tool ARGS...: runs cluster-tool against the fake; output in $OUT and $ERR, status in $RC
         timeout 60 "$TOOL" --url "$FAKE_URL" "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err"
@@ -40,8 +51,12 @@ is "$(jq -r 'select(.id == "c0042") | [.name, .service_type, .index_name, .delet
 is "$(fake_requests 'select(.path == "/_connector") | .query.from' | tr -d '"' | tr '\n' ' ')" \
         "0 100 200 300 400 500 600 700 800 900 1000 1100 1200 " "13 pages, from 0 to 1200 in steps of 100"
 is "$(fake_requests 'select(.path == "/_connector") | .query.size' | sort -u | tr -d '"')" "100" "every page asks for size 100"
-is "$(fake_requests 'select(.path == "/_connector") | .query | keys | join(",")' | sort -u | tr -d '"')" "from,size" \
-        "only from and size are sent: no include_deleted"
+is "$(fake_requests 'select(.path == "/_connector") | .query | keys | join(",")' | sort -u | tr -d '"')" \
+        "filter_path,from,size" "only from, size and filter_path are sent: no include_deleted"
+is "$(fake_requests 'select(.path == "/_connector") | .query.filter_path' | sort -u | tr -d '"')" "$FILTER" \
+        "every page asks for the count and the five fields the plan reads"
+list_queries_ok
+ok $? "every page's query is from=N&size=N&filter_path=... exactly, in that order"
 is "$(fake_requests '[.method, .path] | join(" ")' | head -n 1 | tr -d '"')" "GET /" "GET / comes first"
 is "$(fake_requests 'select(.path == "/") | .seq' | wc -l)" 1 "GET / is sent once"
 is "$(fake_requests 'select(.status != 200) | .seq' | wc -l)" 0 "no request failed"
@@ -122,6 +137,19 @@ is "$RC" 0 "48 connectors under a window of 50 list"
 is "$(fake_requests 'select(.path == "/_connector") | "\(.query.from)+\(.query.size)"' | tr -d '"' | tr '\n' ' ')" \
         "0+20 20+20 40+10 " "the last page stops at the window (from + size <= 50)"
 is "$(fake_requests 'select(.status != 200) | .seq' | wc -l)" 0 "the fake accepted every page"
+list_queries_ok
+ok $? "every page carries the filter_path, the last one too"
+stop_fake
+
+# ---- No connectors at all: Elasticsearch's filtered answer is {"count":0}, with no 'results'
+echo '{"connectors": []}' >"$TEST_TMP/seed.json"
+start_fake --seed "$TEST_TMP/seed.json" || exit 1
+tool list
+is "$RC" 0 "an empty cluster lists"
+is "$(jq -c 'select(has("complete")) | [.complete, .count, .listed]' "$OUT")" "[true,0,0]" \
+        "nothing listed, complete"
+list_queries_ok
+ok $? "with the filter_path"
 stop_fake
 
 tap_done

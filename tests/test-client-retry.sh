@@ -110,9 +110,9 @@ is "$(grep -c '^Retrying' "$ERR")" 1 "a timeout is retried"
 
 # ---- The body cap
 faults '{"faults": []}'
-tool --max-body-bytes 1500 list
+tool --max-body-bytes 600 list
 is "$RC" 1 "a page larger than --max-body-bytes fails"
-grep -q "GET /_connector?from=0&size=100: Response body larger than 1500 bytes" "$ERR"
+grep -q "GET /_connector?from=0&size=100: Response body larger than 600 bytes" "$ERR"
 ok $? "and says so"
 is "$(fake_requests 'select(.path == "/_connector") | .seq' | wc -l)" 1 "and is not retried"
 

@@ -1,7 +1,8 @@
 /* cluster.c's pure parts: id escaping, URLs and Cloud ids, versions and the delete parameters each
- * accepts, status -> errno, error bodies into messages, and the decoding of GET /, list pages,
- * connector documents and sync-job pages from canned bodies (tests/data/cluster/), and the paging
- * logic that tells a complete listing from one whose pages disagreed. */
+ * accepts, status -> errno, error bodies into messages, and the decoding of GET /, list pages
+ * (whole and as filter_path leaves them), connector documents and sync-job pages from canned
+ * bodies (tests/data/cluster/ and inline), and the paging logic that tells a complete listing
+ * from one whose pages disagreed. */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -35,6 +36,11 @@ static char *read_data(const char *name, size_t *ret_size) {
         buf[n] = '\0';
         *ret_size = (size_t) n;
         return buf;
+}
+
+static char *mfree_str(char *s) {
+        free(s);
+        return NULL;
 }
 
 static void test_escape(void) {
@@ -354,7 +360,6 @@ static void test_list_pages(void) {
                 { "page-count-string.json", -EBADMSG, "'count' is not a non-negative integer" },
                 { "page-count-missing.json", -EBADMSG, "no 'count'" },
                 { "page-results-object.json", -EBADMSG, "'results' is not an array" },
-                { "page-results-missing.json", -EBADMSG, "no 'results'" },
                 { "page-result-not-object.json", -EBADMSG, "results[1]: is not an object" },
                 { "page-id-missing.json", -EBADMSG, "results[1]: has no 'id'" },
                 { "page-id-number.json", -EBADMSG, "results[0]: 'id' is not a string" },
@@ -419,6 +424,168 @@ static void test_list_pages(void) {
         is_int(cluster_decode_list_page("", 0, &page, &m), -EBADMSG, "an empty body is refused");
         is_int(cluster_decode_list_page("{\"count\":0,\"results\":[]}\0x", 26, &page, &m), -EBADMSG,
                "a raw NUL byte in the body is refused");
+
+        /* Filtered by filter_path, Elasticsearch leaves an empty 'results' out: an empty page. */
+        body = read_data("page-results-missing.json", &size);
+        is_int(cluster_decode_list_page(body, size, &page, &m), 0, "a page without 'results' decodes");
+        ok(page.count == 1 && page.n_connectors == 0 && page.connectors,
+           "as count 1 and no connectors (got count %" PRIu64 ", %zu connectors)", page.count,
+           page.n_connectors);
+        cluster_page_done(&page);
+        free(body);
+        body = NULL;
+}
+
+/* Bodies as Elasticsearch sends them filtered by CLUSTER_LIST_FILTER_PATH, and the cases only a
+ * reader that picks members out of the stream can get wrong. */
+static void test_list_pages_filtered(void) {
+        static const struct {
+                const char *body;
+                const char *message_part;
+        } bad[] = {
+                { "{\"count\":1,\"results\":[{\"id\":\"a\",\"id\":\"b\"}]}",
+                  "results[0]: 'id' is given twice" },
+                { "{\"count\":2,\"results\":[{\"id\":\"a\"},{\"id\":\"b\",\"deleted\":false,\"deleted\":"
+                  "true}]}",
+                  "results[1]: 'deleted' is given twice" },
+                { "{\"count\":1,\"results\":[{\"id\":\"a\",\"index_name\":null,\"index_name\":\"x\"}]}",
+                  "results[0]: 'index_name' is given twice" },
+                { "{\"count\":1,\"count\":1,\"results\":[]}", "The response's 'count' is given twice" },
+                { "{\"count\":0,\"results\":[],\"results\":[]}", "The response's 'results' is given twice" },
+                { "{\"count\":0,\"results\":null}", "The response's 'results' is not an array" },
+                { "{\"count\":1,\"results\":[{\"id\":\"a\",\"index_name\":[\"x\"]}]}",
+                  "results[0]: 'index_name' is not a string" },
+                { "{\"count\":1,\"results\":[{\"id\":\"a\",\"service_type\":true}]}",
+                  "results[0]: 'service_type' is not a string" },
+                { "{\"count\":1,\"results\":[{\"id\":\"a\",\"deleted\":0}]}",
+                  "results[0]: 'deleted' is not a boolean" },
+                { "{\"count\":1,\"results\":[[]]}", "results[0]: is not an object" },
+                { "{\"count\":\"1\",\"results\":[]}", "'count' is not a non-negative integer" },
+                { "{\"count\":-1,\"results\":[]}", "'count' is not a non-negative integer" },
+                { "{\"results\":[]}", "The response has no 'count'" },
+                /* Names escaped are the same names. */
+                { "{\"count\":1,\"results\":[{\"id\":\"a\",\"\\u0069d\":\"b\"}]}",
+                  "results[0]: 'id' is given twice" },
+                /* The JSON is checked whole before what it says: a later syntax error wins. */
+                { "{\"count\":1,\"results\":[{\"id\":7}], \"x\": [1,]}",
+                  "not valid JSON (at byte 41: an unexpected character)" },
+                { "{\"count\":1,\"results\":[{\"id\":\"a\",\"id\":\"b\"}]} x", "data after its JSON value" },
+                /* What a cJSON tree let through: refused now. */
+                { "{\"count\":1,\"results\":[{\"id\":\"a\\uZZZZ\"}]}", "an invalid escape" },
+                { "{\"count\":1,\"results\":[{\"id\":\"a\tb\"}]}", "a control character in a string" },
+                { "{\"count\":1,\"results\":[{\"id\":\"a\xff\"}]}", "invalid UTF-8" },
+                { "{\"count\":01,\"results\":[]}", "a malformed number" },
+                { "\xef\xbb\xbf{\"count\":0,\"results\":[]}", "not valid JSON (at byte 0" },
+                { "{\"count\":0,\f\"results\":[]}", "not valid JSON (at byte 11" },
+        };
+        struct cluster_page page = {};
+        _cleanup_free_ char *m = NULL;
+        const char *body;
+
+        body = "{\"count\":3,\"results\":[{\"id\":\"team-a-hr\",\"name\":\"HR drive\",\"service_type\":"
+               "\"google_drive\",\"index_name\":\"search-a-hr\",\"deleted\":false},{\"id\":\"nulls\","
+               "\"name\":null,\"service_type\":null,\"index_name\":null,\"deleted\":true},{\"id\":\"only-"
+               "id\"}]}";
+        is_int(cluster_decode_list_page(body, strlen(body), &page, &m), 0, "a filtered page decodes");
+        is_int((intmax_t) page.count, 3, "filtered: count 3");
+        is_int((intmax_t) page.n_connectors, 3, "filtered: 3 connectors");
+        is_str(page.connectors[0].id, "team-a-hr", "filtered: id");
+        is_str(page.connectors[0].name, "HR drive", "filtered: name");
+        is_str(page.connectors[0].service_type, "google_drive", "filtered: service_type");
+        is_str(page.connectors[0].index_name, "search-a-hr", "filtered: index_name");
+        ok(!page.connectors[0].deleted && page.connectors[1].deleted, "filtered: deleted false, then true");
+        ok(!page.connectors[1].name && !page.connectors[1].service_type && !page.connectors[1].index_name,
+           "filtered: nulls decode as NULL");
+        ok(!page.connectors[2].name && !page.connectors[2].index_name && !page.connectors[2].deleted,
+           "filtered: an id alone decodes");
+        cluster_page_done(&page);
+
+        body = "{\"count\":0}";
+        is_int(cluster_decode_list_page(body, strlen(body), &page, &m), 0, "a filtered empty page decodes");
+        ok(page.count == 0 && page.n_connectors == 0, "as count 0 and no connectors");
+        cluster_page_done(&page);
+
+        /* Members of the same names deeper down, or outside 'results', are not the connector's. */
+        body = "{\"took\":{\"count\":\"x\",\"results\":5},\"results\":[{\"configuration\":{\"id\":\"deep\","
+               "\"id\":\"twice\",\"deleted\":\"no\"},\"filtering\":[{\"id\":\"DEFAULT\",\"name\":7}],\"id\":"
+               "\"top\","
+               "\"pipeline\":{\"name\":\"pipe\"}}],\"count\":1,\"id\":\"not-a-connector\"}";
+        is_int(cluster_decode_list_page(body, strlen(body), &page, &m), 0,
+               "a page with same-named members deeper down decodes");
+        ok(page.count == 1 && page.n_connectors == 1, "count after results: 1 connector");
+        is_str(page.connectors[0].id, "top", "the connector's own id, not a nested one");
+        ok(!page.connectors[0].name && !page.connectors[0].deleted, "nested name and deleted are not taken");
+        cluster_page_done(&page);
+
+        /* Escaped names are the names, as cJSON compared them. */
+        body = "{\"c\\u006funt\":1,\"results\":[{\"\\u0069\\u0064\":\"x\\\"y\",\"n\\u0061me\":\"\\u00e9\"}]"
+               "}";
+        is_int(cluster_decode_list_page(body, strlen(body), &page, &m), 0, "escaped member names decode");
+        ok(page.count == 1 && page.n_connectors == 1, "escaped 'count' is the count");
+        is_str(page.connectors[0].id, "x\"y", "escaped 'id' is the id");
+        is_str(page.connectors[0].name, "\xc3\xa9", "escaped 'name' is the name");
+        cluster_page_done(&page);
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_free_ char *msg = NULL;
+
+                is_int(cluster_decode_list_page(bad[i].body, strlen(bad[i].body), &page, &msg), -EBADMSG,
+                       "bad filtered page #%zu is refused", i);
+                ok(msg && strstr(msg, bad[i].message_part),
+                   "bad filtered page #%zu: the message says '%s' ('%s')", i, bad[i].message_part,
+                   strna(msg));
+        }
+
+        /* A page whose 'results' is missing while 'count' says there are connectors: the listing is
+         * incomplete, not silently short. */
+        _cleanup_(cluster_lister_freep) struct cluster_lister *l = NULL;
+        _cleanup_(cluster_listing_freep) struct cluster_listing *listing = NULL;
+        uint64_t from = 0;
+        unsigned size = 0;
+
+        assert(cluster_lister_new(&l, 2, 10000) == 0);
+        assert(cluster_lister_next(l, &from, &size, NULL) == 1);
+        body = "{\"count\":3,\"results\":[{\"id\":\"a\"},{\"id\":\"b\"}]}";
+        assert(cluster_decode_list_page(body, strlen(body), &page, NULL) == 0);
+        assert(cluster_lister_add(l, &page) == 0);
+        is_int(cluster_lister_next(l, &from, &size, NULL), 1, "count 3 in pages of 2: a second page");
+        body = "{\"count\":3}";
+        is_int(cluster_decode_list_page(body, strlen(body), &page, NULL), 0,
+               "which comes without 'results'");
+        assert(cluster_lister_add(l, &page) == 0);
+        is_int(cluster_lister_next(l, &from, &size, NULL), 0, "and is the last");
+        assert(cluster_lister_finish(l, &listing) == 0);
+        ok(!listing->complete, "the listing is incomplete");
+        ok(listing->incomplete_reason &&
+                   strstr(listing->incomplete_reason,
+                          "the page at from=2 held 0 connectors where 1 were expected"),
+           "and says the page came up short ('%s')", strna(listing->incomplete_reason));
+        is_int((intmax_t) listing->n_connectors, 2, "with what did arrive");
+        listing = cluster_listing_free(listing);
+        l = cluster_lister_free(l);
+
+        /* The same where the count is only a lower bound (10,000) and the window goes past it: the
+         * page without 'results' is short, which ends the paging, and fewer than the count
+         * arrived. */
+        assert(cluster_lister_new(&l, 5000, 20000) == 0);
+        assert(cluster_lister_next(l, &from, &size, NULL) == 1);
+        struct cluster_page full = { .count = CLUSTER_TOTAL_HITS_EXACT_MAX,
+                                     .connectors = calloc(5000, sizeof(struct plan_connector)) };
+        assert(full.connectors);
+        for (unsigned i = 0; i < 5000; i++)
+                assert(asprintf(&full.connectors[full.n_connectors++].id, "c%06u", i) >= 0);
+        assert(cluster_lister_add(l, &full) == 0);
+        is_int(cluster_lister_next(l, &from, &size, NULL), 1, "count 10000 in pages of 5000: a second page");
+        body = "{\"count\":10000}";
+        is_int(cluster_decode_list_page(body, strlen(body), &page, NULL), 0,
+               "which comes without 'results'");
+        assert(cluster_lister_add(l, &page) == 0);
+        is_int(cluster_lister_next(l, &from, &size, NULL), 0, "a short page: the last");
+        assert(cluster_lister_finish(l, &listing) == 0);
+        ok(!listing->complete && listing->incomplete_reason &&
+                   strstr(listing->incomplete_reason,
+                          "5000 distinct connectors arrived where the count says 10000"),
+           "incomplete, fewer than the count ('%s')", strna(listing->incomplete_reason));
 }
 
 static void test_documents(void) {
@@ -444,6 +611,82 @@ static void test_documents(void) {
 
         is_int(cluster_decode_connector("[]", 2, "x", &c, &m), -EBADMSG,
                "a document that is not an object is refused");
+}
+
+/* The document read for a backup: checked whole, its top-level members only. */
+static void test_documents_scan(void) {
+        static const struct {
+                const char *body;
+                const char *message_part;
+        } bad[] = {
+                { "{\"id\":\"x\",\"id\":\"x\"}", "The document's 'id' is given twice" },
+                { "{\"id\":\"x\",\"name\":1}", "The document's 'name' is not a string" },
+                { "{\"id\":\"x\",\"deleted\":\"yes\"}", "The document's 'deleted' is not a boolean" },
+                { "{\"id\":\"y\"}", "The document's id is 'y', not the one asked for" },
+                { "{\"id\":\"x\",\"description\":\"a\\u0000b\"}", "The response holds a NUL character" },
+                { "{\"id\":\"x\",\"description\":\"\\ud800\"}", "half a surrogate pair" },
+                { "{\"id\":\"x\",\"configuration\":{\"a\":{\"value\":1.}}}", "a malformed number" },
+                { "{\"id\":\"x\",\"configuration\":{\"a\":[1 2]}}", "an unexpected character" },
+                { "{\"id\":\"x\"", "the data ends inside the value" },
+                { "{\"id\":\"x\"}\n\n{}", "data after its JSON value" },
+                { "\"x\"", "The document's is not an object" },
+                { "  ", "not valid JSON (at byte 2: the data ends inside the value)" },
+        };
+        struct plan_connector c = {};
+        _cleanup_free_ char *deep = NULL;
+        size_t n;
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_free_ char *m = NULL;
+
+                is_int(cluster_decode_connector(bad[i].body, strlen(bad[i].body), "x", &c, &m), -EBADMSG,
+                       "bad document #%zu is refused", i);
+                ok(m && strstr(m, bad[i].message_part), "bad document #%zu: the message says '%s' ('%s')", i,
+                   bad[i].message_part, strna(m));
+        }
+
+        /* Nesting: the document's object and 999 arrays inside it are 1000 levels, the limit. */
+        for (unsigned levels = 999; levels <= 1000; levels++) {
+                _cleanup_free_ char *m = NULL;
+                char *p;
+                int r;
+
+                n = strlen("{\"id\":\"x\",\"a\":}") + 2 * levels;
+                deep = malloc(n + 1);
+                assert(deep);
+                p = stpcpy(deep, "{\"id\":\"x\",\"a\":");
+                memset(p, '[', levels);
+                memset(p + levels, ']', levels);
+                strcpy(p + 2 * levels, "}");
+
+                r = cluster_decode_connector(deep, n, "x", &c, &m);
+                if (levels == 999) {
+                        is_int(r, 0, "1000 levels of nesting decode");
+                        is_str(c.id, "x", "and give the id");
+                        plan_connector_done(&c);
+                } else {
+                        is_int(r, -EBADMSG, "1001 levels of nesting are refused");
+                        is_str(m, "The response nests more than 1000 arrays and objects (at byte 1013)",
+                               "and the message says where");
+                }
+                deep = mfree_str(deep);
+        }
+
+        /* The document as the benchmark's connectors look, escapes and all. */
+        const char *body =
+                "{\"api_key_id\":null,\"configuration\":{\"id\":{\"value\":\"nested\"}},"
+                "\"custom_scheduling\":{},\"description\":\"tab\\there \\\"quoted\\\" \\ud83d\\ude00\","
+                "\"features\":{\"incremental_sync\":{\"enabled\":true}},\"id\":\"caf\\u00e9\","
+                "\"index_name\":\"search-\\/x\",\"last_seen\":-1.5e-3,\"name\":\"\",\"deleted\":null}";
+        _cleanup_free_ char *m = NULL;
+
+        is_int(cluster_decode_connector(body, strlen(body), "caf\xc3\xa9", &c, &m), 0,
+               "a document with escapes and nested ids decodes");
+        is_str(c.id, "caf\xc3\xa9", "its id, unescaped, is the one asked for");
+        is_str(c.index_name, "search-/x", "\\/ is a slash");
+        is_str(c.name, "", "an empty name is an empty string");
+        ok(!c.service_type && !c.deleted, "missing service_type, null deleted");
+        plan_connector_done(&c);
 }
 
 static void test_info(void) {
@@ -536,11 +779,6 @@ static void feed_many(struct cluster_lister *l, uint64_t count, unsigned first, 
         for (unsigned i = 0; i < n; i++)
                 assert(asprintf(&page.connectors[page.n_connectors++].id, "c%06u", first + i) >= 0);
         assert(cluster_lister_add(l, &page) == 0);
-}
-
-static char *mfree_str(char *s) {
-        free(s);
-        return NULL;
 }
 
 static void expect_next(struct cluster_lister *l, int want, uint64_t from, unsigned size) {
@@ -707,7 +945,9 @@ int main(void) {
         test_status();
         test_errors();
         test_list_pages();
+        test_list_pages_filtered();
         test_documents();
+        test_documents_scan();
         test_info();
         test_sync_jobs();
         test_lister();

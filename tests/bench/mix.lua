@@ -1,14 +1,16 @@
 -- wrk script for the benchmarks' ceiling: the request mix of one reconciliation cycle, sent as
 -- fast as the fake cluster answers. For each orphan a GET /_connector/ID (the backup) and then a
 -- DELETE /_connector/ID?delete_sync_jobs=true, with one list page GET /_connector?from=&size=100
--- for every 100 connectors listed (the cycle lists all of them: CONNECTORS / 100 pages for
--- ORPHANS orphans). Every orphan is read and deleted once; when the last answer has come, wrk
--- exits at once (its own summary would count the whole -d duration), so the rate is taken from
--- the fake cluster's request log: requests over the time from the first to the last.
+-- (with the filter_path the reconciler sends) for every 100 connectors listed (the cycle lists
+-- all of them: CONNECTORS / 100 pages for ORPHANS orphans). Every orphan is read and deleted
+-- once; when the last answer has come, wrk exits at once (its own summary would count the whole
+-- -d duration), so the rate is taken from the fake cluster's request log: requests over the
+-- time from the first to the last.
 --
 --     wrk -t 1 -c 4 -d 600s -s mix.lua URL -- ORPHANS-FILE CONNECTORS
 
 local requests = {}
+local filter = "&filter_path=count,results.id,results.name,results.service_type,results.index_name,results.deleted"
 local next_request = 1
 local answered = 0
 
@@ -28,7 +30,7 @@ function init(args)
    local lag = 16
    for i = 1, #ids + lag do
       if per_page > 0 and i <= #ids and (i - 1) % per_page == 0 then
-         table.insert(requests, wrk.format("GET", "/_connector?from=" .. from .. "&size=100"))
+         table.insert(requests, wrk.format("GET", "/_connector?from=" .. from .. "&size=100" .. filter))
          from = (from + 100) % math.max(100, connectors - 100)
       end
       if i <= #ids then

@@ -20,8 +20,8 @@ STEPS = (
     ("cluster_lister_finish", "listing: merging the pages"),
     ("plan_build", "planning"),
     ("get_done", "per orphan: decoding the document read for the backup"),
-    ("on_document", "per orphan: backup of the document, DELETE sent"),
-    ("backup_write", "per orphan: writing the backup"),
+    ("on_document", "per orphan: the document queued for its backup"),
+    ("on_flush", "per orphan: writing the backups, in batches with one folder sync each"),
     ("on_deleted", "per orphan: the DELETE's answer, logging"),
 )
 LINE = re.compile(r"^\s*([\d,]+)\s+\(\s*([\d.]+)%\)\s+(.+?)\s+\[(.+)\]\s*$")
@@ -221,13 +221,15 @@ def report(out, report_path, notes_path):
             prof_top.append("| `%s` | `%s` | %s | %.1f%% |" % (what, func[5:], "{:,}".format(own), 100.0 * own / total))
             continue
         label = dict(STEPS).get(func, func)
-        per = inc / (n / 2 if func in ("get_done", "on_document", "backup_write", "on_deleted") else n)
+        per = inc / (n / 2 if func in ("get_done", "on_document", "on_flush", "on_deleted") else n)
         prof_lines.append("| `%s` | %s (`%s`) | %s | %.1f%% | %s |" % (
             what, label, func, "{:,}".format(inc), 100.0 * inc / total, "{:,.0f}".format(per)))
 
     core_lines = []
     for what, key, goal in (("load", "declared", "loading 10,000 declared connectors from 50 files"),
-                            ("list", "connectors", "decoding one list page of 100 connectors (755 KB)"),
+                            ("list", "connectors", "decoding one list page of 100 whole connector documents"),
+                            ("listf", "connectors", "decoding one list page of 100 connectors as the reconciler "
+                             "asks for it (filter_path: the five fields it reads)"),
                             ("plan", "listed", "planning 50,000 listed against 50,000 declared")):
         if (what, "median_ms") not in core:
             continue
@@ -323,7 +325,7 @@ def report(out, report_path, notes_path):
               "of tests/bench/gen-manifests.sh's 50 files declaring 10,000 connectors, and `plan_build()` of "
               "50,000 declared connectors in 50 sets against 50,000 listed ones (half of them declared: 25,000 "
               "to delete, 25,000 to keep, 25,000 missing), and `cluster_decode_list_page()` of one page of the "
-              "1,000 connector scenario. Wall times are medians of 21 runs; instructions are "
+              "1,000 connector scenario, whole and filtered down to the fields the reconciler asks for. Wall times are medians of 21 runs; instructions are "
               "callgrind's count for one run (`--toggle-collect` on the function).")
     md.append("")
     md.append("| step | median | fastest | instructions | per connector |")

@@ -1,8 +1,12 @@
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <systemd/sd-event.h>
+#include <unistd.h>
 
 #include "backup.h"
 #include "exec.h"
@@ -50,8 +54,29 @@ struct exec {
         struct op_queue ready;   /* backed up, waiting for a DELETE slot */
         bool finishing;      /* 'done' is being called: start nothing more */
 
-        sd_event_source *defer; /* start_more() from the loop: the first time, and after a batch */
-        sd_event_source *flush; /* a batch of backups is due */
+        sd_event_source *defer; /* the first start_more(), from the loop */
+
+        /* The batch of backups being written, by the writer thread. The loop fills 'items' and
+         * 'batch' before handing them over under 'lock' and reads the results after the writer
+         * said it is done ('event_fd'), under 'lock' again; meanwhile only the writer touches
+         * them. */
+        struct backup_item items[EXEC_BATCH_MAX];
+        struct exec_op *batch[EXEC_BATCH_MAX];
+        size_t n_batch;
+        usec_t batch_realtime_usec;
+        bool writing; /* a batch is with the writer (the loop's view) */
+
+        pthread_t writer;
+        bool writer_started;
+        bool writer_failed; /* could not be started: backups are written on the loop's thread */
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        bool job;  /* under 'lock': a batch waits to be written, or is being written */
+        bool quit; /* under 'lock': the writer is to end once no batch waits */
+        int event_fd;
+        sd_event_source *event_source; /* the writer wrote a batch */
+        sd_event *event;
+
         struct exec_result result;
         void (*done)(struct exec *e, const struct exec_result *r, void *userdata);
         void *userdata;
@@ -184,54 +209,149 @@ static void on_document(struct cluster *c, int error, struct cluster_document *d
         start_more(e);
 }
 
-/* Writes the waiting documents' backups, with one sync of the folder for all of them, and queues
- * the connectors whose backup is durable for their DELETE. */
-static int on_flush(sd_event_source *s, void *userdata) {
-        struct exec *e = userdata;
-        struct backup_item items[EXEC_BATCH_MAX];
-        struct exec_op *ops[EXEC_BATCH_MAX];
-        size_t n = 0;
-
-        (void) sd_event_source_set_enabled(e->flush, SD_EVENT_OFF);
-
-        while (n < EXEC_BATCH_MAX && e->backups.head) {
+/* Moves up to EXEC_BATCH_MAX waiting documents into the batch. */
+static void batch_fill(struct exec *e) {
+        e->n_batch = 0;
+        while (e->n_batch < EXEC_BATCH_MAX && e->backups.head) {
                 struct exec_op *op = queue_pop(&e->backups);
 
-                ops[n] = op;
-                items[n] = (struct backup_item) {
+                e->batch[e->n_batch] = op;
+                e->items[e->n_batch] = (struct backup_item) {
                         .id = op->item->id,
                         .body = op->doc->body,
                         .size = op->doc->body_size,
                 };
-                n++;
+                e->n_batch++;
         }
+        e->batch_realtime_usec = now_usec(CLOCK_REALTIME);
+}
 
-        (void) backup_write_batch(e->backup_dir, items, n, now_usec(CLOCK_REALTIME));
-
-        for (size_t i = 0; i < n; i++) {
-                struct exec_op *op = ops[i];
+/* The batch is written: logs each backup and queues the connectors whose backup is durable for
+ * their DELETE. */
+static void batch_done(struct exec *e) {
+        for (size_t i = 0; i < e->n_batch; i++) {
+                struct exec_op *op = e->batch[i];
                 struct op_fields of;
 
                 e->held_bytes -= op->doc->body_size;
                 op->doc = cluster_document_free(op->doc);
                 op_fields_init(&of, op);
-                if (items[i].error < 0) {
+                if (e->items[i].error < 0) {
                         e->held--;
                         e->result.failed++;
-                        log_event(LOG_ERR, items[i].error, MESSAGE_BACKUP_FAILED, of.f, of.n,
+                        log_event(LOG_ERR, e->items[i].error, MESSAGE_BACKUP_FAILED, of.f, of.n,
                                   "Failed to write the backup of connector '%s' to '%s', not deleting it: %m",
                                   op->item->id, e->backup_dir);
                         continue;
                 }
-                op->backup_path = items[i].path;
+                op->backup_path = TAKE_PTR(e->items[i].path);
                 op_fields_add(&of, "BACKUP_PATH", op->backup_path);
                 log_event(LOG_DEBUG, 0, NULL, of.f, of.n, "Backed up connector '%s' to '%s'", op->item->id,
                           op->backup_path);
                 queue_push(&e->ready, op);
         }
+        e->n_batch = 0;
+}
 
+/* The writer thread: writes each batch handed over, then says so through event_fd. It touches
+ * nothing but the batch's items and the fields under 'lock'; it logs nothing. */
+static void *writer_main(void *userdata) {
+        struct exec *e = userdata;
+        const uint64_t one = 1;
+
+        (void) pthread_mutex_lock(&e->lock);
+        for (;;) {
+                while (!e->job && !e->quit)
+                        (void) pthread_cond_wait(&e->cond, &e->lock);
+                if (!e->job)
+                        break;
+
+                /* A batch handed over is always written whole, also when asked to quit. */
+                (void) pthread_mutex_unlock(&e->lock);
+                (void) backup_write_batch(e->backup_dir, e->items, e->n_batch, e->batch_realtime_usec);
+                (void) pthread_mutex_lock(&e->lock);
+                e->job = false;
+                while (write(e->event_fd, &one, sizeof one) < 0 && errno == EINTR)
+                        ;
+        }
+        (void) pthread_mutex_unlock(&e->lock);
+        return NULL;
+}
+
+static int on_batch_written(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct exec *e = userdata;
+        uint64_t n;
+        ssize_t k;
+        bool job;
+
+        k = read(e->event_fd, &n, sizeof n); /* resets the counter; EAGAIN when already read */
+        (void) k;
+        (void) pthread_mutex_lock(&e->lock);
+        job = e->job;
+        (void) pthread_mutex_unlock(&e->lock);
+        if (job || !e->writing)
+                return 0;
+
+        e->writing = false;
+        batch_done(e);
         start_more(e);
         return 0;
+}
+
+/* Starts the writer thread, with every signal blocked in it: they are the loop's. */
+static int writer_start(struct exec *e) {
+        sigset_t all, saved;
+        int r;
+
+        e->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (e->event_fd < 0)
+                return negative_errno();
+        r = sd_event_add_io(e->event, &e->event_source, e->event_fd, EPOLLIN, on_batch_written, e);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(e->event_source, "backup-writer");
+
+        (void) sigfillset(&all);
+        r = -pthread_sigmask(SIG_SETMASK, &all, &saved);
+        if (r < 0)
+                return r;
+        r = -pthread_create(&e->writer, NULL, writer_main, e);
+        (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
+        if (r < 0)
+                return r;
+        e->writer_started = true;
+        return 0;
+}
+
+/* Writes the next batch of backups: on the writer thread, so that the loop goes on with the
+ * requests meanwhile (returns 1), or, when no thread could be started, here and now (returns 0,
+ * the batch done). */
+static int batch_start(struct exec *e) {
+        struct op_fields of;
+        int r;
+
+        batch_fill(e);
+        if (!e->writer_started && !e->writer_failed) {
+                r = writer_start(e);
+                if (r < 0) {
+                        e->writer_failed = true;
+                        op_fields_init(&of, e->batch[0]);
+                        log_event(LOG_WARNING, r, NULL, of.f, of.n,
+                                  "Failed to start the backup writer, writing backups on the loop's thread: %m");
+                }
+        }
+        if (e->writer_failed) {
+                (void) backup_write_batch(e->backup_dir, e->items, e->n_batch, e->batch_realtime_usec);
+                batch_done(e);
+                return 0;
+        }
+
+        e->writing = true;
+        (void) pthread_mutex_lock(&e->lock);
+        e->job = true;
+        (void) pthread_cond_signal(&e->cond);
+        (void) pthread_mutex_unlock(&e->lock);
+        return 1;
 }
 
 static void finish(struct exec *e) {
@@ -245,11 +365,12 @@ static bool may_read_more(const struct exec *e) {
                e->held_bytes < EXEC_HELD_BYTES_MAX;
 }
 
-/* A batch of backups is due when it is full, when the DELETEs ready to go could no longer keep
- * every slot busy, or when no document is on its way to join it. Until then documents gather, so
- * that one sync of the folder covers as many as the network brings in the meantime. */
+/* A batch of backups is due, once the writer is free, when it is full, when the DELETEs ready to
+ * go could no longer keep every slot busy, or when no document is on its way to join it. Until
+ * then documents gather, so that one sync of the folder covers as many as the network brings in
+ * the meantime. */
 static bool batch_due(const struct exec *e) {
-        if (e->backups.n == 0)
+        if (e->writing || e->backups.n == 0)
                 return false;
         return e->backups.n >= EXEC_BATCH_MAX || e->ready.n < e->concurrency || e->gets == 0 ||
                !may_read_more(e);
@@ -261,6 +382,7 @@ static void start_more(struct exec *e) {
         if (e->finishing)
                 return;
 
+again:
         while (e->gets + e->deletes < e->concurrency) {
                 struct exec_op *op;
 
@@ -300,14 +422,12 @@ static void start_more(struct exec *e) {
                 }
         }
 
-        if (batch_due(e)) {
-                r = sd_event_source_set_enabled(e->flush, SD_EVENT_ONESHOT);
-                if (r < 0) /* cannot happen for a defer source we own; write the batch now */
-                        (void) on_flush(e->flush, e);
-                return;
-        }
+        /* Written here and now (no writer thread): DELETEs may start. */
+        if (batch_due(e) && batch_start(e) == 0)
+                goto again;
 
-        if (e->gets == 0 && e->deletes == 0 && e->backups.n == 0 && e->ready.n == 0 && e->next >= e->n_ops)
+        if (e->gets == 0 && e->deletes == 0 && !e->writing && e->backups.n == 0 && e->ready.n == 0 &&
+            e->next >= e->n_ops)
                 finish(e);
 }
 
@@ -336,6 +456,19 @@ int exec_start(struct exec **ret, sd_event *event, struct cluster *cluster, cons
         e = calloc(1, sizeof *e);
         if (!e)
                 return -ENOMEM;
+        e->event_fd = -1;
+        r = -pthread_mutex_init(&e->lock, NULL);
+        if (r < 0) {
+                free(TAKE_PTR(e));
+                return r;
+        }
+        r = -pthread_cond_init(&e->cond, NULL);
+        if (r < 0) {
+                (void) pthread_mutex_destroy(&e->lock);
+                free(TAKE_PTR(e));
+                return r;
+        }
+        e->event = sd_event_ref(event);
         e->cluster = cluster;
         e->plan = plan;
         e->concurrency = MAX(o->concurrency, 1u);
@@ -354,16 +487,6 @@ int exec_start(struct exec **ret, sd_event *event, struct cluster *cluster, cons
                         e->ops[n++] = (struct exec_op) { .exec = e, .item = &plan->items[i] };
         e->n_ops = n;
 
-        /* The batch of backups runs after the network events of the same loop iteration were
-         * dispatched, so that it takes every document they brought. */
-        r = sd_event_add_defer(event, &e->flush, on_flush, e);
-        if (r < 0)
-                return r;
-        (void) sd_event_source_set_priority(e->flush, SD_EVENT_PRIORITY_NORMAL + 10);
-        r = sd_event_source_set_enabled(e->flush, SD_EVENT_OFF);
-        if (r < 0)
-                return r;
-
         /* Start from the loop, so that 'done' never runs before we returned. */
         r = sd_event_add_defer(event, &e->defer, on_defer_start, e);
         if (r < 0)
@@ -379,7 +502,25 @@ struct exec *exec_free(struct exec *e) {
         if (e->gets + e->deletes > 0)
                 cluster_cancel(e->cluster);
         (void) sd_event_source_disable_unref(e->defer);
-        (void) sd_event_source_disable_unref(e->flush);
+
+        /* The writer finishes the batch it has (a backup is written whole or not at all), then
+         * ends; what it wrote stays, undeleted. */
+        if (e->writer_started) {
+                (void) pthread_mutex_lock(&e->lock);
+                e->quit = true;
+                (void) pthread_cond_signal(&e->cond);
+                (void) pthread_mutex_unlock(&e->lock);
+                (void) pthread_join(e->writer, NULL);
+        }
+        for (size_t i = 0; i < e->n_batch; i++)
+                free(e->items[i].path);
+        (void) sd_event_source_disable_unref(e->event_source);
+        if (e->event_fd >= 0)
+                (void) close(e->event_fd);
+        (void) pthread_cond_destroy(&e->cond);
+        (void) pthread_mutex_destroy(&e->lock);
+        sd_event_unref(e->event);
+
         for (size_t i = 0; i < e->n_ops; i++) {
                 cluster_document_free(e->ops[i].doc);
                 free(e->ops[i].backup_path);

@@ -5,7 +5,9 @@
  * DELETE it with the item's delete_sync_jobs and hard. No backup, no delete. At most
  * 'concurrency' requests (GETs and DELETEs together) are in flight; reading runs ahead of
  * deleting by a bounded number of documents, whose backups are written in batches with one sync
- * of the folder each. A 404 at either step means already gone. One failure does not stop the
+ * of the folder each, by a thread of the executor's own (the only other thread: it writes files
+ * and touches nothing else), so that the loop goes on with requests, signals and the watchdog
+ * while the disk works. A 404 at either step means already gone. One failure does not stop the
  * others. Each outcome is logged here, with the cycle's CYCLE_ID. */
 
 #include <stdbool.h>
@@ -38,7 +40,8 @@ int exec_start(struct exec **ret, sd_event *event, struct cluster *cluster, cons
                void (*done)(struct exec *e, const struct exec_result *r, void *userdata), void *userdata);
 
 /* Stops the executor: cancels the cluster's operations (cluster_cancel()) when any of ours is in
- * flight, so no callback of ours runs after this, and frees it. A backup is written whole or not
- * at all, so stopping leaves nothing half-written. Accepts NULL; returns NULL. */
+ * flight, so no callback of ours runs after this, waits for the batch of backups being written
+ * (a backup is written whole or not at all, so stopping leaves nothing half-written; those
+ * connectors stay undeleted), and frees it. Accepts NULL; returns NULL. */
 struct exec *exec_free(struct exec *e);
 DEFINE_CLEANUP_FUNC(struct exec *, exec_free);

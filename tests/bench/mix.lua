@@ -1,8 +1,8 @@
 -- wrk script for the benchmarks' ceiling: the request mix of one reconciliation cycle, sent as
 -- fast as the fake cluster answers. For each orphan a GET /_connector/ID (the backup) and then a
--- DELETE /_connector/ID?delete_sync_jobs=true, with one list page GET /_connector?from=&size=100
--- (with the filter_path the reconciler sends) for every 100 connectors listed (the cycle lists
--- all of them: CONNECTORS / 100 pages for ORPHANS orphans). Every orphan is read and deleted
+-- DELETE /_connector/ID?delete_sync_jobs=true, after one list page GET /_connector?from=&size=100
+-- (with the filter_path the reconciler sends) for every 100 connectors (the cycle lists all of
+-- them first: CONNECTORS / 100 pages for ORPHANS orphans). Every orphan is read and deleted
 -- once; when the last answer has come, wrk exits at once (its own summary would count the whole
 -- -d duration), so the rate is taken from the fake cluster's request log: requests over the
 -- time from the first to the last.
@@ -20,19 +20,19 @@ function init(args)
    for line in io.lines(file) do
       table.insert(ids, line)
    end
-   -- List pages in the cycle's proportion: connectors / 100 pages against the orphans.
+   -- One list page per 100 connectors, as the cycle asks for them.
    local pages = math.floor(connectors / 100 + 0.5)
-   local per_page = pages > 0 and math.max(1, math.floor(#ids / pages)) or 0
    local from = 0
    -- The DELETE of an orphan goes out 16 orphans (32 requests) after its GET, so that the GET
    -- has been answered by then (the fake serves each connection on its own thread, and one of
    -- them may stall while the others go on), as in a cycle, which deletes after the backup.
    local lag = 16
+   -- The listing first, as in a cycle, which lists everything before it deletes anything.
+   for p = 1, pages do
+      table.insert(requests, wrk.format("GET", "/_connector?from=" .. from .. "&size=100" .. filter))
+      from = from + 100
+   end
    for i = 1, #ids + lag do
-      if per_page > 0 and i <= #ids and (i - 1) % per_page == 0 then
-         table.insert(requests, wrk.format("GET", "/_connector?from=" .. from .. "&size=100" .. filter))
-         from = (from + 100) % math.max(100, connectors - 100)
-      end
       if i <= #ids then
          table.insert(requests, wrk.format("GET", "/_connector/" .. ids[i]))
       end

@@ -21,7 +21,8 @@ STEPS = (
     ("plan_build", "planning"),
     ("get_done", "per orphan: decoding the document read for the backup"),
     ("on_document", "per orphan: the document queued for its backup"),
-    ("on_flush", "per orphan: writing the backups, in batches with one folder sync each"),
+    ("writer_main", "per orphan: writing the backups, in batches with one folder sync each (the writer thread)"),
+    ("batch_done", "per orphan: each backup's outcome logged, its DELETE queued"),
     ("on_deleted", "per orphan: the DELETE's answer, logging"),
 )
 LINE = re.compile(r"^\s*([\d,]+)\s+\(\s*([\d.]+)%\)\s+(.+?)\s+\[(.+)\]\s*$")
@@ -221,7 +222,7 @@ def report(out, report_path, notes_path):
             prof_top.append("| `%s` | `%s` | %s | %.1f%% |" % (what, func[5:], "{:,}".format(own), 100.0 * own / total))
             continue
         label = dict(STEPS).get(func, func)
-        per = inc / (n / 2 if func in ("get_done", "on_document", "on_flush", "on_deleted") else n)
+        per = inc / (n / 2 if func in ("get_done", "on_document", "writer_main", "batch_done", "on_deleted") else n)
         prof_lines.append("| `%s` | %s (`%s`) | %s | %.1f%% | %s |" % (
             what, label, func, "{:,}".format(inc), 100.0 * inc / total, "{:,.0f}".format(per)))
 

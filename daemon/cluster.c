@@ -1952,8 +1952,8 @@ static void list_page_done(struct call *call, struct http_response *resp) {
         struct cluster *c = op->cluster;
         union op_callback cb;
         void *userdata;
-        uint64_t from;
-        unsigned size;
+        uint64_t from = 0;
+        unsigned size = 0;
         int r;
 
         if (resp->error < 0 || resp->status < 200 || resp->status > 299) {

@@ -989,10 +989,10 @@ static int scan_results(struct json_scan *s, struct cluster_page *page, char **r
         }
 }
 
-static int scan_list_page(struct json_scan *s, const char *body, size_t size, struct cluster_page *page,
-                          char **reterr) {
+/* Starts reading 'body', which must be one JSON object: 'what' names it in the message. */
+static int scan_open_object(struct json_scan *s, const char *body, size_t size, const char *what,
+                            char **reterr) {
         struct json_scan_token t;
-        bool have_count = false, have_results = false;
         int r;
 
         r = json_scan_init(s, body, size);
@@ -1002,7 +1002,18 @@ static int scan_list_page(struct json_scan *s, const char *body, size_t size, st
         if (r < 0)
                 return r;
         if (t.type != JSON_SCAN_OBJECT_BEGIN)
-                return fail(reterr, -EBADMSG, "The response is not a JSON object");
+                return fail(reterr, -EBADMSG, "%s is not a JSON object", what);
+        return 0;
+}
+
+static int scan_list_page(struct json_scan *s, const char *body, size_t size, struct cluster_page *page,
+                          char **reterr) {
+        bool have_count = false, have_results = false;
+        int r;
+
+        r = scan_open_object(s, body, size, "The response", reterr);
+        if (r < 0)
+                return r;
 
         for (;;) {
                 struct json_scan_token key, v;
@@ -1077,17 +1088,11 @@ int cluster_decode_list_page(const char *body, size_t size, struct cluster_page 
 static int scan_connector_document(struct json_scan *s, const char *body, size_t size,
                                    const char *expected_id, struct plan_connector *ret, char **reterr) {
         _cleanup_(connector_done) struct plan_connector c = {};
-        struct json_scan_token t;
         int r;
 
-        r = json_scan_init(s, body, size);
+        r = scan_open_object(s, body, size, "The document", reterr);
         if (r < 0)
                 return r;
-        r = json_scan_next(s, &t);
-        if (r < 0)
-                return r;
-        if (t.type != JSON_SCAN_OBJECT_BEGIN)
-                return fail(reterr, -EBADMSG, "The document's is not an object");
         r = scan_connector_object(s, -1, &c, reterr);
         if (r < 0)
                 return r;

@@ -609,8 +609,10 @@ static void test_documents(void) {
         is_str(c.id, "given", "and gets the id asked for");
         plan_connector_done(&c);
 
+        m = mfree_str(m);
         is_int(cluster_decode_connector("[]", 2, "x", &c, &m), -EBADMSG,
                "a document that is not an object is refused");
+        is_str(m, "The document is not a JSON object", "and the message says so");
 }
 
 /* The document read for a backup: checked whole, its top-level members only. */
@@ -629,7 +631,7 @@ static void test_documents_scan(void) {
                 { "{\"id\":\"x\",\"configuration\":{\"a\":[1 2]}}", "an unexpected character" },
                 { "{\"id\":\"x\"", "the data ends inside the value" },
                 { "{\"id\":\"x\"}\n\n{}", "data after its JSON value" },
-                { "\"x\"", "The document's is not an object" },
+                { "\"x\"", "The document is not a JSON object" },
                 { "  ", "not valid JSON (at byte 2: the data ends inside the value)" },
         };
         struct plan_connector c = {};

@@ -5,53 +5,9 @@
 #include <stdio.h>
 
 #include "report.h"
+#include "json-write.h"
+#include "utf8.h"
 #include "util.h"
-
-/* Decodes the UTF-8 sequence at s (Unicode's table 3-7 of well-formed sequences: no overlong
- * forms, no surrogates, nothing above U+10FFFF). Returns its length and sets *ret_cp, or 0 when
- * s does not begin a valid sequence. s is NUL-terminated, and NUL is never a continuation byte,
- * so this never reads past the end. */
-static size_t utf8_decode(const char *s, uint32_t *ret_cp) {
-        const unsigned char *u = (const unsigned char *) s;
-        unsigned char lo = 0x80, hi = 0xbf;
-        size_t n;
-        uint32_t cp;
-
-        if (u[0] < 0x80) {
-                *ret_cp = u[0];
-                return 1;
-        }
-        if (u[0] >= 0xc2 && u[0] <= 0xdf) {
-                n = 2;
-                cp = u[0] & 0x1f;
-        } else if (u[0] >= 0xe0 && u[0] <= 0xef) {
-                n = 3;
-                cp = u[0] & 0x0f;
-                if (u[0] == 0xe0)
-                        lo = 0xa0; /* overlong */
-                else if (u[0] == 0xed)
-                        hi = 0x9f; /* surrogates */
-        } else if (u[0] >= 0xf0 && u[0] <= 0xf4) {
-                n = 4;
-                cp = u[0] & 0x07;
-                if (u[0] == 0xf0)
-                        lo = 0x90; /* overlong */
-                else if (u[0] == 0xf4)
-                        hi = 0x8f; /* above U+10FFFF */
-        } else
-                return 0;
-
-        for (size_t i = 1; i < n; i++) {
-                if (u[i] < lo || u[i] > hi)
-                        return 0;
-                cp = (cp << 6) | (u[i] & 0x3f);
-                lo = 0x80;
-                hi = 0xbf;
-        }
-
-        *ret_cp = cp;
-        return n;
-}
 
 /* Room for the longest escape the writers below format, "\uXXXX", and its NUL. */
 #define ESCAPE_MAX 8
@@ -59,48 +15,6 @@ static size_t utf8_decode(const char *s, uint32_t *ret_cp) {
 /* Decides how the character at s is written: returns how many bytes it spans and sets *ret to
  * what to write instead (possibly formatted into buf), or to NULL to write the bytes as they are. */
 typedef size_t (*escape_fn)(const char *s, char buf[static ESCAPE_MAX], const char **ret);
-
-static size_t json_escape(const char *s, char buf[static ESCAPE_MAX], const char **ret) {
-        unsigned char c = (unsigned char) *s;
-        uint32_t cp;
-        size_t n;
-
-        *ret = NULL;
-        switch (c) {
-        case '"':
-                *ret = "\\\"";
-                return 1;
-        case '\\':
-                *ret = "\\\\";
-                return 1;
-        case '\b':
-                *ret = "\\b";
-                return 1;
-        case '\f':
-                *ret = "\\f";
-                return 1;
-        case '\n':
-                *ret = "\\n";
-                return 1;
-        case '\r':
-                *ret = "\\r";
-                return 1;
-        case '\t':
-                *ret = "\\t";
-                return 1;
-        }
-        if (c < 0x20 || c == 0x7f) {
-                (void) snprintf(buf, ESCAPE_MAX, "\\u%04x", c);
-                *ret = buf;
-                return 1;
-        }
-        n = utf8_decode(s, &cp);
-        if (n == 0) {
-                *ret = "\\ufffd";
-                return 1;
-        }
-        return n;
-}
 
 static bool text_escape_codepoint(uint32_t cp) {
         return (cp >= 0x80 && cp <= 0x9f) ||     /* C1 controls: CSI and friends */
@@ -161,16 +75,6 @@ static void write_escaped(FILE *f, const char *s, escape_fn escape) {
         (void) fwrite(run, 1, (size_t) (s - run), f);
 }
 
-static void json_string(FILE *f, const char *s) {
-        if (!s) {
-                (void) fputs("null", f);
-                return;
-        }
-        (void) fputc('"', f);
-        write_escaped(f, s, json_escape);
-        (void) fputc('"', f);
-}
-
 static void text_string(FILE *f, const char *s) {
         write_escaped(f, s, text_escape);
 }
@@ -206,7 +110,7 @@ int report_plan_json(FILE *f, const struct plan *p) {
                                 continue;
                         (void) fputs(first ? "{\"id\":" : ",{\"id\":", f);
                         first = false;
-                        json_string(f, it->id);
+                        json_write_string(f, it->id);
 
                         switch (it->kind) {
                         case PLAN_DELETE:
@@ -216,18 +120,18 @@ int report_plan_json(FILE *f, const struct plan *p) {
                                 for (size_t j = 0; j < it->n_sets; j++) {
                                         if (j > 0)
                                                 (void) fputc(',', f);
-                                        json_string(f, it->sets[j]);
+                                        json_write_string(f, it->sets[j]);
                                 }
                                 (void) fputc(']', f);
                                 break;
                         case PLAN_KEEP:
                         case PLAN_MISSING:
                                 (void) fputs(",\"set\":", f);
-                                json_string(f, it->n_sets > 0 ? it->sets[0] : NULL);
+                                json_write_string(f, it->n_sets > 0 ? it->sets[0] : NULL);
                                 break;
                         case PLAN_PROTECTED:
                                 (void) fputs(",\"reason\":", f);
-                                json_string(f, it->reason);
+                                json_write_string(f, it->reason);
                                 break;
                         case PLAN_UNMANAGED:
                         case _PLAN_KIND_MAX:
@@ -239,7 +143,7 @@ int report_plan_json(FILE *f, const struct plan *p) {
         }
 
         (void) fputs("\"blocked\":", f);
-        json_string(f, p->blocked);
+        json_write_string(f, p->blocked);
         (void) fputs("}\n", f);
 
         return finish(f);

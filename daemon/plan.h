@@ -49,6 +49,21 @@ struct plan_connector {
         bool deleted; /* soft-deleted (Elasticsearch 9.0+, `deleted: true`) */
 };
 
+/* What earlier cycles saw, kept in the state folder (state.c) and read by the plan. */
+
+/* An orphan and when a cycle first saw it as one (CLOCK_REALTIME, microseconds since the epoch);
+ * the sightings since were consecutive. */
+struct plan_orphan_seen {
+        char *id;
+        uint64_t since_usec;
+};
+
+/* A connector id that set 'set' declared in the last cycle that carried out its plan. */
+struct plan_prior {
+        char *id;
+        char *set;
+};
+
 struct plan_policy {
         uint64_t max_deletions; /* PLAN_UNLIMITED for no limit */
 };

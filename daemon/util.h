@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +95,42 @@ static inline void erase_and_free(char *s) {
 }
 DEFINE_CLEANUP_FUNC(char *, erase_and_free);
 #define _cleanup_erase_ _cleanup_(erase_and_freep)
+
+/* A new string formatted as printf() would print it; NULL when out of memory. */
+static inline char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
+static inline char *strdup_printf(const char *fmt, ...) {
+        va_list ap;
+        char *s;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        return r < 0 ? NULL : s;
+}
+
+/* For functions that explain their failures in a *reterr_message: sets *reterr (when reterr is not
+ * NULL; a message already there is freed) to the formatted text and returns 'error', or -ENOMEM
+ * when the text cannot be allocated. */
+static inline int reterr_printf(char **reterr, int error, const char *fmt, ...) _printf_(3, 4);
+static inline int reterr_printf(char **reterr, int error, const char *fmt, ...) {
+        va_list ap;
+        char *s;
+        int r;
+
+        if (!reterr)
+                return error;
+
+        va_start(ap, fmt);
+        r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+
+        free(*reterr);
+        *reterr = s;
+        return error;
+}
 
 static inline int negative_errno(void) {
         /* For libc calls that set errno: never returns 0, so an unset errno cannot pass as success. */

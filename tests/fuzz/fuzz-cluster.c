@@ -8,7 +8,8 @@
 #include <string.h>
 
 #include "backoff.h"
-#include "cluster.h"
+#include "cluster-decode.h"
+#include "cluster-request.h"
 #include "plan.h"
 #include "util.h"
 
@@ -20,7 +21,7 @@ static void *mfree(void *p) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        _cleanup_free_ char *buf = NULL, *msg = NULL, *type = NULL, *url = NULL;
+        _cleanup_free_ char *buf = NULL, *msg = NULL, *type = NULL;
         struct cluster_page page = {};
         struct plan_connector c = {};
         struct cluster_info info = {};
@@ -59,13 +60,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 msg = mfree(msg);
         }
 
-        /* As a string: Retry-After (against a fixed "now") and a Cloud id. */
+        /* As a string: Retry-After (against a fixed "now"). */
         buf[size] = '\0';
-        if (strlen(buf) == size) {
+        if (strlen(buf) == size)
                 (void) backoff_parse_retry_after(buf, 1700000000 * USEC_PER_SEC, &d);
-                if (cluster_cloud_id_to_url(buf, &url, &msg) >= 0)
-                        url = mfree(url);
-                msg = mfree(msg);
-        }
         return 0;
 }

@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster.h"
+#include "cluster-decode.h"
 #include "json-scan.h"
 #include "plan.h"
 #include "util.h"

@@ -31,6 +31,14 @@
 #define CONFIG_DEFAULT_MAX_DELETIONS 10U
 #define CONFIG_UNLIMITED UINT64_MAX /* safety.max_deletions: "unlimited"; equals PLAN_UNLIMITED */
 #define CONFIG_DEFAULT_BACKUP_DIR "/var/lib/connector-reconciler/deleted"
+/* state_dir when neither the key nor $STATE_DIRECTORY gives one. */
+#define CONFIG_DEFAULT_STATE_DIR "/var/lib/connector-reconciler"
+#define CONFIG_DEFAULT_CYCLE_TIMEOUT_USEC USEC_PER_HOUR
+/* cycle_timeout's limit: 7 days, written 168h since durations have no unit for days. */
+#define CONFIG_MAX_CYCLE_TIMEOUT_USEC (168 * USEC_PER_HOUR)
+/* cluster.cluster_uuid: Elasticsearch's are 22 characters of URL-safe base64; the limit leaves
+ * room without letting a typo run on. */
+#define CONFIG_MAX_CLUSTER_UUID_LENGTH 64U
 #define CONFIG_MAX_SECRET_SIZE (64U * 1024U) /* bytes of a secret file */
 
 /* How requests authenticate: at most one method in a config. */
@@ -69,6 +77,15 @@ struct config {
         usec_t connect_timeout_usec;
         usec_t request_timeout_usec;
         uint64_t max_result_window; /* cluster.max_result_window */
+        /* cluster.cluster_uuid: the cluster_uuid that GET / must report, compared exactly; any
+         * other cluster is refused before anything is listed. 1 to CONFIG_MAX_CLUSTER_UUID_LENGTH
+         * of A-Z a-z 0-9 '_' '-', never "_na_". NULL: any cluster. */
+        char *cluster_uuid;
+        /* cluster.proxy: the proxy for every request to the cluster, "SCHEME://HOST[:PORT]" with
+         * SCHEME http, https, socks4, socks4a, socks5 or socks5h in lower case, no credentials, no
+         * trailing '/'. NULL: no proxy at all; the proxy environment variables (http_proxy,
+         * HTTPS_PROXY, ALL_PROXY, NO_PROXY...) are ignored either way. */
+        char *proxy;
 
         char *manifests; /* resolved; the override when one was given */
         usec_t interval_usec;
@@ -80,12 +97,31 @@ struct config {
         uint64_t max_deletions; /* CONFIG_UNLIMITED for no limit */
         bool dry_run;
         char *backup_dir; /* resolved */
+        /* state_dir: where the daemon keeps its state (orphans' first-seen times, the sets of the
+         * last cycle, the lock that keeps two instances apart). Resolved like backup_dir; without
+         * the key, the first of the ':'-separated paths in $STATE_DIRECTORY when that is set and
+         * not empty (systemd's StateDirectory=), else CONFIG_DEFAULT_STATE_DIR. */
+        char *state_dir;
+        /* cycle_timeout: past it a cycle starts no new request and ends as failed. Longer than 0,
+         * at most CONFIG_MAX_CYCLE_TIMEOUT_USEC. */
+        usec_t cycle_timeout_usec;
+        /* safety.orphan_grace: an orphan is deleted only once consecutive cycles have seen it as an
+         * orphan for at least this long. 0: off, an orphan may be deleted by the cycle that first
+         * sees it. */
+        usec_t orphan_grace_usec;
+        /* safety.confirm_removed_sets: names of sets that took part in the last successful cycle
+         * and have since vanished from the manifests, whose connectors may now be deleted (a set
+         * that vanished otherwise blocks the cycle). Valid set names (manifest.h), none twice, in
+         * the order written. NULL with n 0 when none; else NULL-terminated as well. */
+        char **confirm_removed_sets;
+        size_t n_confirm_removed_sets;
 };
 
 /* Reads and checks the config file at 'path', without reading any secret. Relative paths in it
- * (manifests, backup_dir, the *_file keys) resolve against the folder holding 'path'; a *_file
- * value that is a bare name (no '/') resolves to $CREDENTIALS_DIRECTORY/NAME instead when that
- * variable is set (systemd credentials: write ./NAME for a file beside the config). When
+ * (manifests, backup_dir, state_dir, the *_file keys) resolve against the folder holding 'path';
+ * a *_file value that is a bare name (no '/') resolves to $CREDENTIALS_DIRECTORY/NAME instead
+ * when that variable is set (systemd credentials: write ./NAME for a file beside the config).
+ * $STATE_DIRECTORY gives state_dir's default (see struct config). When
  * 'manifests_override' is not NULL it replaces the `manifests` key (which is then optional) and
  * is used as given. Every problem is added to 'errors' (may not be NULL); 'warnings' (may be
  * NULL) gets what is allowed but unwise, e.g. credentials sent over plain http.

@@ -1,7 +1,8 @@
 /* The config reader: the good and bad corpora under tests/data/config/, each bad file with its
- * exact expected errors; every key and its default; durations; relative paths; and secrets
- * (trailing newline, empty, modes, systemd credentials), written to a scratch folder since a
- * source tree cannot keep file modes. */
+ * exact expected errors; every key and its default; each key's values, good and bad, as a table;
+ * durations; relative paths; $STATE_DIRECTORY; URLs holding credentials, which no message may
+ * show; and secrets (trailing newline, empty, modes, systemd credentials), written to a scratch
+ * folder since a source tree cannot keep file modes. */
 
 #include <dirent.h>
 #include <errno.h>
@@ -101,6 +102,16 @@ static void test_defaults(void) {
         ok(c->max_deletions == 10, "safety.max_deletions defaults to 10");
         ok(!c->dry_run, "dry_run defaults to false");
         is_str(c->backup_dir, "/var/lib/connector-reconciler/deleted", "backup_dir default");
+        ok(!c->cluster_uuid, "cluster.cluster_uuid: none, any cluster");
+        ok(!c->proxy, "cluster.proxy: none");
+        is_str(c->state_dir, "/var/lib/connector-reconciler", "state_dir default, without $STATE_DIRECTORY");
+        is_str(c->state_dir, CONFIG_DEFAULT_STATE_DIR, "state_dir default: CONFIG_DEFAULT_STATE_DIR");
+        is_int(c->cycle_timeout_usec, USEC_PER_HOUR, "cycle_timeout defaults to 1h");
+        is_int(c->cycle_timeout_usec, CONFIG_DEFAULT_CYCLE_TIMEOUT_USEC,
+               "CONFIG_DEFAULT_CYCLE_TIMEOUT_USEC");
+        is_int(c->orphan_grace_usec, 0, "safety.orphan_grace defaults to off");
+        ok(!c->confirm_removed_sets && c->n_confirm_removed_sets == 0,
+           "safety.confirm_removed_sets defaults to none");
 }
 
 static void test_full(void) {
@@ -134,11 +145,24 @@ static void test_full(void) {
         ok(c->max_deletions == 0, "safety.max_deletions: 0");
         ok(c->dry_run, "dry_run: true");
         is_str(c->backup_dir, "good/backups", "backup_dir: relative to the config's folder");
+        is_str(c->cluster_uuid, "Rfj3kSBfQ1y2-XyzAbc_1w", "cluster.cluster_uuid");
+        is_str(c->proxy, "http://proxy.example.net:3128", "cluster.proxy");
+        is_str(c->state_dir, "good/state", "state_dir: relative to the config's folder");
+        is_int(c->cycle_timeout_usec, 30 * USEC_PER_MINUTE, "cycle_timeout: 30m");
+        is_int(c->orphan_grace_usec, 2 * USEC_PER_HOUR, "safety.orphan_grace: 2h");
+        if (ok(c->n_confirm_removed_sets == 2 && c->confirm_removed_sets,
+               "safety.confirm_removed_sets: two names")) {
+                is_str(c->confirm_removed_sets[0], "billing", "safety.confirm_removed_sets[0]");
+                is_str(c->confirm_removed_sets[1], "search-2", "safety.confirm_removed_sets[1]");
+                ok(!c->confirm_removed_sets[2], "safety.confirm_removed_sets: NULL-terminated");
+        }
 }
 
 static void test_other_good(void) {
         _cleanup_(config_freep) struct config *cloud = load_ok("good/cloud-id.yaml", NULL);
         _cleanup_(config_freep) struct config *bearer = load_ok("good/bearer.yaml", NULL);
+        _cleanup_(config_freep) struct config *socks = load_ok("good/proxy-socks.yaml", NULL);
+        _cleanup_(config_freep) struct config *grace = load_ok("good/grace.yaml", NULL);
         _cleanup_(config_freep) struct config *bare = NULL;
         _cleanup_(config_freep) struct config *abs = NULL;
         char cwd[PATH_MAX], path[PATH_MAX + 32];
@@ -171,6 +195,29 @@ static void test_other_good(void) {
                    "retry: initial_delay may equal max_delay");
                 ok(bearer->max_deletions == CONFIG_UNLIMITED, "max_deletions: \"unlimited\" quoted");
                 ok(!bearer->dry_run, "dry_run: FALSE");
+        }
+        if (ok(socks, "proxy-socks.yaml loads")) {
+                is_str(socks->proxy, "socks5h://[fd00::1]:1080",
+                       "proxy: the scheme in lower case, an IPv6 address, no trailing slash");
+                ok(socks->cluster_uuid && strlen(socks->cluster_uuid) == CONFIG_MAX_CLUSTER_UUID_LENGTH,
+                   "cluster_uuid: 64 characters, the most");
+                is_str(socks->state_dir, "/var/lib/other-state", "state_dir: absolute as written");
+                is_int(socks->cycle_timeout_usec, 168 * USEC_PER_HOUR, "cycle_timeout: 168h, the most");
+                is_int(socks->cycle_timeout_usec, CONFIG_MAX_CYCLE_TIMEOUT_USEC,
+                       "CONFIG_MAX_CYCLE_TIMEOUT_USEC");
+                is_int(socks->orphan_grace_usec, 0, "orphan_grace: off");
+                ok(!socks->confirm_removed_sets && socks->n_confirm_removed_sets == 0,
+                   "confirm_removed_sets: [] is none");
+        }
+        if (ok(grace, "grace.yaml loads")) {
+                is_str(grace->proxy, "https://proxy.example.net", "proxy: https, no port");
+                is_str(grace->cluster_uuid, "_x-", "cluster_uuid: '_' and '-' anywhere");
+                is_int(grace->orphan_grace_usec, 36 * USEC_PER_HOUR, "orphan_grace: 36h");
+                ok(grace->n_confirm_removed_sets == 2 &&
+                           streq(grace->confirm_removed_sets[0], "legacy-crm") &&
+                           streq(grace->confirm_removed_sets[1], "0") && !grace->confirm_removed_sets[2],
+                   "confirm_removed_sets: a block list, in order");
+                is_str(grace->state_dir, CONFIG_DEFAULT_STATE_DIR, "state_dir: the default");
         }
 
         /* A config path with no folder: relative paths stay relative to the working directory. */
@@ -236,6 +283,348 @@ static void test_errors_misc(void) {
         is_str(got,
                "c.yaml:2:8: 'cluster.url' is plain http: credentials will cross the network unencrypted\n",
                "credentials with plain http: a warning");
+}
+
+/* One config in memory: its errors and warnings, one a line, and the config when it loads. */
+static int parse_text(const char *yaml, struct config **ret, char **ret_errors, char **ret_warnings) {
+        _cleanup_(diags_donep) struct yaml_read_diags w = {}, e = {};
+        int r;
+
+        r = config_parse("/etc/cr/c.yaml", yaml, strlen(yaml), NULL, ret, &w, &e);
+        *ret_errors = joined(&e);
+        if (ret_warnings)
+                *ret_warnings = joined(&w);
+        return r;
+}
+
+#define URL "cluster:\n  url: https://es:9200\n"
+#define MAN "manifests: m\n"
+#define UUID_64 "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-"
+#define NAME_63 "a12345678901234567890123456789012345678901234567890123456789012"
+
+/* The new keys' values, good ("" expected) and bad (the exact errors). */
+static void test_new_keys(void) {
+        static const struct {
+                const char *yaml;
+                const char *errors;
+        } cases[] = {
+                /* cluster.cluster_uuid */
+                { URL "  cluster_uuid: x\n" MAN, "" },
+                { URL "  cluster_uuid: " UUID_64 "\n" MAN, "" },
+                { URL "  cluster_uuid: _NA_\n" MAN, "" },
+                { URL "  cluster_uuid: " UUID_64 "x\n" MAN,
+                  "/etc/cr/c.yaml:3:17: 'cluster.cluster_uuid' is not a valid cluster UUID: '" UUID_64 "x' "
+                  "(use 1 to 64 letters, digits, '_' and '-', as GET / reports it in cluster_uuid)\n" },
+                { URL "  cluster_uuid: \"_na_\"\n" MAN, "/etc/cr/c.yaml:3:17: 'cluster.cluster_uuid' must "
+                                                        "not be '_na_', which Elasticsearch reports "
+                                                        "before the cluster state is recovered: write the "
+                                                        "cluster_uuid that GET / reports once the "
+                                                        "cluster is up\n" },
+                { URL "  cluster_uuid: a.b\n" MAN,
+                  "/etc/cr/c.yaml:3:17: 'cluster.cluster_uuid' is not a valid cluster UUID: 'a.b' (use 1 to "
+                  "64 "
+                  "letters, digits, '_' and '-', as GET / reports it in cluster_uuid)\n" },
+                { URL "  cluster_uuid: \"\xc3\xa9t\xc3\xa9\"\n" MAN,
+                  "/etc/cr/c.yaml:3:17: 'cluster.cluster_uuid' is not a valid cluster UUID: "
+                  "'\xc3\xa9t\xc3\xa9' "
+                  "(use 1 to 64 letters, digits, '_' and '-', as GET / reports it in cluster_uuid)\n" },
+                { URL "  cluster_uuid: 1234\n" MAN, "/etc/cr/c.yaml:3:17: 'cluster.cluster_uuid' must be a "
+                                                    "string, got an integer; quote it to "
+                                                    "make it a string\n" },
+                { URL "  cluster_uuid: \"\"\n" MAN,
+                  "/etc/cr/c.yaml:3:17: 'cluster.cluster_uuid' must not be empty\n" },
+
+                /* cluster.proxy */
+                { URL "  proxy: http://p\n" MAN, "" },
+                { URL "  proxy: socks4://p:1080\n" MAN, "" },
+                { URL "  proxy: socks4a://p:1080/\n" MAN, "" },
+                { URL "  proxy: Socks5://10.0.0.1:1080\n" MAN, "" },
+                { URL "  proxy: http://p:3128/x\n" MAN,
+                  "/etc/cr/c.yaml:3:10: 'cluster.proxy' must be SCHEME://HOST[:PORT], with no path, got "
+                  "'http://p:3128/x'\n" },
+                { URL "  proxy: http://p//\n" MAN,
+                  "/etc/cr/c.yaml:3:10: 'cluster.proxy' must be SCHEME://HOST[:PORT], with no path, got "
+                  "'http://p//'\n" },
+                { URL "  proxy: http://p/?x=1\n" MAN,
+                  "/etc/cr/c.yaml:3:10: 'cluster.proxy' must not have a query or a fragment\n" },
+                { URL "  proxy: p:3128\n" MAN, "/etc/cr/c.yaml:3:10: 'cluster.proxy' must start with "
+                                               "http://, https://, socks4://, socks4a://, "
+                                               "socks5:// or socks5h://, got 'p:3128'\n" },
+                { URL "  proxy: socks6://p\n" MAN, "/etc/cr/c.yaml:3:10: 'cluster.proxy' must start with "
+                                                   "http://, https://, socks4://, socks4a://, "
+                                                   "socks5:// or socks5h://, got 'socks6://p'\n" },
+                { URL "  proxy: http://p:65536\n" MAN,
+                  "/etc/cr/c.yaml:3:10: 'cluster.proxy' has an invalid port: 'http://p:65536'\n" },
+                { URL "  proxy: http://[::1:3128\n" MAN,
+                  "/etc/cr/c.yaml:3:10: 'cluster.proxy' has an invalid host name: 'http://[::1:3128'\n" },
+                { URL "  proxy: http://user@p\n" MAN, "/etc/cr/c.yaml:3:10: 'cluster.proxy' must not carry "
+                                                      "credentials (http://***@p): a proxy that "
+                                                      "needs them is not supported\n" },
+                { URL "  proxy: 3128\n" MAN, "/etc/cr/c.yaml:3:10: 'cluster.proxy' must be a string, got an "
+                                             "integer; quote it to make it a "
+                                             "string\n" },
+                { URL "  proxy: \"\"\n" MAN, "/etc/cr/c.yaml:3:10: 'cluster.proxy' must not be empty\n" },
+
+                /* state_dir */
+                { URL MAN "state_dir: /srv/state\n", "" },
+                { URL MAN "state_dir: \"\"\n", "/etc/cr/c.yaml:4:12: 'state_dir' must not be empty\n" },
+                { URL MAN "state_dir: {a: b}\n",
+                  "/etc/cr/c.yaml:4:12: 'state_dir' must be a string, got a mapping\n" },
+
+                /* cycle_timeout */
+                { URL MAN "cycle_timeout: 500ms\n", "" },
+                { URL MAN "cycle_timeout: 167h60m\n", "" },
+                { URL MAN "cycle_timeout: 168h1ms\n",
+                  "/etc/cr/c.yaml:4:16: 'cycle_timeout' must be at most 168h (7 days), got '168h1ms'\n" },
+                { URL MAN "cycle_timeout: 7d\n", "/etc/cr/c.yaml:4:16: 'cycle_timeout' is not a valid "
+                                                 "duration: '7d' (write an integer and a "
+                                                 "unit, ms, s, m or h, e.g. 500ms, 30s, 5m, 1h30m)\n" },
+                { URL MAN "cycle_timeout: 0ms\n",
+                  "/etc/cr/c.yaml:4:16: 'cycle_timeout' must be longer than 0\n" },
+                { URL MAN "cycle_timeout: 60\n",
+                  "/etc/cr/c.yaml:4:16: 'cycle_timeout' needs a unit (ms, s, m or h), e.g. '60s'\n" },
+                { URL MAN "cycle_timeout: off\n", "/etc/cr/c.yaml:4:16: 'cycle_timeout' must be a duration "
+                                                  "such as 30s, got 'off' (a boolean in "
+                                                  "YAML 1.1)\n" },
+
+                /* safety.orphan_grace */
+                { URL MAN "safety:\n  orphan_grace: \"off\"\n", "" },
+                { URL MAN "safety:\n  orphan_grace: 1m\n", "" },
+                { URL MAN "safety:\n  orphan_grace: 0s\n",
+                  "/etc/cr/c.yaml:5:17: 'safety.orphan_grace' must be longer than 0: write 'off' to turn it "
+                  "off\n" },
+                { URL MAN "safety:\n  orphan_grace: 0h0m\n",
+                  "/etc/cr/c.yaml:5:17: 'safety.orphan_grace' must be longer than 0: write 'off' to turn it "
+                  "off\n" },
+                { URL MAN "safety:\n  orphan_grace: 00\n",
+                  "/etc/cr/c.yaml:5:17: 'safety.orphan_grace' must be longer than 0: write 'off' to turn it "
+                  "off\n" },
+                { URL MAN "safety:\n  orphan_grace: 30\n",
+                  "/etc/cr/c.yaml:5:17: 'safety.orphan_grace' needs a unit (ms, s, m or h), e.g. '30s'\n" },
+                { URL MAN "safety:\n  orphan_grace: OFF\n",
+                  "/etc/cr/c.yaml:5:17: 'safety.orphan_grace' must be a duration such as 1h, or off, got "
+                  "'OFF' (a "
+                  "boolean in YAML 1.1)\n" },
+                { URL MAN "safety:\n  orphan_grace: false\n",
+                  "/etc/cr/c.yaml:5:17: 'safety.orphan_grace' must be a duration such as 1h, or off, got a "
+                  "boolean\n" },
+                { URL MAN "safety:\n  orphan_grace: 2d\n",
+                  "/etc/cr/c.yaml:5:17: 'safety.orphan_grace' is not a valid duration: '2d' (write an "
+                  "integer and "
+                  "a unit, ms, s, m or h, e.g. 500ms, 30s, 5m, 1h30m)\n" },
+
+                /* safety.confirm_removed_sets */
+                { URL MAN "safety:\n  confirm_removed_sets: [a, " NAME_63 ", 0-0]\n", "" },
+                { URL MAN "safety:\n  confirm_removed_sets: [" NAME_63 "x]\n",
+                  "/etc/cr/c.yaml:5:26: 'safety.confirm_removed_sets[0]' is not a valid set name: '" NAME_63
+                  "x' "
+                  "(use 1 to 63 lowercase letters, digits and '-', starting and ending with a letter or "
+                  "digit)\n" },
+                { URL MAN "safety:\n  confirm_removed_sets: [a, b, a, b, a]\n",
+                  "/etc/cr/c.yaml:5:32: 'safety.confirm_removed_sets[2]' repeats 'a' (first at line 5, "
+                  "column 26)\n"
+                  "/etc/cr/c.yaml:5:35: 'safety.confirm_removed_sets[3]' repeats 'b' (first at line 5, "
+                  "column 29)\n"
+                  "/etc/cr/c.yaml:5:38: 'safety.confirm_removed_sets[4]' repeats 'a' (first at line 5, "
+                  "column 26)\n" },
+                { URL MAN "safety:\n  confirm_removed_sets: [a-, a_b, \"\"]\n",
+                  "/etc/cr/c.yaml:5:26: 'safety.confirm_removed_sets[0]' is not a valid set name: 'a-' (use "
+                  "1 to 63 "
+                  "lowercase letters, digits and '-', starting and ending with a letter or digit)\n"
+                  "/etc/cr/c.yaml:5:30: 'safety.confirm_removed_sets[1]' is not a valid set name: 'a_b' "
+                  "(use 1 to "
+                  "63 lowercase letters, digits and '-', starting and ending with a letter or digit)\n"
+                  "/etc/cr/c.yaml:5:35: 'safety.confirm_removed_sets[2]' is not a valid set name: '' (use 1 "
+                  "to 63 "
+                  "lowercase letters, digits and '-', starting and ending with a letter or digit)\n" },
+                { URL MAN "safety:\n  confirm_removed_sets: [[a], ~, yes]\n",
+                  "/etc/cr/c.yaml:5:26: 'safety.confirm_removed_sets[0]' must be a string, got a list\n"
+                  "/etc/cr/c.yaml:5:31: 'safety.confirm_removed_sets[1]' must be a string, got null\n"
+                  "/etc/cr/c.yaml:5:34: 'safety.confirm_removed_sets[2]' must be a string, got 'yes' (a "
+                  "boolean in "
+                  "YAML 1.1); quote it to make it a string\n" },
+                { URL MAN "safety:\n  confirm_removed_sets: billing\n",
+                  "/etc/cr/c.yaml:5:25: 'safety.confirm_removed_sets' must be a list of set names, got a "
+                  "string\n" },
+                { URL MAN "safety:\n  confirm_removed_sets:\n",
+                  "/etc/cr/c.yaml:5:24: 'safety.confirm_removed_sets' must be a list of set names, got "
+                  "null\n" },
+
+                /* The new keys are known to the typo hints. */
+                { URL "  proxi: http://p\n" MAN,
+                  "/etc/cr/c.yaml:3:3: unknown key 'cluster.proxi' (did you mean 'proxy'?)\n" },
+                { URL MAN "state_dri: s\n",
+                  "/etc/cr/c.yaml:4:1: unknown key 'state_dri' (did you mean 'state_dir'?)\n" },
+                { URL MAN "safety:\n  orphan_grase: 1h\n",
+                  "/etc/cr/c.yaml:5:3: unknown key 'safety.orphan_grase' (did you mean 'orphan_grace'?)\n" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_(config_freep) struct config *c = NULL;
+                _cleanup_free_ char *errors = NULL;
+                int r;
+
+                r = parse_text(cases[i].yaml, &c, &errors, NULL);
+                ok(*cases[i].errors ? r == -EINVAL && !c : r == 0 && c, "new keys, case %zu: %s (%d)", i,
+                   *cases[i].errors ? "refused" : "loads", r);
+                is_str(errors, cases[i].errors, "new keys, case %zu: the errors", i);
+        }
+}
+
+/* The values the cases above only accept. */
+static void test_new_key_values(void) {
+        static const struct {
+                const char *proxy;
+                const char *want;
+        } proxies[] = {
+                { "http://p", "http://p" },
+                { "HTTPS://Proxy.Example.NET:8443/", "https://Proxy.Example.NET:8443" },
+                { "socks4a://p:1080/", "socks4a://p:1080" },
+                { "socks5://[::1]:1080", "socks5://[::1]:1080" },
+                { "SOCKS5H://p", "socks5h://p" },
+        };
+        _cleanup_free_ char *errors = NULL;
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(proxies); i++) {
+                _cleanup_(config_freep) struct config *c = NULL;
+                _cleanup_free_ char *yaml = NULL;
+
+                free(errors);
+                assert(asprintf(&yaml, URL "  proxy: %s\n" MAN, proxies[i].proxy) >= 0);
+                r = parse_text(yaml, &c, &errors, NULL);
+                ok(r == 0 && c && streq_ptr(c->proxy, proxies[i].want), "proxy '%s' is kept as '%s'",
+                   proxies[i].proxy, proxies[i].want);
+        }
+
+        {
+                _cleanup_(config_freep) struct config *c = NULL;
+
+                free(errors);
+                r = parse_text(URL MAN "state_dir: st\ncycle_timeout: 1h30m\n"
+                                       "safety: {orphan_grace: 500ms, confirm_removed_sets: [z, a]}\n",
+                               &c, &errors, NULL);
+                if (ok(r == 0 && c, "the new keys in flow style")) {
+                        is_str(c->state_dir, "/etc/cr/st", "state_dir: relative to the config's folder");
+                        is_int(c->cycle_timeout_usec, 90 * USEC_PER_MINUTE, "cycle_timeout: 1h30m");
+                        is_int(c->orphan_grace_usec, 500 * USEC_PER_MSEC, "orphan_grace: 500ms");
+                        ok(c->n_confirm_removed_sets == 2 && streq(c->confirm_removed_sets[0], "z") &&
+                                   streq(c->confirm_removed_sets[1], "a"),
+                           "confirm_removed_sets: in the order written, not sorted");
+                }
+        }
+        {
+                _cleanup_(config_freep) struct config *c = NULL;
+
+                free(errors);
+                r = parse_text(URL MAN "safety:\n  orphan_grace: off\n  max_deletions: unlimited\n", &c,
+                               &errors, NULL);
+                ok(r == 0 && c && c->orphan_grace_usec == 0 && c->max_deletions == CONFIG_UNLIMITED,
+                   "orphan_grace: a plain off is off, not a YAML 1.1 boolean");
+        }
+}
+
+/* state_dir's default: systemd's $STATE_DIRECTORY (its first path), else the constant. */
+static void test_state_dir(void) {
+        static const struct {
+                const char *env; /* NULL: unset */
+                const char *want;
+        } cases[] = {
+                { NULL, CONFIG_DEFAULT_STATE_DIR },
+                { "", CONFIG_DEFAULT_STATE_DIR },
+                { "/var/lib/connector-reconciler", "/var/lib/connector-reconciler" },
+                { "/var/lib/cr-one:/var/lib/cr-two", "/var/lib/cr-one" },
+                { "/var/lib/private/cr", "/var/lib/private/cr" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_(config_freep) struct config *c = NULL, *keyed = NULL;
+
+                if (cases[i].env)
+                        assert(setenv("STATE_DIRECTORY", cases[i].env, 1) == 0);
+                else
+                        assert(unsetenv("STATE_DIRECTORY") == 0);
+                c = load_ok("good/minimal.yaml", NULL);
+                ok(c && streq(c->state_dir, cases[i].want), "$STATE_DIRECTORY %s%s%s: state_dir '%s'",
+                   cases[i].env ? "'" : "unset", strempty(cases[i].env), cases[i].env ? "'" : "",
+                   cases[i].want);
+                keyed = load_ok("good/full.yaml", NULL);
+                ok(keyed && streq(keyed->state_dir, "good/state"), "$STATE_DIRECTORY %s: the key wins",
+                   cases[i].env ? cases[i].env : "unset");
+        }
+        assert(unsetenv("STATE_DIRECTORY") == 0);
+}
+
+/* A URL holding a password: refused, and no message (error or warning) shows the password, however
+ * the rest of the value is wrong too. */
+static void test_credentials_never_shown(void) {
+        static const char *const values[] = {
+                "elastic:S3cretPassw0rd@es.example.net:9200",
+                "htps://elastic:S3cretPassw0rd@es.example.net:9200",
+                "https://elastic:S3cretPassw0rd@es.example.net:9200",
+                "HTTP://elastic:S3cretPassw0rd@es.example.net:9200/path/",
+                "ftp://elastic:S3cretPassw0rd@es.example.net",
+                "socks5h://elastic:S3cretPassw0rd@[::1]:1080",
+                "https://elastic:S3cretPassw0rd@es.example.net:99999",
+                "https://elastic:S3cretPassw0rd@es example.net",
+                "https://elastic:S3cretPassw0rd@es.example.net?pretty",
+                "https://elastic:S3cret#Passw0rd@es.example.net",
+                "https://elastic:S3cret?Passw0rd@es.example.net",
+                "https://elastic:S3cret Passw0rd@es.example.net",
+                "https://elastic:S3cret/Passw0rd@es.example.net",
+                "https:/elastic:S3cretPassw0rd@es.example.net",
+                "https:elastic:S3cretPassw0rd@es.example.net",
+                "elastic:S3cret/Passw0rd@es.example.net",
+                "//elastic:S3cretPassw0rd@es.example.net",
+                "https://elastic:S3cretPassw0rd@",
+                "https://S3cretPassw0rd@es.example.net",
+                "https://elastic:S3cretPassw0rd@es.example.net@other",
+                "https://elastic:S3cret\\nPassw0rd@es.example.net",
+        };
+        static const char *const keys[] = { "url", "proxy" };
+
+        for (size_t i = 0; i < ELEMENTSOF(values); i++)
+                for (size_t j = 0; j < ELEMENTSOF(keys); j++) {
+                        _cleanup_(config_freep) struct config *c = NULL;
+                        _cleanup_free_ char *yaml = NULL, *errors = NULL, *warnings = NULL;
+                        int r;
+
+                        if (j == 0)
+                                assert(asprintf(&yaml,
+                                                "cluster:\n  url: \"%s\"\n  username: u\n  password_file: "
+                                                "p\n" MAN,
+                                                values[i]) >= 0);
+                        else
+                                assert(asprintf(&yaml, URL "  proxy: \"%s\"\n" MAN, values[i]) >= 0);
+                        r = parse_text(yaml, &c, &errors, &warnings);
+                        ok(r == -EINVAL && !c && *errors, "cluster.%s '%s': refused", keys[j], values[i]);
+                        ok(!strstr(errors, "S3cret") && !strstr(errors, "Passw0rd") &&
+                                   !strstr(warnings, "S3cret") && !strstr(warnings, "Passw0rd"),
+                           "cluster.%s: no message shows the password", keys[j]);
+                        if (strstr(errors, "S3cret") || strstr(errors, "Passw0rd"))
+                                diag("%s", errors);
+                }
+
+        /* The message for each kind of mistake. */
+        {
+                _cleanup_(config_freep) struct config *c = NULL;
+                _cleanup_free_ char *errors = NULL;
+
+                (void) parse_text("cluster:\n  url: \"elastic:S3cretPassw0rd@es.example.net:9200\"\n" MAN,
+                                  &c, &errors, NULL);
+                is_str(errors,
+                       "/etc/cr/c.yaml:2:8: 'cluster.url' must not carry credentials "
+                       "(***@es.example.net:9200): use "
+                       "'cluster.username' and 'cluster.password_file', or another *_file key\n",
+                       "no scheme: user info looked for first, the value shown without it");
+                free(errors);
+                (void) parse_text("cluster:\n  url: https://elastic:S3cret/Passw0rd@es.example.net\n" MAN,
+                                  &c, &errors, NULL);
+                is_str(errors,
+                       "/etc/cr/c.yaml:2:8: 'cluster.url' has an invalid port: "
+                       "'https://***@es.example.net'\n",
+                       "a password holding a '/': what precedes the last '@' is not shown either");
+        }
 }
 
 static void test_durations(void) {
@@ -500,6 +889,7 @@ int main(void) {
         (void) snprintf(dir, sizeof(dir), "%s/tests/data/config/good", top);
         if (chdir(dir) < 0)
                 skip_all("cannot find tests/data/config (set top_srcdir)");
+        assert(unsetenv("STATE_DIRECTORY") == 0);
         test_good_corpus();
         assert(chdir("..") == 0);
         test_defaults();
@@ -507,6 +897,10 @@ int main(void) {
         test_other_good();
         test_override();
         test_errors_misc();
+        test_new_keys();
+        test_new_key_values();
+        test_state_dir();
+        test_credentials_never_shown();
         assert(chdir("bad") == 0);
         test_bad_corpus();
 

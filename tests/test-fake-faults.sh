@@ -1,8 +1,9 @@
 #!/bin/bash
 # Fault injection: each action (status with Retry-After, delay, drop, malformed, truncate,
-# trickle), count and skip, probability with a seed, the control endpoint, the log's record of
-# a fault, other connections being served while one is delayed, and faults acting on the body
-# as filter_path left it.
+# trickle, body, product_header, mutate), count and skip, probability with a seed, the control
+# endpoint, the log's record of a fault, other connections being served while one is delayed,
+# faults acting on the body as filter_path left it; the cluster identity GET / reports
+# (--cluster-uuid, --cluster-name, POST /_fake/cluster, mutate).
 . "$top_srcdir/tests/lib.sh"
 
 command -v jq >/dev/null || skip_all "jq is not installed"
@@ -137,6 +138,163 @@ second=$(run_probability)
 is "$first" "$second" "probability: the same seed gives the same faults"
 case "$first" in *503*200* | *200*503*) ok 0 "probability: some requests are faulted, some not" ;;
 *) ok 1 "probability: some requests are faulted, some not ($first)" ;; esac
+
+# ---- body, product_header, mutate ----
+start_fake --seed "$seed"
+rules() { fake_control POST /_fake/faults "$1"; }
+identity() { jq -r '[.cluster_uuid, .cluster_name] | join(" ")' "$@"; }
+
+# body with status: that status and that body, verbatim; the request is not carried out.
+rules '{"faults":[{"method":"DELETE","path":"/_connector/orphan-1","count":1,"status":500,"body":"{\"oops\":true}"}]}' >/dev/null
+fake_curl DELETE /_connector/orphan-1
+is "$HTTP_STATUS $(cat "$HTTP_BODY")" '500 {"oops":true}' "body with status: that status and that body instead of the error body"
+is "$(http_header Content-Type)" application/json "body with status: sent as application/json"
+fake_curl GET /_connector/orphan-1
+is "$HTTP_STATUS" 200 "body with status: the DELETE was not carried out"
+rules '{"faults":[{"path":"/","count":1,"status":502,"body":"<html>Bad Gateway</html>","content_type":"text/html"}]}' >/dev/null
+fake_curl GET /
+is "$HTTP_STATUS $(cat "$HTTP_BODY")" '502 <html>Bad Gateway</html>' "body with status: any body, e.g. a proxy's page"
+is "$(http_header Content-Type)" text/html "body with status: content_type sets the type"
+is "$(http_header X-elastic-product)" Elasticsearch "body with status: the product header stays"
+
+# body without status: the request is carried out, its status kept, its body replaced.
+rules '{"faults":[{"method":"DELETE","path":"/_connector/orphan-1","count":1,"body":"{}"}]}' >/dev/null
+fake_curl DELETE /_connector/orphan-1
+is "$HTTP_STATUS $(cat "$HTTP_BODY")" '200 {}' "body alone: the DELETE's own status with this body"
+is "$(fake_control GET /_fake/state | jq -r '.connectors[] | select(.id == "orphan-1") | .deleted')" true \
+        "body alone: the DELETE was carried out (a 9.x soft delete)"
+fake_curl DELETE /_connector/orphan-1
+is "$HTTP_STATUS $(jq -r .error.type "$HTTP_BODY")" "404 resource_not_found_exception" \
+        "body alone: count 1, the next DELETE is answered as usual"
+rules '{"faults":[{"path":"/_connector/*","body":"{\"id\":\"team-a-hr\",\"name\":\"someone else\"}"}]}' >/dev/null
+fake_curl GET /_connector/team-a-hr
+is "$HTTP_STATUS $(cat "$HTTP_BODY")" '200 {"id":"team-a-hr","name":"someone else"}' "body alone: a GET answers 200 with another document"
+fake_curl GET /_connector/nope
+is "$HTTP_STATUS $(cat "$HTTP_BODY")" '404 {"id":"team-a-hr","name":"someone else"}' "body alone: the status is the request's own (404)"
+fake_curl GET "/_connector/team-a-hr?filter_path=id&pretty" -H 'Accept: application/vnd.elasticsearch+json; compatible-with=9'
+is "$(cat "$HTTP_BODY")" '{"id":"team-a-hr","name":"someone else"}' "body alone: verbatim, neither filtered nor indented"
+is "$(http_header Content-Type)" application/json "body alone: as application/json, whatever the request asked for"
+fake_curl POST /_connector/team-a-hr
+is "$HTTP_STATUS $(http_header Allow) $(cat "$HTTP_BODY")" '405 GET,PUT,DELETE {"id":"team-a-hr","name":"someone else"}' \
+        "body alone: the answer's own headers stay"
+is "$(fake_requests 'select(.fault.action == "body") | [.method, .status, .connector_id, .fault.body] | map(tostring) | join(" ")' | head -n 1)" \
+        '"DELETE 200 orphan-1 true"' "body alone: logged with the request's own status, routed"
+is "$(fake_requests 'select(.fault.action == "status" and .fault.body) | .status' | tr '\n' ' ')" '500 502 ' \
+        "body with status: logged as a status fault with a body"
+
+# product_header false: that answer goes out without X-elastic-product, everything else as usual.
+rules '{"faults":[{"path":"/","count":1,"product_header":false}]}' >/dev/null
+fake_curl GET /
+is "$HTTP_STATUS $(jq -r .version.number "$HTTP_BODY")" "200 9.1.3" "product_header false: answered as usual"
+is "$(http_header X-elastic-product)" "" "product_header false: without X-elastic-product"
+is "$(http_header Content-Type)" application/json "product_header false: the other headers stay"
+fake_curl GET /
+is "$(http_header X-elastic-product)" Elasticsearch "product_header false: count 1, the next answer has it"
+rules '{"faults":[{"path":"/_connector","status":503,"body":"upstream gone","content_type":"text/plain","product_header":false}]}' >/dev/null
+fake_curl GET /_connector
+is "$HTTP_STATUS $(cat "$HTTP_BODY") $(http_header X-elastic-product)" "503 upstream gone " \
+        "product_header false with status and body: a proxy's 503"
+is "$(fake_requests 'select(.fault.product_header == false) | .fault.action' | tr '\n' ' ')" '"product_header" "status" ' \
+        "product_header false: logged"
+
+# mutate connectors: added or replaced whole when the rule takes a request; seen by later ones.
+rules '{"faults":[{"method":"GET","path":"/_connector/team-a-hr","count":1,"mutate":{"connectors":[{"id":"team-a-wiki","name":"Wiki, moved","index_name":"search-wiki-2"},{"id":"added","name":"Added"}]}}]}' >/dev/null
+fake_curl GET /_connector/team-a-wiki
+is "$(jq -r .description "$HTTP_BODY")" Wiki "mutate: nothing changes when the rule is set"
+fake_curl GET /_connector/team-a-hr
+is "$HTTP_STATUS $(jq -r .id "$HTTP_BODY")" "200 team-a-hr" "mutate: the request it takes is answered as usual"
+fake_curl GET /_connector/team-a-wiki
+is "$(cat "$HTTP_BODY")" \
+        '{"id":"team-a-wiki","name":"Wiki, moved","index_name":"search-wiki-2","is_native":false,"status":"created","sync_now":false,"deleted":false}' \
+        "mutate connectors: a GET of another connector shows it replaced whole (completed as a seed is)"
+fake_curl GET /_connector/added
+is "$HTTP_STATUS $(jq -r .name "$HTTP_BODY")" "200 Added" "mutate connectors: a new id is added"
+is "$(fake_requests 'select(.fault.mutated) | [.method, .connector_id, .fault.action] | join(" ")')" '"GET team-a-hr mutate"' \
+        "mutate: the log records the mutation on the request that made it"
+
+# mutate sync_jobs and delete_sync_jobs.
+rules '{"faults":[{"method":"GET","path":"/","count":1,"mutate":{"sync_jobs":[{"id":"job-9","connector":{"id":"added"},"created_at":"2024-06-01T00:00:00.000Z"}],"delete_sync_jobs":["job-1","no-such-job"]}}]}' >/dev/null
+fake_curl GET /_connector/_sync_job
+is "$(jq -r '[.results[].id] | join(",")' "$HTTP_BODY")" "job-3,job-2,job-1" "mutate sync_jobs: nothing changes before the rule takes a request"
+fake_curl GET /
+fake_curl GET /_connector/_sync_job
+is "$(jq -r '[.results[].id] | join(",")' "$HTTP_BODY")" "job-9,job-3,job-2" \
+        "mutate sync_jobs, delete_sync_jobs: one added, one removed, a missing id ignored"
+
+# mutate delete_connectors: removed outright, before the request is carried out.
+rules '{"faults":[{"method":"GET","path":"/_connector/added","count":1,"mutate":{"delete_connectors":["added","orphan-1","not-there"]}}]}' >/dev/null
+fake_curl GET /_connector/added
+is "$HTTP_STATUS" 404 "mutate delete_connectors: applied before the request (its own connector is gone)"
+is "$(fake_control GET /_fake/state | jq -r '[.connectors[].id] | sort | join(",")')" "no-index,team-a-hr,team-a-wiki" \
+        "mutate delete_connectors: removed outright, a soft-deleted one too; a missing id ignored"
+
+# mutate with status: the world changes, the answer is an error (an answer lost on the way).
+rules '{"faults":[{"method":"DELETE","path":"/_connector/team-a-wiki","count":1,"status":503,"mutate":{"delete_connectors":["team-a-wiki"]}}]}' >/dev/null
+fake_curl DELETE /_connector/team-a-wiki
+is "$HTTP_STATUS $(jq -r .error.type "$HTTP_BODY")" "503 cluster_block_exception" "mutate with status: answered 503"
+fake_curl GET "/_connector/team-a-wiki?include_deleted=true"
+is "$HTTP_STATUS" 404 "mutate with status: the connector is gone all the same"
+
+# A bad mutation is refused with the rule, the key and where in the documents.
+is "$(rules '{"faults":[{"path":"/","status":503},{"mutate":{"connectors":[{"name":"no id"}]}}]}')" \
+        '{"error":"request body: faults[1]: mutate: connectors[0]: \"id\" must be a non-empty string"}' \
+        "a bad mutate is refused, naming the rule and the key"
+is "$(rules '{"faults":[{"mutate":{"delete_connectors":"team-a-hr"}}]}')" \
+        '{"error":"request body: faults[0]: mutate: \"delete_connectors\" must be an array of non-empty strings"}' \
+        "delete_connectors must be a list"
+is "$(rules '{"faults":[{"body":"x","drop":true}]}')" \
+        '{"error":"request body: faults[0]: \"body\" excludes \"drop\", \"malformed\" and \"truncate\""}' \
+        "body and drop are refused together"
+stop_fake
+
+# mutate on a list page: the next page shows the change, in list order (the kept order is sorted
+# again after the mutation's writes).
+start_fake --seed "$seed"
+page() {
+        fake_curl GET "/_connector?from=$1&size=2"
+        jq -r '[.count, (.results | map(.id) | join(","))] | map(tostring) | join(" ")' "$HTTP_BODY"
+}
+is "$(page 0) / $(page 2)" "4 team-a-hr,orphan-1 / 4 team-a-wiki,no-index" "the pages before any mutation"
+rules '{"faults":[{"method":"GET","path":"/_connector","count":1,"mutate":{"connectors":[{"id":"late","index_name":"search-a-i"},{"id":"later","index_name":"search-b"}]}}]}' >/dev/null
+is "$(page 0)" "6 team-a-hr,orphan-1" "mutate connectors on a list page: the page it takes is listed after the change"
+is "$(page 2)" "6 late,team-a-wiki" "mutate connectors on a list page: the next page shows it, in index_name order"
+is "$(page 4)" "6 later,no-index" "mutate connectors on a list page: and the last page"
+rules '{"faults":[{"method":"GET","path":"/_connector","count":1,"mutate":{"delete_connectors":["team-a-wiki"]}}]}' >/dev/null
+is "$(page 0) / $(page 2)" "5 team-a-hr,orphan-1 / 5 late,later" "mutate delete_connectors on a list page: the next page closes up"
+fake_curl GET "/_connector?index_name=search-b,search-a-i"
+is "$(jq -r '[.results[].id] | join(",")' "$HTTP_BODY")" "late,later" "a filtered list after the mutations"
+
+# mutate cluster: what GET / reports from then on.
+fake_curl GET /
+is "$(identity "$HTTP_BODY")" "ZmFrZS1jbHVzdGVyLXV1aWQ fake-cluster" "GET /: the default cluster identity"
+rules '{"faults":[{"method":"GET","path":"/_connector","count":1,"mutate":{"cluster":{"cluster_uuid":"restored-uuid"}}}]}' >/dev/null
+fake_curl GET /
+is "$(identity "$HTTP_BODY")" "ZmFrZS1jbHVzdGVyLXV1aWQ fake-cluster" "mutate cluster: nothing changes before the rule takes a request"
+fake_curl GET /_connector
+fake_curl GET /
+is "$(identity "$HTTP_BODY")" "restored-uuid fake-cluster" "mutate cluster: GET / reports the new uuid, the name unchanged"
+is "$(fake_control GET /_fake/state | identity)" "restored-uuid fake-cluster" "mutate cluster: the state shows it"
+stop_fake
+
+# --cluster-uuid, --cluster-name and POST /_fake/cluster.
+start_fake --cluster-uuid abcDEF123 --cluster-name prod-east
+fake_curl GET /
+is "$(identity "$HTTP_BODY")" "abcDEF123 prod-east" "--cluster-uuid, --cluster-name: GET / reports them"
+is "$(fake_control GET /_fake/state | identity)" "abcDEF123 prod-east" "GET /_fake/state shows them"
+is "$(fake_control POST /_fake/cluster '{"cluster_uuid":"other-uuid"}')" '{"cluster_uuid":"other-uuid","cluster_name":"prod-east"}' \
+        "POST /_fake/cluster changes the uuid alone and answers both"
+fake_curl GET /
+is "$(identity "$HTTP_BODY")" "other-uuid prod-east" "GET / reports the change"
+fake_control POST /_fake/cluster '{"cluster_name":"prod-west"}' >/dev/null
+fake_curl GET /
+is "$(identity "$HTTP_BODY")" "other-uuid prod-west" "POST /_fake/cluster changes the name alone"
+is "$(fake_control POST /_fake/cluster '{"uuid":"x"}')" '{"error":"request body: unknown key \"uuid\""}' \
+        "POST /_fake/cluster refuses an unknown key"
+is "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' --data-binary '{"cluster_name":1}' "$FAKE_URL/_fake/cluster")" \
+        400 "POST /_fake/cluster refuses a name that is not a string with a 400"
+fake_curl GET /
+is "$(identity "$HTTP_BODY")" "other-uuid prod-west" "a refused change changes nothing"
+stop_fake
 
 # A bad faults file stops the start, naming the file and the key.
 printf '{"faults":[{"path":"/","status":503,"colour":1}]}' >"$TEST_TMP/bad-faults.json"

@@ -1,6 +1,7 @@
 #!/bin/bash
 # What each Elasticsearch version accepts: 8.13.4 (no delete parameters), 8.19.0
-# (delete_sync_jobs, no hard), 9.1.3 (soft delete, hard, include_deleted); and any X.Y.Z.
+# (delete_sync_jobs, no hard), 9.1.3 (soft delete, hard, include_deleted); and any X.Y.Z. In
+# every version: seeded connectors completed as Elasticsearch stores them, DELETEs acknowledged.
 . "$top_srcdir/tests/lib.sh"
 
 command -v jq >/dev/null || skip_all "jq is not installed"
@@ -113,5 +114,49 @@ is "$HTTP_STATUS" 200 "8.14.0: delete_sync_jobs is known"
 fake_curl GET /_connector/orphan-1
 is "$HTTP_STATUS" 404 "8.14.0: DELETE removes the document"
 stop_fake
+
+# Every version: seeding (--seed, POST /_fake/connectors) completes a connector with the members
+# Elasticsearch always stores (Connector.toXContent: is_native, status, sync_now; 9.x deleted),
+# keeping those given; DELETE _connector/ID and DELETE _connector/_sync_job/ID answer
+# {"acknowledged":true} (an AcknowledgedResponse), a soft delete, a hard one and
+# delete_sync_jobs too.
+printf '%s' '{"connectors":[{"id":"bare","name":"Bare"},{"id":"native","is_native":true},
+        {"id":"own","is_native":true,"status":"connected","sync_now":true,"deleted":false}],
+        "sync_jobs":[{"id":"j1","connector":{"id":"own"}},{"id":"j2","connector":{"id":"own"}}]}' >"$TEST_TMP/bare.json"
+for version in 8.13.4 8.14.0 8.15.0 8.19.0 9.0.0 9.1.3; do
+        start_fake --seed "$TEST_TMP/bare.json" --version "$version"
+        case $version in 9.*) deleted=',"deleted":false' ;; *) deleted= ;; esac
+        fake_curl GET /_connector/bare
+        is "$(cat "$HTTP_BODY")" "{\"id\":\"bare\",\"name\":\"Bare\",\"is_native\":false,\"status\":\"created\",\"sync_now\":false$deleted}" \
+                "$version: a seeded connector gets the members Elasticsearch always stores"
+        fake_curl GET /_connector/native
+        is "$(jq -r .status "$HTTP_BODY")" needs_configuration "$version: a seeded native connector starts in needs_configuration"
+        fake_curl GET /_connector/own
+        is "$(jq -c '[.is_native, .status, .sync_now, .deleted]' "$HTTP_BODY")" '[true,"connected",true,false]' \
+                "$version: members the seed gives keep their values"
+        fake_control POST /_fake/connectors '{"connectors":[{"id":"posted","index_name":"search-p"}]}' >/dev/null
+        fake_curl GET /_connector/posted
+        is "$(cat "$HTTP_BODY")" "{\"id\":\"posted\",\"index_name\":\"search-p\",\"is_native\":false,\"status\":\"created\",\"sync_now\":false$deleted}" \
+                "$version: POST /_fake/connectors completes them too"
+        fake_curl DELETE /_connector/bare
+        is "$HTTP_STATUS $(cat "$HTTP_BODY")" '200 {"acknowledged":true}' "$version: DELETE _connector/ID answers {\"acknowledged\":true}"
+        case $version in
+        9.*)
+                fake_curl DELETE "/_connector/bare?hard=true"
+                is "$HTTP_STATUS $(cat "$HTTP_BODY")" '200 {"acknowledged":true}' "$version: a hard DELETE of a soft-deleted one too"
+                ;;
+        esac
+        case $version in
+        8.13.*) ;;
+        *)
+                fake_curl DELETE "/_connector/posted?delete_sync_jobs=true"
+                is "$HTTP_STATUS $(cat "$HTTP_BODY")" '200 {"acknowledged":true}' "$version: a DELETE with delete_sync_jobs too"
+                ;;
+        esac
+        fake_curl DELETE /_connector/_sync_job/j1
+        is "$HTTP_STATUS $(cat "$HTTP_BODY")" '200 {"acknowledged":true}' \
+                "$version: DELETE _connector/_sync_job/ID answers {\"acknowledged\":true}"
+        stop_fake
+done
 
 tap_done

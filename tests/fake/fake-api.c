@@ -30,6 +30,8 @@ struct fake_api {
         struct fake_api_config config;
         struct fake_store *store;
         uint64_t prng;
+        char *cluster_uuid;
+        char *cluster_name;
 };
 
 int fake_version_parse(const char *s, struct fake_version *ret) {
@@ -88,28 +90,46 @@ int fake_api_new(struct fake_api **ret, const struct fake_api_config *config, st
                 api->config.max_result_window = 10000;
         api->store = store;
         api->prng = seed;
+        api->cluster_uuid = strdup(config->cluster_uuid ?: FAKE_CLUSTER_UUID);
+        api->cluster_name = strdup(config->cluster_name ?: FAKE_CLUSTER_NAME);
+        /* Borrowed strings in the config are not kept: the api owns its copies. */
+        api->config.cluster_uuid = api->config.cluster_name = NULL;
+        if (!api->cluster_uuid || !api->cluster_name) {
+                fake_api_free(api);
+                return -ENOMEM;
+        }
         *ret = api;
         return 0;
 }
 
 struct fake_api *fake_api_free(struct fake_api *api) {
+        if (!api)
+                return NULL;
+        free(api->cluster_uuid);
+        free(api->cluster_name);
         free(api);
         return NULL;
 }
 
-const char *fake_auth_scheme(const char *authorization) {
-        static const char *const schemes[] = { "ApiKey", "Basic", "Bearer" };
+int fake_api_set_cluster(struct fake_api *api, const char *uuid, const char *name) {
+        _cleanup_free_ char *u = NULL, *n = NULL;
 
-        if (!authorization)
-                return NULL;
-        for (size_t i = 0; i < ELEMENTSOF(schemes); i++) {
-                size_t l = strlen(schemes[i]);
-
-                if (strncasecmp(authorization, schemes[i], l) == 0 &&
-                    (authorization[l] == ' ' || authorization[l] == 0))
-                        return schemes[i];
+        if ((uuid && !(u = strdup(uuid))) || (name && !(n = strdup(name))))
+                return -ENOMEM;
+        if (u) {
+                free(api->cluster_uuid);
+                api->cluster_uuid = TAKE_PTR(u);
         }
-        return "other";
+        if (n) {
+                free(api->cluster_name);
+                api->cluster_name = TAKE_PTR(n);
+        }
+        return 0;
+}
+
+void fake_api_get_cluster(const struct fake_api *api, const char **ret_uuid, const char **ret_name) {
+        *ret_uuid = api->cluster_uuid;
+        *ret_name = api->cluster_name;
 }
 
 /* ---- error bodies ---- */
@@ -198,6 +218,56 @@ static char *strprintf(const char *fmt, ...) {
                 m = NULL;
         va_end(ap);
         return m;
+}
+
+int fake_cluster_parse(const char *json, size_t len, const char *origin, char **ret_uuid, char **ret_name,
+                       char **reterr) {
+        _cleanup_cjson_ cJSON *j = NULL;
+        _cleanup_free_ char *uuid = NULL, *name = NULL;
+        const cJSON *it;
+
+        j = cJSON_ParseWithLength(json, len);
+        if (!j || !cJSON_IsObject(j)) {
+                *reterr = strprintf("%s: must be an object {\"cluster_uuid\": ..., \"cluster_name\": ...}",
+                                    origin);
+                return -EINVAL;
+        }
+        cJSON_ArrayForEach(it, j) {
+                char **slot = streq(it->string, "cluster_uuid")   ? &uuid
+                              : streq(it->string, "cluster_name") ? &name
+                                                                  : NULL;
+
+                if (!slot) {
+                        *reterr = strprintf("%s: unknown key \"%s\"", origin, it->string);
+                        return -EINVAL;
+                }
+                if (!cJSON_IsString(it)) {
+                        *reterr = strprintf("%s: \"%s\" must be a string", origin, it->string);
+                        return -EINVAL;
+                }
+                free(*slot);
+                *slot = strdup(it->valuestring);
+                if (!*slot)
+                        return -ENOMEM;
+        }
+        *ret_uuid = TAKE_PTR(uuid);
+        *ret_name = TAKE_PTR(name);
+        return 0;
+}
+
+const char *fake_auth_scheme(const char *authorization) {
+        static const char *const schemes[] = { "ApiKey", "Basic", "Bearer" };
+
+        if (!authorization)
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(schemes); i++) {
+                size_t l = strlen(schemes[i]);
+
+                if (strncasecmp(authorization, schemes[i], l) == 0 &&
+                    (authorization[l] == ' ' || authorization[l] == 0))
+                        return schemes[i];
+        }
+        return "other";
 }
 
 /* Sets the response body (takes ownership of 'body'): filtered by filter_path, then
@@ -734,10 +804,12 @@ static int handle_main(struct ctx *c) {
         (void) snprintf(wire, sizeof(wire), "%u.%u.0", v->major ? v->major - 1 : 0,
                         v->major == 9 ? 19u : 17u);
         (void) snprintf(index, sizeof(index), "%u.0.0", v->major ? v->major - 1 : 0);
+        sb_puts(&sb, "{\"name\":\"fake-node-0\",\"cluster_name\":");
+        sb_json_cstr(&sb, c->api->cluster_name);
+        sb_puts(&sb, ",\"cluster_uuid\":");
+        sb_json_cstr(&sb, c->api->cluster_uuid);
         sb_printf(&sb,
-                  "{\"name\":\"fake-node-0\",\"cluster_name\":\"fake-cluster\",\"cluster_uuid\":"
-                  "\"ZmFrZS1jbHVzdGVyLXV1aWQ\","
-                  "\"version\":{\"number\":\"%u.%u.%u\",\"build_flavor\":\"default\",\"build_type\":"
+                  ",\"version\":{\"number\":\"%u.%u.%u\",\"build_flavor\":\"default\",\"build_type\":"
                   "\"docker\","
                   "\"build_hash\":\"0000000000000000000000000000000000000000\","
                   "\"build_date\":\"2025-01-01T00:00:00.000000000Z\",\"build_snapshot\":false,"

@@ -33,7 +33,13 @@ struct fake_api_config {
         const char *basic_password;
         const char *bearer;
         long max_result_window; /* index.max_result_window, 10000 by default */
+        /* What GET / reports (copied); NULL: FAKE_CLUSTER_UUID, FAKE_CLUSTER_NAME. */
+        const char *cluster_uuid;
+        const char *cluster_name;
 };
+
+#define FAKE_CLUSTER_UUID "ZmFrZS1jbHVzdGVyLXV1aWQ"
+#define FAKE_CLUSTER_NAME "fake-cluster"
 
 struct fake_request {
         const char *method;        /* "GET", ... */
@@ -78,6 +84,19 @@ struct fake_api;
 int fake_api_new(struct fake_api **ret, const struct fake_api_config *config, struct fake_store *store,
                  uint64_t seed);
 struct fake_api *fake_api_free(struct fake_api *api);
+
+/* Changes the cluster_uuid and cluster_name GET / reports from now on (copied; NULL leaves one
+ * as it is): 0 or -ENOMEM (then nothing changed). */
+int fake_api_set_cluster(struct fake_api *api, const char *uuid, const char *name);
+/* The current ones, owned by the api (valid until the next fake_api_set_cluster()). */
+void fake_api_get_cluster(const struct fake_api *api, const char **ret_uuid, const char **ret_name);
+
+/* Parses a cluster identity, {"cluster_uuid": STRING, "cluster_name": STRING} (both optional,
+ * nothing else), as POST /_fake/cluster and a fault's "mutate" take it. *ret_uuid and *ret_name
+ * are malloc'd, NULL when not given. On error returns -EINVAL and *reterr (malloc'd) names
+ * 'origin' and the key. */
+int fake_cluster_parse(const char *json, size_t len, const char *origin, char **ret_uuid, char **ret_name,
+                       char **reterr);
 
 /* Answers one request into *ret (zeroed first; fake_response_done() frees it). Returns 0, or
  * -ENOMEM (then *ret holds nothing). */

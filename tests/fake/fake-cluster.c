@@ -7,7 +7,8 @@
  *     --port-file FILE       once listening, write the port there (atomically: FILE.tmp, rename)
  *     --seed FILE            initial documents: {"connectors": [DOC...], "sync_jobs": [DOC...]},
  *                            each as GET returns it, with its "id" (a sync job also with
- *                            "connector": {"id": ...})
+ *                            "connector": {"id": ...}); a connector lacking is_native, status,
+ *                            sync_now (or on 9.x deleted) gets Elasticsearch's creation default
  *     --version X.Y.Z        the Elasticsearch version to be (default 9.1.3): before 8.14 DELETE
  *                            takes no parameter, 8.14 adds delete_sync_jobs, 8.15 adds PUT
  *                            _connector without an id, 9.0 makes DELETE a soft delete and adds
@@ -16,12 +17,20 @@
  *     --basic USER:PASS      accept HTTP Basic authentication with these credentials
  *     --bearer TOKEN         accept "Authorization: Bearer TOKEN"
  *                            (with none of the three, security is off: no credentials needed)
- *     --faults FILE          fault rules, {"faults": [RULE...]} (see tests/fake/README.md)
+ *     --faults FILE          fault rules, {"faults": [RULE...]} (see tests/fake/README.md): match
+ *                            on method, path, count, skip, probability; act with delay_ms,
+ *                            status (retry_after, type, reason), body (content_type), drop,
+ *                            malformed, truncate, trickle_bytes_per_sec, product_header: false,
+ *                            mutate (connectors, sync_jobs, delete_connectors, delete_sync_jobs,
+ *                            cluster: changes the store or cluster identity as the rule takes
+ *                            the request)
  *     --fault-seed N         seed of the fault probabilities and generated ids (default 1)
  *     --log FILE             the request log: one JSON object a line, written per request
  *     --tls-cert FILE, --tls-key FILE   serve HTTPS only, with this PEM certificate and key
  *     --no-product-header    leave out "X-elastic-product: Elasticsearch" (a server that is not
  *                            Elasticsearch, for a client's product check)
+ *     --cluster-uuid UUID    the cluster_uuid GET / reports (default ZmFrZS1jbHVzdGVyLXV1aWQ)
+ *     --cluster-name NAME    the cluster_name GET / reports (default fake-cluster)
  *     --max-result-window N  index.max_result_window (default 10000)
  *     --parent-pid PID       exit when that process is gone (checked twice a second)
  *     -h, --help
@@ -34,14 +43,18 @@
  *   decode), "query" (the decoded parameters as an object of strings; null if malformed),
  *   "connector_id" / "sync_job_id" (decoded, when the endpoint names one, else null), "status"
  *   (null when the connection was dropped), "auth" ("ApiKey", "Basic", "Bearer", "other" or
- *   null: the scheme only, never the credentials), "fault" (null, or {"rule", "action", ...}),
+ *   null: the scheme only, never the credentials), "fault" (null, or {"rule", "action", ...};
+ *   "mutated": true when the rule's mutation was applied),
  *   "control" (true for the /_fake endpoints), "body" (the request body as a string, or null).
  *
  * Control endpoints (no authentication, never faulted, logged with "control": true):
- *   GET    /_fake/state       {"version", "connectors": [every document, soft-deleted too],
- *                              "sync_jobs": [...], "faults": [...], "requests": N}
+ *   GET    /_fake/state       {"version", "cluster_uuid", "cluster_name", "connectors": [every
+ *                              document, soft-deleted too], "sync_jobs": [...], "faults": [...],
+ *                              "requests": N}
  *   POST   /_fake/connectors  add documents, same JSON as --seed; answers {"connectors": N, ...}
  *   DELETE /_fake/connectors  remove every connector and sync job
+ *   POST   /_fake/cluster     {"cluster_uuid": S, "cluster_name": S} (either optional): what GET /
+ *                              reports from now on; answers both
  *   GET    /_fake/faults      the rules with their remaining count and skip
  *   POST   /_fake/faults      replace the rules (same JSON as --faults)
  *   DELETE /_fake/faults      remove every rule
@@ -299,7 +312,7 @@ static enum MHD_Result queue(struct MHD_Connection *con, int status, char *body,
                         return MHD_NO;
                 }
         }
-        if (g.product_header)
+        if (g.product_header && !(fault && fault->no_product_header))
                 (void) MHD_add_response_header(r, "X-elastic-product", "Elasticsearch");
         if (content_type)
                 (void) MHD_add_response_header(r, "content-type", content_type);
@@ -374,8 +387,15 @@ static enum MHD_Result handle_control(struct MHD_Connection *con, const char *me
                     fake_store_all_sync_jobs(g.store, &j, &nj) < 0)
                         sb.oom = true;
                 else {
-                        sb_printf(&sb, "{\"version\":\"%u.%u.%u\",\"connectors\":", g.version.major,
+                        const char *uuid, *name;
+
+                        fake_api_get_cluster(g.api, &uuid, &name);
+                        sb_printf(&sb, "{\"version\":\"%u.%u.%u\",\"cluster_uuid\":", g.version.major,
                                   g.version.minor, g.version.patch);
+                        sb_json_cstr(&sb, uuid);
+                        sb_puts(&sb, ",\"cluster_name\":");
+                        sb_json_cstr(&sb, name);
+                        sb_puts(&sb, ",\"connectors\":");
                         append_docs(&sb, c, nc);
                         sb_puts(&sb, ",\"sync_jobs\":");
                         append_docs(&sb, j, nj);
@@ -394,6 +414,23 @@ static enum MHD_Result handle_control(struct MHD_Connection *con, const char *me
         } else if (streq_ptr(path, "/_fake/connectors") && streq(method, "DELETE")) {
                 fake_store_clear(g.store);
                 sb_puts(&sb, "{\"acknowledged\":true}");
+        } else if (streq_ptr(path, "/_fake/cluster") && streq(method, "POST")) {
+                _cleanup_free_ char *uuid = NULL, *name = NULL;
+
+                r = fake_cluster_parse(strempty(req->body.s), req->body.len, "request body", &uuid, &name,
+                                       &err);
+                if (r == 0)
+                        r = fake_api_set_cluster(g.api, uuid, name);
+                if (r == 0) {
+                        const char *u, *n;
+
+                        fake_api_get_cluster(g.api, &u, &n);
+                        sb_puts(&sb, "{\"cluster_uuid\":");
+                        sb_json_cstr(&sb, u);
+                        sb_puts(&sb, ",\"cluster_name\":");
+                        sb_json_cstr(&sb, n);
+                        sb_puts(&sb, "}");
+                }
         } else if (streq_ptr(path, "/_fake/faults") && streq(method, "GET")) {
                 sb_puts(&sb, "{\"faults\":");
                 fake_faults_json(g.faults, &sb);
@@ -408,7 +445,7 @@ static enum MHD_Result handle_control(struct MHD_Connection *con, const char *me
         } else {
                 status = 404;
                 err = strdup("no such control endpoint (GET /_fake/state, POST|DELETE /_fake/connectors, "
-                             "GET|POST|DELETE /_fake/faults)");
+                             "POST /_fake/cluster, GET|POST|DELETE /_fake/faults)");
                 r = -ENOENT;
         }
         pthread_mutex_unlock(&g.lock);
@@ -422,6 +459,26 @@ static enum MHD_Result handle_control(struct MHD_Connection *con, const char *me
         } else if (sb_steal(&sb, &body) < 0)
                 body = NULL;
         return control_reply(con, method, req, status, body);
+}
+
+/* Applies a fault's mutation; the caller holds g.lock. The documents were checked when the rule
+ * was set, so only memory can fail. Each write keeps the store's list order (it is sorted
+ * again after a write to the connectors). */
+static int apply_mutation(const struct fake_mutation *m) {
+        int r;
+
+        if (m->documents) {
+                _cleanup_free_ char *err = NULL;
+
+                r = fake_store_load(g.store, m->documents, strlen(m->documents), "mutate", &err);
+                if (r < 0)
+                        return r;
+        }
+        for (char **id = m->delete_connectors; id && *id; id++)
+                (void) fake_store_remove_connector(g.store, *id); /* -ENOENT: not there, ignored */
+        for (char **id = m->delete_sync_jobs; id && *id; id++)
+                (void) fake_store_remove_sync_job(g.store, *id);
+        return fake_api_set_cluster(g.api, m->cluster_uuid, m->cluster_name);
 }
 
 static enum MHD_Result answer(void *cls, struct MHD_Connection *con, const char *url, const char *method,
@@ -472,6 +529,17 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *con, const char 
                 fake_fault_action_done(&fault);
                 return MHD_NO;
         }
+        if (faulted && fault.mutate) {
+                /* The world changes now, before the request is carried out or answered. */
+                pthread_mutex_lock(&g.lock);
+                r = apply_mutation(fault.mutate);
+                pthread_mutex_unlock(&g.lock);
+                if (r < 0) {
+                        fake_fault_action_done(&fault);
+                        return MHD_NO;
+                }
+                fault.mutated = true;
+        }
         if (faulted && (fault.drop || fault.status)) {
                 /* The request never reaches the cluster. */
                 struct log_entry e = { .method = method, .req = req, .fault = &fault, .path = path };
@@ -487,13 +555,19 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *con, const char 
                         char *body = NULL;
 
                         fake_fault_default_error(fault.status, &dt, &dr);
-                        if (fake_error_body(fault.status, type ? type : dt, reason ? reason : dr, NULL, NULL,
-                                            &body) < 0) {
+                        if (fault.body)
+                                body = strdup(fault.body);
+                        else if (fake_error_body(fault.status, type ? type : dt, reason ? reason : dr, NULL,
+                                                 NULL, &body) < 0)
+                                body = NULL;
+                        if (!body) {
                                 fake_fault_action_done(&fault);
                                 return MHD_NO;
                         }
                         e.status = fault.status;
-                        ret = queue(con, fault.status, body, strlen(body), "application/json", NULL, &fault);
+                        ret = queue(con, fault.status, body, strlen(body),
+                                    fault.content_type ? fault.content_type : "application/json", NULL,
+                                    &fault);
                         write_log(&e);
                         fake_fault_action_done(&fault);
                         return ret;
@@ -524,6 +598,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *con, const char 
                                        .fault = faulted ? &fault : NULL,
                                        .path = resp.path,
                                        .auth = resp.auth_scheme };
+                const char *content_type = resp.content_type;
                 char *body;
                 size_t len;
 
@@ -533,6 +608,12 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *con, const char 
                         body = strdup(garbage);
                         len = sizeof(garbage) - 1;
                         e.status = 200;
+                        content_type = "application/json";
+                } else if (faulted && fault.body) {
+                        /* Carried out, and answered with its own status and headers but this body. */
+                        body = strdup(fault.body);
+                        len = strlen(fault.body);
+                        content_type = fault.content_type ? fault.content_type : "application/json";
                 } else {
                         body = TAKE_PTR(resp.body);
                         len = resp.body_len;
@@ -540,8 +621,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *con, const char 
                 if (!body)
                         ret = MHD_NO;
                 else
-                        ret = queue(con, e.status, body, len,
-                                    faulted && fault.malformed ? "application/json" : resp.content_type,
+                        ret = queue(con, e.status, body, len, content_type,
                                     faulted && fault.malformed ? NULL : &resp, faulted ? &fault : NULL);
                 write_log(&e);
         }
@@ -604,12 +684,17 @@ static void help(void) {
                "  --api-key KEY           require Authorization: ApiKey KEY\n"
                "  --basic USER:PASS       accept Basic authentication\n"
                "  --bearer TOKEN          accept Authorization: Bearer TOKEN\n"
-               "  --faults FILE           fault rules {\"faults\": [...]}\n"
+               "  --faults FILE           fault rules {\"faults\": [...]}: method, path, count, skip,\n"
+               "                          probability; delay_ms, status, retry_after, type, reason,\n"
+               "                          body, content_type, drop, malformed, truncate,\n"
+               "                          trickle_bytes_per_sec, product_header, mutate\n"
                "  --fault-seed N          seed for fault probabilities and generated ids (default 1)\n"
                "  --log FILE              request log, one JSON object a line\n"
                "  --tls-cert FILE         serve HTTPS with this PEM certificate (needs --tls-key)\n"
                "  --tls-key FILE          the certificate's PEM key\n"
                "  --no-product-header     omit X-elastic-product: Elasticsearch\n"
+               "  --cluster-uuid UUID     the cluster_uuid GET / reports (default " FAKE_CLUSTER_UUID ")\n"
+               "  --cluster-name NAME     the cluster_name GET / reports (default " FAKE_CLUSTER_NAME ")\n"
                "  --max-result-window N   index.max_result_window (default 10000)\n"
                "  --parent-pid PID        exit when that process is gone\n"
                "  -h, --help              this help\n");
@@ -644,6 +729,8 @@ int main(int argc, char *argv[]) {
                 OPT_NO_PRODUCT_HEADER,
                 OPT_MAX_RESULT_WINDOW,
                 OPT_PARENT_PID,
+                OPT_CLUSTER_UUID,
+                OPT_CLUSTER_NAME,
         };
         static const struct option options[] = {
                 { "port", required_argument, NULL, OPT_PORT },
@@ -661,6 +748,8 @@ int main(int argc, char *argv[]) {
                 { "no-product-header", no_argument, NULL, OPT_NO_PRODUCT_HEADER },
                 { "max-result-window", required_argument, NULL, OPT_MAX_RESULT_WINDOW },
                 { "parent-pid", required_argument, NULL, OPT_PARENT_PID },
+                { "cluster-uuid", required_argument, NULL, OPT_CLUSTER_UUID },
+                { "cluster-name", required_argument, NULL, OPT_CLUSTER_NAME },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -753,6 +842,12 @@ int main(int argc, char *argv[]) {
                                 return 1;
                         }
                         break;
+                case OPT_CLUSTER_UUID:
+                        cfg.cluster_uuid = optarg;
+                        break;
+                case OPT_CLUSTER_NAME:
+                        cfg.cluster_name = optarg;
+                        break;
                 case 'h':
                         help();
                         return 0;
@@ -780,6 +875,7 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "fake-cluster: out of memory\n");
                 return 1;
         }
+        fake_store_set_soft_deletes(g.store, fake_version_at_least(&g.version, 9, 0));
         if (seed) {
                 _cleanup_free_ char *text = NULL, *err = NULL;
                 size_t len;

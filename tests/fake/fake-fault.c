@@ -9,8 +9,16 @@
 
 #include <cjson/cJSON.h>
 
+#include "fake-api.h"
 #include "fake-fault.h"
+#include "fake-store.h"
 #include "util.h"
+
+static inline void cjson_deletep(cJSON **j) {
+        if (*j)
+                cJSON_Delete(*j);
+}
+#define _cleanup_cjson_ _cleanup_(cjson_deletep)
 
 struct rule {
         char *method;
@@ -64,10 +72,26 @@ void fake_faults_clear(struct fake_faults *f) {
         f->n = 0;
 }
 
+struct fake_mutation *fake_mutation_free(struct fake_mutation *m) {
+        if (!m)
+                return NULL;
+        free(m->documents);
+        strv_free(m->delete_connectors);
+        strv_free(m->delete_sync_jobs);
+        free(m->cluster_uuid);
+        free(m->cluster_name);
+        free(m);
+        return NULL;
+}
+DEFINE_CLEANUP_FUNC(struct fake_mutation *, fake_mutation_free);
+
 void fake_fault_action_done(struct fake_fault_action *a) {
         free(a->retry_after);
         free(a->error_type);
         free(a->reason);
+        free(a->body);
+        free(a->content_type);
+        fake_mutation_free(a->mutate);
         *a = (struct fake_fault_action){};
 }
 
@@ -91,11 +115,113 @@ static int get_integer(const cJSON *v, long min, long max, long *ret) {
         return 0;
 }
 
+/* Replaces *ret (a key given twice: the last one counts). */
 static int get_string(const cJSON *v, char **ret) {
         if (!cJSON_IsString(v))
                 return -EINVAL;
+        free(*ret);
         *ret = strdup(v->valuestring);
         return *ret ? 0 : -ENOMEM;
+}
+
+/* An array of non-empty strings, as a NULL-terminated list replacing *ret. */
+static int get_ids(const cJSON *v, char ***ret) {
+        const cJSON *it;
+        char **l;
+        size_t n = 0;
+
+        if (!cJSON_IsArray(v))
+                return -EINVAL;
+        l = calloc((size_t) cJSON_GetArraySize(v) + 1, sizeof(*l));
+        if (!l)
+                return -ENOMEM;
+        cJSON_ArrayForEach(it, v) {
+                if (!cJSON_IsString(it) || it->valuestring[0] == 0) {
+                        strv_free(l);
+                        return -EINVAL;
+                }
+                l[n] = strdup(it->valuestring);
+                if (!l[n++]) {
+                        strv_free(l);
+                        return -ENOMEM;
+                }
+        }
+        strv_free(*ret);
+        *ret = l;
+        return 0;
+}
+
+/* "mutate": {"connectors", "sync_jobs" (checked as a seed), "delete_connectors",
+ * "delete_sync_jobs" (ids), "cluster" ({"cluster_uuid", "cluster_name"})}, each optional. */
+static int parse_mutation(const cJSON *o, const char *where, struct fake_mutation **ret, char **reterr) {
+        _cleanup_(fake_mutation_freep) struct fake_mutation *m = NULL;
+        _cleanup_cjson_ cJSON *docs = NULL;
+        _cleanup_free_ char *mwhere = NULL;
+        const cJSON *v;
+        int r;
+
+        if (!cJSON_IsObject(o)) {
+                *reterr = errorf("%s: \"mutate\" must be an object", where);
+                return -EINVAL;
+        }
+        mwhere = errorf("%s: mutate", where);
+        m = calloc(1, sizeof(*m));
+        if (!mwhere || !m)
+                return -ENOMEM;
+        cJSON_ArrayForEach(v, o) {
+                const char *k = v->string;
+
+                if (streq(k, "connectors") || streq(k, "sync_jobs")) {
+                        cJSON *copy;
+
+                        if (!docs && !(docs = cJSON_CreateObject()))
+                                return -ENOMEM;
+                        copy = cJSON_Duplicate(v, true);
+                        if (!copy)
+                                return -ENOMEM;
+                        cJSON_DeleteItemFromObjectCaseSensitive(docs, k);
+                        if (!cJSON_AddItemToObject(docs, k, copy)) {
+                                cJSON_Delete(copy);
+                                return -ENOMEM;
+                        }
+                } else if (streq(k, "delete_connectors") || streq(k, "delete_sync_jobs")) {
+                        r = get_ids(v, streq(k, "delete_connectors") ? &m->delete_connectors
+                                                                     : &m->delete_sync_jobs);
+                        if (r == -EINVAL)
+                                *reterr = errorf("%s: \"%s\" must be an array of non-empty strings", mwhere,
+                                                 k);
+                        if (r < 0)
+                                return r;
+                } else if (streq(k, "cluster")) {
+                        _cleanup_free_ char *text = cJSON_PrintUnformatted(v),
+                                            *cwhere = errorf("%s: cluster", mwhere);
+                        char *uuid = NULL, *name = NULL;
+
+                        if (!text || !cwhere)
+                                return -ENOMEM;
+                        r = fake_cluster_parse(text, strlen(text), cwhere, &uuid, &name, reterr);
+                        if (r < 0)
+                                return r;
+                        free(m->cluster_uuid);
+                        free(m->cluster_name);
+                        m->cluster_uuid = uuid;
+                        m->cluster_name = name;
+                } else {
+                        *reterr = errorf("%s: unknown key \"%s\"", mwhere, k);
+                        return -EINVAL;
+                }
+        }
+        if (docs) {
+                m->documents = cJSON_PrintUnformatted(docs);
+                if (!m->documents)
+                        return -ENOMEM;
+                r = fake_store_check(m->documents, strlen(m->documents), mwhere, reterr);
+                if (r < 0)
+                        return r;
+        }
+        fake_mutation_free(*ret);
+        *ret = TAKE_PTR(m);
+        return 0;
 }
 
 static int parse_rule(const cJSON *o, struct rule *r, const char *where, char **reterr) {
@@ -134,7 +260,19 @@ static int parse_rule(const cJSON *o, struct rule *r, const char *where, char **
                         bad = get_string(v, &r->action.error_type) < 0;
                 else if (streq(k, "reason"))
                         bad = get_string(v, &r->action.reason) < 0;
-                else if (streq(k, "delay_ms"))
+                else if (streq(k, "body"))
+                        bad = get_string(v, &r->action.body) < 0;
+                else if (streq(k, "content_type"))
+                        bad = get_string(v, &r->action.content_type) < 0;
+                else if (streq(k, "product_header")) {
+                        bad = !cJSON_IsBool(v);
+                        r->action.no_product_header = cJSON_IsFalse(v);
+                } else if (streq(k, "mutate")) {
+                        int q = parse_mutation(v, where, &r->action.mutate, reterr);
+
+                        if (q < 0)
+                                return q;
+                } else if (streq(k, "delay_ms"))
                         bad = get_integer(v, 0, 3600000, &r->action.delay_ms) < 0;
                 else if (streq(k, "trickle_bytes_per_sec"))
                         bad = get_integer(v, 1, LONG_MAX / 2, &r->action.trickle_bytes_per_sec) < 0;
@@ -161,22 +299,34 @@ static int parse_rule(const cJSON *o, struct rule *r, const char *where, char **
                                where);
                 return -EINVAL;
         }
-        if (terminal == 0 && r->action.delay_ms == 0 && r->action.trickle_bytes_per_sec == 0) {
-                *reterr = errorf("%s: no action (one of \"status\", \"delay_ms\", \"drop\", \"malformed\", "
-                                 "\"truncate\", \"trickle_bytes_per_sec\")",
-                                 where);
+        if (r->action.body && (r->action.drop || r->action.malformed || r->action.truncate)) {
+                *reterr = errorf("%s: \"body\" excludes \"drop\", \"malformed\" and \"truncate\"", where);
+                return -EINVAL;
+        }
+        if (terminal == 0 && r->action.delay_ms == 0 && r->action.trickle_bytes_per_sec == 0 &&
+            !r->action.body && !r->action.no_product_header && !r->action.mutate) {
+                *reterr =
+                        errorf("%s: no action (one of \"status\", \"body\", \"delay_ms\", \"drop\", "
+                               "\"malformed\", \"truncate\", \"trickle_bytes_per_sec\", \"product_header\": "
+                               "false, \"mutate\")",
+                               where);
                 return -EINVAL;
         }
         if ((r->action.retry_after || r->action.error_type || r->action.reason) && r->action.status == 0) {
                 *reterr = errorf("%s: \"retry_after\", \"type\" and \"reason\" need a \"status\"", where);
                 return -EINVAL;
         }
+        if (r->action.body && (r->action.error_type || r->action.reason)) {
+                *reterr = errorf("%s: \"type\" and \"reason\" shape the error body, \"body\" replaces it: "
+                                 "give one or the other",
+                                 where);
+                return -EINVAL;
+        }
+        if (r->action.content_type && !r->action.body) {
+                *reterr = errorf("%s: \"content_type\" needs a \"body\"", where);
+                return -EINVAL;
+        }
         return 0;
-}
-
-static inline void cjson_deletep(cJSON **j) {
-        if (*j)
-                cJSON_Delete(*j);
 }
 
 int fake_faults_set(struct fake_faults *f, const char *json, size_t len, const char *origin, char **reterr) {
@@ -225,6 +375,63 @@ static int dup_or_null(const char *s, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
+static int strv_dup_or_null(char *const *l, char ***ret) {
+        size_t n = 0;
+        char **c;
+
+        *ret = NULL;
+        if (!l)
+                return 0;
+        while (l[n])
+                n++;
+        c = calloc(n + 1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (!(c[i] = strdup(l[i]))) {
+                        strv_free(c);
+                        return -ENOMEM;
+                }
+        *ret = c;
+        return 0;
+}
+
+static int mutation_dup(const struct fake_mutation *m, struct fake_mutation **ret) {
+        _cleanup_(fake_mutation_freep) struct fake_mutation *c = NULL;
+
+        *ret = NULL;
+        if (!m)
+                return 0;
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        if (dup_or_null(m->documents, &c->documents) < 0 ||
+            strv_dup_or_null(m->delete_connectors, &c->delete_connectors) < 0 ||
+            strv_dup_or_null(m->delete_sync_jobs, &c->delete_sync_jobs) < 0 ||
+            dup_or_null(m->cluster_uuid, &c->cluster_uuid) < 0 ||
+            dup_or_null(m->cluster_name, &c->cluster_name) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+/* A copy of a rule's action the caller owns: a rule may be replaced while its request waits. */
+static int action_copy(const struct fake_fault_action *a, struct fake_fault_action *ret) {
+        struct fake_fault_action c = *a;
+
+        c.retry_after = c.error_type = c.reason = c.body = c.content_type = NULL;
+        c.mutate = NULL;
+        if (dup_or_null(a->retry_after, &c.retry_after) < 0 ||
+            dup_or_null(a->error_type, &c.error_type) < 0 || dup_or_null(a->reason, &c.reason) < 0 ||
+            dup_or_null(a->body, &c.body) < 0 || dup_or_null(a->content_type, &c.content_type) < 0 ||
+            mutation_dup(a->mutate, &c.mutate) < 0) {
+                fake_fault_action_done(&c);
+                return -ENOMEM;
+        }
+        *ret = c;
+        return 0;
+}
+
 int fake_faults_match(struct fake_faults *f, const char *method, const char *path,
                       struct fake_fault_action *ret) {
         for (size_t i = 0; i < f->n; i++) {
@@ -246,15 +453,8 @@ int fake_faults_match(struct fake_faults *f, const char *method, const char *pat
                 if (r->count > 0)
                         r->count--;
                 r->applied++;
-                a = r->action;
-                if (dup_or_null(r->action.retry_after, &a.retry_after) < 0)
+                if (action_copy(&r->action, &a) < 0)
                         return -ENOMEM;
-                if (dup_or_null(r->action.error_type, &a.error_type) < 0 ||
-                    dup_or_null(r->action.reason, &a.reason) < 0) {
-                        free(a.retry_after);
-                        free(a.error_type);
-                        return -ENOMEM;
-                }
                 *ret = a;
                 return 1;
         }
@@ -270,9 +470,15 @@ static const char *action_name(const struct fake_fault_action *a) {
                 return "truncate";
         if (a->status)
                 return "status";
+        if (a->body)
+                return "body";
         if (a->trickle_bytes_per_sec)
                 return "trickle";
-        return "delay";
+        if (a->delay_ms)
+                return "delay";
+        if (a->mutate)
+                return "mutate";
+        return "product_header";
 }
 
 void fake_fault_action_json(struct strbuf *sb, const struct fake_fault_action *a) {
@@ -287,6 +493,17 @@ void fake_fault_action_json(struct strbuf *sb, const struct fake_fault_action *a
                 sb_printf(sb, ",\"delay_ms\":%ld", a->delay_ms);
         if (a->trickle_bytes_per_sec)
                 sb_printf(sb, ",\"trickle_bytes_per_sec\":%ld", a->trickle_bytes_per_sec);
+        if (a->body)
+                sb_puts(sb, ",\"body\":true");
+        if (a->content_type) {
+                sb_puts(sb, ",\"content_type\":");
+                sb_json_cstr(sb, a->content_type);
+        }
+        if (a->no_product_header)
+                sb_puts(sb, ",\"product_header\":false");
+        /* A rule has a mutation; a request's log entry says it was applied. */
+        if (a->mutate)
+                sb_puts(sb, a->mutated ? ",\"mutated\":true" : ",\"mutate\":true");
         sb_puts(sb, "}");
 }
 

@@ -35,6 +35,7 @@ struct fake_store {
         struct table sync_jobs;
         uint64_t next_seq;
         bool sync_job_index_exists;
+        bool soft_deletes; /* connectors have "deleted" (9.x) */
 
         /* Every connector in list order, and the live ones (not soft-deleted) in the same order:
          * built by the first listing that needs them after a write, invalid again after the next
@@ -187,6 +188,10 @@ void fake_store_clear(struct fake_store *s) {
         table_clear(&s->sync_jobs);
         sorted_free(s);
         s->sync_job_index_exists = false;
+}
+
+void fake_store_set_soft_deletes(struct fake_store *s, bool soft_deletes) {
+        s->soft_deletes = soft_deletes;
 }
 
 static int dup_string_field(const cJSON *o, const char *key, char **ret) {
@@ -604,8 +609,28 @@ struct pending {
         struct fake_doc *doc;
 };
 
-static int load_array(cJSON *root, const char *key, enum doc_kind kind, const char *origin,
-                      struct pending *p, size_t *np, char **reterr) {
+/* Connector.toXContent() always writes is_native, status and sync_now, and 9.x deleted: a seeded
+ * connector lacking one gets the value ConnectorIndexService.createConnector() gives a new one
+ * (a native connector starts in "needs_configuration"). */
+static int complete_connector(cJSON *doc, bool soft_deletes) {
+        const cJSON *native = cJSON_GetObjectItemCaseSensitive(doc, "is_native");
+
+        if (!native && !cJSON_AddFalseToObject(doc, "is_native"))
+                return -ENOMEM;
+        if (!cJSON_GetObjectItemCaseSensitive(doc, "status") &&
+            !cJSON_AddStringToObject(doc, "status",
+                                     cJSON_IsTrue(native) ? "needs_configuration" : "created"))
+                return -ENOMEM;
+        if (!cJSON_GetObjectItemCaseSensitive(doc, "sync_now") && !cJSON_AddFalseToObject(doc, "sync_now"))
+                return -ENOMEM;
+        if (soft_deletes && !cJSON_GetObjectItemCaseSensitive(doc, "deleted") &&
+            !cJSON_AddFalseToObject(doc, "deleted"))
+                return -ENOMEM;
+        return 0;
+}
+
+static int load_array(const struct fake_store *s, cJSON *root, const char *key, enum doc_kind kind,
+                      const char *origin, struct pending *p, size_t *np, char **reterr) {
         cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, key), *item, *next;
         size_t i = 0;
         int r;
@@ -641,6 +666,11 @@ static int load_array(cJSON *root, const char *key, enum doc_kind kind, const ch
                 }
                 /* Taken out of the tree, not copied: a seed can be hundreds of megabytes. */
                 doc = cJSON_DetachItemViaPointer(arr, item);
+                if (kind == DOC_CONNECTOR) {
+                        r = complete_connector(doc, s->soft_deletes);
+                        if (r < 0)
+                                return r;
+                }
                 r = doc_build(kind, cJSON_GetObjectItemCaseSensitive(doc, "id")->valuestring, doc,
                               &p[*np].doc);
                 if (r < 0)
@@ -683,9 +713,9 @@ int fake_store_load(struct fake_store *s, const char *text, size_t len, const ch
         p = calloc(total + 1, sizeof(*p));
         if (!p)
                 return -ENOMEM;
-        r = load_array(root, "connectors", DOC_CONNECTOR, origin, p, &np, reterr);
+        r = load_array(s, root, "connectors", DOC_CONNECTOR, origin, p, &np, reterr);
         if (r >= 0)
-                r = load_array(root, "sync_jobs", DOC_SYNC_JOB, origin, p, &np, reterr);
+                r = load_array(s, root, "sync_jobs", DOC_SYNC_JOB, origin, p, &np, reterr);
         if (r < 0) {
                 for (size_t i = 0; i < np; i++)
                         doc_free(p[i].doc);
@@ -702,4 +732,16 @@ int fake_store_load(struct fake_store *s, const char *text, size_t len, const ch
                 }
         }
         return 0;
+}
+
+int fake_store_check(const char *text, size_t len, const char *origin, char **reterr) {
+        struct fake_store *scratch = NULL;
+        int r;
+
+        r = fake_store_new(&scratch);
+        if (r < 0)
+                return r;
+        r = fake_store_load(scratch, text, len, origin, reterr);
+        fake_store_free(scratch);
+        return r;
 }

@@ -41,12 +41,24 @@ struct fake_store *fake_store_free(struct fake_store *s);
 /* Removes every document. */
 void fake_store_clear(struct fake_store *s);
 
+/* Whether connectors carry Elasticsearch 9.x's "deleted" member (soft deletes): seeding then gives
+ * a connector that lacks it "deleted": false. Off in a new store (8.x); fake_store_clear() keeps
+ * it. */
+void fake_store_set_soft_deletes(struct fake_store *s, bool soft_deletes);
+
 /* Adds the documents of a seed, {"connectors": [...], "sync_jobs": [...]}, each in the shape
  * GET returns it (with its "id"; a sync job also with "connector": {"id": ...}). A document with
- * an id already stored replaces it. 'origin' names the source in messages. On error nothing is
- * added, -EINVAL is returned and *reterr (malloc'd) says where, e.g. "seed.json: connectors[2]:
- * \"id\" must be a non-empty string" or "seed.json:3:14: invalid JSON". */
+ * an id already stored replaces it whole. A connector is completed with the members
+ * Elasticsearch always writes into a stored one, each it lacks getting the value a new
+ * connector is created with: "is_native": false, "status": "created" ("needs_configuration"
+ * when "is_native" is true), "sync_now": false and, with soft deletes, "deleted": false; the
+ * members it gives keep their values. 'origin' names the source in messages. On error nothing
+ * is added, -EINVAL is returned and *reterr (malloc'd) says where, e.g. "seed.json:
+ * connectors[2]: \"id\" must be a non-empty string" or "seed.json:3:14: invalid JSON". */
 int fake_store_load(struct fake_store *s, const char *text, size_t len, const char *origin, char **reterr);
+
+/* Checks a seed as fake_store_load() does, storing nothing: 0, or -EINVAL with *reterr. */
+int fake_store_check(const char *text, size_t len, const char *origin, char **reterr);
 
 /* Stores a connector: 'source_json' is its _source (a JSON object; an "id" key in it is
  * dropped). Returns 1 when created, 0 when an existing one was replaced, -EINVAL when the

@@ -493,6 +493,236 @@ static void test_faults(void) {
         }
 }
 
+/* Seeding completes a connector with the members Elasticsearch always stores. */
+static void test_seed_defaults(void) {
+        static const char seed[] =
+                "{\"connectors\":[{\"id\":\"bare\",\"name\":\"Bare\"},"
+                "{\"id\":\"native\",\"is_native\":true},"
+                "{\"id\":\"given\",\"is_native\":true,\"status\":\"connected\",\"sync_now\":true,"
+                "\"deleted\":true},"
+                "{\"id\":\"nulls\",\"is_native\":null,\"status\":null}],"
+                "\"sync_jobs\":[{\"id\":\"j\",\"connector\":{\"id\":\"bare\"}}]}";
+        struct fake_store *s = NULL;
+        char *err = NULL;
+
+        if (fake_store_new(&s) < 0)
+                abort();
+        ok(fake_store_load(s, seed, strlen(seed), "seed", &err) == 0,
+           "a seed of incomplete connectors loads");
+        is_str(fake_store_get_connector(s, "bare")->source,
+               "{\"name\":\"Bare\",\"is_native\":false,\"status\":\"created\",\"sync_now\":false}",
+               "8.x: a connector lacking is_native, status, sync_now gets the creation defaults");
+        is_str(fake_store_get_connector(s, "native")->source,
+               "{\"is_native\":true,\"status\":\"needs_configuration\",\"sync_now\":false}",
+               "a native connector starts in needs_configuration");
+        is_str(fake_store_get_connector(s, "given")->source,
+               "{\"is_native\":true,\"status\":\"connected\",\"sync_now\":true,\"deleted\":true}",
+               "members given keep their values");
+        ok(fake_store_get_connector(s, "given")->deleted, "a given deleted: true still marks it");
+        is_str(fake_store_get_connector(s, "nulls")->source,
+               "{\"is_native\":null,\"status\":null,\"sync_now\":false}", "given nulls are kept as given");
+        is_str(fake_store_get_sync_job(s, "j")->source, "{\"connector\":{\"id\":\"bare\"}}",
+               "sync jobs are stored as given");
+        ok(fake_store_put_connector(s, "put", "{\"name\":\"P\"}") == 1 &&
+                   streq(fake_store_get_connector(s, "put")->source, "{\"name\":\"P\"}"),
+           "a connector put whole (PUT builds it complete) is not touched");
+
+        fake_store_set_soft_deletes(s, true);
+        fake_store_clear(s);
+        ok(fake_store_load(s, seed, strlen(seed), "seed", &err) == 0, "9.x: the seed loads again");
+        is_str(fake_store_get_connector(s, "bare")->source,
+               "{\"name\":\"Bare\",\"is_native\":false,\"status\":\"created\",\"sync_now\":false,"
+               "\"deleted\":false}",
+               "9.x: deleted: false too (clear keeps the setting)");
+        ok(!fake_store_get_connector(s, "bare")->deleted, "and it is live");
+        s = fake_store_free(s);
+
+        is_int(fake_store_check(seed, strlen(seed), "seed", &err), 0,
+               "fake_store_check accepts a good seed");
+        is_int(fake_store_check("{\"connectors\":[{}]}", 19, "m", &err), -EINVAL, "and refuses a bad one");
+        is_str(err, "m: connectors[0]: \"id\" must be a non-empty string", "as loading does");
+        free(err);
+}
+
+static void test_fault_new_keys(void) {
+        static const char rules[] =
+                "{\"faults\":["
+                "{\"path\":\"/a\",\"status\":502,\"body\":\"Bad Gateway\",\"content_type\":\"text/plain\","
+                "\"retry_after\":\"1\"},"
+                "{\"path\":\"/b\",\"body\":\"{}\"},"
+                "{\"path\":\"/c\",\"product_header\":false},"
+                "{\"path\":\"/d\",\"mutate\":{\"connectors\":[{\"id\":\"x\",\"name\":\"X\"}],"
+                "\"sync_jobs\":[{\"id\":\"j\",\"connector\":{\"id\":\"x\"}}],"
+                "\"delete_connectors\":[\"y\",\"z\"],\"delete_sync_jobs\":[\"k\"],"
+                "\"cluster\":{\"cluster_uuid\":\"U\",\"cluster_name\":\"N\"}},\"status\":503},"
+                "{\"path\":\"/e\",\"mutate\":{\"delete_connectors\":[\"q\"]},\"product_header\":true}]}";
+        static const struct {
+                const char *rules;
+                const char *error;
+        } bad[] = {
+                { "[{\"body\":\"x\",\"drop\":true}]",
+                  "r.json: faults[0]: \"body\" excludes \"drop\", \"malformed\" and \"truncate\"" },
+                { "[{\"body\":\"x\",\"malformed\":true}]",
+                  "r.json: faults[0]: \"body\" excludes \"drop\", \"malformed\" and \"truncate\"" },
+                { "[{\"status\":500},{\"truncate\":true,\"body\":\"x\"}]",
+                  "r.json: faults[1]: \"body\" excludes \"drop\", \"malformed\" and \"truncate\"" },
+                { "[{\"body\":{}}]", "r.json: faults[0]: \"body\" has an invalid value" },
+                { "[{\"body\":\"x\",\"content_type\":1}]",
+                  "r.json: faults[0]: \"content_type\" has an invalid value" },
+                { "[{\"status\":500,\"content_type\":\"text/plain\"}]",
+                  "r.json: faults[0]: \"content_type\" needs a \"body\"" },
+                { "[{\"status\":500,\"body\":\"x\",\"reason\":\"r\"}]",
+                  "r.json: faults[0]: \"type\" and \"reason\" shape the error body, \"body\" replaces it: "
+                  "give "
+                  "one or the other" },
+                { "[{\"body\":\"x\",\"retry_after\":\"1\"}]",
+                  "r.json: faults[0]: \"retry_after\", \"type\" and \"reason\" need a \"status\"" },
+                { "[{\"product_header\":\"no\"}]",
+                  "r.json: faults[0]: \"product_header\" has an invalid value" },
+                { "[{\"product_header\":true}]",
+                  "r.json: faults[0]: no action (one of \"status\", \"body\", \"delay_ms\", \"drop\", "
+                  "\"malformed\", \"truncate\", \"trickle_bytes_per_sec\", \"product_header\": false, "
+                  "\"mutate\")" },
+                { "[{\"mutate\":[]}]", "r.json: faults[0]: \"mutate\" must be an object" },
+                { "[{\"mutate\":{\"connector\":[]}}]",
+                  "r.json: faults[0]: mutate: unknown key \"connector\"" },
+                { "[{\"mutate\":{\"connectors\":{}}}]",
+                  "r.json: faults[0]: mutate: \"connectors\" must be an array" },
+                { "[{\"status\":500},{\"mutate\":{\"connectors\":[{\"id\":\"a\"},{\"name\":\"b\"}]}}]",
+                  "r.json: faults[1]: mutate: connectors[1]: \"id\" must be a non-empty string" },
+                { "[{\"mutate\":{\"sync_jobs\":[{\"id\":\"j\"}]}}]",
+                  "r.json: faults[0]: mutate: sync_jobs[0]: \"connector.id\" must be a string" },
+                { "[{\"mutate\":{\"delete_connectors\":[\"a\",1]}}]",
+                  "r.json: faults[0]: mutate: \"delete_connectors\" must be an array of non-empty strings" },
+                { "[{\"mutate\":{\"delete_sync_jobs\":[\"\"]}}]",
+                  "r.json: faults[0]: mutate: \"delete_sync_jobs\" must be an array of non-empty strings" },
+                { "[{\"mutate\":{\"delete_sync_jobs\":\"k\"}}]",
+                  "r.json: faults[0]: mutate: \"delete_sync_jobs\" must be an array of non-empty strings" },
+                { "[{\"mutate\":{\"cluster\":{\"uuid\":\"u\"}}}]",
+                  "r.json: faults[0]: mutate: cluster: unknown key \"uuid\"" },
+                { "[{\"mutate\":{\"cluster\":{\"cluster_name\":7}}}]",
+                  "r.json: faults[0]: mutate: cluster: \"cluster_name\" must be a string" },
+                { "[{\"mutate\":{\"cluster\":\"u\"}}]", "r.json: faults[0]: mutate: cluster: must be an "
+                                                        "object {\"cluster_uuid\": ..., \"cluster_name\": "
+                                                        "...}" },
+        };
+        struct fake_faults *f = NULL;
+        struct fake_fault_action a = {};
+        struct strbuf sb = {};
+        char *err = NULL;
+
+        ok(fake_faults_new(&f, 1) == 0 && fake_faults_set(f, rules, strlen(rules), "r.json", &err) == 0,
+           "rules with body, content_type, product_header and mutate parse");
+        if (err)
+                diag("%s", err);
+
+        is_int(fake_faults_match(f, "GET", "/a", &a), 1, "body with status: matched");
+        ok(a.status == 502 && streq_ptr(a.body, "Bad Gateway") && streq_ptr(a.content_type, "text/plain") &&
+                   streq_ptr(a.retry_after, "1") && !a.no_product_header && !a.mutate,
+           "body with status: the status, body, content type and Retry-After");
+        fake_fault_action_json(&sb, &a);
+        is_str(sb.s,
+               "{\"rule\":0,\"action\":\"status\",\"status\":502,\"retry_after\":\"1\",\"body\":true,"
+               "\"content_type\":\"text/plain\"}",
+               "body with status: as the log records it");
+        sb_done(&sb);
+        fake_fault_action_done(&a);
+
+        is_int(fake_faults_match(f, "DELETE", "/b", &a), 1, "body alone: matched");
+        ok(a.status == 0 && streq_ptr(a.body, "{}") && !a.content_type, "body alone: no status, the body");
+        fake_fault_action_json(&sb, &a);
+        is_str(sb.s, "{\"rule\":1,\"action\":\"body\",\"body\":true}", "body alone: as the log records it");
+        sb_done(&sb);
+        fake_fault_action_done(&a);
+
+        is_int(fake_faults_match(f, "GET", "/c", &a), 1, "product_header false: matched");
+        ok(a.no_product_header && a.status == 0 && !a.body, "product_header false: an action of its own");
+        fake_fault_action_json(&sb, &a);
+        is_str(sb.s, "{\"rule\":2,\"action\":\"product_header\",\"product_header\":false}",
+               "product_header false: as the log records it");
+        sb_done(&sb);
+        fake_fault_action_done(&a);
+
+        is_int(fake_faults_match(f, "GET", "/d", &a), 1, "mutate: matched");
+        /* The action is the caller's own: replacing the rules must not take it away. */
+        ok(fake_faults_set(f, "{\"faults\":[]}", 13, "r.json", &err) == 0,
+           "the rules are replaced meanwhile");
+        ok(a.mutate && a.status == 503, "mutate: with its status");
+        if (a.mutate) {
+                is_str(a.mutate->documents,
+                       "{\"connectors\":[{\"id\":\"x\",\"name\":\"X\"}],\"sync_jobs\":[{\"id\":\"j\","
+                       "\"connector\":{\"id\":\"x\"}}]}",
+                       "mutate: the documents to add, as a seed");
+                ok(a.mutate->delete_connectors && streq_ptr(a.mutate->delete_connectors[0], "y") &&
+                           streq_ptr(a.mutate->delete_connectors[1], "z") && !a.mutate->delete_connectors[2],
+                   "mutate: the connectors to delete");
+                ok(a.mutate->delete_sync_jobs && streq_ptr(a.mutate->delete_sync_jobs[0], "k") &&
+                           !a.mutate->delete_sync_jobs[1],
+                   "mutate: the sync jobs to delete");
+                ok(streq_ptr(a.mutate->cluster_uuid, "U") && streq_ptr(a.mutate->cluster_name, "N"),
+                   "mutate: the cluster identity");
+        }
+        fake_fault_action_json(&sb, &a);
+        is_str(sb.s, "{\"rule\":3,\"action\":\"status\",\"status\":503,\"mutate\":true}",
+               "a rule's mutation is shown");
+        sb_done(&sb);
+        a.mutated = true;
+        fake_fault_action_json(&sb, &a);
+        is_str(sb.s, "{\"rule\":3,\"action\":\"status\",\"status\":503,\"mutated\":true}",
+               "an applied one is logged as mutated");
+        sb_done(&sb);
+        fake_fault_action_done(&a);
+
+        ok(fake_faults_set(f, rules, strlen(rules), "r.json", &err) == 0, "the rules again");
+        is_int(fake_faults_match(f, "GET", "/e", &a), 1, "mutate alone: matched");
+        ok(a.mutate && !a.mutate->documents && !a.mutate->delete_sync_jobs && !a.mutate->cluster_uuid &&
+                   !a.mutate->cluster_name && !a.no_product_header,
+           "mutate alone: only what it names; product_header true is the default");
+        fake_fault_action_json(&sb, &a);
+        is_str(sb.s, "{\"rule\":4,\"action\":\"mutate\",\"mutate\":true}",
+               "mutate alone: the action's name");
+        sb_done(&sb);
+        fake_fault_action_done(&a);
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_free_ char *doc = NULL;
+
+                if (asprintf(&doc, "{\"faults\":%s}", bad[i].rules) < 0)
+                        abort();
+                err = NULL;
+                is_int(fake_faults_set(f, doc, strlen(doc), "r.json", &err), -EINVAL, "refused: %s",
+                       bad[i].rules);
+                is_str(err, bad[i].error, "with the rule and the key");
+                free(err);
+        }
+        is_int(fake_faults_match(f, "GET", "/c", &a), 1, "a refused rule set leaves the rules as they were");
+        ok(a.no_product_header, "the earlier rule still applies");
+        fake_fault_action_done(&a);
+        f = fake_faults_free(f);
+}
+
+static void test_cluster_parse(void) {
+        char *uuid = NULL, *name = NULL, *err = NULL;
+
+        is_int(fake_cluster_parse("{\"cluster_name\":\"n\"}", 20, "b", &uuid, &name, &err), 0,
+               "a cluster identity with only a name");
+        ok(!uuid && streq_ptr(name, "n"), "the uuid is left unset");
+        free(name);
+        is_int(fake_cluster_parse("{\"cluster_uuid\":\"u\",\"cluster_name\":\"n\"}", 39, "b", &uuid, &name,
+                                  &err),
+               0, "with both");
+        ok(streq_ptr(uuid, "u") && streq_ptr(name, "n"), "both are read");
+        free(uuid);
+        free(name);
+        is_int(fake_cluster_parse("[]", 2, "b", &uuid, &name, &err), -EINVAL, "not an object");
+        is_str(err, "b: must be an object {\"cluster_uuid\": ..., \"cluster_name\": ...}", "is refused");
+        free(err);
+        is_int(fake_cluster_parse("{\"cluster_uuid\":null}", 21, "b", &uuid, &name, &err), -EINVAL,
+               "a null uuid");
+        is_str(err, "b: \"cluster_uuid\" must be a string", "is refused");
+        free(err);
+}
+
 struct env {
         struct fake_store *store;
         struct fake_api *api;
@@ -508,8 +738,11 @@ static void env_init(struct env *e, const char *version, const char *api_key) {
 
         *e = (struct env){};
         (void) fake_version_parse(version, &cfg.version);
-        if (fake_store_new(&e->store) < 0 ||
-            fake_store_load(e->store, seed, strlen(seed), "seed", &err) < 0 ||
+        if (fake_store_new(&e->store) < 0)
+                abort();
+        /* As fake-cluster sets it up. */
+        fake_store_set_soft_deletes(e->store, fake_version_at_least(&cfg.version, 9, 0));
+        if (fake_store_load(e->store, seed, strlen(seed), "seed", &err) < 0 ||
             fake_api_new(&e->api, &cfg, e->store, 1) < 0)
                 abort();
 }
@@ -550,8 +783,9 @@ static void test_api(void) {
         env_init(&e, "9.1.3", NULL);
         is_int(call(&e, "GET", "/_connector?from=1&size=1", NULL, NULL), 200, "list");
         is_str(e.resp.body,
-               "{\"count\":2,\"results\":[{\"id\":\"b\",\"index_name\":\"i-b\",\"name\":\"B\"}]}",
-               "count is the total, results the page");
+               "{\"count\":2,\"results\":[{\"id\":\"b\",\"index_name\":\"i-b\",\"name\":\"B\",\"is_native\":"
+               "false,\"status\":\"created\",\"sync_now\":false,\"deleted\":false}]}",
+               "count is the total, results the page (the seeded connector completed)");
         is_str(e.resp.content_type, "application/json", "JSON");
 
         is_int(call(&e, "GET", "/_connector?siz=1", NULL, NULL), 400, "an unknown parameter");
@@ -597,13 +831,24 @@ static void test_api(void) {
                                  "not found\""),
            "is not found");
 
+        is_int(call(&e, "GET", "/", NULL, NULL), 200, "GET /");
+        ok(e.resp.body && strstr(e.resp.body, "\"cluster_name\":\"fake-cluster\",\"cluster_uuid\":"
+                                              "\"ZmFrZS1jbHVzdGVyLXV1aWQ\""),
+           "reports the default cluster name and uuid");
+        ok(fake_api_set_cluster(e.api, "new\"uuid", NULL) == 0, "the uuid is changed");
+        is_int(call(&e, "GET", "/", NULL, NULL), 200, "GET / again");
+        ok(e.resp.body &&
+                   strstr(e.resp.body, "\"cluster_name\":\"fake-cluster\",\"cluster_uuid\":\"new\\\"uuid\""),
+           "reports the new uuid (escaped) and the name unchanged");
         is_int(call(&e, "DELETE", "/_connector/a", NULL, NULL), 200, "9.x soft delete");
+        is_str(e.resp.body, "{\"acknowledged\":true}", "is acknowledged");
         is_int(call(&e, "GET", "/_connector/a", NULL, NULL), 404, "hides the connector");
         is_int(call(&e, "GET", "/_connector/a?include_deleted", NULL, NULL), 200,
                "include_deleted (empty = true)");
         is_int(call(&e, "DELETE", "/_connector/a", NULL, NULL), 404, "a second soft delete is a 404");
         is_int(call(&e, "DELETE", "/_connector/a?hard=true&delete_sync_jobs=true", NULL, NULL), 200,
                "a hard delete removes a soft-deleted one");
+        is_str(e.resp.body, "{\"acknowledged\":true}", "and is acknowledged");
         is_int((intmax_t) fake_store_n_sync_jobs(e.store), 0, "with its sync jobs");
         is_int(call(&e, "GET", "/_connector/_sync_job/j", NULL, NULL), 404, "a missing sync job");
         ok(e.resp.body && strstr(e.resp.body, "\"reason\":\"j\""),
@@ -648,10 +893,32 @@ static void test_api(void) {
         ok(e.resp.body && strstr(e.resp.body, "contains unrecognized parameter: [delete_sync_jobs]"),
            "and says so");
         is_int(call(&e, "DELETE", "/_connector/a", NULL, NULL), 200, "8.13 deletes");
+        is_str(e.resp.body, "{\"acknowledged\":true}", "acknowledged");
+        is_int(call(&e, "GET", "/_connector/b", NULL, NULL), 200, "8.13 GET");
+        is_str(e.resp.body,
+               "{\"id\":\"b\",\"index_name\":\"i-b\",\"name\":\"B\",\"is_native\":false,\"status\":"
+               "\"created\",\"sync_now\":false}",
+               "8.x: a seeded connector is completed without deleted");
+        is_int(call(&e, "DELETE", "/_connector/_sync_job/j", NULL, NULL), 200, "a sync job delete");
+        is_str(e.resp.body, "{\"acknowledged\":true}", "is acknowledged");
         is_int(call(&e, "DELETE", "/_connector/a", NULL, NULL), 404, "for good");
         is_int(call(&e, "PUT", "/_connector", NULL, "{}"), 405, "8.13 has no PUT _connector");
         is_str(header(&e.resp, "Allow"), "GET,POST", "Allow says what there is");
         env_done(&e);
+
+        {
+                char uuid[] = "u-1";
+                struct fake_api_config cfg = { .cluster_uuid = uuid, .cluster_name = "prod" };
+
+                if (fake_store_new(&e.store) < 0 || fake_api_new(&e.api, &cfg, e.store, 1) < 0)
+                        abort();
+                uuid[0] = 'x'; /* the api keeps a copy */
+                e.resp = (struct fake_response){};
+                is_int(call(&e, "GET", "/", NULL, NULL), 200, "GET / with a configured identity");
+                ok(e.resp.body && strstr(e.resp.body, "\"cluster_name\":\"prod\",\"cluster_uuid\":\"u-1\""),
+                   "reports the configured name and uuid");
+                env_done(&e);
+        }
 
         env_init(&e, "8.19.0", "aWQ6c2VjcmV0");
         is_int(call(&e, "GET", "/_connector", NULL, NULL), 401, "no credentials");
@@ -681,6 +948,9 @@ int main(void) {
         test_store_order_after_writes();
         test_store_order_random();
         test_faults();
+        test_seed_defaults();
+        test_fault_new_keys();
+        test_cluster_parse();
         test_api();
         return done();
 }

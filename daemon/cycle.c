@@ -319,7 +319,7 @@ static int load_manifests(struct cycle *c) {
                 const struct log_field f[] = { { "CYCLE_ID", c->id } };
 
                 for (size_t i = 0; i < errors.n_items; i++)
-                        log_event(LOG_ERR, 0, NULL, f, ELEMENTSOF(f), "%s", errors.items[i].text);
+                        log_event(LOG_ERR | LOG_ESCAPED, 0, NULL, f, ELEMENTSOF(f), "%s", errors.items[i].text);
                 log_event(LOG_ERR, 0, MESSAGE_MANIFESTS_INVALID, f, ELEMENTSOF(f),
                           "The manifests at '%s' are invalid (%zu errors), deleting nothing", c->config->manifests,
                           yaml_read_diags_count(&errors));

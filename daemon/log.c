@@ -9,6 +9,7 @@
 #include <systemd/sd-journal.h>
 
 #include "log.h"
+#include "escape.h"
 #include "util.h"
 
 #define LOG_LINE_MAX 4096 /* bytes of message kept; longer ones are cut with "..." */
@@ -77,43 +78,17 @@ int log_get_max_level(void) {
         return log_max_level;
 }
 
-static void escape_control(char *dst, size_t size, const char *src) {
-        /* Control bytes become \n, \t or \xNN; everything else, UTF-8 included, passes. */
-        size_t o = 0;
-
-        for (const unsigned char *p = (const unsigned char *) src; *p; p++) {
-                char esc[5];
-                size_t l;
-
-                if (*p == '\n')
-                        l = (size_t) snprintf(esc, sizeof esc, "\\n");
-                else if (*p == '\t')
-                        l = (size_t) snprintf(esc, sizeof esc, "\\t");
-                else if (*p < 0x20 || *p == 0x7f)
-                        l = (size_t) snprintf(esc, sizeof esc, "\\x%02x", *p);
-                else {
-                        esc[0] = (char) *p;
-                        l = 1;
-                }
-                if (o + l + 4 > size) {
-                        memcpy(dst + o, "...", 3);
-                        o += 3;
-                        break;
-                }
-                memcpy(dst + o, esc, l);
-                o += l;
-        }
-        dst[o] = '\0';
-}
-
 static void format_message(char *buf, size_t size, int error, const char *fmt, va_list ap)
         __attribute__((format(printf, 4, 0)));
 static void format_message(char *buf, size_t size, int error, const char *fmt, va_list ap) {
-        char raw[LOG_LINE_MAX];
+        /* One byte more than the message holds: a text that vsnprintf() had to cut is then too
+         * long for 'buf' whatever it holds, so that the escaping marks it cut ("..."), before
+         * the place where vsnprintf() may have split a UTF-8 sequence. */
+        char raw[LOG_LINE_MAX + 1];
 
         errno = error < 0 ? -error : error; /* so that %m prints it */
         (void) vsnprintf(raw, sizeof raw, fmt, ap);
-        escape_control(buf, size, raw);
+        (void) escape_to_buffer(buf, size, raw, 0);
 }
 
 static char *journal_field(const char *fmt, ...) _printf_(1, 2);
@@ -147,7 +122,7 @@ static void write_journal(int level, int error, const char *message_id, const st
 
                 if (!fields[i].value)
                         continue;
-                escape_control(value, sizeof value, fields[i].value);
+                (void) escape_to_buffer(value, sizeof value, fields[i].value, 0);
                 buf[n++] = journal_field("%s=%s", fields[i].key, value);
         }
 
@@ -171,11 +146,19 @@ int log_eventv(int level, int error, const char *message_id, const struct log_fi
                size_t n_fields, const char *fmt, va_list ap) {
         char message[LOG_LINE_MAX];
         int saved_errno = errno;
+        bool escaped = level & LOG_ESCAPED;
 
+        level &= ~LOG_ESCAPED;
         if (level > log_max_level)
                 return error;
 
-        format_message(message, sizeof message, error, fmt, ap);
+        if (escaped) {
+                /* Text escaped once already (yaml_read_diags' messages): escaping it again would
+                 * double its backslashes. */
+                errno = error < 0 ? -error : error;
+                (void) vsnprintf(message, sizeof message, fmt, ap);
+        } else
+                format_message(message, sizeof message, error, fmt, ap);
 
         if (log_get_target() == LOG_TARGET_JOURNAL)
                 write_journal(level, error, message_id, fields, n_fields, message);
@@ -188,7 +171,7 @@ int log_eventv(int level, int error, const char *message_id, const struct log_fi
 
                                 if (!fields[i].value)
                                         continue;
-                                escape_control(value, sizeof value, fields[i].value);
+                                (void) escape_to_buffer(value, sizeof value, fields[i].value, 0);
                                 (void) fprintf(stderr, " %s=%s", fields[i].key, value);
                         }
                         (void) fputc('\n', stderr);

@@ -26,9 +26,15 @@ int log_target_from_string(const char *s);
 void log_set_max_level(int level);
 int log_get_max_level(void);
 
+/* Or'ed into a level: the message is text escaped already, as escape.h does it (the messages of
+ * struct yaml_read_diags), and is logged as it is. */
+#define LOG_ESCAPED 0x100
+
 /* Logs a message at 'level' (LOG_ERR ... LOG_DEBUG). 'error' is a negative errno or 0; when
- * non-zero it is added as ERRNO= and "%m" in fmt prints it. Control characters in the message
- * are escaped, so data (connector ids) cannot forge a log line. Returns 'error'. */
+ * non-zero it is added as ERRNO= and "%m" in fmt prints it. The message is escaped as escape.h
+ * says (controls, invisible and format characters, separators, combining marks, bytes that are
+ * not UTF-8, and the backslash), so that data (connector ids) can neither forge a log line nor
+ * hide in one. Returns 'error'. */
 int log_internal(int level, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* As log_internal(), with a MESSAGE_ID (32 hex digits, may be NULL) and extra fields. */
@@ -41,7 +47,7 @@ int log_eventv(int level, int error, const char *message_id, const struct log_fi
 #define log_full_errno(level, error, ...)                                      \
         ({                                                                     \
                 int _l = (level), _e = (error);                                \
-                _l <= log_get_max_level() ? log_internal(_l, _e, __VA_ARGS__)  \
+                (_l & ~LOG_ESCAPED) <= log_get_max_level() ? log_internal(_l, _e, __VA_ARGS__) \
                                           : (_e);                              \
         })
 #define log_full(level, ...) (void) log_full_errno((level), 0, __VA_ARGS__)

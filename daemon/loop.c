@@ -28,7 +28,7 @@ struct daemon {
 
 static void log_diags(int level, const struct yaml_read_diags *d) {
         for (size_t i = 0; i < d->n_items; i++)
-                log_full(level, "%s", d->items[i].text);
+                log_full(level | LOG_ESCAPED, "%s", d->items[i].text);
 }
 
 int loop_load_config(const struct loop_options *o, bool secrets, struct config **ret) {

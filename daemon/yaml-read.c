@@ -10,6 +10,7 @@
 #include <yaml.h>
 
 #include "yaml-read.h"
+#include "escape.h"
 #include "util.h"
 
 /* A message is cut at this many bytes, so a long key or value quoted in it stays readable. */
@@ -38,42 +39,10 @@ void yaml_read_diags_done(struct yaml_read_diags *d) {
         *d = (struct yaml_read_diags){};
 }
 
-/* Copies 'in' into a new string with control characters escaped (\n, \t, \xNN), so that a
- * message is always one printable line whatever the input held, cut at DIAG_MAX_MESSAGE bytes. */
+/* A message as printed: escaped as escape.h says, so that it is always one line that shows what
+ * the input held, cut at DIAG_MAX_MESSAGE bytes of the original. */
 static char *escape_message(const char *in) {
-        size_t n = strlen(in), j = 0;
-        char *out;
-
-        n = MIN(n, (size_t) DIAG_MAX_MESSAGE);
-        out = malloc(n * 4 + 4);
-        if (!out)
-                return NULL;
-        for (size_t i = 0; i < n; i++) {
-                unsigned char c = (unsigned char) in[i];
-
-                if (c == '\n') {
-                        out[j++] = '\\';
-                        out[j++] = 'n';
-                } else if (c == '\t') {
-                        out[j++] = '\\';
-                        out[j++] = 't';
-                } else if (c < 0x20 || c == 0x7f) {
-                        (void) snprintf(out + j, 5, "\\x%02x", c);
-                        j += 4;
-                } else
-                        out[j++] = (char) c;
-        }
-        if (strlen(in) > n) {
-                /* Cut on a character boundary, then say it was cut. */
-                while (j > 0 && ((unsigned char) out[j - 1] & 0xc0) == 0x80)
-                        j--;
-                if (j > 0 && ((unsigned char) out[j - 1] & 0x80))
-                        j--;
-                memcpy(out + j, "...", 3);
-                j += 3;
-        }
-        out[j] = 0;
-        return out;
+        return escape_text(in, strlen(in), DIAG_MAX_MESSAGE, 0);
 }
 
 /* Formats one message into *ret. 'last' marks the last one a list keeps. */
@@ -958,8 +927,8 @@ int yaml_read_file(const char *path, struct yaml_read_stream **ret, struct yaml_
         return yaml_read_file_at(AT_FDCWD, path, path, ret, diags);
 }
 
-int yaml_read_file_at(int dir_fd, const char *path, const char *name, struct yaml_read_stream **ret,
-                      struct yaml_read_diags *diags) {
+int yaml_read_contents_at(int dir_fd, const char *path, const char *name, char **ret_data, size_t *ret_size,
+                          struct yaml_read_diags *diags) {
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *buf = NULL;
         struct stat st;
@@ -968,7 +937,8 @@ int yaml_read_file_at(int dir_fd, const char *path, const char *name, struct yam
 
         assert(path);
         assert(name);
-        assert(ret);
+        assert(ret_data);
+        assert(ret_size);
         assert(diags);
 
         /* O_NONBLOCK: a FIFO named like a manifest must not hang us; regular files ignore it. */
@@ -1029,10 +999,23 @@ int yaml_read_file_at(int dir_fd, const char *path, const char *name, struct yam
                         buf = b;
                 }
         }
-        /* Close before parsing: a directory walk holds at most one descriptor at a time. */
-        closep(&fd);
-        fd = -1;
+        buf[size] = '\0'; /* there is room: the buffer holds one byte more than was read */
+        *ret_data = TAKE_PTR(buf);
+        *ret_size = size;
+        return 0;
+}
 
+int yaml_read_file_at(int dir_fd, const char *path, const char *name, struct yaml_read_stream **ret,
+                      struct yaml_read_diags *diags) {
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0;
+        int r;
+
+        /* The file is closed before parsing: a directory walk holds at most one descriptor at a
+         * time. */
+        r = yaml_read_contents_at(dir_fd, path, name, &buf, &size, diags);
+        if (r < 0)
+                return r;
         return yaml_read_buffer(name, buf, size, ret, diags);
 }
 

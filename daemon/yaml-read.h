@@ -125,6 +125,14 @@ int yaml_read_file(const char *path, struct yaml_read_stream **ret, struct yaml_
 int yaml_read_file_at(int dir_fd, const char *path, const char *name, struct yaml_read_stream **ret,
                       struct yaml_read_diags *diags);
 
+/* The reading half of yaml_read_file_at(), with its checks and messages: opens 'path' relative to
+ * 'dir_fd', reads it whole and closes it. Returns 0 and sets *ret_data (owned by the caller, with
+ * a NUL after the content, which may hold NULs of its own) and *ret_size; or reports and returns
+ * a negative errno as yaml_read_file_at() does. For callers that need the very bytes parsed
+ * (a digest of them), then passed to yaml_read_buffer(). */
+int yaml_read_contents_at(int dir_fd, const char *path, const char *name, char **ret_data, size_t *ret_size,
+                          struct yaml_read_diags *diags);
+
 /* Frees the stream and all its nodes. Accepts NULL; returns NULL. */
 struct yaml_read_stream *yaml_read_stream_free(struct yaml_read_stream *s);
 static inline void yaml_read_stream_freep(struct yaml_read_stream **s) {

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "manifest.h"
+#include "plan.h"
 #include "util.h"
 #include "yaml-read.h"
 
@@ -1037,23 +1037,6 @@ static int get_max_deletions(struct parser *p, const struct yaml_read_node *n, c
                                                         : "{...}");
 }
 
-/* A set name as the manifests define metadata.name: a DNS label, 1 to MANIFEST_MAX_NAME_LENGTH of
- * a-z, 0-9 and '-', starting and ending with a letter or digit. The same check as manifest.c's
- * valid_set_name(), which is private to it. */
-static bool valid_set_name(const char *s) {
-        size_t n = strlen(s);
-
-        if (n == 0 || n > MANIFEST_MAX_NAME_LENGTH)
-                return false;
-        for (size_t i = 0; i < n; i++) {
-                bool alnum = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9');
-
-                if (!alnum && (s[i] != '-' || i == 0 || i == n - 1))
-                        return false;
-        }
-        return true;
-}
-
 /* A list item and its index, for finding repeats. */
 struct item_ref {
         const struct yaml_read_node *node;
@@ -1096,11 +1079,11 @@ static int get_set_names(struct parser *p, const struct yaml_read_node *n, const
                 yaml_read_path_index(path, sizeof(path), k->path, i);
                 if (!yaml_read_is_string(item))
                         r = type_error(p, item, path, "a string");
-                else if (!valid_set_name(item->value))
+                else if (!plan_set_name_is_valid(item->value))
                         r = error_at(p, item,
                                      "'%s' is not a valid set name: '%s' (use 1 to %u lowercase letters, "
                                      "digits and '-', starting and ending with a letter or digit)",
-                                     path, item->value, MANIFEST_MAX_NAME_LENGTH);
+                                     path, item->value, PLAN_SET_NAME_MAX);
                 else {
                         refs[n_refs++] = (struct item_ref){ .node = item, .index = i };
                         continue;

@@ -1,6 +1,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +12,12 @@
 
 #include "manifest.h"
 #include "plan.h"
+#include "sha256.h"
+#include "utf8.h"
 #include "util.h"
 #include "yaml-read.h"
+
+_Static_assert(MANIFEST_DIGEST_SIZE == SHA256_DIGEST_SIZE, "the digest is a SHA-256");
 
 /* Room for a dotted key path in messages, e.g. "spec.connectors[123].service_type". */
 #define PATH_BUF 128
@@ -108,18 +113,100 @@ static int get_bool(struct loader *l, const struct yaml_read_node *n, const char
         return 0;
 }
 
-static bool valid_set_name(const char *s) {
-        size_t n = strlen(s);
+int manifest_check_id(const char *s, size_t n, struct manifest_id_error *reterr) {
+        assert(s || n == 0);
 
-        if (n == 0 || n > MANIFEST_MAX_NAME_LENGTH)
-                return false;
-        for (size_t i = 0; i < n; i++) {
-                bool alnum = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9');
+        for (size_t i = 0; i < n;) {
+                unsigned char c = (unsigned char) s[i];
+                enum manifest_id_problem problem;
+                uint32_t cp = c;
+                size_t k = 1;
 
-                if (!alnum && (s[i] != '-' || i == 0 || i == n - 1))
-                        return false;
+                if (c > 0x20 && c < 0x7f) {
+                        i++; /* the common case, answered at once */
+                        continue;
+                }
+                if (c >= 0x80)
+                        k = utf8_decode_n(s + i, n - i, &cp);
+                if (k == 0) {
+                        problem = MANIFEST_ID_INVALID_UTF8;
+                        k = 1;
+                } else if (utf8_is_control(cp))
+                        problem = MANIFEST_ID_CONTROL;
+                else if (utf8_is_format(cp))
+                        problem = MANIFEST_ID_FORMAT;
+                else if (utf8_is_line_separator(cp))
+                        problem = MANIFEST_ID_SEPARATOR;
+                else if (utf8_is_white_space(cp) && (cp != ' ' || i == 0 || i + 1 == n))
+                        problem = MANIFEST_ID_WHITE_SPACE;
+                else {
+                        i += k;
+                        continue;
+                }
+                if (reterr)
+                        *reterr = (struct manifest_id_error){
+                                .problem = problem,
+                                .offset = i,
+                                .length = k,
+                                .cp = cp,
+                        };
+                return -EINVAL;
         }
-        return true;
+        return 0;
+}
+
+/* How much of an id an error message quotes before the character it is about. */
+#define ID_CONTEXT_MAX 64U
+
+/* Reports the character of 'n' (a string) that manifest_check_id() refused, e.g. "'PATH' holds
+ * U+200B ZERO WIDTH SPACE (an invisible format character) after 'team-a-wiki': ids that only look
+ * alike are refused". 'what' names the kind of value, in the plural. The text quoted is raw: the
+ * message as a whole is escaped when it is stored. Returns -EINVAL, or -ENOMEM. */
+static int id_error(struct loader *l, const struct yaml_read_node *n, const char *path, const char *what,
+                    const struct manifest_id_error *e) {
+        const char *name = utf8_name(e->cp), *kind = "";
+        size_t start = 0;
+        char character[128];
+
+        switch (e->problem) {
+        case MANIFEST_ID_INVALID_UTF8:
+                break;
+        case MANIFEST_ID_CONTROL:
+                kind = " (a control character)";
+                break;
+        case MANIFEST_ID_FORMAT:
+                kind = " (an invisible format character)";
+                break;
+        case MANIFEST_ID_WHITE_SPACE:
+                if (e->cp != ' ' && e->offset > 0 && e->offset + e->length < n->length)
+                        kind = " (white space other than U+0020 SPACE)";
+                break;
+        case MANIFEST_ID_SEPARATOR:
+        case _MANIFEST_ID_PROBLEM_MAX:
+                break;
+        }
+        if (e->problem == MANIFEST_ID_INVALID_UTF8)
+                (void) snprintf(character, sizeof(character), "the byte 0x%02x, which is not valid UTF-8",
+                                (unsigned) e->cp);
+        else
+                (void) snprintf(character, sizeof(character), "U+%04X%s%s%s", (unsigned) e->cp,
+                                name ? " " : "", name ?: "", kind);
+
+        if (e->offset == 0)
+                return error_at(l, n, "'%s' starts with %s: %s that only look alike are refused", path,
+                                character, what);
+        if (e->problem == MANIFEST_ID_WHITE_SPACE && e->offset + e->length == n->length)
+                return error_at(l, n, "'%s' ends with %s: %s that only look alike are refused", path,
+                                character, what);
+        /* The end of what comes before, from a character boundary: the part next to it. */
+        if (e->offset > ID_CONTEXT_MAX) {
+                start = e->offset - ID_CONTEXT_MAX;
+                while (start < e->offset && ((unsigned char) n->value[start] & 0xc0) == 0x80)
+                        start++;
+        }
+        return error_at(l, n, "'%s' holds %s after '%s%.*s': %s that only look alike are refused", path,
+                        character, start > 0 ? "..." : "", (int) (e->offset - start), n->value + start,
+                        what);
 }
 
 enum selector_key {
@@ -138,7 +225,13 @@ static const char *const selector_keys[_SELECTOR_MAX] = {
 /* A selector key: a string or a non-empty list of non-empty strings. */
 static int get_selector_list(struct loader *l, const struct yaml_read_node *n, enum selector_key key,
                              char ***ret, size_t *ret_n) {
+        static const char *const what[_SELECTOR_MAX] = {
+                [SELECTOR_ID_PREFIX] = "id prefixes",
+                [SELECTOR_SERVICE_TYPES] = "service types",
+                [SELECTOR_INDEX_NAME_PREFIX] = "index name prefixes",
+        };
         char path[PATH_BUF], item_path[PATH_BUF];
+        struct manifest_id_error e;
         bool prefix = key != SELECTOR_SERVICE_TYPES;
         size_t count, k = 0;
         char **list;
@@ -174,6 +267,8 @@ static int get_selector_list(struct loader *l, const struct yaml_read_node *n, e
                         q = error_at(l, item, "'%s' is empty: %s", where,
                                      prefix ? "an empty prefix matches every connector; omit the key instead"
                                             : "an empty service type matches no connector");
+                else if (manifest_check_id(item->value, item->length, &e) < 0)
+                        q = id_error(l, item, where, what[key], &e);
                 else {
                         list[k] = strdup(item->value);
                         q = list[k] ? 0 : -ENOMEM;
@@ -364,6 +459,7 @@ static int parse_connectors(struct loader *l, const struct yaml_read_node *n, st
 
         for (size_t i = 0; i < n->n_children; i++) {
                 const struct yaml_read_node *item = n->children[i], *v[_CONNECTOR_MAX];
+                struct manifest_id_error e;
                 struct plan_declared d = {};
                 char **fields[_CONNECTOR_MAX] = {
                         [CONNECTOR_ID] = &d.id,
@@ -421,6 +517,15 @@ static int parse_connectors(struct loader *l, const struct yaml_read_node *n, st
                                      "'%s.id' is %zu bytes long: Elasticsearch allows at most %u bytes in a "
                                      "connector id",
                                      path, strlen(d.id), MANIFEST_MAX_ID_BYTES);
+                        if (r == -ENOMEM) {
+                                plan_declared_done(&d);
+                                return r;
+                        }
+                        bad = true;
+                }
+                if (d.id && manifest_check_id(d.id, v[CONNECTOR_ID]->length, &e) < 0) {
+                        r = id_error(l, v[CONNECTOR_ID],
+                                     yaml_read_path_key(field, sizeof(field), path, "id"), "ids", &e);
                         if (r == -ENOMEM) {
                                 plan_declared_done(&d);
                                 return r;
@@ -532,11 +637,11 @@ static int parse_metadata(struct loader *l, const struct yaml_read_node *root,
         src->set = (struct manifest_location){ .file = l->file, .line = v[0]->line, .column = v[0]->column };
         if (!yaml_read_is_string(v[0]))
                 return type_error(l, v[0], "metadata.name", "a string");
-        if (!valid_set_name(v[0]->value))
+        if (!plan_set_name_is_valid(v[0]->value))
                 return error_at(l, v[0],
                                 "'metadata.name' is not a valid name: '%s' (use 1 to %u lowercase letters, "
                                 "digits and '-', starting and ending with a letter or digit)",
-                                v[0]->value, MANIFEST_MAX_NAME_LENGTH);
+                                v[0]->value, PLAN_SET_NAME_MAX);
         s->name = strdup(v[0]->value);
         return s->name ? 0 : -ENOMEM;
 }
@@ -980,15 +1085,121 @@ static int walk(struct walker *w, const char *top, const char *rel) {
         return 0;
 }
 
-/* Reads 'rel' below the folder 'dir_fd' (AT_FDCWD: 'path' itself), naming it 'path'. */
-static int load_one(struct loader *l, int dir_fd, const char *rel, char *path) {
-        _cleanup_(yaml_read_stream_freep) struct yaml_read_stream *st = NULL;
+/* Reading a snapshot of the manifests: the files of a path in the order read, each read whole
+ * once, added to the digest, and handed to 'file' (when set) to parse. manifest_load() and
+ * manifest_digest() share it, so that both see the same files in the same way. */
+struct snapshot {
+        struct yaml_read_diags *errors;
+        struct sha256_ctx hash;
+        /* Takes 'name' (the file's name in messages) and borrows its bytes. Returns 0, -EINVAL
+         * after reporting (the reading goes on), or -ENOMEM. */
+        int (*file)(void *userdata, char *name, const char *data, size_t size);
+        void *userdata;
+};
+
+/* Adds one file to the digest: its name, a NUL, its size (8 bytes, big-endian), its bytes. */
+static void snapshot_add(struct snapshot *s, const char *digest_name, const char *data, size_t size) {
+        uint8_t be[8];
+
+        for (unsigned i = 0; i < 8; i++)
+                be[i] = (uint8_t) ((uint64_t) size >> (56 - 8 * i));
+        sha256_update(&s->hash, digest_name, strlen(digest_name) + 1);
+        sha256_update(&s->hash, be, sizeof(be));
+        sha256_update(&s->hash, data, size);
+}
+
+/* Reads 'rel' below the folder 'dir_fd' (AT_FDCWD: 'rel' is the path given), naming it 'name' in
+ * messages (taken) and 'digest_name' in the digest. A file that cannot be read is reported, and
+ * the reading goes on. */
+static int snapshot_file(struct snapshot *s, int dir_fd, const char *rel, char *name,
+                         const char *digest_name) {
+        _cleanup_free_ char *owned = name, *data = NULL;
+        size_t size;
         int r;
 
-        r = add_file(l, path);
+        r = yaml_read_contents_at(dir_fd, rel, name, &data, &size, s->errors);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return 0; /* reported */
+        snapshot_add(s, digest_name, data, size);
+        if (!s->file)
+                return 0;
+        return s->file(s->userdata, TAKE_PTR(owned), data, size);
+}
+
+/* Reads every file of 'path' in order. Returns 0 when the files were read (what could not be
+ * read is reported, and then the load fails in the end); -EINVAL after reporting when there is
+ * nothing to read (a missing path, a folder that cannot be opened or holds no manifest);
+ * -ENOMEM. */
+static int snapshot_read(struct snapshot *s, const char *path) {
+        _cleanup_(walker_done) struct walker w = { .errors = s->errors, .dir_fd = -1 };
+        _cleanup_close_ int dir_fd = -1;
+        size_t n_before = yaml_read_diags_count(s->errors);
+        struct stat st;
+        int r;
+
+        if (stat(path, &st) < 0) {
+                r = negative_errno();
+                r = yaml_read_diags_add(s->errors, path, 0, 0, "cannot access: %s", strerror(-r));
+                return r < 0 ? r : -EINVAL;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+                const char *slash = strrchr(path, '/');
+                char *p = strdup(path);
+
+                if (!p)
+                        return -ENOMEM;
+                r = snapshot_file(s, AT_FDCWD, path, p, slash ? slash + 1 : path);
+                return r == -ENOMEM ? r : 0;
+        }
+
+        /* Everything below is read through this one descriptor: were 'path' a symbolic link that
+         * is swapped while we read (git-sync and the like swap it to a new checkout), every file
+         * still comes from the one folder, never half from each. */
+        dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd < 0 || fstat(dir_fd, &st) < 0) {
+                r = negative_errno();
+                r = yaml_read_diags_add(s->errors, path, 0, 0, "cannot open directory: %s", strerror(-r));
+                return r < 0 ? r : -EINVAL;
+        }
+        w.dir_fd = dir_fd;
+        w.devs[0] = st.st_dev;
+        w.inos[0] = st.st_ino;
+        r = walk(&w, path, "");
+        if (r == -ENOMEM)
+                return r;
+        /* Bytewise order of the whole relative path, not folder by folder: "a-b.yaml" comes
+         * before "a/x.yaml" ('-' < '/'). */
+        if (w.n_files > 1)
+                qsort(w.files, w.n_files, sizeof(char *), strcmp_ptr);
+        if (w.n_files == 0 && yaml_read_diags_count(s->errors) == n_before) {
+                r = yaml_read_diags_add(s->errors, path, 0, 0,
+                                        "no manifest (*.yaml, *.yml) in this directory");
+                return r < 0 ? r : -EINVAL;
+        }
+        for (size_t i = 0; i < w.n_files; i++) {
+                char *p = join(path, w.files[i]);
+
+                if (!p)
+                        return -ENOMEM;
+                r = snapshot_file(s, dir_fd, w.files[i], p, w.files[i]);
+                if (r == -ENOMEM)
+                        return r;
+        }
+        return 0;
+}
+
+/* The loader's half of a snapshot: parses one file's bytes into the manifest. */
+static int load_file(void *userdata, char *name, const char *data, size_t size) {
+        _cleanup_(yaml_read_stream_freep) struct yaml_read_stream *st = NULL;
+        struct loader *l = userdata;
+        int r;
+
+        r = add_file(l, name);
         if (r < 0)
                 return r;
-        r = yaml_read_file_at(dir_fd, rel ?: l->file, l->file, &st, l->errors);
+        r = yaml_read_buffer(l->file, data, size, &st, l->errors);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
@@ -1020,10 +1231,8 @@ static void loader_done(struct loader *l) {
 
 int manifest_load(const char *path, struct manifest **ret, struct yaml_read_diags *errors) {
         _cleanup_(loader_done) struct loader l = { .errors = errors };
-        _cleanup_(walker_done) struct walker w = { .errors = errors, .dir_fd = -1 };
-        _cleanup_close_ int dir_fd = -1;
+        struct snapshot s = { .errors = errors, .file = load_file, .userdata = &l };
         size_t n_before = yaml_read_diags_count(errors), n_items_before = errors->n_items;
-        struct stat st;
         int r;
 
         assert(path);
@@ -1033,62 +1242,42 @@ int manifest_load(const char *path, struct manifest **ret, struct yaml_read_diag
         l.m = calloc(1, sizeof(*l.m));
         if (!l.m)
                 return -ENOMEM;
-
-        if (stat(path, &st) < 0) {
-                r = negative_errno();
-                r = yaml_read_diags_add(errors, path, 0, 0, "cannot access: %s", strerror(-r));
-                return r < 0 ? r : -EINVAL;
-        }
-        if (!S_ISDIR(st.st_mode)) {
-                char *p = strdup(path);
-
-                if (!p)
-                        return -ENOMEM;
-                r = load_one(&l, AT_FDCWD, NULL, p);
-                if (r == -ENOMEM)
-                        return r;
-                return finish(&l, n_before, n_items_before, ret);
-        }
-
-        /* Everything below is read through this one descriptor: were 'path' a symbolic link that
-         * is swapped while we read (git-sync and the like swap it to a new checkout), every file
-         * still comes from the one folder, never half from each. */
-        dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dir_fd < 0 || fstat(dir_fd, &st) < 0) {
-                r = negative_errno();
-                r = yaml_read_diags_add(errors, path, 0, 0, "cannot open directory: %s", strerror(-r));
-                return r < 0 ? r : -EINVAL;
-        }
-        w.dir_fd = dir_fd;
-        w.devs[0] = st.st_dev;
-        w.inos[0] = st.st_ino;
-        r = walk(&w, path, "");
-        if (r == -ENOMEM)
+        sha256_init(&s.hash);
+        r = snapshot_read(&s, path);
+        if (r < 0)
                 return r;
-        /* Bytewise order of the whole relative path, not folder by folder: "a-b.yaml" comes
-         * before "a/x.yaml" ('-' < '/'). */
-        if (w.n_files > 1)
-                qsort(w.files, w.n_files, sizeof(char *), strcmp_ptr);
-        if (w.n_files == 0 && yaml_read_diags_count(errors) == n_before) {
-                r = yaml_read_diags_add(errors, path, 0, 0, "no manifest (*.yaml, *.yml) in this directory");
-                return r < 0 ? r : -EINVAL;
-        }
-        for (size_t i = 0; i < w.n_files; i++) {
-                char *p = join(path, w.files[i]);
-
-                if (!p)
-                        return -ENOMEM;
-                r = load_one(&l, dir_fd, w.files[i], p);
-                if (r == -ENOMEM)
-                        return r;
-        }
+        sha256_final(&s.hash, l.m->digest);
         return finish(&l, n_before, n_items_before, ret);
+}
+
+int manifest_digest(const char *path, uint8_t ret[static MANIFEST_DIGEST_SIZE],
+                    struct yaml_read_diags *errors) {
+        struct snapshot s = { .errors = errors };
+        size_t n_before = yaml_read_diags_count(errors), n_items_before = errors->n_items;
+        int r;
+
+        assert(path);
+        assert(ret);
+        assert(errors);
+
+        sha256_init(&s.hash);
+        r = snapshot_read(&s, path);
+        if (r < 0)
+                return r;
+        yaml_read_diags_sort(errors, n_items_before);
+        if (errors->oom)
+                return -ENOMEM;
+        if (yaml_read_diags_count(errors) > n_before)
+                return -EINVAL;
+        sha256_final(&s.hash, ret);
+        return 0;
 }
 
 int manifest_parse(const char *file, const void *data, size_t size, struct manifest **ret,
                    struct yaml_read_diags *errors) {
         _cleanup_(loader_done) struct loader l = { .errors = errors };
         _cleanup_(yaml_read_stream_freep) struct yaml_read_stream *st = NULL;
+        struct snapshot s = { .errors = errors };
         size_t n_before = yaml_read_diags_count(errors), n_items_before = errors->n_items;
         char *p;
         int r;
@@ -1106,6 +1295,9 @@ int manifest_parse(const char *file, const void *data, size_t size, struct manif
         r = add_file(&l, p);
         if (r < 0)
                 return r;
+        sha256_init(&s.hash);
+        snapshot_add(&s, file, data, size);
+        sha256_final(&s.hash, l.m->digest);
         r = yaml_read_buffer(l.file, data, size, &st, errors);
         if (r == -ENOMEM)
                 return r;
@@ -1115,4 +1307,126 @@ int manifest_parse(const char *file, const void *data, size_t size, struct manif
                         return r;
         }
         return finish(&l, n_before, n_items_before, ret);
+}
+
+/* The Git folder that 'dir/.git' names: the folder itself, or the DIR of a file "gitdir: DIR".
+ * Returns 1 and sets *ret (owned by the caller), 0 when 'dir' has no '.git', or a negative errno. */
+static int git_dir_of(const char *dir, char **ret) {
+        _cleanup_free_ char *dot_git = NULL, *content = NULL, *target = NULL;
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        ssize_t k;
+        size_t n;
+
+        dot_git = join(dir, ".git");
+        if (!dot_git)
+                return -ENOMEM;
+        fd = open(dot_git, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return errno == ENOENT || errno == ENOTDIR ? 0 : negative_errno();
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (S_ISDIR(st.st_mode)) {
+                *ret = TAKE_PTR(dot_git);
+                return 1;
+        }
+        if (!S_ISREG(st.st_mode))
+                return -EBADMSG;
+
+        /* "gitdir: DIR\n", as git writes it for worktrees and submodules: a line, not a file of
+         * any size. */
+        content = malloc(PATH_MAX + 16);
+        if (!content)
+                return -ENOMEM;
+        do
+                k = read(fd, content, PATH_MAX + 15);
+        while (k < 0 && errno == EINTR);
+        if (k < 0)
+                return negative_errno();
+        n = (size_t) k;
+        content[n] = '\0';
+        while (n > 0 && (content[n - 1] == '\n' || content[n - 1] == '\r' || content[n - 1] == ' '))
+                content[--n] = '\0';
+        if (!startswith(content, "gitdir: ") || n == strlen("gitdir: ") || strlen(content) != n)
+                return -EBADMSG;
+        target = content[strlen("gitdir: ")] == '/' ? strdup(content + strlen("gitdir: "))
+                                                    : join(dir, content + strlen("gitdir: "));
+        if (!target)
+                return -ENOMEM;
+        *ret = TAKE_PTR(target);
+        return 1;
+}
+
+int manifest_git_busy(const char *path, char **ret_what) {
+        /* What git leaves in its folder while it rewrites the work tree, or while a merge, a
+         * cherry-pick, a revert or a rebase waits half done. */
+        static const char *const markers[] = {
+                "index.lock",  "MERGE_HEAD",   "CHERRY_PICK_HEAD",
+                "REVERT_HEAD", "rebase-merge", "rebase-apply",
+        };
+        _cleanup_free_ char *dir = NULL, *git_dir = NULL, *shown = NULL, *found = NULL, *what = NULL;
+        size_t len = 0;
+        struct stat st;
+        int r;
+
+        assert(path);
+
+        dir = realpath(path, NULL);
+        if (!dir)
+                return errno == ENOENT ? 0 : negative_errno();
+        if (stat(dir, &st) < 0)
+                return errno == ENOENT ? 0 : negative_errno();
+        if (!S_ISDIR(st.st_mode))
+                *strrchr(dir, '/') = '\0'; /* realpath() gives an absolute path: there is a '/' */
+
+        for (;;) {
+                char *slash;
+
+                if (dir[0] == '\0') /* the file system root, once its '/' is cut */
+                        r = git_dir_of("/", &git_dir);
+                else
+                        r = git_dir_of(dir, &git_dir);
+                if (r != 0)
+                        break;
+                slash = strrchr(dir, '/');
+                if (!slash)
+                        return 0;
+                *slash = '\0';
+        }
+        if (r < 0)
+                return r;
+
+        /* Name it as it is, without "..": worktrees' "gitdir:" lines are absolute, submodules'
+         * relative. A Git folder that is gone holds no operation. */
+        shown = realpath(git_dir, NULL);
+        if (!shown)
+                return errno == ENOENT || errno == ENOTDIR ? 0 : negative_errno();
+        found = calloc(1, 1);
+        if (!found)
+                return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(markers); i++) {
+                _cleanup_free_ char *p = join(shown, markers[i]);
+                char *f;
+
+                if (!p)
+                        return -ENOMEM;
+                if (lstat(p, &st) < 0) {
+                        if (errno == ENOENT)
+                                continue;
+                        return negative_errno();
+                }
+                if (asprintf(&f, "%s%s%s", found, len > 0 ? ", " : "", markers[i]) < 0)
+                        return -ENOMEM;
+                free(found);
+                found = f;
+                len++;
+        }
+        if (len == 0)
+                return 0;
+        if (ret_what) {
+                if (asprintf(&what, "a Git operation is in progress in '%s' (%s)", shown, found) < 0)
+                        return -ENOMEM;
+                *ret_what = TAKE_PTR(what);
+        }
+        return 1;
 }

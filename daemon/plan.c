@@ -650,3 +650,20 @@ void plan_connector_done(struct plan_connector *c) {
         free(c->index_name);
         *c = (struct plan_connector){};
 }
+
+bool plan_set_name_is_valid(const char *s) {
+        size_t n;
+
+        if (!s)
+                return false;
+        n = strlen(s);
+        if (n == 0 || n > PLAN_SET_NAME_MAX)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                bool alnum = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9');
+
+                if (!alnum && (s[i] != '-' || i == 0 || i == n - 1))
+                        return false;
+        }
+        return true;
+}

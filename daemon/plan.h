@@ -143,6 +143,11 @@ static inline void plan_freep(struct plan **p) {
 /* "delete", "keep", "missing", "unmanaged", "protected"; NULL for anything else. */
 const char *plan_kind_to_string(enum plan_kind k);
 
+/* A set's name (metadata.name) is a DNS label (RFC 1123), as Kubernetes names its namespaces: 1 to
+ * PLAN_SET_NAME_MAX of a-z, 0-9 and '-', starting and ending with a letter or digit. */
+#define PLAN_SET_NAME_MAX 63U
+bool plan_set_name_is_valid(const char *s);
+
 /* Frees the contents of a set (its declared connectors included), a declared connector or an
  * actual connector (not the struct itself), and zeroes it, so a second call does nothing. */
 void plan_set_done(struct plan_set *s);

@@ -15,6 +15,7 @@
 
 #include "manifest.h"
 #include "corpus.h"
+#include "sha256.h"
 #include "tap.h"
 #include "util.h"
 #include "yaml-read.h"
@@ -505,6 +506,234 @@ static void test_parse_buffer(void) {
                "manifest_parse: an empty buffer");
 }
 
+/* The digest of a folder, read the way manifest_digest() reads it; asserts that it can be read. */
+static void digest_of(const char *rel, uint8_t ret[static MANIFEST_DIGEST_SIZE]) {
+        _cleanup_(diags_donep) struct yaml_read_diags e = {};
+        int r;
+
+        assert(chdir(tmp_dir) == 0);
+        r = manifest_digest(rel, ret, &e);
+        if (r < 0) {
+                _cleanup_free_ char *got = joined(&e);
+
+                diag("digest of '%s' failed (%d): %s", rel, r, got);
+                abort();
+        }
+}
+
+static void test_digest(void) {
+        _cleanup_free_ char *s1 = set_yaml("one", "id-1"), *s2 = set_yaml("two", "id-2"),
+                            *s3 = set_yaml("three", "id-3"), *s1b = set_yaml("one", "id-9");
+        _cleanup_(manifest_freep) struct manifest *m = NULL, *again = NULL, *single = NULL, *parsed = NULL;
+        uint8_t d[MANIFEST_DIGEST_SIZE], first[MANIFEST_DIGEST_SIZE], want[MANIFEST_DIGEST_SIZE];
+
+        assert(chdir(tmp_dir) == 0);
+        make_dir("snap");
+        make_dir("snap/sub");
+        write_file("snap/a.yaml", s1);
+        write_file("snap/sub/b.yaml", s2);
+
+        m = load_ok("snap");
+        again = load_ok("snap");
+        if (!ok(m && again, "digest: the tree loads"))
+                return;
+        ok(memcmp(m->digest, again->digest, sizeof(d)) == 0, "digest: the same tree, the same digest");
+        digest_of("snap", first);
+        ok(memcmp(first, m->digest, sizeof(d)) == 0,
+           "digest: manifest_digest() equals what manifest_load() read");
+        digest_of("snap/", d);
+        ok(memcmp(first, d, sizeof(d)) == 0, "digest: a trailing slash changes nothing");
+
+        /* The format, pinned: for each file its relative path, a NUL, its size as 8 bytes
+         * big-endian, its bytes. */
+        {
+                struct sha256_ctx c;
+                const char *files[][2] = { { "a.yaml", s1 }, { "sub/b.yaml", s2 } };
+
+                sha256_init(&c);
+                for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                        uint64_t size = strlen(files[i][1]);
+                        uint8_t be[8];
+
+                        for (unsigned k = 0; k < 8; k++)
+                                be[k] = (uint8_t) (size >> (56 - 8 * k));
+                        sha256_update(&c, files[i][0], strlen(files[i][0]) + 1);
+                        sha256_update(&c, be, sizeof(be));
+                        sha256_update(&c, files[i][1], size);
+                }
+                sha256_final(&c, want);
+                ok(memcmp(first, want, sizeof(d)) == 0,
+                   "digest: SHA-256 of path, NUL, size, bytes, file by file");
+        }
+
+        /* Files that are not read change nothing. */
+        write_file("snap/README", "not a manifest");
+        write_file("snap/.hidden.yaml", s3);
+        digest_of("snap", d);
+        ok(memcmp(first, d, sizeof(d)) == 0, "digest: files the walk skips change nothing");
+
+        /* The same tree elsewhere: paths are relative. */
+        assert(system("cp -R snap snap-copy") == 0);
+        digest_of("snap-copy", d);
+        ok(memcmp(first, d, sizeof(d)) == 0, "digest: a copy of the tree elsewhere, the same digest");
+
+        /* A changed byte. */
+        write_file("snap/a.yaml", s1b);
+        digest_of("snap", d);
+        ok(memcmp(first, d, sizeof(d)) != 0, "digest: a changed byte changes it");
+        write_file("snap/a.yaml", s1);
+        digest_of("snap", d);
+        ok(memcmp(first, d, sizeof(d)) == 0, "digest: the byte changed back, the digest back");
+
+        /* A renamed file. */
+        assert(rename("snap/sub/b.yaml", "snap/sub/c.yaml") == 0);
+        digest_of("snap", d);
+        ok(memcmp(first, d, sizeof(d)) != 0, "digest: a renamed file changes it");
+        assert(rename("snap/sub/c.yaml", "snap/sub/b.yaml") == 0);
+
+        /* An added file, a removed one. */
+        write_file("snap/sub/z.yaml", s3);
+        digest_of("snap", d);
+        ok(memcmp(first, d, sizeof(d)) != 0, "digest: an added file changes it");
+        assert(unlink("snap/sub/z.yaml") == 0);
+        assert(unlink("snap/a.yaml") == 0);
+        digest_of("snap", d);
+        ok(memcmp(first, d, sizeof(d)) != 0, "digest: a removed file changes it");
+
+        /* A file replaced by a symbolic link to the same content: the content decides. */
+        make_dir("elsewhere");
+        write_file("elsewhere/real.yaml", s1);
+        assert(symlinkat("../elsewhere/real.yaml", AT_FDCWD, "snap/a.yaml") == 0);
+        digest_of("snap", d);
+        ok(memcmp(first, d, sizeof(d)) == 0, "digest: a symbolic link to the same bytes, the same digest");
+        {
+                _cleanup_(manifest_freep) struct manifest *linked = load_ok("snap");
+
+                ok(linked && memcmp(linked->digest, first, sizeof(d)) == 0,
+                   "digest: manifest_load() through the link agrees");
+        }
+
+        /* Bytes moved from one file to the next: sizes frame the files. */
+        make_dir("frame1");
+        make_dir("frame2");
+        write_file("frame1/x.yaml", "AB");
+        write_file("frame1/y.yaml", "C");
+        write_file("frame2/x.yaml", "A");
+        write_file("frame2/y.yaml", "BC");
+        digest_of("frame1", d);
+        digest_of("frame2", want);
+        ok(memcmp(want, d, sizeof(d)) != 0, "digest: the same bytes split differently between files differ");
+
+        /* A file given directly is named by its name, whatever the path to it. */
+        single = load_ok("elsewhere/real.yaml");
+        digest_of("elsewhere/real.yaml", d);
+        ok(single && memcmp(single->digest, d, sizeof(d)) == 0,
+           "digest: a single file, load and digest agree");
+        parsed = NULL;
+        {
+                _cleanup_(diags_donep) struct yaml_read_diags e = {};
+
+                assert(manifest_parse("real.yaml", s1, strlen(s1), &parsed, &e) == 0);
+        }
+        ok(parsed && memcmp(parsed->digest, d, sizeof(d)) == 0,
+           "digest: manifest_parse() of the same bytes under the file's name agrees");
+
+        /* What cannot be read is an error, reported as the loader reports it. */
+        {
+                _cleanup_(diags_donep) struct yaml_read_diags e = {};
+                _cleanup_free_ char *got = NULL;
+                int r;
+
+                r = manifest_digest("nowhere", d, &e);
+                got = joined(&e);
+                ok(r == -EINVAL, "digest: a missing path is refused");
+                is_str(got, "nowhere: cannot access: No such file or directory\n",
+                       "digest: a missing path: errors");
+        }
+}
+
+/* Runs a shell command in the scratch folder, quietly; returns true when it succeeded. */
+static bool sh(const char *cmd) {
+        _cleanup_free_ char *full = NULL;
+
+        assert(asprintf(&full, "cd '%s' && { %s; } >/dev/null 2>&1", tmp_dir, cmd) >= 0);
+        return system(full) == 0;
+}
+
+/* manifest_git_busy(rel) must return 'want' and, when 1, describe the Git folder 'git_dir' (below
+ * the scratch folder) and the markers 'markers'. */
+static void expect_busy(const char *rel, int want, const char *git_dir, const char *markers,
+                        const char *what) {
+        _cleanup_free_ char *got = NULL, *expected = NULL, *real = realpath(tmp_dir, NULL);
+        int r;
+
+        assert(chdir(tmp_dir) == 0);
+        r = manifest_git_busy(rel, &got);
+        if (want == 1) {
+                assert(git_dir && markers);
+                assert(asprintf(&expected, "a Git operation is in progress in '%s/%s' (%s)", real, git_dir,
+                                markers) >= 0);
+        }
+        ok(r == want && (want == 1 ? got && streq(got, expected) : !got), "git busy: %s (%d, %s)", what, r,
+           strna(got));
+        if (want == 1 && (!got || !streq(got, expected)))
+                diag("want '%s'", expected);
+}
+
+#define GIT \
+        "unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE; git -c user.name=test -c user.email=test@example.com "
+
+static void test_git_busy(void) {
+        const int n_tests = 14;
+
+        if (!sh("git --version")) {
+                for (int i = 0; i < n_tests; i++)
+                        printf("ok %d # SKIP git is not installed\n", ++tap_run);
+                return;
+        }
+
+        make_dir("norepo");
+        if (sh(GIT "-C norepo rev-parse --git-dir"))
+                printf("ok %d # SKIP the scratch folder is inside a Git repository\n", ++tap_run);
+        else
+                expect_busy("norepo", 0, NULL, NULL, "no repository");
+        expect_busy("nowhere", 0, NULL, NULL, "a missing path");
+
+        assert(sh(GIT "init -q repo && mkdir repo/m && echo x >repo/m/a.yaml"));
+        expect_busy("repo/m", 0, NULL, NULL, "a repository at rest");
+        assert(sh("touch repo/.git/index.lock"));
+        expect_busy("repo/m", 1, "repo/.git", "index.lock", "index.lock, from a folder below the work tree");
+        expect_busy("repo/m/a.yaml", 1, "repo/.git", "index.lock", "index.lock, from a file");
+        expect_busy("repo", 1, "repo/.git", "index.lock", "index.lock, from the work tree's top");
+        assert(sh("rm repo/.git/index.lock && touch repo/.git/MERGE_HEAD repo/.git/REVERT_HEAD && "
+                  "mkdir repo/.git/rebase-merge"));
+        expect_busy("repo/m", 1, "repo/.git", "MERGE_HEAD, REVERT_HEAD, rebase-merge",
+                    "every marker is named");
+        assert(sh("rm -r repo/.git/MERGE_HEAD repo/.git/REVERT_HEAD repo/.git/rebase-merge && "
+                  "touch repo/.git/CHERRY_PICK_HEAD && mkdir repo/.git/rebase-apply"));
+        expect_busy("repo/m", 1, "repo/.git", "CHERRY_PICK_HEAD, rebase-apply",
+                    "a cherry-pick, an old-style rebase");
+        assert(sh("rm -r repo/.git/CHERRY_PICK_HEAD repo/.git/rebase-apply"));
+
+        /* A worktree: its .git is a file naming its own Git folder, where its own locks are. */
+        assert(sh(GIT "-C repo add m/a.yaml && " GIT "-C repo commit -q -m init && " GIT
+                      "-C repo worktree add -q ../wt"));
+        expect_busy("wt/m", 0, NULL, NULL, "a worktree at rest");
+        assert(sh("touch repo/.git/index.lock"));
+        expect_busy("wt/m", 0, NULL, NULL, "a worktree: the main work tree's lock is not its own");
+        assert(sh("rm repo/.git/index.lock && touch repo/.git/worktrees/wt/index.lock"));
+        expect_busy("wt/m", 1, "repo/.git/worktrees/wt", "index.lock", "a worktree's own index.lock");
+
+        /* A relative "gitdir:", as submodules have, resolved from the folder of the .git file. */
+        assert(sh("mkdir -p super/modules/sub super/sub/m && printf 'gitdir: ../modules/sub\\n' "
+                  ">super/sub/.git && "
+                  "touch super/modules/sub/index.lock"));
+        expect_busy("super/sub/m", 1, "super/modules/sub", "index.lock", "a relative gitdir");
+
+        assert(sh("mkdir -p badgit/m && echo nonsense >badgit/.git"));
+        expect_busy("badgit/m", -EBADMSG, NULL, NULL, "a .git file without gitdir");
+}
+
 int main(void) {
         const char *top = getenv("top_srcdir") ?: ".";
         char tmpl[PATH_MAX], dir[PATH_MAX];
@@ -530,6 +759,8 @@ int main(void) {
         test_many_files();
         test_limits();
         test_parse_buffer();
+        test_digest();
+        test_git_busy();
 
         {
                 _cleanup_free_ char *cmd = NULL;

@@ -1,6 +1,5 @@
 #include <dirent.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,9 +7,12 @@
 #include <unistd.h>
 
 #include "backup.h"
+#include "fs-util.h"
+#include "json-write.h"
 #include "util.h"
 
 #define BACKUP_SUFFIX_MAX 1000 /* ".2" ... ".999": more backups of one id in one second is a bug */
+#define BACKUP_STALE_TMP_USEC USEC_PER_HOUR
 
 static bool is_safe_char(unsigned char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -62,69 +64,40 @@ char *backup_escape_id(const char *id) {
         return e;
 }
 
-static int mkdir_parents(const char *path, mode_t mode) {
-        _cleanup_free_ char *p = strdup(path);
-
-        if (!p)
-                return -ENOMEM;
-        for (char *s = p + 1; *s; s++) {
-                if (*s != '/')
-                        continue;
-                *s = '\0';
-                if (mkdir(p, mode) < 0 && errno != EEXIST)
-                        return negative_errno();
-                *s = '/';
-        }
-        if (mkdir(p, mode) < 0 && errno != EEXIST)
-                return negative_errno();
-        return 0;
-}
-
-/* Removes the temporary files ".<escaped id>.<pid>.tmp" that a process killed mid-write left,
- * when that process is gone; a live one (a concurrent `once`) keeps its file. */
+/* Removes the temporary files ".<escaped id>.<pid>.tmp" that writers killed mid-write left. A
+ * writer takes milliseconds to write one, so one older than BACKUP_STALE_TMP_USEC is left over
+ * whatever process made it: a pid says nothing about a writer in another pid namespace sharing
+ * the folder, whose file must not be removed while it writes. */
 static void remove_stale_temporaries(const char *dir) {
         DIR *d = opendir(dir);
+        usec_t now = now_usec(CLOCK_REALTIME);
         struct dirent *de;
 
         if (!d)
                 return;
         while ((de = readdir(d))) {
-                const char *name = de->d_name, *end, *dot;
-                char *num_end;
-                long pid;
+                const char *name = de->d_name;
                 size_t l = strlen(name);
+                struct stat st;
 
                 if (name[0] != '.' || l < 6 || strcmp(name + l - 4, ".tmp") != 0)
                         continue;
-                end = name + l - 4;
-                for (dot = end - 1; dot > name && *dot != '.'; dot--)
-                        ;
-                if (dot <= name)
+                if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
                         continue;
-                pid = strtol(dot + 1, &num_end, 10);
-                if (num_end != end || pid <= 0)
-                        continue;
-                if (kill((pid_t) pid, 0) < 0 && errno == ESRCH)
+                if (timespec_to_usec(&st.st_mtim) + BACKUP_STALE_TMP_USEC < now)
                         (void) unlinkat(dirfd(d), name, 0);
         }
         (void) closedir(d);
 }
 
-int backup_dir_prepare(const char *dir) {
-        struct stat st;
+int backup_dir_prepare(const char *dir, char **reterr_hint) {
         int r;
 
         assert(dir);
 
-        r = mkdir_parents(dir, 0700);
+        r = fs_dir_prepare_private(dir, reterr_hint);
         if (r < 0)
                 return r;
-        if (stat(dir, &st) < 0)
-                return negative_errno();
-        if (!S_ISDIR(st.st_mode))
-                return -ENOTDIR;
-        if (access(dir, W_OK | X_OK) < 0)
-                return negative_errno();
         remove_stale_temporaries(dir);
         return 0;
 }
@@ -288,5 +261,75 @@ int backup_write(const char *dir, const char *id, const void *body, size_t n, us
                 *ret_path = item.path;
         else
                 free(item.path);
+        return 0;
+}
+
+int backup_format(const struct backup_record *r, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *buf = NULL;
+        time_t sec = (time_t) (r->read_realtime_usec / USEC_PER_SEC);
+        char stamp[64] = "";
+        size_t size = 0;
+        struct tm tm;
+        FILE *f;
+
+        assert(r);
+        assert(r->connector_id);
+        assert(r->document && r->document_size > 0);
+        assert(ret);
+        assert(ret_size);
+
+        if (gmtime_r(&sec, &tm)) {
+                size_t n = strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+
+                if (n > 0)
+                        (void) snprintf(stamp + n, sizeof stamp - n, ".%06uZ",
+                                        (unsigned) (r->read_realtime_usec % USEC_PER_SEC));
+        }
+
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+
+        (void) fprintf(f,
+                       "{\"format\":\"connector-reconciler-backup\",\"format_version\":%d,\"connector_id\":",
+                       BACKUP_FORMAT_VERSION);
+        json_write_string(f, r->connector_id);
+        (void) fputs(",\"read_at\":", f);
+        json_write_string(f, stamp[0] ? stamp : NULL);
+        (void) fputs(",\"cycle_id\":", f);
+        json_write_string(f, r->cycle_id);
+        (void) fputs(",\"program\":\"" PACKAGE_NAME " " PACKAGE_VERSION "\",\"cluster\":{\"url\":", f);
+        json_write_string(f, r->cluster_url);
+        (void) fputs(",\"name\":", f);
+        json_write_string(f, r->cluster_name);
+        (void) fputs(",\"uuid\":", f);
+        json_write_string(f, r->cluster_uuid);
+        (void) fputs(",\"version\":", f);
+        json_write_string(f, r->es_version);
+        (void) fputs("},\"manifests\":{\"path\":", f);
+        json_write_string(f, r->manifests_path);
+        (void) fputs(",\"digest\":", f);
+        json_write_string(f, r->manifests_digest);
+        (void) fputs(",\"revision\":", f);
+        json_write_string(f, r->manifests_revision);
+        (void) fprintf(f, "},\"delete\":{\"delete_sync_jobs\":%s,\"hard\":%s},\"document\":",
+                       r->delete_sync_jobs ? "true" : "false", r->hard ? "true" : "false");
+        (void) fwrite(r->document, 1, r->document_size, f);
+        (void) fputs(",\"sync_jobs\":", f);
+        if (r->sync_jobs)
+                (void) fwrite(r->sync_jobs, 1, r->sync_jobs_size, f);
+        else
+                (void) fputs("null", f);
+        (void) fputs("}\n", f);
+
+        if (ferror(f)) {
+                (void) fclose(f);
+                return -ENOMEM;
+        }
+        if (fclose(f) != 0)
+                return -ENOMEM;
+
+        *ret = TAKE_PTR(buf);
+        *ret_size = size;
         return 0;
 }

@@ -6,14 +6,51 @@
  * of documents (a group commit), since one sync of the folder makes every new name in it
  * durable. */
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util.h"
 
-/* Makes sure 'dir' exists as a directory (created with mode 0700 when missing, parents
- * included) that we can write to, and removes the temporary files of writers that were killed
- * (their process is gone). Returns 0, or a negative errno: -ENOTDIR, -EACCES, ... */
-int backup_dir_prepare(const char *dir);
+/* The backup format (connector-reconciler(8), BACKUPS): version 2 is one JSON object, the
+ * connector's document inside it exactly as the cluster sent it. Version 1, written before, was the
+ * bare document. */
+#define BACKUP_FORMAT_VERSION 2
+
+/* What a backup records beside the document. Strings are borrowed; any may be NULL (written as
+ * null) but connector_id. */
+struct backup_record {
+        const char *connector_id;
+        usec_t read_realtime_usec; /* when the document was read (CLOCK_REALTIME) */
+        const char *cycle_id;
+        const char *cluster_url;
+        const char *cluster_name;
+        const char *cluster_uuid;
+        const char *es_version;
+        const char *manifests_path;
+        const char *manifests_digest;   /* "sha256:<hex>" of the manifests the plan was made from */
+        const char *manifests_revision; /* a Git commit, when the manifests came from one */
+        bool delete_sync_jobs;
+        bool hard;
+        const char *document; /* the connector's document as read: valid JSON */
+        size_t document_size;
+        const char *sync_jobs; /* its sync jobs as read, a JSON array, or NULL when not read */
+        size_t sync_jobs_size;
+};
+
+/* Formats a backup (format BACKUP_FORMAT_VERSION): one JSON object on one line, ending in a
+ * newline, with "format", "format_version", "connector_id", "read_at" (RFC 3339, UTC,
+ * microseconds), "cycle_id", "program", "cluster" {"url", "name", "uuid", "version"}, "manifests"
+ * {"path", "digest", "revision"}, "delete" {"delete_sync_jobs", "hard"}, "document" (the bytes as
+ * given) and "sync_jobs" (as given, or null). Returns 0 and a new buffer (owned by the caller) and
+ * its size, or -ENOMEM. */
+int backup_format(const struct backup_record *r, char **ret, size_t *ret_size);
+
+/* Makes sure 'dir' exists as a folder only we can write to (fs_dir_prepare_private(): created with
+ * mode 0700, parents included, and synced; refused, with the fix in *reterr_hint, when another
+ * user owns it or group or others may write it), and removes the temporary files that writers
+ * killed mid-write left (older than an hour). Returns 0, or a negative errno: -ENOTDIR, -EPERM,
+ * -EACCES, ... */
+int backup_dir_prepare(const char *dir, char **reterr_hint);
 
 /* Escapes a connector id into a file name: bytes outside [A-Za-z0-9_.-] (and a leading '.')
  * become %XX, so every id gives one name that is safe and distinct from every other id's. An

@@ -8,12 +8,11 @@
 #include <sys/types.h>
 
 #include "cluster-decode.h"
+#include "escape.h"
 #include "json-scan.h"
 #include "plan.h"
 #include "util.h"
 
-/* Integers a JSON number (a double) holds exactly are below 2^53. */
-#define JSON_INT_MAX 9007199254740992.0
 /* How much of a server's text we quote in a message. */
 #define ERROR_LINE_MAX 200
 
@@ -23,51 +22,6 @@ static inline void cJSON_Deletep(cJSON **p) {
 }
 
 /* ---- Small helpers ---- */
-
-/* Copies at most 'max' bytes of s[0..n) for a message: control characters (and DEL) become \xNN,
- * a cut never splits a UTF-8 sequence, and a cut text ends in "...". Stops at a newline when
- * 'first_line' is set. */
-char *cluster_escape_text(const char *s, size_t n, size_t max, bool first_line) {
-        size_t l = 0;
-        char *out, *p;
-        bool cut = false;
-
-        for (size_t i = 0; i < n; i++) {
-                if (first_line && (s[i] == '\n' || s[i] == '\r')) {
-                        n = i;
-                        break;
-                }
-        }
-        if (n > max) {
-                n = max;
-                while (n > 0 && ((unsigned char) s[n] & 0xC0) == 0x80)
-                        n--;
-                cut = true;
-        }
-
-        for (size_t i = 0; i < n; i++) {
-                unsigned char ch = (unsigned char) s[i];
-                l += ch < 0x20 || ch == 0x7f ? 4 : 1;
-        }
-
-        out = malloc(l + (cut ? 3 : 0) + 1);
-        if (!out)
-                return NULL;
-
-        p = out;
-        for (size_t i = 0; i < n; i++) {
-                unsigned char ch = (unsigned char) s[i];
-
-                if (ch < 0x20 || ch == 0x7f)
-                        p += sprintf(p, "\\x%02x", ch);
-                else
-                        *p++ = (char) ch;
-        }
-        if (cut)
-                p = stpcpy(p, "...");
-        *p = '\0';
-        return out;
-}
 
 /* JSON cannot carry a NUL byte, and cJSON would cut a string holding "\u0000" short, silently
  * turning id "a\u0000b" into "a": refuse both. Backslashes only occur as escapes inside strings in
@@ -110,19 +64,6 @@ static int json_parse(const char *body, size_t size, cJSON **ret, char **reterr)
 
         *ret = j;
         return 0;
-}
-
-/* A non-negative integer that a double holds exactly. */
-static bool json_get_uint(const cJSON *j, uint64_t *ret) {
-        double d;
-
-        if (!cJSON_IsNumber(j))
-                return false;
-        d = j->valuedouble;
-        if (!(d >= 0 && d < JSON_INT_MAX) || (double) (uint64_t) d != d)
-                return false;
-        *ret = (uint64_t) d;
-        return true;
 }
 
 /* An optional string field: a string, or null/missing (NULL). Other types are an error. */
@@ -263,7 +204,7 @@ int cluster_decode_error(int status, const char *body, size_t size, char **ret_t
         else if (text)
                 m = strdup_printf("%d %s", status, text);
         else if (body && size > 0) {
-                _cleanup_free_ char *line = cluster_escape_text(body, size, ERROR_LINE_MAX, true);
+                _cleanup_free_ char *line = escape_text(body, size, ERROR_LINE_MAX, ESCAPE_FIRST_LINE);
 
                 if (!line)
                         return -ENOMEM;
@@ -379,14 +320,25 @@ static const char *connector_where(char buf[static 64], ssize_t index) {
 }
 
 enum connector_field {
+        /* What the plan reads. */
         FIELD_ID,
         FIELD_NAME,
         FIELD_SERVICE_TYPE,
         FIELD_INDEX_NAME,
         FIELD_DELETED,
+        /* Only noted, to tell a connector document from anything else: Elasticsearch writes
+         * these three into every connector it stores (Connector.toXContent), booleans and a
+         * string; a connector's 'error' is a string or null, an error body's an object (or a
+         * string beside a numeric 'status'). */
+        FIELD_IS_NATIVE,
+        FIELD_STATUS,
+        FIELD_SYNC_NOW,
+        FIELD_ERROR,
         _FIELD_MAX,
         _FIELD_OTHER = -1,
 };
+
+#define FIELD_BIT(f) (1u << (f))
 
 static const char *const connector_field_names[_FIELD_MAX] = {
         [FIELD_ID] = "id",
@@ -394,6 +346,10 @@ static const char *const connector_field_names[_FIELD_MAX] = {
         [FIELD_SERVICE_TYPE] = "service_type",
         [FIELD_INDEX_NAME] = "index_name",
         [FIELD_DELETED] = "deleted",
+        [FIELD_IS_NATIVE] = "is_native",
+        [FIELD_STATUS] = "status",
+        [FIELD_SYNC_NOW] = "sync_now",
+        [FIELD_ERROR] = "error",
 };
 
 static enum connector_field connector_field_from_key(const struct json_scan_token *key) {
@@ -402,7 +358,11 @@ static enum connector_field connector_field_from_key(const struct json_scan_toke
                 switch (key->size) {
                 case 2:
                 case 4:
+                case 5:
+                case 6:
                 case 7:
+                case 8:
+                case 9:
                 case 10:
                 case 12:
                         break;
@@ -416,14 +376,31 @@ static enum connector_field connector_field_from_key(const struct json_scan_toke
         return _FIELD_OTHER;
 }
 
+/* Whether a noted member has the type a connector document gives it. */
+static bool noted_type_ok(enum connector_field f, enum json_scan_token_type t) {
+        switch (f) {
+        case FIELD_IS_NATIVE:
+        case FIELD_SYNC_NOW:
+                return t == JSON_SCAN_TRUE || t == JSON_SCAN_FALSE;
+        case FIELD_STATUS:
+                return t == JSON_SCAN_STRING;
+        case FIELD_ERROR:
+                return t == JSON_SCAN_STRING || t == JSON_SCAN_NULL;
+        default:
+                return true;
+        }
+}
+
 /* Reads the members of a connector object whose '{' was the last token read, up to its '}'.
- * Returns 0, -ENOMEM, or -EBADMSG: with *reterr set when the JSON is valid so far but not a
- * connector, with s->error set when it is not JSON. */
+ * *ret_seen gets a FIELD_BIT() for each of our fields the object has, and *ret_mistyped one for
+ * each noted member whose type is not a connector document's. Returns 0, -ENOMEM, or -EBADMSG:
+ * with *reterr set when the JSON is valid so far but not a connector, with s->error set when it is
+ * not JSON. */
 static int scan_connector_object(struct json_scan *s, ssize_t index, struct plan_connector *ret,
-                                 char **reterr) {
+                                 unsigned *ret_seen, unsigned *ret_mistyped, char **reterr) {
         _cleanup_(plan_connector_done) struct plan_connector c = {};
         char where[64];
-        unsigned seen = 0;
+        unsigned seen = 0, mistyped = 0;
         int r;
 
         for (;;) {
@@ -450,10 +427,19 @@ static int scan_connector_object(struct json_scan *s, ssize_t index, struct plan
                         continue;
                 }
                 /* cJSON took the first of two; which one Elasticsearch meant is anyone's guess. */
-                if (seen & (1u << f))
+                if (seen & FIELD_BIT(f))
                         return reterr_printf(reterr, -EBADMSG, "%s'%s' is given twice",
                                              connector_where(where, index), connector_field_names[f]);
-                seen |= 1u << f;
+                seen |= FIELD_BIT(f);
+
+                if (f >= FIELD_IS_NATIVE) {
+                        if (!noted_type_ok(f, v.type))
+                                mistyped |= FIELD_BIT(f);
+                        r = json_scan_skip(s, &v);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
 
                 if (f == FIELD_DELETED) {
                         if (v.type == JSON_SCAN_TRUE || v.type == JSON_SCAN_FALSE)
@@ -479,6 +465,8 @@ static int scan_connector_object(struct json_scan *s, ssize_t index, struct plan
 
         *ret = c;
         c = (struct plan_connector){};
+        *ret_seen = seen;
+        *ret_mistyped = mistyped;
         return 0;
 }
 
@@ -519,31 +507,6 @@ void cluster_page_done(struct cluster_page *p) {
         *p = (struct cluster_page){};
 }
 
-/* The envelope of a sync-job page: the object, its count and its results array. */
-static int decode_page_envelope(const cJSON *j, uint64_t *ret_count, const cJSON **ret_results,
-                                char **reterr) {
-        const cJSON *count, *results;
-
-        if (!cJSON_IsObject(j))
-                return reterr_printf(reterr, -EBADMSG, "The response is not a JSON object");
-
-        count = cJSON_GetObjectItemCaseSensitive(j, "count");
-        if (!count)
-                return reterr_printf(reterr, -EBADMSG, "The response has no 'count'");
-        if (!json_get_uint(count, ret_count))
-                return reterr_printf(reterr, -EBADMSG,
-                                     "The response's 'count' is not a non-negative integer");
-
-        results = cJSON_GetObjectItemCaseSensitive(j, "results");
-        if (!results)
-                return reterr_printf(reterr, -EBADMSG, "The response has no 'results'");
-        if (!cJSON_IsArray(results))
-                return reterr_printf(reterr, -EBADMSG, "The response's 'results' is not an array");
-
-        *ret_results = results;
-        return 0;
-}
-
 /* Reads the elements of 'results' (its '[' was the last token read) into the page. */
 static int scan_results(struct json_scan *s, struct cluster_page *page, char **reterr) {
         size_t n_alloc = 0;
@@ -551,6 +514,7 @@ static int scan_results(struct json_scan *s, struct cluster_page *page, char **r
 
         for (;;) {
                 struct json_scan_token t;
+                unsigned seen, mistyped;
 
                 r = json_scan_next(s, &t);
                 if (r < 0)
@@ -571,7 +535,7 @@ static int scan_results(struct json_scan *s, struct cluster_page *page, char **r
                         n_alloc = a;
                 }
                 r = scan_connector_object(s, (ssize_t) page->n_connectors,
-                                          &page->connectors[page->n_connectors], reterr);
+                                          &page->connectors[page->n_connectors], &seen, &mistyped, reterr);
                 if (r < 0)
                         return r;
                 if (!page->connectors[page->n_connectors++].id)
@@ -682,27 +646,42 @@ int cluster_decode_list_page(const char *body, size_t size, struct cluster_page 
 static int scan_connector_document(struct json_scan *s, const char *body, size_t size,
                                    const char *expected_id, struct plan_connector *ret, char **reterr) {
         _cleanup_(plan_connector_done) struct plan_connector c = {};
+        unsigned seen = 0, mistyped = 0;
         int r;
 
         r = scan_open_object(s, body, size, "The document", reterr);
         if (r < 0)
                 return r;
-        r = scan_connector_object(s, -1, &c, reterr);
+        r = scan_connector_object(s, -1, &c, &seen, &mistyped, reterr);
         if (r < 0)
                 return r;
         r = json_scan_finish(s);
         if (r < 0)
                 return r;
 
-        if (!c.id) {
-                c.id = strdup(expected_id);
-                if (!c.id)
-                        return -ENOMEM;
-        } else if (!streq(c.id, expected_id)) {
+        /* Whatever answered, it must be this connector's document: an error body, a proxy's page
+         * or another connector must never become the backup that lets a DELETE go ahead. */
+        if (mistyped & FIELD_BIT(FIELD_ERROR))
+                return reterr_printf(
+                        reterr, -EBADMSG,
+                        "The document's 'error' is neither a string nor null: an error, not a connector");
+        if (!c.id)
+                return reterr_printf(reterr, -EBADMSG, "The document has no 'id'");
+        if (!streq(c.id, expected_id)) {
                 _cleanup_free_ char *got = cluster_escape_str(c.id);
                 return got ? reterr_printf(reterr, -EBADMSG,
                                            "The document's id is '%s', not the one asked for", got)
                            : -ENOMEM;
+        }
+        for (enum connector_field f = FIELD_IS_NATIVE; f <= FIELD_SYNC_NOW; f++) {
+                if (!(seen & FIELD_BIT(f)))
+                        return reterr_printf(reterr, -EBADMSG,
+                                             "The document has no '%s', which every connector has",
+                                             connector_field_names[f]);
+                if (mistyped & FIELD_BIT(f))
+                        return reterr_printf(
+                                reterr, -EBADMSG, "The document's '%s' is not a %s, as every connector's is",
+                                connector_field_names[f], f == FIELD_STATUS ? "string" : "boolean");
         }
 
         *ret = c;
@@ -724,47 +703,248 @@ int cluster_decode_connector(const char *body, size_t size, const char *expected
         return 0;
 }
 
-int cluster_decode_sync_job_page(const char *body, size_t size, uint64_t *ret_count, char ***ret_ids,
-                                 size_t *ret_n_ids, char **reterr_message) {
-        _cleanup_(cJSON_Deletep) cJSON *j = NULL;
-        _cleanup_strv_free_ char **ids = NULL;
-        const cJSON *results, *item;
-        uint64_t count = 0;
-        size_t n = 0;
+int cluster_decode_acknowledged(const char *body, size_t size, char **reterr_message) {
+        struct json_scan s;
+        int acknowledged = -1; /* not given */
         int r;
 
-        assert(ret_count);
-        assert(ret_ids);
-        assert(ret_n_ids);
+        r = scan_open_object(&s, body, size, "The response", reterr_message);
+        for (; r >= 0;) {
+                struct json_scan_token key, v;
 
-        r = json_parse(body, size, &j, reterr_message);
+                r = json_scan_next(&s, &key);
+                if (r < 0 || key.type == JSON_SCAN_OBJECT_END)
+                        break;
+                r = json_scan_next(&s, &v);
+                if (r < 0)
+                        break;
+                if (!json_scan_string_equal(&key, "acknowledged")) {
+                        r = json_scan_skip(&s, &v);
+                        continue;
+                }
+                if (acknowledged >= 0) {
+                        r = reterr_printf(reterr_message, -EBADMSG,
+                                          "The response's 'acknowledged' is given twice");
+                        break;
+                }
+                acknowledged = v.type == JSON_SCAN_TRUE;
+        }
+        if (r >= 0)
+                r = json_scan_finish(&s);
+        if (r >= 0 && acknowledged < 0)
+                r = reterr_printf(reterr_message, -EBADMSG, "The response has no 'acknowledged': true");
+        else if (r >= 0 && acknowledged == 0)
+                r = reterr_printf(reterr_message, -EBADMSG,
+                                  "The response does not say 'acknowledged': true");
         if (r < 0)
-                return r;
-        r = decode_page_envelope(j, &count, &results, reterr_message);
-        if (r < 0)
-                return r;
+                return scan_result(&s, r, reterr_message);
+        return 0;
+}
 
-        ids = calloc((size_t) cJSON_GetArraySize(results) + 1, sizeof(char *));
-        if (!ids)
-                return -ENOMEM;
+void cluster_sync_job_page_done(struct cluster_sync_job_page *p) {
+        if (!p)
+                return;
+        for (size_t i = 0; i < p->n_jobs; i++) {
+                free(p->jobs[i].id);
+                free(p->jobs[i].connector_id);
+        }
+        free(p->jobs);
+        *p = (struct cluster_sync_job_page){};
+}
 
-        cJSON_ArrayForEach(item, results) {
-                const cJSON *id = cJSON_GetObjectItemCaseSensitive(item, "id");
+/* Reads the string member 'id' of an object whose '{' was the last token read, up to its '}'. A
+ * missing or null id leaves *ret NULL; anything else but a string is refused. */
+static int scan_object_id(struct json_scan *s, const char *where, size_t index, char **ret, char **reterr) {
+        _cleanup_free_ char *id = NULL;
+        bool seen = false;
+        int r;
 
-                if (!cJSON_IsObject(item))
-                        return reterr_printf(reterr_message, -EBADMSG, "results[%zu]: is not an object", n);
-                if (!cJSON_IsString(id) || id->valuestring[0] == '\0')
-                        return reterr_printf(reterr_message, -EBADMSG, "results[%zu]: has no string 'id'",
-                                             n);
-                ids[n] = strdup(id->valuestring);
-                if (!ids[n])
-                        return -ENOMEM;
-                n++;
+        for (;;) {
+                struct json_scan_token key, v;
+
+                r = json_scan_next(s, &key);
+                if (r < 0)
+                        return r;
+                if (key.type == JSON_SCAN_OBJECT_END)
+                        break;
+                r = json_scan_next(s, &v);
+                if (r < 0)
+                        return r;
+                if (!json_scan_string_equal(&key, "id")) {
+                        r = json_scan_skip(s, &v);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (seen)
+                        return reterr_printf(reterr, -EBADMSG, "results[%zu]: '%sid' is given twice", index,
+                                             where);
+                seen = true;
+                if (v.type == JSON_SCAN_STRING) {
+                        r = json_scan_string_dup(&v, &id);
+                        if (r < 0)
+                                return r;
+                } else if (v.type != JSON_SCAN_NULL)
+                        return reterr_printf(reterr, -EBADMSG, "results[%zu]: '%sid' is not a string", index,
+                                             where);
+        }
+        *ret = TAKE_PTR(id);
+        return 0;
+}
+
+/* Reads one sync job, whose '{' was 'begin'. */
+static int scan_sync_job(struct json_scan *s, const struct json_scan_token *begin, size_t index,
+                         struct cluster_sync_job *ret, char **reterr) {
+        _cleanup_free_ char *id = NULL, *connector_id = NULL;
+        bool have_id = false, have_connector = false;
+        int r;
+
+        for (;;) {
+                struct json_scan_token key, v;
+
+                r = json_scan_next(s, &key);
+                if (r < 0)
+                        return r;
+                if (key.type == JSON_SCAN_OBJECT_END) {
+                        ret->offset = begin->offset;
+                        ret->size = key.offset + 1 - begin->offset;
+                        break;
+                }
+                r = json_scan_next(s, &v);
+                if (r < 0)
+                        return r;
+
+                if (json_scan_string_equal(&key, "id")) {
+                        if (have_id)
+                                return reterr_printf(reterr, -EBADMSG, "results[%zu]: 'id' is given twice",
+                                                     index);
+                        have_id = true;
+                        if (v.type != JSON_SCAN_STRING || v.size == 0)
+                                return reterr_printf(reterr, -EBADMSG, "results[%zu]: 'id' is not a string",
+                                                     index);
+                        r = json_scan_string_dup(&v, &id);
+                } else if (json_scan_string_equal(&key, "connector")) {
+                        if (have_connector)
+                                return reterr_printf(reterr, -EBADMSG,
+                                                     "results[%zu]: 'connector' is given twice", index);
+                        have_connector = true;
+                        if (v.type == JSON_SCAN_OBJECT_BEGIN)
+                                r = scan_object_id(s, "connector.", index, &connector_id, reterr);
+                        else if (v.type != JSON_SCAN_NULL)
+                                return reterr_printf(reterr, -EBADMSG,
+                                                     "results[%zu]: 'connector' is not an object", index);
+                } else
+                        r = json_scan_skip(s, &v);
+                if (r < 0)
+                        return r;
         }
 
-        *ret_count = count;
-        *ret_ids = TAKE_PTR(ids);
-        *ret_n_ids = n;
+        if (!id || id[0] == '\0')
+                return reterr_printf(reterr, -EBADMSG, "results[%zu]: has no string 'id'", index);
+        ret->id = TAKE_PTR(id);
+        ret->connector_id = TAKE_PTR(connector_id);
+        return 0;
+}
+
+static int scan_sync_job_page(struct json_scan *s, const char *body, size_t size,
+                              struct cluster_sync_job_page *page, char **reterr) {
+        bool have_count = false, have_results = false;
+        size_t n_alloc = 0;
+        int r;
+
+        r = scan_open_object(s, body, size, "The response", reterr);
+        if (r < 0)
+                return r;
+
+        for (;;) {
+                struct json_scan_token key, v;
+
+                r = json_scan_next(s, &key);
+                if (r < 0)
+                        return r;
+                if (key.type == JSON_SCAN_OBJECT_END)
+                        break;
+                r = json_scan_next(s, &v);
+                if (r < 0)
+                        return r;
+
+                if (json_scan_string_equal(&key, "count")) {
+                        if (have_count)
+                                return reterr_printf(reterr, -EBADMSG,
+                                                     "The response's 'count' is given twice");
+                        have_count = true;
+                        r = json_scan_get_uint(&v, &page->count);
+                        if (r < 0)
+                                return r;
+                        if (r == 0)
+                                return reterr_printf(reterr, -EBADMSG,
+                                                     "The response's 'count' is not a non-negative integer");
+                        continue;
+                }
+                if (!json_scan_string_equal(&key, "results")) {
+                        r = json_scan_skip(s, &v);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+
+                if (have_results)
+                        return reterr_printf(reterr, -EBADMSG, "The response's 'results' is given twice");
+                have_results = true;
+                if (v.type != JSON_SCAN_ARRAY_BEGIN)
+                        return reterr_printf(reterr, -EBADMSG, "The response's 'results' is not an array");
+                for (;;) {
+                        struct json_scan_token t;
+
+                        r = json_scan_next(s, &t);
+                        if (r < 0)
+                                return r;
+                        if (t.type == JSON_SCAN_ARRAY_END)
+                                break;
+                        if (t.type != JSON_SCAN_OBJECT_BEGIN)
+                                return reterr_printf(reterr, -EBADMSG, "results[%zu]: is not an object",
+                                                     page->n_jobs);
+                        if (page->n_jobs >= n_alloc) {
+                                size_t a = MAX(n_alloc * 2, (size_t) 16);
+                                struct cluster_sync_job *p = reallocarray(page->jobs, a, sizeof(*p));
+
+                                if (!p)
+                                        return -ENOMEM;
+                                page->jobs = p;
+                                n_alloc = a;
+                        }
+                        page->jobs[page->n_jobs] = (struct cluster_sync_job){};
+                        r = scan_sync_job(s, &t, page->n_jobs, &page->jobs[page->n_jobs], reterr);
+                        if (r < 0)
+                                return r;
+                        page->n_jobs++;
+                }
+        }
+
+        r = json_scan_finish(s);
+        if (r < 0)
+                return r;
+        if (!have_count)
+                return reterr_printf(reterr, -EBADMSG, "The response has no 'count'");
+        if (!have_results)
+                return reterr_printf(reterr, -EBADMSG, "The response has no 'results'");
+        return 0;
+}
+
+int cluster_decode_sync_job_page(const char *body, size_t size, struct cluster_sync_job_page *ret,
+                                 char **reterr_message) {
+        _cleanup_(cluster_sync_job_page_done) struct cluster_sync_job_page page = {};
+        struct json_scan s;
+        int r;
+
+        assert(ret);
+
+        r = scan_sync_job_page(&s, body, size, &page, reterr_message);
+        if (r < 0)
+                return scan_result(&s, r, reterr_message);
+
+        *ret = page;
+        page = (struct cluster_sync_job_page){};
         return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "escape.h"
 #include "plan.h"
 #include "util.h"
 
@@ -82,24 +83,47 @@ void cluster_page_done(struct cluster_page *p);
 int cluster_decode_list_page(const char *body, size_t size, struct cluster_page *ret, char **reterr_message);
 
 /* Decodes one connector document (GET /_connector/<id>), with the rules of
- * cluster_decode_list_page() for one connector; its 'id' must be 'expected_id' when it has one, and
- * is set to it when it has none. */
+ * cluster_decode_list_page() for one connector, and checks that it is that connector's document:
+ * an 'id' equal to 'expected_id', no top-level 'error', and the members Elasticsearch writes into
+ * every connector it stores ('is_native', 'status', 'sync_now', whatever their values). Anything
+ * else is -EBADMSG: such a body must never become a backup. */
 int cluster_decode_connector(const char *body, size_t size, const char *expected_id,
                              struct plan_connector *ret, char **reterr_message);
 
-/* Decodes a page of GET /_connector/_sync_job: *ret_ids (NULL-terminated, owned by the caller)
- * gets the 'id' of each result. */
-int cluster_decode_sync_job_page(const char *body, size_t size, uint64_t *ret_count, char ***ret_ids,
-                                 size_t *ret_n_ids, char **reterr_message);
+/* One sync job of a page of GET /_connector/_sync_job. */
+struct cluster_sync_job {
+        char *id;
+        char *connector_id; /* its 'connector.id', or NULL when the job has none */
+        size_t offset;      /* where its object is in the page's body, for the connector's backup */
+        size_t size;
+};
+
+struct cluster_sync_job_page {
+        uint64_t count;
+        struct cluster_sync_job *jobs;
+        size_t n_jobs;
+};
+
+void cluster_sync_job_page_done(struct cluster_sync_job_page *p);
+
+/* Decodes a page of GET /_connector/_sync_job, with the body rules of cluster_decode_list_page():
+ * an object with 'count' and an array 'results' of objects, each with a non-empty string 'id' and
+ * a 'connector' object (or null) whose 'id' (string or null) names the job's connector. The caller
+ * keeps only the jobs of the connector it asked for: a server or proxy that dropped the
+ * connector_id filter must not get another connector's jobs deleted. */
+int cluster_decode_sync_job_page(const char *body, size_t size, struct cluster_sync_job_page *ret,
+                                 char **reterr_message);
+
+/* Decodes the answer to a DELETE: Elasticsearch's AcknowledgedResponse, an object holding
+ * "acknowledged": true. Anything else (false, missing, not JSON) is -EBADMSG: the deletion is not
+ * confirmed. */
+int cluster_decode_acknowledged(const char *body, size_t size, char **reterr_message);
 
 /* Frees the contents of n connectors and the array. */
 void cluster_connectors_free(struct plan_connector *a, size_t n);
 
-/* Copies at most 'max' bytes of s[0..n) for a message: control characters (and DEL) become \xNN,
- * a cut never splits a UTF-8 sequence, and a cut text ends in "...". Stops at a newline when
- * 'first_line' is set. Returns a new string, or NULL when out of memory. */
-char *cluster_escape_text(const char *s, size_t n, size_t max, bool first_line);
-
+/* A server's string (or an id) for a message: escaped as escape.h says, cut after
+ * CLUSTER_ERROR_TEXT_MAX bytes. A new string, or NULL when out of memory. */
 static inline char *cluster_escape_str(const char *s) {
-        return cluster_escape_text(s, strlen(s), CLUSTER_ERROR_TEXT_MAX, false);
+        return escape_text(s, strlen(s), CLUSTER_ERROR_TEXT_MAX, 0);
 }

@@ -25,6 +25,7 @@ struct cluster_listing {
         uint64_t count; /* the last page's 'count' */
         bool complete;
         char *incomplete_reason; /* NULL when complete */
+        unsigned attempts;       /* cluster_list(): the listings taken to get this one */
 };
 
 struct cluster_listing *cluster_listing_free(struct cluster_listing *l);

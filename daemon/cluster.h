@@ -30,6 +30,8 @@
  * fields the plan reads of each connector, some 150 bytes a connector instead of some 7 KiB. */
 #define CLUSTER_LIST_FILTER_PATH \
         "filter_path=count,results.id,results.name,results.service_type,results.index_name,results.deleted"
+/* How many times a listing is taken before one whose pages disagree fails the cycle. */
+#define CLUSTER_LIST_ATTEMPTS_MAX 3u
 #define CLUSTER_CONNECT_TIMEOUT_USEC_DEFAULT (5 * USEC_PER_SEC)
 #define CLUSTER_REQUEST_TIMEOUT_USEC_DEFAULT (30 * USEC_PER_SEC)
 #define CLUSTER_MAX_IN_FLIGHT_DEFAULT 2u
@@ -68,15 +70,19 @@ struct cluster_options {
         unsigned page_size;         /* connectors per list page */
         uint64_t max_result_window; /* the connector index's index.max_result_window */
         struct backoff_policy retry;
-        size_t max_body_bytes; /* a larger response body fails with -EFBIG */
+        size_t max_body_bytes;     /* a larger response body fails with -EFBIG */
+        const char *expected_uuid; /* GET / must report this cluster_uuid (cluster.cluster_uuid), or NULL */
+        const char *proxy;         /* NULL: no proxy at all, whatever the environment says */
 };
 
 /* Fills *o with the defaults above (verify_tls true, no auth, no url). */
 void cluster_options_init(struct cluster_options *o);
 
 enum cluster_delete_result {
-        CLUSTER_DELETED,
-        CLUSTER_ALREADY_GONE, /* 404: nothing to delete; not a failure (error is 0) */
+        CLUSTER_DELETED,        /* acknowledged (and its sync jobs deleted, where we delete them) */
+        CLUSTER_DELETED_PARTLY, /* the connector is gone, some of its sync jobs are not (error < 0) */
+        CLUSTER_ALREADY_GONE,   /* 404: nothing to delete; not a failure (error is 0) */
+        CLUSTER_CHANGED,        /* not deleted: it changed since its backup (error 0, err says how) */
         CLUSTER_DELETE_FAILED,
         _CLUSTER_DELETE_RESULT_MAX,
 };
@@ -122,42 +128,94 @@ const char *cluster_get_url(const struct cluster *c);
 /* What GET / said, once it succeeded; NULL before. Borrowed. */
 const struct cluster_info *cluster_get_info(const struct cluster *c);
 
-/* GET /: checks the server is Elasticsearch (X-elastic-product) of version 8.12 or later and
- * records its version. Every other operation does this first by itself when it has not been done
- * yet (no further request goes to a server that fails it). 'info' is borrowed for the callback. */
+/* GET /: checks the server is Elasticsearch (X-elastic-product) of version 8.12 or later, and the
+ * cluster the options' expected_uuid names when set (-ESTALE otherwise), and records its version.
+ * Every other operation does this first by itself when it has not been done yet (no further
+ * request goes to a server that fails it). 'info' is borrowed for the callback. */
 int cluster_info(struct cluster *c,
                  void (*callback)(struct cluster *c, int error, const struct cluster_info *info,
                                   const struct cluster_error *err, void *userdata),
                  void *userdata);
 
+/* GET / again, now: the cluster must still be the one that answered the first GET / (the same
+ * cluster_uuid), else -ESTALE (a load balancer or a DNS name that moved to another cluster). As
+ * cluster_info() when no GET / was done yet. */
+int cluster_identify(struct cluster *c,
+                     void (*callback)(struct cluster *c, int error, const struct cluster_info *info,
+                                      const struct cluster_error *err, void *userdata),
+                     void *userdata);
+
 /* Lists every connector: GET /_connector?from=N&size=S&<CLUSTER_LIST_FILTER_PATH> page after page
  * (include_deleted is never sent, so 9.x hides soft-deleted connectors; filter_path is left out of
- * the request in messages, which say which page). Fails with -EOVERFLOW when the cluster holds more
- * connectors than the result window lets us see, or at least as many as it (a count at the
- * exact-count limit), after the first page. On success 'listing' is owned by the callback (free
- * it with cluster_listing_free()). */
+ * the request in messages, which say which page). A listing is used only when it is consistent:
+ * every page reported the same count and the pages together hold exactly that many distinct
+ * connectors. One that is not is taken again after a retry delay (the retry hook is told), up to
+ * CLUSTER_LIST_ATTEMPTS_MAX listings; then it fails with -EAGAIN. Fails with -EOVERFLOW when the
+ * cluster holds more connectors than the result window lets us see, or at least as many as it (a
+ * count at the exact-count limit), after the first page. On success 'listing' (complete) is owned
+ * by the callback (free it with cluster_listing_free()). */
 int cluster_list(struct cluster *c,
                  void (*callback)(struct cluster *c, int error, struct cluster_listing *listing,
                                   const struct cluster_error *err, void *userdata),
                  void *userdata);
 
-/* GET /_connector/<id>. -ENOENT when the cluster has no such connector. On success 'document'
- * is owned by the callback (free it with cluster_document_free()). 'id' is copied. */
+/* GET /_connector/<id>: the connector's document, checked to be that connector's (see
+ * cluster_decode_connector()) and sent by Elasticsearch. -ENOENT when Elasticsearch says it has no
+ * such connector. On success 'document' is owned by the callback (free it with
+ * cluster_document_free()). 'id' is copied. */
 int cluster_get(struct cluster *c, const char *id,
                 void (*callback)(struct cluster *c, int error, struct cluster_document *document,
                                  const struct cluster_error *err, void *userdata),
                 void *userdata);
 
-/* Deletes connector 'id' (copied). delete_sync_jobs: 8.14+ gets delete_sync_jobs=true; on
- * 8.12-8.13, which have no such parameter, the connector's sync jobs are listed (all pages of
- * GET /_connector/_sync_job?connector_id=<id>) and each deleted before the connector. hard: 9.0+
- * gets hard=true (earlier versions always delete for good). A parameter is never sent as false.
- * The result: CLUSTER_DELETED, CLUSTER_ALREADY_GONE (404, error 0) or CLUSTER_DELETE_FAILED
- * (error < 0, err set). */
-int cluster_delete(struct cluster *c, const char *id, bool delete_sync_jobs, bool hard,
+/* A connector's sync jobs, as cluster_list_sync_jobs() read them. */
+struct cluster_sync_jobs {
+        char **ids; /* NULL-terminated: the jobs whose connector.id is the connector, each once */
+        size_t n_ids;
+        char *json; /* those jobs' documents as the cluster sent them, in one JSON array */
+        size_t json_size;
+        size_t n_foreign; /* jobs listed that belong to other connectors: left out */
+};
+
+struct cluster_sync_jobs *cluster_sync_jobs_free(struct cluster_sync_jobs *j);
+DEFINE_CLEANUP_FUNC(struct cluster_sync_jobs *, cluster_sync_jobs_free);
+
+/* Every page of GET /_connector/_sync_job?connector_id=<id>. -EOVERFLOW when there are more than
+ * the result window shows. On success 'jobs' is owned by the callback. 'id' is copied. */
+int cluster_list_sync_jobs(struct cluster *c, const char *id,
+                           void (*callback)(struct cluster *c, int error, struct cluster_sync_jobs *jobs,
+                                            const struct cluster_error *err, void *userdata),
+                           void *userdata);
+
+struct cluster_delete_options {
+        bool delete_sync_jobs; /* 8.14+: delete_sync_jobs=true; 8.12-8.13: sync_job_ids after it */
+        bool hard;             /* 9.0+: hard=true (earlier versions always delete for good) */
+        /* The document as it was backed up (borrowed for the call, copied). A DELETE whose answer
+         * did not come is sent again only after a GET finds the connector exactly so: else the
+         * result is CLUSTER_CHANGED (or CLUSTER_ALREADY_GONE). NULL: sent again blindly. */
+        const char *expected_body;
+        size_t expected_size;
+        /* 8.12-8.13 with delete_sync_jobs: the jobs backed up with the connector, deleted once the
+         * connector is (never before: a failed DELETE leaves them). Ignored elsewhere. Copied. */
+        const char *const *sync_job_ids;
+        size_t n_sync_job_ids;
+};
+
+/* Deletes connector 'id' (copied), sending only the parameters the server's version accepts (never
+ * one as false). The 2xx must be Elasticsearch's {"acknowledged": true}, else the delete failed.
+ * The result: CLUSTER_DELETED, CLUSTER_DELETED_PARTLY (error < 0, err says which jobs failed),
+ * CLUSTER_ALREADY_GONE (404, error 0), CLUSTER_CHANGED (error 0, err says why) or
+ * CLUSTER_DELETE_FAILED (error < 0, err set). */
+int cluster_delete(struct cluster *c, const char *id, const struct cluster_delete_options *o,
                    void (*callback)(struct cluster *c, int error, enum cluster_delete_result result,
                                     const struct cluster_error *err, void *userdata),
                    void *userdata);
+
+/* From now on no request is retried, and none is sent again: every call waiting for its retry ends
+ * now (its operation fails with -ECANCELED, its callback runs), and so does a listing waiting to
+ * be taken again. Requests on the wire finish or time out. For a cycle past its deadline, or
+ * stopping. */
+void cluster_stop_retrying(struct cluster *c);
 
 /* ---- Pure helpers (no I/O), exposed for the unit tests and the fuzzer. ---- */
 

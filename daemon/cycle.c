@@ -8,9 +8,11 @@
 #include "cluster.h"
 #include "cycle.h"
 #include "exec.h"
+#include "fs-util.h"
 #include "log.h"
 #include "manifest.h"
 #include "messages.h"
+#include "state.h"
 #include "util.h"
 
 struct cycle {
@@ -21,11 +23,22 @@ struct cycle {
         unsigned page_size;
         char id[33]; /* CYCLE_ID */
 
+        /* safety.confirm_removed_sets and --confirm-removed-set together; strings borrowed */
+        char **confirmed;
+        size_t n_confirmed;
+
+        int lock_fd;
         struct manifest *manifest;
+        char digest[8 + 2 * MANIFEST_DIGEST_SIZE]; /* "sha256:<hex>" */
+        struct state *state;                       /* what earlier cycles saw: never NULL once read */
         struct cluster *cluster;
         struct cluster_listing *listing;
         struct exec *exec;
+        struct backup_record record;
+
         sd_event_source *defer;
+        sd_event_source *timeout;
+        bool stopping;
 
         struct cycle_result result;
         void (*done)(struct cycle *c, struct cycle_result *r, void *userdata);
@@ -36,18 +49,19 @@ int cycle_status_to_exit(enum cycle_status s) {
         switch (s) {
         case CYCLE_OK:
                 return 0;
-        case CYCLE_FAILED:
-                return 1;
         case CYCLE_INVALID:
                 return 2;
         case CYCLE_BLOCKED:
                 return 3;
+        case CYCLE_FAILED:
+        case CYCLE_BUSY:
+        case CYCLE_RETRY:
         default:
                 return 1;
         }
 }
 
-void cycle_cluster_options(const struct config *c, struct cluster_options *o) {
+static void cluster_options_from_config(const struct config *c, struct cluster_options *o) {
         static const enum cluster_auth auth[_CONFIG_AUTH_MAX] = {
                 [CONFIG_AUTH_NONE] = CLUSTER_AUTH_NONE,
                 [CONFIG_AUTH_API_KEY] = CLUSTER_AUTH_API_KEY,
@@ -70,7 +84,9 @@ void cycle_cluster_options(const struct config *c, struct cluster_options *o) {
         o->request_timeout_usec = c->request_timeout_usec;
         o->max_result_window = c->max_result_window;
         o->max_in_flight = c->concurrency;
-        o->retry = (struct backoff_policy) {
+        o->expected_uuid = c->cluster_uuid;
+        o->proxy = c->proxy;
+        o->retry = (struct backoff_policy){
                 .max_attempts = c->retry_max_attempts,
                 .initial_delay_usec = c->retry_initial_delay_usec,
                 .max_delay_usec = c->retry_max_delay_usec,
@@ -88,13 +104,20 @@ static void cycle_log(struct cycle *c, int level, int error, const char *message
         va_end(ap);
 }
 
+static void summary_printf(struct cycle *c, const char *fmt, ...) _printf_(2, 3);
+static void summary_printf(struct cycle *c, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        (void) vsnprintf(c->result.summary, sizeof c->result.summary, fmt, ap);
+        va_end(ap);
+}
+
 static void finish(struct cycle *c, enum cycle_status status) {
         struct cycle_result *r = &c->result;
         static const char *const names[_CYCLE_STATUS_MAX] = {
-                [CYCLE_OK] = "ok",
-                [CYCLE_FAILED] = "failed",
-                [CYCLE_INVALID] = "invalid",
-                [CYCLE_BLOCKED] = "blocked",
+                [CYCLE_OK] = "ok",           [CYCLE_FAILED] = "failed", [CYCLE_INVALID] = "invalid",
+                [CYCLE_BLOCKED] = "blocked", [CYCLE_BUSY] = "busy",     [CYCLE_RETRY] = "retry",
         };
         char deleted[24], failed[24];
         struct log_field end[] = {
@@ -104,6 +127,7 @@ static void finish(struct cycle *c, enum cycle_status status) {
                 { "FAILED", failed },
         };
 
+        c->timeout = sd_event_source_disable_unref(c->timeout);
         r->status = status;
         (void) snprintf(deleted, sizeof deleted, "%zu", r->deleted);
         (void) snprintf(failed, sizeof failed, "%zu", r->failed);
@@ -117,36 +141,352 @@ static void finish(struct cycle *c, enum cycle_status status) {
 static void summarize_plan(struct cycle *c) {
         struct cycle_result *r = &c->result;
         const struct plan *p = r->plan;
+        char extra[256] = "";
+        size_t n = 0;
+
+#define EXTRA(...) \
+        (n += \
+         (size_t) snprintf(extra + MIN(n, sizeof extra), sizeof extra - MIN(n, sizeof extra), __VA_ARGS__))
+        if (p->counts[PLAN_WAITING] > 0)
+                EXTRA(", %zu waiting", p->counts[PLAN_WAITING]);
+        if (r->changed > 0)
+                EXTRA(", %zu changed since the listing", r->changed);
+        if (r->not_deleted > 0)
+                EXTRA(", %zu not deleted (%s)", r->not_deleted, r->timed_out ? "timed out" : "stopped");
+        if (r->unknown > 0)
+                EXTRA(", %zu of unknown outcome", r->unknown);
+        (void) n;
+#undef EXTRA
 
         if (c->plan_only)
-                (void) snprintf(r->summary, sizeof r->summary,
-                                "planned %zu to delete, %zu to keep, %zu missing, %zu unmanaged, %zu protected%s",
-                                p->counts[PLAN_DELETE], p->counts[PLAN_KEEP], p->counts[PLAN_MISSING],
-                                p->counts[PLAN_UNMANAGED], p->counts[PLAN_PROTECTED],
-                                p->blocked ? " (blocked)" : "");
+                summary_printf(
+                        c,
+                        "planned %zu to delete, %zu to keep, %zu missing, %zu unmanaged, %zu protected%s%s",
+                        p->counts[PLAN_DELETE], p->counts[PLAN_KEEP], p->counts[PLAN_MISSING],
+                        p->counts[PLAN_UNMANAGED], p->counts[PLAN_PROTECTED], extra,
+                        p->blocked ? " (blocked)" : "");
         else if (c->dry_run)
-                (void) snprintf(r->summary, sizeof r->summary,
-                                "dry run: would delete %zu, kept %zu, %zu missing, %zu unmanaged, %zu protected",
-                                r->would_delete, p->counts[PLAN_KEEP], p->counts[PLAN_MISSING],
-                                p->counts[PLAN_UNMANAGED], p->counts[PLAN_PROTECTED]);
+                summary_printf(
+                        c,
+                        "dry run: would delete %zu, kept %zu, %zu missing, %zu unmanaged, %zu protected%s",
+                        r->would_delete, p->counts[PLAN_KEEP], p->counts[PLAN_MISSING],
+                        p->counts[PLAN_UNMANAGED], p->counts[PLAN_PROTECTED], extra);
         else
-                (void) snprintf(r->summary, sizeof r->summary,
-                                "deleted %zu, already gone %zu, failed %zu, kept %zu, %zu missing, %zu unmanaged, "
-                                "%zu protected",
-                                r->deleted, r->already_gone, r->failed, p->counts[PLAN_KEEP],
-                                p->counts[PLAN_MISSING], p->counts[PLAN_UNMANAGED], p->counts[PLAN_PROTECTED]);
+                summary_printf(
+                        c,
+                        "deleted %zu, already gone %zu, failed %zu, kept %zu, %zu missing, %zu unmanaged, "
+                        "%zu protected%s",
+                        r->deleted, r->already_gone, r->failed, p->counts[PLAN_KEEP],
+                        p->counts[PLAN_MISSING], p->counts[PLAN_UNMANAGED], p->counts[PLAN_PROTECTED],
+                        extra);
 }
+
+/* ---- What earlier cycles saw ---- */
+
+static void load_state(struct cycle *c) {
+        _cleanup_free_ char *msg = NULL;
+        int r;
+
+        r = state_load(c->config->state_dir, &c->state, &msg);
+        if (r >= 0)
+                return;
+        if (r == -EBADMSG)
+                cycle_log(c, LOG_WARNING, r, MESSAGE_STATE_INVALID,
+                          "The state file '%s/%s' is not valid (%s): starting every orphan's clock anew, "
+                          "with no "
+                          "record of the last cycle's sets",
+                          c->config->state_dir, STATE_FILE_NAME, strna(msg));
+        else if (r != -ENOENT)
+                cycle_log(c, LOG_WARNING, r, MESSAGE_STATE_INVALID,
+                          "Failed to read the state file '%s/%s', starting every orphan's clock anew: %m",
+                          c->config->state_dir, STATE_FILE_NAME);
+        /* An empty state: a lost state restarts every clock; it never shortens one. */
+        c->state = state_free(c->state);
+        if (state_new(&c->state) < 0)
+                c->state = NULL;
+}
+
+/* Remembers the orphans still to delete (with since when) and, when the plan was carried out,
+ * which set declared what. Returns 0 or a negative errno, logged. */
+static int save_state(struct cycle *c, bool carried_out) {
+        const struct plan *p = c->result.plan;
+        _cleanup_free_ struct plan_orphan_seen *orphans = NULL;
+        _cleanup_free_ struct plan_prior *prior = NULL;
+        struct state s = {};
+        size_t n = 0;
+        int r;
+
+        orphans =
+                calloc(MAX(p->counts[PLAN_DELETE] + p->counts[PLAN_WAITING], (size_t) 1), sizeof(*orphans));
+        if (!orphans)
+                return log_error_errno(-ENOMEM, "Failed to save the state: %m");
+        for (size_t i = 0; i < p->n_items; i++) {
+                const struct plan_item *it = p->items + i;
+
+                if (it->kind != PLAN_DELETE && it->kind != PLAN_WAITING)
+                        continue;
+                /* A connector gone now, or no orphan any more, starts its clock anew should it
+                 * come back. */
+                if (it->kind == PLAN_DELETE && c->exec) {
+                        enum exec_outcome o = exec_get_outcome(c->exec, it);
+
+                        if (o == EXEC_DELETED || o == EXEC_ALREADY_GONE || o == EXEC_CHANGED)
+                                continue;
+                }
+                orphans[n++] = (struct plan_orphan_seen){ .id = it->id, .since_usec = it->since_usec };
+        }
+        s.orphans = orphans;
+        s.n_orphans = n;
+
+        if (carried_out) {
+                const struct manifest *m = c->manifest;
+                size_t k = 0;
+
+                prior = calloc(MAX(m->n_declared, (size_t) 1), sizeof(*prior));
+                if (!prior)
+                        return log_error_errno(-ENOMEM, "Failed to save the state: %m");
+                for (size_t i = 0; i < m->n_sets; i++)
+                        for (size_t j = 0; j < m->sets[i].n_connectors; j++)
+                                prior[k++] = (struct plan_prior){
+                                        .id = m->sets[i].connectors[j].id,
+                                        .set = m->sets[i].name,
+                                };
+                s.prior = prior;
+                s.n_prior = k;
+                s.have_prior = true;
+        } else if (c->state) {
+                s.prior = c->state->prior;
+                s.n_prior = c->state->n_prior;
+                s.have_prior = c->state->have_prior;
+        }
+
+        r = state_save(c->config->state_dir, &s);
+        if (r < 0) {
+                cycle_log(c, LOG_ERR, r, MESSAGE_STATE_INVALID, "Failed to save the state to '%s/%s': %m",
+                          c->config->state_dir, STATE_FILE_NAME);
+                return r;
+        }
+        return 0;
+}
+
+/* The cycle is over for the plan (carried out or not): remember what it saw, then finish. */
+static void finish_with_state(struct cycle *c, enum cycle_status status, bool carried_out) {
+        if (!c->plan_only && !c->dry_run && c->result.plan && save_state(c, carried_out) < 0 &&
+            status == CYCLE_OK) {
+                status = CYCLE_FAILED;
+                (void) snprintf(c->result.summary + strlen(c->result.summary),
+                                sizeof c->result.summary - strlen(c->result.summary),
+                                "; the state was not saved");
+        }
+        finish(c, status);
+}
+
+/* ---- The manifests: one snapshot ---- */
+
+static void digest_to_text(const uint8_t d[static MANIFEST_DIGEST_SIZE],
+                           char out[static 8 + 2 * MANIFEST_DIGEST_SIZE]) {
+        static const char hex[] = "0123456789abcdef";
+        char *p = stpcpy(out, "sha256:");
+
+        for (size_t i = 0; i < MANIFEST_DIGEST_SIZE; i++) {
+                *p++ = hex[d[i] >> 4];
+                *p++ = hex[d[i] & 15];
+        }
+        *p = '\0';
+}
+
+/* Whether the manifests are still the snapshot the plan was made from: no Git operation in
+ * progress on them, and the same bytes. Returns 1, or 0 with *ret_reason (owned by the caller). */
+static int manifests_unchanged(struct cycle *c, char **ret_reason) {
+        struct yaml_read_diags errors = {};
+        uint8_t digest[MANIFEST_DIGEST_SIZE];
+        char *what = NULL;
+        int r;
+
+        r = manifest_git_busy(c->config->manifests, &what);
+        if (r > 0) {
+                *ret_reason = what;
+                return 0;
+        }
+        if (r < 0)
+                log_debug_errno(r, "Failed to look for a Git operation on '%s', ignoring: %m",
+                                c->config->manifests);
+
+        r = manifest_digest(c->config->manifests, digest, &errors);
+        if (r < 0) {
+                *ret_reason = strdup_printf("the manifests at '%s' cannot be read again (%zu errors)",
+                                            c->config->manifests, yaml_read_diags_count(&errors));
+                yaml_read_diags_done(&errors);
+                return 0;
+        }
+        yaml_read_diags_done(&errors);
+        if (memcmp(digest, c->manifest->digest, MANIFEST_DIGEST_SIZE) != 0) {
+                *ret_reason = strdup_printf(
+                        "the manifests at '%s' changed since this cycle read them (a git pull, "
+                        "an editor, a deploy?)",
+                        c->config->manifests);
+                return 0;
+        }
+        return 1;
+}
+
+static int load_manifests(struct cycle *c) {
+        struct yaml_read_diags errors = {};
+        int r;
+
+        r = manifest_load(c->config->manifests, &c->manifest, &errors);
+        if (r < 0) {
+                const struct log_field f[] = { { "CYCLE_ID", c->id } };
+
+                for (size_t i = 0; i < errors.n_items; i++)
+                        log_event(LOG_ERR | LOG_ESCAPED, 0, NULL, f, ELEMENTSOF(f), "%s",
+                                  errors.items[i].text);
+                log_event(LOG_ERR, 0, MESSAGE_MANIFESTS_INVALID, f, ELEMENTSOF(f),
+                          "The manifests at '%s' are invalid (%zu errors), deleting nothing",
+                          c->config->manifests, yaml_read_diags_count(&errors));
+                summary_printf(c, "manifests invalid (%zu errors): deleted nothing",
+                               yaml_read_diags_count(&errors));
+                yaml_read_diags_done(&errors);
+                return r == -ENOMEM ? r : -EINVAL;
+        }
+        yaml_read_diags_done(&errors);
+        digest_to_text(c->manifest->digest, c->digest);
+        c->result.manifests_digest = c->digest;
+        log_debug("Read %zu sets declaring %zu connectors from %zu files (%s)", c->manifest->n_sets,
+                  c->manifest->n_declared, c->manifest->n_files, c->digest);
+        return 0;
+}
+
+/* ---- The executor's hooks ---- */
+
+static int hook_recheck(const struct plan_item *item, const struct plan_connector *doc,
+                        bool *ret_delete_sync_jobs, bool *ret_hard, char **ret_reason, void *userdata) {
+        struct cycle *c = userdata;
+        struct plan_recheck rc;
+        size_t set, conn;
+        int r;
+
+        r = plan_recheck(c->manifest->sets, c->manifest->n_sets, item, doc,
+                         manifest_find(c->manifest, doc->id, &set, &conn), &rc);
+        if (r < 0)
+                return r;
+        if (!rc.delete) {
+                *ret_reason = TAKE_PTR(rc.reason);
+                plan_recheck_done(&rc);
+                return 0;
+        }
+        *ret_delete_sync_jobs = rc.delete_sync_jobs;
+        *ret_hard = rc.hard;
+        plan_recheck_done(&rc);
+        return 1;
+}
+
+static int hook_may_delete(char **ret_reason, void *userdata) {
+        return manifests_unchanged(userdata, ret_reason);
+}
+
+/* ---- The cycle's steps ---- */
 
 static void on_exec_done(struct exec *e, const struct exec_result *er, void *userdata) {
         struct cycle *c = userdata;
+        struct cycle_result *r = &c->result;
+        enum cycle_status status;
 
-        c->result.deleted = er->deleted;
-        c->result.already_gone = er->already_gone;
-        c->result.failed = er->failed;
-        /* 'er' lives in the executor: done with it from here on. */
-        c->exec = exec_free(c->exec);
+        r->deleted = er->deleted;
+        r->already_gone = er->already_gone;
+        r->failed = er->failed + er->jobs_failed;
+        r->changed = er->changed;
+        r->not_deleted = er->not_deleted;
+        r->unknown = er->unknown;
         summarize_plan(c);
-        finish(c, c->result.failed > 0 ? CYCLE_FAILED : CYCLE_OK);
+
+        if (er->halted) {
+                cycle_log(c, LOG_WARNING, 0, MESSAGE_MANIFESTS_CHANGED,
+                          "Stopped deleting: %s; %zu connectors were left for the next cycle", er->halted,
+                          er->not_deleted);
+                status = CYCLE_RETRY;
+        } else if (r->timed_out || r->stopped || r->failed > 0 || r->unknown > 0)
+                status = CYCLE_FAILED;
+        else
+                status = CYCLE_OK;
+
+        /* The plan was carried out unless something cut it short. */
+        finish_with_state(c, status, !er->halted && !er->stopped);
+}
+
+static void log_cluster_error(struct cycle *c, int error, const struct cluster_error *err,
+                              const char *what) {
+        char status[16];
+        const struct log_field f[] = {
+                { "CYCLE_ID", c->id },
+                { "HTTP_STATUS", status },
+        };
+        const char *text = err && err->message ? err->message : strerror(-error);
+
+        (void) snprintf(status, sizeof status, "%d", err ? err->status : 0);
+        log_event(LOG_ERR, error, error == -ESTALE ? MESSAGE_CLUSTER_MISMATCH : MESSAGE_CLUSTER_FAILED, f,
+                  err && err->status > 0 ? 2 : 1, "Failed to %s %s, deleting nothing: %s", what,
+                  cluster_get_url(c->cluster), text);
+        summary_printf(c, "failed to %s the cluster: %s", what, text);
+}
+
+static void start_deleting(struct cycle *c) {
+        const struct cluster_info *info = cluster_get_info(c->cluster);
+        const struct exec_hooks hooks = {
+                .recheck = hook_recheck,
+                .may_delete = hook_may_delete,
+                .userdata = c,
+        };
+        struct exec_options eo;
+        int r;
+
+        c->record = (struct backup_record){
+                .cycle_id = c->id,
+                .cluster_url = cluster_get_url(c->cluster),
+                .cluster_name = info ? info->cluster_name : NULL,
+                .cluster_uuid = info ? info->cluster_uuid : NULL,
+                .es_version = info ? info->version : NULL,
+                .manifests_path = c->config->manifests,
+                .manifests_digest = c->digest,
+        };
+        eo = (struct exec_options){
+                .backup_dir = c->config->backup_dir,
+                .concurrency = c->config->concurrency,
+                .cycle_id = c->id,
+                .record = &c->record,
+                .hooks = &hooks,
+        };
+        r = exec_start(&c->exec, c->event, c->cluster, c->result.plan, &eo, on_exec_done, c);
+        if (r < 0) {
+                cycle_log(c, LOG_ERR, r, NULL, "Failed to start deleting: %m");
+                summary_printf(c, "failed to start deleting: %s", strerror(-r));
+                return finish_with_state(c, CYCLE_FAILED, false);
+        }
+}
+
+/* The cluster answered GET / again right before the first DELETE. */
+static void on_identified(struct cluster *cl, int error, const struct cluster_info *info,
+                          const struct cluster_error *err, void *userdata) {
+        struct cycle *c = userdata;
+        _cleanup_free_ char *reason = NULL;
+        int r;
+
+        if (error < 0) {
+                log_cluster_error(c, error, err, "check again the identity of");
+                return finish_with_state(c, CYCLE_FAILED, false);
+        }
+
+        /* The manifests, read again right before the first DELETE: the plan stands only on the
+         * snapshot it was made from. */
+        r = manifests_unchanged(c, &reason);
+        if (r <= 0) {
+                cycle_log(c, LOG_WARNING, r, MESSAGE_MANIFESTS_CHANGED,
+                          "Deleting nothing: %s; trying again soon", reason ? reason : strerror(-r));
+                summary_printf(c, "deleted nothing: %s", reason ? reason : strerror(-r));
+                c->result.not_deleted = c->result.plan->counts[PLAN_DELETE];
+                return finish_with_state(c, CYCLE_RETRY, false);
+        }
+        start_deleting(c);
 }
 
 static void log_dry_run(struct cycle *c) {
@@ -160,54 +500,72 @@ static void log_dry_run(struct cycle *c) {
 
                 if (it->kind != PLAN_DELETE)
                         continue;
-                f[n++] = (struct log_field) { "CYCLE_ID", c->id };
-                f[n++] = (struct log_field) { "CONNECTOR_ID", it->id };
+                f[n++] = (struct log_field){ "CYCLE_ID", c->id };
+                f[n++] = (struct log_field){ "CONNECTOR_ID", it->id };
                 if (pc && pc->service_type)
-                        f[n++] = (struct log_field) { "CONNECTOR_SERVICE_TYPE", pc->service_type };
-                f[n++] = (struct log_field) { "DELETE_SYNC_JOBS", it->delete_sync_jobs ? "true" : "false" };
-                f[n++] = (struct log_field) { "HARD", it->hard ? "true" : "false" };
-                log_event(LOG_NOTICE, 0, MESSAGE_WOULD_DELETE, f, n, "Dry run: would delete connector '%s'", it->id);
+                        f[n++] = (struct log_field){ "CONNECTOR_SERVICE_TYPE", pc->service_type };
+                f[n++] = (struct log_field){ "DELETE_SYNC_JOBS", it->delete_sync_jobs ? "true" : "false" };
+                f[n++] = (struct log_field){ "HARD", it->hard ? "true" : "false" };
+                log_event(LOG_NOTICE, 0, MESSAGE_WOULD_DELETE, f, n, "Dry run: would delete connector '%s'",
+                          it->id);
                 c->result.would_delete++;
         }
+}
+
+static void log_identity(struct cycle *c, const struct cluster_listing *listing) {
+        const struct cluster_info *info = cluster_get_info(c->cluster);
+        const struct log_field f[] = {
+                { "CYCLE_ID", c->id },
+                { "CLUSTER_NAME", strempty(info->cluster_name) },
+                { "CLUSTER_UUID", strempty(info->cluster_uuid) },
+                { "ES_VERSION", info->version },
+        };
+        char attempts[64] = "";
+
+        if (listing->attempts > 1)
+                (void) snprintf(attempts, sizeof attempts, " (consistent at the %u%s listing)",
+                                listing->attempts,
+                                listing->attempts == 2   ? "nd"
+                                : listing->attempts == 3 ? "rd"
+                                                         : "th");
+        log_event(LOG_INFO, 0, MESSAGE_CLUSTER_IDENTITY, f, ELEMENTSOF(f),
+                  "Listed %zu connectors of cluster '%s' (cluster_uuid %s, Elasticsearch %s) at %s%s",
+                  listing->n_connectors, strna(info->cluster_name), strna(info->cluster_uuid), info->version,
+                  cluster_get_url(c->cluster), attempts);
 }
 
 static void on_listed(struct cluster *cl, int error, struct cluster_listing *listing,
                       const struct cluster_error *err, void *userdata) {
         struct cycle *c = userdata;
         const struct config *cfg = c->config;
-        struct plan_policy policy = { .max_deletions = cfg->max_deletions };
-        struct exec_options eo;
+        struct plan_policy policy;
+        char *hint = NULL;
         int r;
 
         if (error < 0) {
-                char status[16];
-                const struct log_field f[] = {
-                        { "CYCLE_ID", c->id },
-                        { "HTTP_STATUS", status },
-                };
-
-                (void) snprintf(status, sizeof status, "%d", err ? err->status : 0);
-                log_event(LOG_ERR, error, MESSAGE_CLUSTER_FAILED, f, err && err->status > 0 ? 2 : 1,
-                          "Failed to list the connectors of %s, deleting nothing: %s", cluster_get_url(cl),
-                          err && err->message ? err->message : strerror(-error));
-                (void) snprintf(c->result.summary, sizeof c->result.summary, "cluster listing failed: %s",
-                                err && err->message ? err->message : strerror(-error));
+                log_cluster_error(c, error, err, "list the connectors of");
                 return finish(c, CYCLE_FAILED);
         }
         c->listing = listing;
+        c->result.cluster = cluster_get_info(cl);
+        log_identity(c, listing);
 
-        if (!listing->complete)
-                /* A listing that moved while we paged can only have hidden connectors from us:
-                 * every orphan in it was seen to exist and is declared by no manifest. */
-                cycle_log(c, LOG_WARNING, 0, MESSAGE_CLUSTER_FAILED,
-                          "The connector listing changed while it was read (%s); acting only on the %zu connectors seen",
-                          strna(listing->incomplete_reason), listing->n_connectors);
-
+        policy = (struct plan_policy){
+                .max_deletions = cfg->max_deletions,
+                .orphan_grace_usec = cfg->orphan_grace_usec,
+                .now_usec = now_usec(CLOCK_REALTIME),
+                .seen = c->state ? c->state->orphans : NULL,
+                .n_seen = c->state ? c->state->n_orphans : 0,
+                .prior = c->state && c->state->have_prior ? c->state->prior : NULL,
+                .n_prior = c->state && c->state->have_prior ? c->state->n_prior : 0,
+                .confirmed_removed = c->confirmed,
+                .n_confirmed_removed = c->n_confirmed,
+        };
         r = plan_build(c->manifest->sets, c->manifest->n_sets, listing->connectors, listing->n_connectors,
                        &policy, &c->result.plan);
         if (r < 0) {
                 cycle_log(c, LOG_ERR, r, NULL, "Failed to plan: %m");
-                (void) snprintf(c->result.summary, sizeof c->result.summary, "planning failed: %s", strerror(-r));
+                summary_printf(c, "planning failed: %s", strerror(-r));
                 return finish(c, CYCLE_FAILED);
         }
 
@@ -219,9 +577,8 @@ static void on_listed(struct cluster *cl, int error, struct cluster_listing *lis
         if (c->result.plan->blocked) {
                 cycle_log(c, LOG_WARNING, 0, MESSAGE_SAFETY_STOP, "Safety stop, deleting nothing: %s",
                           c->result.plan->blocked);
-                (void) snprintf(c->result.summary, sizeof c->result.summary, "safety stop: %s",
-                                c->result.plan->blocked);
-                return finish(c, CYCLE_BLOCKED);
+                summary_printf(c, "safety stop: %s", c->result.plan->blocked);
+                return finish_with_state(c, CYCLE_BLOCKED, false);
         }
 
         if (c->dry_run) {
@@ -232,31 +589,29 @@ static void on_listed(struct cluster *cl, int error, struct cluster_listing *lis
 
         if (c->result.plan->counts[PLAN_DELETE] == 0) {
                 summarize_plan(c);
-                return finish(c, CYCLE_OK);
+                return finish_with_state(c, CYCLE_OK, true);
         }
 
         /* No backup, no delete: a folder we cannot write to stops every delete up front. */
-        r = backup_dir_prepare(cfg->backup_dir);
+        r = backup_dir_prepare(cfg->backup_dir, &hint);
         if (r < 0) {
+                _cleanup_free_ char *h = hint;
+
                 cycle_log(c, LOG_ERR, r, MESSAGE_BACKUP_FAILED,
-                          "Failed to prepare the backup folder '%s', deleting nothing: %m", cfg->backup_dir);
+                          "Failed to prepare the backup folder '%s', deleting nothing: %m%s%s",
+                          cfg->backup_dir, h ? "; fix it with: " : "", strempty(h));
                 c->result.failed = c->result.plan->counts[PLAN_DELETE];
-                (void) snprintf(c->result.summary, sizeof c->result.summary,
-                                "backup folder '%s' unusable (%s): deleted nothing", cfg->backup_dir, strerror(-r));
-                return finish(c, CYCLE_FAILED);
+                summary_printf(c, "backup folder '%s' unusable (%s): deleted nothing", cfg->backup_dir,
+                               strerror(-r));
+                return finish_with_state(c, CYCLE_FAILED, false);
         }
 
-        eo = (struct exec_options) {
-                .backup_dir = cfg->backup_dir,
-                .concurrency = cfg->concurrency,
-                .cycle_id = c->id,
-        };
-        r = exec_start(&c->exec, c->event, c->cluster, c->result.plan, &eo, on_exec_done, c);
+        /* The cluster must still be the one listed: a load balancer or a DNS name may have moved. */
+        r = cluster_identify(c->cluster, on_identified, c);
         if (r < 0) {
-                cycle_log(c, LOG_ERR, r, NULL, "Failed to start deleting: %m");
-                (void) snprintf(c->result.summary, sizeof c->result.summary, "failed to start deleting: %s",
-                                strerror(-r));
-                return finish(c, CYCLE_FAILED);
+                cycle_log(c, LOG_ERR, r, MESSAGE_CLUSTER_FAILED, "Failed to check the cluster again: %m");
+                summary_printf(c, "failed to check the cluster again: %s", strerror(-r));
+                return finish_with_state(c, CYCLE_FAILED, false);
         }
 }
 
@@ -268,12 +623,12 @@ static void on_retry(struct cluster *cl, const struct cluster_retry *rt, void *u
 
         (void) snprintf(attempt, sizeof attempt, "%u", rt->attempt);
         (void) snprintf(status, sizeof status, "%d", rt->status);
-        f[n++] = (struct log_field) { "CYCLE_ID", c->id };
-        f[n++] = (struct log_field) { "ATTEMPT", attempt };
+        f[n++] = (struct log_field){ "CYCLE_ID", c->id };
+        f[n++] = (struct log_field){ "ATTEMPT", attempt };
         if (rt->status > 0)
-                f[n++] = (struct log_field) { "HTTP_STATUS", status };
+                f[n++] = (struct log_field){ "HTTP_STATUS", status };
         if (rt->connector_id)
-                f[n++] = (struct log_field) { "CONNECTOR_ID", rt->connector_id };
+                f[n++] = (struct log_field){ "CONNECTOR_ID", rt->connector_id };
         log_event(LOG_WARNING, rt->error, MESSAGE_RETRY, f, n,
                   "%s failed (attempt %u of %u): %s; retrying in %" PRIu64 " ms", rt->request, rt->attempt,
                   rt->max_attempts, strna(rt->message), rt->delay_usec / USEC_PER_MSEC);
@@ -284,76 +639,177 @@ static int start_listing(struct cycle *c) {
         _cleanup_free_ char *message = NULL;
         int r;
 
-        cycle_cluster_options(c->config, &o);
+        cluster_options_from_config(c->config, &o);
         if (c->page_size > 0)
                 o.page_size = c->page_size;
         r = cluster_new(&c->cluster, c->event, &o, &message);
         if (r < 0) {
                 cycle_log(c, LOG_ERR, r, MESSAGE_CLUSTER_FAILED, "Failed to set up the cluster client: %s",
                           message ?: strerror(-r));
-                (void) snprintf(c->result.summary, sizeof c->result.summary, "bad cluster settings: %s",
-                                message ?: strerror(-r));
+                summary_printf(c, "bad cluster settings: %s", message ?: strerror(-r));
                 return r;
         }
+        c->result.cluster_url = cluster_get_url(c->cluster);
         cluster_set_retry_hook(c->cluster, on_retry, c);
 
         if (!c->config->verify_tls)
                 cycle_log(c, LOG_WARNING, 0, MESSAGE_TLS_UNVERIFIED,
-                          "TLS certificate verification is disabled (cluster.verify_tls: false): the cluster's "
+                          "TLS certificate verification is disabled (cluster.verify_tls: false): the "
+                          "cluster's "
                           "identity is not checked");
 
         r = cluster_list(c->cluster, on_listed, c);
         if (r < 0) {
                 cycle_log(c, LOG_ERR, r, MESSAGE_CLUSTER_FAILED, "Failed to start listing the cluster: %m");
-                (void) snprintf(c->result.summary, sizeof c->result.summary, "failed to list: %s", strerror(-r));
+                summary_printf(c, "failed to list: %s", strerror(-r));
         }
         return r;
 }
 
-static int load_manifests(struct cycle *c) {
-        struct yaml_read_diags errors = {};
+/* One instance at a time: the state folder's lock, for the cycles that delete. */
+static int take_lock(struct cycle *c) {
+        _cleanup_free_ char *hint = NULL;
+        pid_t holder = 0;
         int r;
 
-        r = manifest_load(c->config->manifests, &c->manifest, &errors);
+        r = fs_dir_prepare_private(c->config->state_dir, &hint);
         if (r < 0) {
-                const struct log_field f[] = { { "CYCLE_ID", c->id } };
-
-                for (size_t i = 0; i < errors.n_items; i++)
-                        log_event(LOG_ERR | LOG_ESCAPED, 0, NULL, f, ELEMENTSOF(f), "%s", errors.items[i].text);
-                log_event(LOG_ERR, 0, MESSAGE_MANIFESTS_INVALID, f, ELEMENTSOF(f),
-                          "The manifests at '%s' are invalid (%zu errors), deleting nothing", c->config->manifests,
-                          yaml_read_diags_count(&errors));
-                (void) snprintf(c->result.summary, sizeof c->result.summary,
-                                "manifests invalid (%zu errors): deleted nothing", yaml_read_diags_count(&errors));
-                yaml_read_diags_done(&errors);
-                return r == -ENOMEM ? r : -EINVAL;
+                cycle_log(c, LOG_ERR, r, NULL,
+                          "Failed to prepare the state folder '%s', deleting nothing: %m%s%s",
+                          c->config->state_dir, hint ? "; fix it with: " : "", strempty(hint));
+                summary_printf(c, "state folder '%s' unusable (%s): deleted nothing", c->config->state_dir,
+                               strerror(-r));
+                return r;
         }
-        yaml_read_diags_done(&errors);
-        log_debug("Read %zu sets declaring %zu connectors from %zu files", c->manifest->n_sets,
-                  c->manifest->n_declared, c->manifest->n_files);
-        return 0;
+        r = state_lock(c->config->state_dir, &c->lock_fd, &holder);
+        if (r == -EBUSY) {
+                char pid[32] = "";
+
+                if (holder > 0)
+                        (void) snprintf(pid, sizeof pid, " (PID %ld)", (long) holder);
+                c->result.lock_holder = holder;
+                cycle_log(c, LOG_WARNING, 0, MESSAGE_LOCKED,
+                          "Another instance%s holds '%s/%s': skipping this cycle, nothing done", pid,
+                          c->config->state_dir, STATE_LOCK_NAME);
+                summary_printf(c, "skipped: another instance%s holds the lock '%s/%s'", pid,
+                               c->config->state_dir, STATE_LOCK_NAME);
+                return r;
+        }
+        if (r < 0) {
+                cycle_log(c, LOG_ERR, r, NULL, "Failed to take the lock '%s/%s', deleting nothing: %m",
+                          c->config->state_dir, STATE_LOCK_NAME);
+                summary_printf(c, "failed to take the lock: %s", strerror(-r));
+        }
+        return r;
 }
 
 static int on_defer_start(sd_event_source *s, void *userdata) {
         struct cycle *c = userdata;
+        _cleanup_free_ char *busy = NULL;
         int r;
 
-        c->defer = sd_event_source_unref(c->defer);
+        c->defer = sd_event_source_disable_unref(c->defer);
+
+        if (!c->plan_only && !c->dry_run) {
+                r = take_lock(c);
+                if (r < 0) {
+                        finish(c, r == -EBUSY ? CYCLE_BUSY : CYCLE_FAILED);
+                        return 0;
+                }
+        }
+
+        /* A checkout, merge or rebase rewriting the files one by one: not now. */
+        r = manifest_git_busy(c->config->manifests, &busy);
+        if (r > 0) {
+                cycle_log(c, LOG_WARNING, 0, MESSAGE_MANIFESTS_CHANGED,
+                          "Not reading the manifests now: %s; trying again soon", busy);
+                summary_printf(c, "deleted nothing: %s", busy);
+                finish(c, CYCLE_RETRY);
+                return 0;
+        }
 
         r = load_manifests(c);
         if (r < 0) {
+                /* A checkout that began while they were read: not the manifests' fault. */
+                if (r != -ENOMEM && manifest_git_busy(c->config->manifests, &busy) > 0) {
+                        cycle_log(c, LOG_WARNING, 0, MESSAGE_MANIFESTS_CHANGED,
+                                  "The manifests were read while a Git operation rewrote them: %s; trying again soon",
+                                  busy);
+                        summary_printf(c, "deleted nothing: %s", busy);
+                        finish(c, CYCLE_RETRY);
+                        return 0;
+                }
                 finish(c, r == -ENOMEM ? CYCLE_FAILED : CYCLE_INVALID);
                 return 0;
         }
+        load_state(c);
+
         r = start_listing(c);
         if (r < 0)
                 finish(c, CYCLE_FAILED);
         return 0;
 }
 
+static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct cycle *c = userdata;
+
+        c->timeout = sd_event_source_disable_unref(c->timeout);
+        c->result.timed_out = true;
+        cycle_log(c, LOG_ERR, -ETIMEDOUT, MESSAGE_CYCLE_TIMEOUT,
+                  "The cycle ran longer than cycle_timeout (%" PRIu64 " s): starting no new request",
+                  c->config->cycle_timeout_usec / USEC_PER_SEC);
+
+        if (c->exec) {
+                /* The DELETEs on the wire end by their answer or their request timeout. */
+                cluster_stop_retrying(c->cluster);
+                exec_stop(c->exec, USEC_INFINITY);
+                return 0;
+        }
+        /* Listing, or checking the cluster: nothing to wait for. */
+        if (c->cluster)
+                cluster_cancel(c->cluster);
+        summary_printf(c, "timed out after %" PRIu64 " s (cycle_timeout): deleted nothing",
+                       c->config->cycle_timeout_usec / USEC_PER_SEC);
+        finish_with_state(c, CYCLE_FAILED, false);
+        return 0;
+}
+
+static int on_defer_stopped(sd_event_source *s, void *userdata) {
+        struct cycle *c = userdata;
+
+        c->defer = sd_event_source_disable_unref(c->defer);
+        summary_printf(c, "stopped before deleting anything");
+        if (c->result.plan)
+                c->result.not_deleted = c->result.plan->counts[PLAN_DELETE];
+        finish(c, CYCLE_FAILED);
+        return 0;
+}
+
+void cycle_stop(struct cycle *c, usec_t grace_usec) {
+        assert(c);
+
+        if (c->stopping)
+                return;
+        c->stopping = true;
+        c->result.stopped = true;
+
+        if (c->exec) {
+                cluster_stop_retrying(c->cluster);
+                exec_stop(c->exec, grace_usec);
+                return;
+        }
+        /* Nothing deleted yet: nothing to wait for. 'done' runs from the loop. */
+        if (c->cluster)
+                cluster_cancel(c->cluster);
+        c->defer = sd_event_source_disable_unref(c->defer);
+        if (sd_event_add_defer(c->event, &c->defer, on_defer_stopped, c) < 0)
+                log_warning("Failed to schedule the end of the stopped cycle, ignoring");
+}
+
 int cycle_start(struct cycle **ret, sd_event *event, const struct cycle_options *o,
                 void (*done)(struct cycle *c, struct cycle_result *r, void *userdata), void *userdata) {
         _cleanup_(cycle_freep) struct cycle *c = NULL;
+        const struct config *cfg;
         sd_id128_t id;
         int r;
 
@@ -362,16 +818,26 @@ int cycle_start(struct cycle **ret, sd_event *event, const struct cycle_options 
         assert(o && o->config);
         assert(done);
 
+        cfg = o->config;
         c = calloc(1, sizeof *c);
         if (!c)
                 return -ENOMEM;
+        c->lock_fd = -1;
         c->event = sd_event_ref(event);
-        c->config = o->config;
+        c->config = cfg;
         c->plan_only = o->plan_only;
         c->dry_run = o->dry_run;
         c->page_size = o->page_size;
         c->done = done;
         c->userdata = userdata;
+
+        c->confirmed = calloc(cfg->n_confirm_removed_sets + o->n_confirm_removed_sets + 1, sizeof(char *));
+        if (!c->confirmed)
+                return -ENOMEM;
+        for (size_t i = 0; i < cfg->n_confirm_removed_sets; i++)
+                c->confirmed[c->n_confirmed++] = cfg->confirm_removed_sets[i];
+        for (size_t i = 0; i < o->n_confirm_removed_sets; i++)
+                c->confirmed[c->n_confirmed++] = o->confirm_removed_sets[i];
 
         r = sd_id128_randomize(&id);
         if (r < 0)
@@ -381,6 +847,11 @@ int cycle_start(struct cycle **ret, sd_event *event, const struct cycle_options 
         r = sd_event_add_defer(event, &c->defer, on_defer_start, c);
         if (r < 0)
                 return r;
+        r = sd_event_add_time_relative(event, &c->timeout, CLOCK_BOOTTIME, cfg->cycle_timeout_usec,
+                                       USEC_PER_SEC, on_timeout, c);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(c->timeout, "cycle-timeout");
 
         cycle_log(c, LOG_INFO, 0, MESSAGE_CYCLE_START, "Cycle started%s%s",
                   c->plan_only ? " (plan only)" : "", !c->plan_only && c->dry_run ? " (dry run)" : "");
@@ -396,8 +867,12 @@ struct cycle *cycle_free(struct cycle *c) {
         c->cluster = cluster_free(c->cluster);
         c->listing = cluster_listing_free(c->listing);
         c->manifest = manifest_free(c->manifest);
+        c->state = state_free(c->state);
         c->result.plan = plan_free(c->result.plan);
         (void) sd_event_source_disable_unref(c->defer);
+        (void) sd_event_source_disable_unref(c->timeout);
+        state_unlock(c->lock_fd);
+        free(c->confirmed);
         sd_event_unref(c->event);
         free(c);
         return NULL;

@@ -1,12 +1,17 @@
 #pragma once
 
-/* One reconciliation cycle, asynchronous on an sd-event loop: read every manifest, learn the
- * cluster's version and list its connectors, plan, check the safety limits, then back up and
- * delete the orphans (exec.c), or stop after planning (`plan`), or log what would be deleted
- * (dry run). Logs its events with one CYCLE_ID. */
+/* One reconciliation cycle, asynchronous on an sd-event loop:
+ *   take the state folder's lock (one instance at a time) -> read every manifest (one snapshot,
+ *   with its digest) and what earlier cycles saw -> learn the cluster's identity and version and
+ *   list its connectors (a consistent listing, or none) -> plan (orphan grace, removed sets, the
+ *   safety limits) -> stop there (`plan`), log what would be deleted (dry run), or: check that the
+ *   cluster is still the same one and the manifests still the snapshot, then back up and delete
+ *   the orphans (exec.c), each decided again on its document -> remember what was seen.
+ * Logs its events with one CYCLE_ID. Bounded by the config's cycle_timeout. */
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <systemd/sd-event.h>
 
 #include "config.h"
@@ -14,38 +19,62 @@
 
 enum cycle_status {
         CYCLE_OK,      /* everything done (or planned) */
-        CYCLE_FAILED,  /* the cluster could not be listed, or a delete failed */
+        CYCLE_FAILED,  /* the cluster could not be listed or trusted, a delete failed, the cycle timed
+                        * out or was stopped, or the state could not be kept */
         CYCLE_INVALID, /* a manifest (or the config's secrets) could not be read: nothing deleted */
         CYCLE_BLOCKED, /* a safety stop: nothing deleted */
+        CYCLE_BUSY,    /* another instance holds the state folder's lock: nothing done */
+        CYCLE_RETRY,   /* the manifests changed, or a Git operation ran on them, during the cycle:
+                        * nothing (more) deleted; worth trying again soon */
         _CYCLE_STATUS_MAX,
 };
+
+struct cluster_info;
 
 struct cycle_result {
         enum cycle_status status;
         struct plan *plan; /* NULL unless the cycle got that far; owned by the cycle, valid until
                             * the cycle is freed (it points into the cycle's listing) */
+        const struct cluster_info *cluster; /* what GET / said, or NULL; owned by the cycle */
+        const char *cluster_url;            /* owned by the cycle; NULL before the client exists */
+        const char *manifests_digest;       /* "sha256:<hex>", or NULL before the manifests were read */
         size_t deleted;
         size_t already_gone;
         size_t failed;
+        size_t changed;      /* not deleted: changed since the listing */
+        size_t not_deleted;  /* not deleted: the cycle stopped, or the manifests changed, first */
+        size_t unknown;      /* DELETEs sent and unanswered at the stop */
         size_t would_delete; /* dry run */
-        char summary[256];   /* one line for STATUS= and the log, e.g. "deleted 3, kept 12, ..." */
+        pid_t lock_holder;   /* CYCLE_BUSY: the other instance's pid, 0 when unknown */
+        bool timed_out;
+        bool stopped;
+        char summary[512]; /* one line for STATUS= and the log, e.g. "deleted 3, kept 12, ..." */
 };
 
 struct cycle;
 
 struct cycle_options {
         const struct config *config; /* borrowed until 'done' runs or the cycle is freed */
-        bool plan_only;              /* stop after planning (the `plan` command) */
-        bool dry_run;                /* plan and log, delete nothing */
-        unsigned page_size;          /* connectors per list page; 0 for the API's default */
+        bool plan_only;     /* stop after planning (the `plan` command): no lock, no state written */
+        bool dry_run;       /* plan and log, delete nothing: no lock, no state written */
+        unsigned page_size; /* connectors per list page; 0 for the API's default */
+        /* Sets whose disappearance is confirmed for this cycle (--confirm-removed-set), on top of
+         * the config's safety.confirm_removed_sets. Borrowed like 'config'. */
+        char *const *confirm_removed_sets;
+        size_t n_confirm_removed_sets;
 };
 
 /* Starts a cycle. 'done' runs exactly once from the loop (never from inside cycle_start())
  * unless the cycle is freed first; the result is borrowed from the cycle. The cycle may be freed
- * from inside 'done'. Returns 0 and *ret
- * (owned by the caller), or a negative errno. */
+ * from inside 'done'. Returns 0 and *ret (owned by the caller), or a negative errno. */
 int cycle_start(struct cycle **ret, sd_event *event, const struct cycle_options *o,
                 void (*done)(struct cycle *c, struct cycle_result *r, void *userdata), void *userdata);
+
+/* Stops the cycle early (SIGTERM): no new request starts, nothing more is deleted, and the
+ * DELETEs already sent are awaited for at most 'grace_usec'; those unanswered then are logged as
+ * of unknown outcome. 'done' runs when it is over, from the loop, with the status CYCLE_FAILED
+ * and the summary of what was done. */
+void cycle_stop(struct cycle *c, usec_t grace_usec);
 
 /* Cancels whatever the cycle is doing (requests in flight, retry timers) and frees it; 'done'
  * is not called. Accepts NULL; returns NULL. */
@@ -54,7 +83,3 @@ DEFINE_CLEANUP_FUNC(struct cycle *, cycle_free);
 
 /* The exit status of `once` and `plan` for a result: 0, 1, 2 or 3 (connector-reconciler(8)). */
 int cycle_status_to_exit(enum cycle_status s);
-
-/* Fills a cluster client's options from the config; strings are borrowed from it. */
-struct cluster_options;
-void cycle_cluster_options(const struct config *c, struct cluster_options *ret);

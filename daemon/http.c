@@ -65,6 +65,7 @@ struct http_glue {
         size_t n_queued;
 
         char *ca_file, *client_cert_file, *client_key_file;
+        char *proxy; /* NULL: no proxy at all, whatever the environment says */
         bool verify_tls;
         long connect_timeout_ms, request_timeout_ms;
         size_t max_body_bytes;
@@ -162,6 +163,7 @@ static void glue_destroy(struct http_glue *g) {
         (void) sd_event_source_disable_unref(g->pump);
         sd_event_unref(g->event);
         free(g->ca_file);
+        free(g->proxy);
         free(g->client_cert_file);
         free(g->client_key_file);
         free(g);
@@ -494,7 +496,7 @@ int http_glue_new(struct http_glue **ret, sd_event *event, const struct http_opt
 
         if (strdup_opt(o->ca_file, &g->ca_file) < 0 ||
             strdup_opt(o->client_cert_file, &g->client_cert_file) < 0 ||
-            strdup_opt(o->client_key_file, &g->client_key_file) < 0)
+            strdup_opt(o->client_key_file, &g->client_key_file) < 0 || strdup_opt(o->proxy, &g->proxy) < 0)
                 return -ENOMEM;
 
         g->multi = curl_multi_init();
@@ -692,6 +694,14 @@ static int request_setup(struct http_request *r) {
             curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, g->request_timeout_ms) != CURLE_OK)
                 return -EIO;
 
+        /* libcurl reads http_proxy, HTTPS_PROXY, ALL_PROXY and NO_PROXY from the environment unless
+         * told otherwise; "" turns that off, so that a shell's or a host's proxy variables never
+         * route the cluster's traffic (and its credentials) through a proxy nobody configured. */
+        if (curl_easy_setopt(c, CURLOPT_PROXY, g->proxy ?: "") != CURLE_OK)
+                return -EIO;
+        /* With a proxy, NO_PROXY from the environment would still send some hosts around it. */
+        if (g->proxy && curl_easy_setopt(c, CURLOPT_NOPROXY, "") != CURLE_OK)
+                return -EIO;
         if (g->ca_file && curl_easy_setopt(c, CURLOPT_CAINFO, g->ca_file) != CURLE_OK)
                 return -EIO;
         if (g->client_cert_file && curl_easy_setopt(c, CURLOPT_SSLCERT, g->client_cert_file) != CURLE_OK)

@@ -22,6 +22,7 @@ struct http_options {
         const char *ca_file;          /* NULL: the system's CA store */
         const char *client_cert_file; /* NULL: no client certificate */
         const char *client_key_file;
+        const char *proxy;           /* NULL: no proxy, the proxy environment variables ignored */
         bool verify_tls;             /* peer and host name; true unless a test or the user says so */
         usec_t connect_timeout_usec; /* 0: libcurl's default (300 s) */
         usec_t request_timeout_usec; /* the whole transfer; 0: none */

@@ -13,7 +13,17 @@
 #include "messages.h"
 #include "util.h"
 
-#define STOP_EXIT_CANCELLED 1 /* `once` stopped by a signal before its cycle ended */
+/* On SIGTERM the DELETEs on the wire get this long to be answered, and the whole stop this long:
+ * systemd's stop, and an operator's Ctrl-C, expect a second at most. */
+#define STOP_GRACE_USEC (700 * USEC_PER_MSEC)
+#define STOP_DEADLINE_USEC USEC_PER_SEC
+/* A cycle cut short by a change of its manifests is tried again this soon, then twice as late
+ * each time it happens again in a row, up to the interval. */
+#define RETRY_SOON_USEC (5 * USEC_PER_SEC)
+/* A cycle past its cycle_timeout ends within its requests' timeout; one that has not ended this
+ * long after that (or after as long again as its cycle_timeout, when that is shorter) is stuck,
+ * most likely on a backup write hanging in the file system, and the watchdog stops. */
+#define STUCK_MARGIN_USEC (60 * USEC_PER_SEC)
 
 struct daemon {
         sd_event *event;
@@ -22,8 +32,12 @@ struct daemon {
         struct config *pending_config; /* loaded by SIGHUP while a cycle ran: used from the next */
         struct cycle *cycle;           /* the running cycle, or NULL */
         sd_event_source *timer;        /* the next cycle */
+        sd_event_source *stuck_timer;  /* the running cycle is stuck */
+        sd_event_source *stop_timer;   /* the stop's deadline */
         usec_t next_cycle_realtime;
         unsigned cycles;
+        unsigned retries; /* cycles in a row cut short by a change of the manifests */
+        bool stopping;
 };
 
 static void log_diags(int level, const struct yaml_read_diags *d) {
@@ -98,18 +112,26 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static int arm_timer(struct daemon *d) {
-        usec_t delay = jittered_interval(d->config);
-        usec_t next = usec_add(now_usec(CLOCK_BOOTTIME), delay);
+/* Arms the timer of the next cycle: a jittered interval from now, or 'delay' when not 0. */
+static int arm_timer(struct daemon *d, usec_t delay) {
+        usec_t next, accuracy;
         int r;
 
+        if (delay == 0)
+                delay = jittered_interval(d->config);
+        next = usec_add(now_usec(CLOCK_BOOTTIME), delay);
+
+        /* Up to a second late, to coalesce wake-ups, but never late by much of a short wait. */
+        accuracy = MAX(MIN(USEC_PER_SEC, delay / 10), USEC_PER_MSEC);
         d->next_cycle_realtime = usec_add(now_usec(CLOCK_REALTIME), delay);
         if (!d->timer) {
-                r = sd_event_add_time(d->event, &d->timer, CLOCK_BOOTTIME, next, USEC_PER_SEC, on_timer, d);
+                r = sd_event_add_time(d->event, &d->timer, CLOCK_BOOTTIME, next, accuracy, on_timer, d);
                 if (r < 0)
                         return r;
         } else {
                 r = sd_event_source_set_time(d->timer, next);
+                if (r >= 0)
+                        r = sd_event_source_set_time_accuracy(d->timer, accuracy);
                 if (r < 0)
                         return r;
         }
@@ -126,16 +148,34 @@ static void format_clock(char *buf, size_t size, usec_t realtime_usec) {
 
 static void on_cycle_done(struct cycle *c, struct cycle_result *res, void *userdata) {
         struct daemon *d = userdata;
+        usec_t delay = 0;
         char next[64];
         int r;
 
         d->cycles++;
+        d->stuck_timer = sd_event_source_disable_unref(d->stuck_timer);
+        /* A stuck cycle turned the watchdog off; it ended after all. */
+        (void) sd_event_set_watchdog(d->event, true);
+
+        if (d->stopping) {
+                d->cycle = cycle_free(d->cycle);
+                (void) sd_event_exit(d->event, 0);
+                return;
+        }
+
         if (d->pending_config) {
                 config_free(d->config);
                 d->config = TAKE_PTR(d->pending_config);
         }
 
-        r = arm_timer(d);
+        /* Cut short by the manifests changing under it: soon again, not a whole interval later. */
+        if (res->status == CYCLE_RETRY) {
+                delay = MIN(RETRY_SOON_USEC << MIN(d->retries, 20u), d->config->interval_usec);
+                d->retries++;
+        } else
+                d->retries = 0;
+
+        r = arm_timer(d, delay);
         if (r < 0) {
                 log_error_errno(r, "Failed to arm the cycle timer: %m");
                 (void) sd_event_exit(d->event, 1);
@@ -151,27 +191,79 @@ static void on_cycle_done(struct cycle *c, struct cycle_result *res, void *userd
         (void) malloc_trim(0);
 }
 
+/* How long after its start a cycle is stuck. */
+static usec_t stuck_after(const struct config *c) {
+        return usec_add(c->cycle_timeout_usec,
+                        usec_add(c->request_timeout_usec, MIN(STUCK_MARGIN_USEC, c->cycle_timeout_usec)));
+}
+
+static int on_stuck(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct daemon *d = userdata;
+
+        d->stuck_timer = sd_event_source_disable_unref(d->stuck_timer);
+        log_event(LOG_CRIT, 0, MESSAGE_WATCHDOG_OFF, NULL, 0,
+                  "Cycle %u has not ended %" PRIu64 " ms past its cycle_timeout (a backup write hanging in the file "
+                  "system?): stopping the watchdog, so that the service manager restarts the service",
+                  d->cycles + 1, (stuck_after(d->config) - d->config->cycle_timeout_usec) / USEC_PER_MSEC);
+        (void) sd_event_set_watchdog(d->event, false);
+        return 0;
+}
+
 static int start_cycle(struct daemon *d) {
         const struct cycle_options co = {
                 .config = d->config,
                 .dry_run = d->options->dry_run || d->config->dry_run,
                 .page_size = d->options->page_size,
+                .confirm_removed_sets = d->options->confirm_removed_sets,
+                .n_confirm_removed_sets = d->options->n_confirm_removed_sets,
         };
+        int r;
 
         assert(!d->cycle);
         notify_status("Cycle %u running", d->cycles + 1);
-        return cycle_start(&d->cycle, d->event, &co, on_cycle_done, d);
+        r = cycle_start(&d->cycle, d->event, &co, on_cycle_done, d);
+        if (r < 0)
+                return r;
+
+        r = sd_event_add_time_relative(d->event, &d->stuck_timer, CLOCK_BOOTTIME, stuck_after(d->config),
+                                       USEC_PER_SEC / 10, on_stuck, d);
+        if (r < 0)
+                log_warning_errno(r, "Failed to arm the stuck cycle timer, ignoring: %m");
+        return 0;
+}
+
+static int on_stop_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct daemon *d = userdata;
+
+        d->stop_timer = sd_event_source_disable_unref(d->stop_timer);
+        log_warning("The cycle did not end within the stop's second: leaving it");
+        d->cycle = cycle_free(d->cycle);
+        return sd_event_exit(d->event, 0);
 }
 
 static int on_stop(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         struct daemon *d = userdata;
+        int r;
 
+        if (d->stopping)
+                return 0;
+        d->stopping = true;
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping");
         log_event(LOG_INFO, 0, MESSAGE_STOPPING, NULL, 0, "Received SIG%s, stopping%s",
-                  si->ssi_signo == SIGINT ? "INT" : "TERM", d->cycle ? " (cancelling the running cycle)" : "");
-        /* Cancels requests in flight and retry timers; backups are written whole or not at all. */
-        d->cycle = cycle_free(d->cycle);
-        return sd_event_exit(d->event, 0);
+                  si->ssi_signo == SIGINT ? "INT" : "TERM", d->cycle ? " (stopping the running cycle)" : "");
+        if (!d->cycle)
+                return sd_event_exit(d->event, 0);
+
+        /* The DELETEs on the wire are awaited a little, so that their outcome is known and logged;
+         * nothing new starts. The cycle's end exits the loop. */
+        cycle_stop(d->cycle, STOP_GRACE_USEC);
+        r = sd_event_add_time_relative(d->event, &d->stop_timer, CLOCK_MONOTONIC, STOP_DEADLINE_USEC,
+                                       10 * USEC_PER_MSEC, on_stop_deadline, d);
+        if (r < 0) {
+                d->cycle = cycle_free(d->cycle);
+                return sd_event_exit(d->event, 0);
+        }
+        return 0;
 }
 
 static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -197,14 +289,17 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
                         config_free(d->config);
                         d->config = TAKE_PTR(c);
                         /* The interval may have changed: count it from now. */
-                        r = arm_timer(d);
-                        if (r < 0)
-                                return log_error_errno(r, "Failed to arm the cycle timer: %m");
+                        r = arm_timer(d, 0);
+                        if (r < 0) {
+                                log_error_errno(r, "Failed to arm the cycle timer: %m");
+                                (void) sd_event_exit(d->event, 1);
+                        }
                 }
         }
 
+        /* Always: systemd waits for READY=1 after RELOADING=1. */
         (void) sd_notifyf(false, "READY=1\nSTATUS=%s", r < 0 ? "Reload failed, running with the last good config"
-                                                             : "Config reloaded");
+                                                              : "Config reloaded");
         return 0;
 }
 
@@ -253,8 +348,10 @@ int loop_run(const struct loop_options *o) {
                 goto finish;
         }
 
-        log_event(LOG_INFO, 0, MESSAGE_STARTED, NULL, 0, "Started: a cycle every %" PRIu64 " s (jitter %u%%)%s",
-                  d.config->interval_usec / USEC_PER_SEC, d.config->jitter_percent,
+        log_event(LOG_INFO, 0, MESSAGE_STARTED, NULL, 0, "Started: a cycle every %" PRIu64 " %s (jitter %u%%)%s",
+                  d.config->interval_usec >= USEC_PER_SEC ? d.config->interval_usec / USEC_PER_SEC
+                                                           : d.config->interval_usec / USEC_PER_MSEC,
+                  d.config->interval_usec >= USEC_PER_SEC ? "s" : "ms", d.config->jitter_percent,
                   o->dry_run || d.config->dry_run ? ", dry run" : "");
         (void) sd_notify(false, "READY=1\nSTATUS=Started");
 
@@ -273,9 +370,12 @@ int loop_run(const struct loop_options *o) {
                 code = r;
 
 finish:
-        (void) sd_notify(false, "STOPPING=1");
+        if (!d.stopping)
+                (void) sd_notify(false, "STOPPING=1");
         d.cycle = cycle_free(d.cycle);
         (void) sd_event_source_disable_unref(d.timer);
+        (void) sd_event_source_disable_unref(d.stuck_timer);
+        (void) sd_event_source_disable_unref(d.stop_timer);
         sd_event_unref(d.event);
         config_free(d.pending_config);
         config_free(d.config);
@@ -285,6 +385,8 @@ finish:
 struct once {
         sd_event *event;
         struct cycle *cycle;
+        sd_event_source *stop_timer;
+        bool stopping;
         int code;
         int (*report)(const struct cycle_result *r, void *userdata);
         void *userdata;
@@ -295,7 +397,7 @@ static void on_once_done(struct cycle *c, struct cycle_result *res, void *userda
         int r = 0;
 
         w->code = cycle_status_to_exit(res->status);
-        if (w->report)
+        if (w->report && !w->stopping)
                 r = w->report(res, w->userdata);
         if (r < 0 && w->code == 0)
                 w->code = 1;
@@ -303,14 +405,35 @@ static void on_once_done(struct cycle *c, struct cycle_result *res, void *userda
         (void) sd_event_exit(w->event, 0);
 }
 
-static int on_once_stop(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+static int on_once_stop_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
         struct once *w = userdata;
 
-        log_event(LOG_WARNING, 0, MESSAGE_STOPPING, NULL, 0, "Received SIG%s, cancelling the cycle",
-                  si->ssi_signo == SIGINT ? "INT" : "TERM");
+        w->stop_timer = sd_event_source_disable_unref(w->stop_timer);
+        log_warning("The cycle did not end within the stop's second: leaving it");
         w->cycle = cycle_free(w->cycle);
-        w->code = STOP_EXIT_CANCELLED;
+        w->code = 1;
         return sd_event_exit(w->event, 0);
+}
+
+static int on_once_stop(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        struct once *w = userdata;
+        int r;
+
+        if (w->stopping)
+                return 0;
+        w->stopping = true;
+        log_event(LOG_WARNING, 0, MESSAGE_STOPPING, NULL, 0, "Received SIG%s, stopping the cycle",
+                  si->ssi_signo == SIGINT ? "INT" : "TERM");
+        /* The cycle ends with what it did, said (and the exit status 1). */
+        cycle_stop(w->cycle, STOP_GRACE_USEC);
+        r = sd_event_add_time_relative(w->event, &w->stop_timer, CLOCK_MONOTONIC, STOP_DEADLINE_USEC,
+                                       10 * USEC_PER_MSEC, on_once_stop_deadline, w);
+        if (r < 0) {
+                w->cycle = cycle_free(w->cycle);
+                w->code = 1;
+                return sd_event_exit(w->event, 0);
+        }
+        return 0;
 }
 
 int loop_once(const struct loop_options *o, bool plan_only,
@@ -339,11 +462,13 @@ int loop_once(const struct loop_options *o, bool plan_only,
         (void) sd_event_set_watchdog(e, true);
         w.event = e;
 
-        co = (struct cycle_options) {
+        co = (struct cycle_options){
                 .config = config,
                 .plan_only = plan_only,
                 .dry_run = o->dry_run || config->dry_run,
                 .page_size = o->page_size,
+                .confirm_removed_sets = o->confirm_removed_sets,
+                .n_confirm_removed_sets = o->n_confirm_removed_sets,
         };
         r = cycle_start(&w.cycle, e, &co, on_once_done, &w);
         if (r < 0) {
@@ -353,6 +478,7 @@ int loop_once(const struct loop_options *o, bool plan_only,
 
         r = sd_event_loop(e);
         w.cycle = cycle_free(w.cycle);
+        (void) sd_event_source_disable_unref(w.stop_timer);
         if (r < 0) {
                 log_error_errno(r, "Event loop failed: %m");
                 return 1;

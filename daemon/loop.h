@@ -13,6 +13,9 @@ struct loop_options {
         const char *manifests_override; /* --manifests, or NULL */
         bool dry_run;                   /* --dry-run (or'ed with the config's dry_run) */
         unsigned page_size;             /* 0: the API's default */
+        /* --confirm-removed-set NAME (repeatable): borrowed for the loop's life */
+        char *const *confirm_removed_sets;
+        size_t n_confirm_removed_sets;
 };
 
 /* Loads the config file and, when 'secrets' is set, the secrets it names, logging every warning

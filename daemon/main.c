@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 #include <yaml.h>
 
+#include "cluster-decode.h"
 #include "config.h"
 #include "cycle.h"
 #include "log.h"
@@ -40,6 +41,8 @@ static enum log_target arg_log_target = LOG_TARGET_AUTO;
 static int arg_verbose = 0;
 static enum format arg_format = FORMAT_TEXT;
 static unsigned arg_page_size = 0;
+static char **arg_confirm_removed_sets = NULL;
+static size_t arg_n_confirm_removed_sets = 0;
 
 static void help(FILE *f) {
         (void) fprintf(f,
@@ -59,6 +62,9 @@ static void help(FILE *f) {
                        "  -c, --config FILE        Config file (default: %s)\n"
                        "      --manifests PATH     Manifest file or directory (overrides the config)\n"
                        "      --dry-run            once, run: plan and log, delete nothing\n"
+                       "      --confirm-removed-set NAME\n"
+                       "                           once, run: set NAME, gone from the manifests since the\n"
+                       "                           last cycle, may have its connectors deleted\n"
                        "      --format FORMAT      plan: text (default) or json\n"
                        "      --log-target TARGET  auto, journal or console (default: auto)\n"
                        "  -v, --verbose            Log debug messages too\n"
@@ -85,6 +91,8 @@ static struct loop_options loop_options(void) {
                 .manifests_override = arg_manifests,
                 .dry_run = arg_dry_run,
                 .page_size = arg_page_size,
+                .confirm_removed_sets = arg_confirm_removed_sets,
+                .n_confirm_removed_sets = arg_n_confirm_removed_sets,
         };
 }
 
@@ -110,12 +118,20 @@ static int verb_once(int argc, char **argv) {
 }
 
 static int print_plan(const struct cycle_result *res, void *userdata) {
+        struct report_context ctx = {
+                .cluster_url = res->cluster_url,
+                .cluster_name = res->cluster ? res->cluster->cluster_name : NULL,
+                .cluster_uuid = res->cluster ? res->cluster->cluster_uuid : NULL,
+                .es_version = res->cluster ? res->cluster->version : NULL,
+                .manifests_digest = res->manifests_digest,
+        };
         int r;
 
         if (!res->plan)
                 return 0; /* the cycle failed before planning, and said why */
 
-        r = arg_format == FORMAT_JSON ? report_plan_json(stdout, res->plan) : report_plan_text(stdout, res->plan);
+        r = arg_format == FORMAT_JSON ? report_plan_json_ctx(stdout, res->plan, &ctx)
+                                      : report_plan_text_ctx(stdout, res->plan, &ctx);
         if (r < 0)
                 return log_error_errno(r, "Failed to write the plan: %m");
         return 0;
@@ -147,6 +163,26 @@ static int verb_validate(int argc, char **argv) {
         if (manifests) {
                 r = manifest_load(manifests, &m, &errors);
                 (void) r;
+        }
+        /* Allowed, but worth a second look in a review: such a set makes an orphan of every
+         * connector in the cluster that no manifest declares, whoever made it. */
+        for (size_t i = 0; m && i < m->n_sets; i++) {
+                const struct plan_set *set = &m->sets[i];
+                const struct manifest_location *at = &m->sources[i].set;
+
+                if (set->n_id_prefixes > 0 || set->n_service_types > 0 || set->n_index_name_prefixes > 0 ||
+                    !set->prune_enabled)
+                        continue;
+                r = yaml_read_diags_add(&warnings, at->file, at->line, at->column,
+                                        "set '%s' has no selector: it owns every connector in the cluster, "
+                                        "and deletes each one no manifest declares",
+                                        set->name);
+                if (r == -ENOMEM) {
+                        yaml_read_diags_done(&warnings);
+                        yaml_read_diags_done(&errors);
+                        (void) log_error_errno(r, "Failed to validate: %m");
+                        return EXIT_FAILURE_RUNTIME;
+                }
         }
 
         for (size_t i = 0; i < warnings.n_items; i++)
@@ -196,6 +232,7 @@ static int parse_argv(int argc, char **argv) {
                 ARG_LOG_TARGET,
                 ARG_FORMAT,
                 ARG_PAGE_SIZE,
+                ARG_CONFIRM_REMOVED_SET,
         };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
@@ -203,6 +240,7 @@ static int parse_argv(int argc, char **argv) {
                 { "dry-run", no_argument, NULL, ARG_DRY_RUN },
                 { "log-target", required_argument, NULL, ARG_LOG_TARGET },
                 { "format", required_argument, NULL, ARG_FORMAT },
+                { "confirm-removed-set", required_argument, NULL, ARG_CONFIRM_REMOVED_SET },
                 /* Not in --help: the connectors asked for per list page, for tests. */
                 { "page-size", required_argument, NULL, ARG_PAGE_SIZE },
                 { "verbose", no_argument, NULL, 'v' },
@@ -245,6 +283,22 @@ static int parse_argv(int argc, char **argv) {
                 case ARG_MANIFESTS:
                         arg_manifests = optarg;
                         break;
+                case ARG_CONFIRM_REMOVED_SET: {
+                        char **l;
+
+                        if (!plan_set_name_is_valid(optarg)) {
+                                log_error("Invalid --confirm-removed-set '%s': expected a set name (1 to 63 of "
+                                          "a-z, 0-9 and '-')",
+                                          optarg);
+                                return -EINVAL;
+                        }
+                        l = reallocarray(arg_confirm_removed_sets, arg_n_confirm_removed_sets + 1, sizeof(char *));
+                        if (!l)
+                                return log_error_errno(-ENOMEM, "Failed to parse the options: %m");
+                        arg_confirm_removed_sets = l;
+                        arg_confirm_removed_sets[arg_n_confirm_removed_sets++] = optarg;
+                        break;
+                }
                 case ARG_DRY_RUN:
                         arg_dry_run = true;
                         break;
@@ -271,7 +325,7 @@ static int parse_argv(int argc, char **argv) {
         return 1;
 }
 
-int main(int argc, char **argv) {
+static int run(int argc, char **argv) {
         int r;
 
         r = parse_argv(argc, argv);
@@ -298,4 +352,12 @@ int main(int argc, char **argv) {
 
         log_error("Unknown command '%s'; see '%s --help'", argv[optind], program_invocation_short_name);
         return EXIT_USAGE;
+}
+
+int main(int argc, char **argv) {
+        int r = run(argc, argv);
+
+        /* The strings are argv's; the array is ours. */
+        free(arg_confirm_removed_sets);
+        return r;
 }

@@ -292,10 +292,26 @@ static int item_declared(struct plan_item *it, const struct plan_set *declaring,
         return item_set_names(it, &declaring, 1);
 }
 
+static int seen_cmp(const void *key, const void *elem) {
+        const struct plan_orphan_seen *e = elem;
+
+        return strcmp(key, e->id);
+}
+
+/* Since when 'id' is an orphan: what an earlier cycle saw, or now. Never later than now. */
+static uint64_t orphan_since(const struct plan_policy *policy, const char *id) {
+        const struct plan_orphan_seen *e = NULL;
+
+        if (policy->n_seen > 0)
+                e = bsearch(id, policy->seen, policy->n_seen, sizeof(struct plan_orphan_seen), seen_cmp);
+        return e && e->since_usec <= policy->now_usec ? e->since_usec : policy->now_usec;
+}
+
 /* Decides about a listed connector no set declares; id is a copy of its id. 'owners' (n_sets
- * long) is scratch space. */
+ * long) is scratch space. 'policy' (NULL for none) decides between PLAN_DELETE and PLAN_WAITING. */
 static int item_undeclared(struct plan_item *it, const struct plan_set *sets, size_t n_sets, const char *id,
-                           const struct plan_connector *c, const struct plan_set **owners) {
+                           const struct plan_connector *c, const struct plan_set **owners,
+                           const struct plan_policy *policy) {
         size_t n_owners = 0, n_no_prune = 0;
         bool sync = true, hard = true;
         int r;
@@ -334,6 +350,14 @@ static int item_undeclared(struct plan_item *it, const struct plan_set *sets, si
                 it->kind = PLAN_DELETE;
                 it->delete_sync_jobs = sync;
                 it->hard = hard;
+                if (policy) {
+                        it->since_usec = orphan_since(policy, id);
+                        if (policy->orphan_grace_usec > 0 &&
+                            policy->now_usec - it->since_usec < policy->orphan_grace_usec) {
+                                it->kind = PLAN_WAITING;
+                                it->deletable_at_usec = it->since_usec + policy->orphan_grace_usec;
+                        }
+                }
                 return 0;
         }
 
@@ -371,11 +395,91 @@ static bool set_may_block(const struct plan_set *s) {
         return s->prune_enabled && !s->allow_empty && s->n_connectors == 0;
 }
 
+static int prior_cmp(const void *key, const void *elem) {
+        const struct plan_prior *e = elem;
+
+        return strcmp(key, e->id);
+}
+
+static int name_key_cmp(const void *key, const void *elem) {
+        const struct plan_set *const *s = elem;
+
+        return strcmp(key, (*s)->name);
+}
+
+/* A set of the last cycle that the manifests hold no more, with its connectors that would go. */
+struct removed_set {
+        const char *name;
+        size_t n;
+        const char *example; /* the first such id */
+};
+
+/* Appends to 'b' the reason of each removed set (see plan_build()). 'order' holds the sets
+ * sorted by name. */
+static int removed_sets_reason(const struct plan_set *const *order, size_t n_sets, const struct plan *p,
+                               const struct plan_policy *policy, struct strbuf *b) {
+        _cleanup_free_ struct removed_set *removed = NULL;
+        size_t n_removed = 0;
+        int r;
+
+        if (!policy->prior)
+                return 0;
+
+        for (size_t i = 0; i < p->n_items; i++) {
+                const struct plan_item *it = p->items + i;
+                const struct plan_prior *was;
+                bool confirmed = false;
+                size_t k;
+
+                if (it->kind != PLAN_DELETE)
+                        continue;
+                was = policy->n_prior > 0 ? bsearch(it->id, policy->prior, policy->n_prior,
+                                                    sizeof(struct plan_prior), prior_cmp)
+                                          : NULL;
+                if (!was || !was->set ||
+                    (n_sets > 0 && bsearch(was->set, order, n_sets, sizeof(order[0]), name_key_cmp)))
+                        continue;
+                for (size_t j = 0; j < policy->n_confirmed_removed && !confirmed; j++)
+                        confirmed = streq_ptr(policy->confirmed_removed[j], was->set);
+                if (confirmed)
+                        continue;
+
+                /* O(removed sets) per item: a handful at most. */
+                for (k = 0; k < n_removed; k++)
+                        if (streq(removed[k].name, was->set))
+                                break;
+                if (k == n_removed) {
+                        struct removed_set *a = reallocarray(removed, n_removed + 1, sizeof(*a));
+
+                        if (!a)
+                                return -ENOMEM;
+                        removed = a;
+                        removed[n_removed++] = (struct removed_set){ .name = was->set, .example = it->id };
+                }
+                removed[k].n++;
+        }
+
+        for (size_t k = 0; k < n_removed; k++) {
+                r = strbuf_appendf(
+                        b,
+                        "%sset '%s' is gone from the manifests since the last cycle that ran, and %zu "
+                        "%s it declared then would now be deleted (such as '%s'); if its removal is "
+                        "meant, confirm it (once: --confirm-removed-set %s; in the config: "
+                        "safety.confirm_removed_sets)",
+                        b->len > 0 ? "; " : "", removed[k].name, removed[k].n,
+                        removed[k].n == 1 ? "connector" : "connectors", removed[k].example, removed[k].name);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 /* The blocked reason, or NULL (and *ret untouched) when nothing blocks. 'owned' counts, per set,
  * the listed connectors its selector owns. 'order' is n_sets of scratch space. */
 static int blocked_reason(const struct plan_set *sets, size_t n_sets, const size_t *owned,
-                          const struct plan_set **order, size_t n_deletes, const struct plan_policy *policy,
-                          char **ret) {
+                          const struct plan_set **order, const struct plan *p,
+                          const struct plan_policy *policy, char **ret) {
+        size_t n_deletes = p->counts[PLAN_DELETE];
         struct strbuf b = {};
         int r;
 
@@ -397,6 +501,10 @@ static int blocked_reason(const struct plan_set *sets, size_t n_sets, const size
                         goto fail;
         }
 
+        r = removed_sets_reason(order, n_sets, p, policy, &b);
+        if (r < 0)
+                goto fail;
+
         if (policy->max_deletions != PLAN_UNLIMITED && n_deletes > policy->max_deletions) {
                 r = strbuf_appendf(&b, "%sthe plan deletes %zu %s, more than safety.max_deletions (%ju)",
                                    b.len > 0 ? "; " : "", n_deletes,
@@ -417,6 +525,7 @@ fail:
 
 /* The plan's working state; freed on every path of plan_build(). */
 struct builder {
+        const struct plan_policy *policy;
         const struct plan_set *sets;
         size_t n_sets;
         const struct plan_connector *actual;
@@ -498,12 +607,13 @@ static int builder_decide(struct builder *b, const struct ref *d, const struct r
 
         if (d)
                 return item_declared(it, b->sets + b->decl_set[d->pos], d->id, conn, c && c->deleted);
-        return item_undeclared(it, b->sets, b->n_sets, c->id, conn, b->scratch);
+        return item_undeclared(it, b->sets, b->n_sets, c->id, conn, b->scratch, b->policy);
 }
 
 int plan_build(const struct plan_set *sets, size_t n_sets, const struct plan_connector *actual,
                size_t n_actual, const struct plan_policy *policy, struct plan **ret) {
         _cleanup_(builder_done) struct builder b = {
+                .policy = policy,
                 .sets = sets,
                 .n_sets = n_sets,
                 .actual = actual,
@@ -581,7 +691,7 @@ int plan_build(const struct plan_set *sets, size_t n_sets, const struct plan_con
         p->n_items = b.n_items;
         b.n_items = 0; /* the plan owns the items' contents now */
 
-        r = blocked_reason(sets, n_sets, b.owned, b.scratch, p->counts[PLAN_DELETE], policy, &p->blocked);
+        r = blocked_reason(sets, n_sets, b.owned, b.scratch, p, policy, &p->blocked);
         if (r < 0)
                 return r;
 
@@ -602,7 +712,7 @@ struct plan *plan_free(struct plan *p) {
 
 static const char *const plan_kind_table[_PLAN_KIND_MAX] = {
         [PLAN_DELETE] = "delete",       [PLAN_KEEP] = "keep",           [PLAN_MISSING] = "missing",
-        [PLAN_UNMANAGED] = "unmanaged", [PLAN_PROTECTED] = "protected",
+        [PLAN_UNMANAGED] = "unmanaged", [PLAN_PROTECTED] = "protected", [PLAN_WAITING] = "waiting",
 };
 
 const char *plan_kind_to_string(enum plan_kind k) {
@@ -649,6 +759,93 @@ void plan_connector_done(struct plan_connector *c) {
         free(c->service_type);
         free(c->index_name);
         *c = (struct plan_connector){};
+}
+
+void plan_recheck_done(struct plan_recheck *r) {
+        if (!r)
+                return;
+        free(r->reason);
+        *r = (struct plan_recheck){};
+}
+
+/* "'a', 'b'" of an item's sets, or "none". */
+static int sets_text(const struct plan_item *it, struct strbuf *b) {
+        int r;
+
+        if (it->n_sets == 0)
+                return strbuf_appendf(b, "none");
+        for (size_t i = 0; i < it->n_sets; i++) {
+                r = strbuf_appendf(b, "%s'%s'", i == 0 ? "" : ", ", it->sets[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int plan_recheck(const struct plan_set *sets, size_t n_sets, const struct plan_item *item,
+                 const struct plan_connector *c, bool declared, struct plan_recheck *ret) {
+        _cleanup_free_ const struct plan_set **owners = NULL;
+        struct plan_item now = {};
+        struct strbuf b = {};
+        bool same = false;
+        int r;
+
+        assert(sets || n_sets == 0);
+        assert(item);
+        assert(c && c->id);
+        assert(ret);
+
+        *ret = (struct plan_recheck){};
+        if (declared) {
+                ret->reason = strdup("the manifests declare it now");
+                return ret->reason ? 0 : -ENOMEM;
+        }
+
+        owners = calloc(MAX(n_sets, (size_t) 1), sizeof(*owners));
+        if (!owners)
+                return -ENOMEM;
+        r = item_undeclared(&now, sets, n_sets, c->id, c, owners, NULL);
+        if (r < 0)
+                goto finish;
+
+        if (now.kind == PLAN_DELETE && now.n_sets == item->n_sets) {
+                same = true;
+                for (size_t i = 0; i < now.n_sets && same; i++)
+                        same = streq(now.sets[i], item->sets[i]);
+        }
+        if (same) {
+                ret->delete = true;
+                ret->delete_sync_jobs = now.delete_sync_jobs;
+                ret->hard = now.hard;
+                goto finish;
+        }
+
+        switch (now.kind) {
+        case PLAN_UNMANAGED:
+                r = strbuf_appendf(&b, "no set owns it now (service_type '%s', index_name '%s')",
+                                   strna(c->service_type), strna(c->index_name));
+                break;
+        case PLAN_PROTECTED:
+                r = strbuf_appendf(&b, "it is protected now: %s", strna(now.reason));
+                break;
+        default:
+                r = strbuf_appendf(&b, "the sets that own it are ");
+                if (r >= 0)
+                        r = sets_text(&now, &b);
+                if (r >= 0)
+                        r = strbuf_appendf(&b, " now, not ");
+                if (r >= 0)
+                        r = sets_text(item, &b);
+                if (r >= 0)
+                        r = strbuf_appendf(&b, " as in the listing");
+        }
+        if (r >= 0)
+                ret->reason = TAKE_PTR(b.s);
+
+finish:
+        free(b.s);
+        item_done(&now);
+        return r < 0 ? r : 0;
 }
 
 bool plan_set_name_is_valid(const char *s) {

@@ -64,8 +64,25 @@ struct plan_prior {
         char *set;
 };
 
+/* The safety rules, and what earlier cycles saw. The arrays are borrowed for plan_build(). */
 struct plan_policy {
         uint64_t max_deletions; /* PLAN_UNLIMITED for no limit */
+
+        /* safety.orphan_grace: an orphan is deleted only once it has been one for this long, by
+         * consecutive cycles (0: at once). 'seen' (sorted by id, each id once; may be NULL) says
+         * since when each was one; an orphan not in it is one since now_usec. */
+        uint64_t orphan_grace_usec;
+        uint64_t now_usec; /* CLOCK_REALTIME */
+        const struct plan_orphan_seen *seen;
+        size_t n_seen;
+
+        /* Removed sets: which set declared each id in the last cycle that carried out its plan
+         * (sorted by id, each id once; NULL: none recorded), and the names of the sets whose
+         * disappearance is confirmed (any order). */
+        const struct plan_prior *prior;
+        size_t n_prior;
+        char *const *confirmed_removed;
+        size_t n_confirmed_removed;
 };
 
 enum plan_kind {
@@ -74,6 +91,7 @@ enum plan_kind {
         PLAN_MISSING,
         PLAN_UNMANAGED,
         PLAN_PROTECTED,
+        PLAN_WAITING, /* an orphan to delete once its grace is over */
         _PLAN_KIND_MAX,
 };
 
@@ -93,13 +111,17 @@ struct plan_item {
         /* PLAN_PROTECTED: why; PLAN_MISSING: why, when the cluster lists the id soft-deleted;
          * NULL otherwise. */
         char *reason;
+        /* PLAN_DELETE, PLAN_WAITING: since when it is an orphan (CLOCK_REALTIME, usec). */
+        uint64_t since_usec;
+        /* PLAN_WAITING: when it becomes deletable. */
+        uint64_t deletable_at_usec;
 };
 
 struct plan {
         struct plan_item *items; /* sorted by kind, then by id (bytewise) */
         size_t n_items;
         size_t counts[_PLAN_KIND_MAX];
-        char *blocked; /* NULL, or why the cycle deletes nothing (allow_empty, max_deletions) */
+        char *blocked; /* NULL, or why the cycle deletes nothing (allow_empty, removed sets, max_deletions) */
 };
 
 /* Builds the plan: one item per distinct id, in the cluster or declared. The inputs are borrowed
@@ -117,7 +139,15 @@ struct plan {
  *   consent even when this cycle would happen to delete nothing). A set with pruning disabled
  *   never blocks, since it can make nothing deletable.
  * - max_deletions: more PLAN_DELETE items than policy->max_deletions blocks; exactly as many
- *   does not; PLAN_UNLIMITED disables the check.
+ *   does not; PLAN_UNLIMITED disables the check. PLAN_WAITING items do not count (yet).
+ * - orphan grace: an orphan that would be PLAN_DELETE is PLAN_WAITING while it has been one for
+ *   less than orphan_grace_usec. A 'since' later than now (a clock set back) counts as now: a
+ *   clock is restarted, never shortened.
+ * - removed sets: a PLAN_DELETE item whose id a set declared in the last cycle that carried out
+ *   its plan ('prior'), when that set is in the manifests no more and its removal is not
+ *   confirmed, blocks the cycle, as an emptied set does: deleting a manifest file is the same
+ *   accident as emptying it. The reason names each such set, how many of its connectors would
+ *   go, and how to confirm.
  * - When blocked, the PLAN_DELETE items stay (they show what would have been deleted) and
  *   `blocked` holds every reason, joined by "; ": the allow_empty ones by set name, then
  *   max_deletions. The executor deletes nothing when `blocked` is set.
@@ -133,6 +163,25 @@ struct plan {
 int plan_build(const struct plan_set *sets, size_t n_sets, const struct plan_connector *actual,
                size_t n_actual, const struct plan_policy *policy, struct plan **ret);
 
+/* What plan_recheck() decides. */
+struct plan_recheck {
+        bool delete; /* still an orphan to delete, owned by the same sets */
+        bool delete_sync_jobs, hard;
+        char *reason; /* when not to delete: why (owned) */
+};
+
+void plan_recheck_done(struct plan_recheck *r);
+
+/* Decides again about 'item', a PLAN_DELETE decided from the listing, from 'c', the connector as
+ * read now ('declared': whether the manifests declare its id). It stays to be deleted only when it
+ * is still an orphan of exactly the same sets, all of them pruning, and not soft-deleted; the flags
+ * are those of the sets that own it now. Anything else (declared now, owned by another set or by
+ * none, protected, soft-deleted) is "changed since the listing", with the reason. Grace,
+ * max_deletions and allow_empty are not applied again: they were, on the whole listing. Returns 0
+ * and fills *ret, or -ENOMEM. */
+int plan_recheck(const struct plan_set *sets, size_t n_sets, const struct plan_item *item,
+                 const struct plan_connector *c, bool declared, struct plan_recheck *ret);
+
 /* Frees the plan and everything it owns (not the inputs it borrows). Accepts NULL; returns NULL. */
 struct plan *plan_free(struct plan *p);
 static inline void plan_freep(struct plan **p) {
@@ -140,7 +189,7 @@ static inline void plan_freep(struct plan **p) {
                 (void) plan_free(*p);
 }
 
-/* "delete", "keep", "missing", "unmanaged", "protected"; NULL for anything else. */
+/* "delete", "keep", "missing", "unmanaged", "protected", "waiting"; NULL for anything else. */
 const char *plan_kind_to_string(enum plan_kind k);
 
 /* A set's name (metadata.name) is a DNS label (RFC 1123), as Kubernetes names its namespaces: 1 to

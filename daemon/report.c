@@ -1,82 +1,32 @@
 #include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "report.h"
+#include "escape.h"
 #include "json-write.h"
-#include "utf8.h"
 #include "util.h"
 
-/* Room for the longest escape the writers below format, "\uXXXX", and its NUL. */
-#define ESCAPE_MAX 8
-
-/* Decides how the character at s is written: returns how many bytes it spans and sets *ret to
- * what to write instead (possibly formatted into buf), or to NULL to write the bytes as they are. */
-typedef size_t (*escape_fn)(const char *s, char buf[static ESCAPE_MAX], const char **ret);
-
-static bool text_escape_codepoint(uint32_t cp) {
-        return (cp >= 0x80 && cp <= 0x9f) ||     /* C1 controls: CSI and friends */
-               cp == 0x200e || cp == 0x200f ||   /* left-to-right, right-to-left marks */
-               (cp >= 0x2028 && cp <= 0x202e) || /* line, paragraph separators; bidi embedding */
-               (cp >= 0x2066 && cp <= 0x2069);   /* bidi isolates */
-}
-
-static size_t text_escape(const char *s, char buf[static ESCAPE_MAX], const char **ret) {
-        unsigned char c = (unsigned char) *s;
-        uint32_t cp;
-        size_t n;
-
-        *ret = NULL;
-        switch (c) {
-        case '\\':
-                *ret = "\\\\";
-                return 1;
-        case '\n':
-                *ret = "\\n";
-                return 1;
-        case '\r':
-                *ret = "\\r";
-                return 1;
-        case '\t':
-                *ret = "\\t";
-                return 1;
-        }
-        n = c < 0x20 || c == 0x7f ? 0 : utf8_decode(s, &cp);
-        if (n == 0) {
-                (void) snprintf(buf, ESCAPE_MAX, "\\x%02x", c);
-                *ret = buf;
-                return 1;
-        }
-        if (text_escape_codepoint(cp)) {
-                (void) snprintf(buf, ESCAPE_MAX, "\\u%04x", (unsigned) cp);
-                *ret = buf;
-        }
-        return n;
-}
-
-/* Writes s through the escape function, the bytes between escapes in one go. */
-static void write_escaped(FILE *f, const char *s, escape_fn escape) {
-        const char *run = s; /* bytes that go out as they are, not written yet */
-        char buf[ESCAPE_MAX];
-
-        while (*s) {
-                const char *e;
-                size_t n = escape(s, buf, &e);
-
-                if (e) {
-                        (void) fwrite(run, 1, (size_t) (s - run), f);
-                        (void) fputs(e, f);
-                        run = s + n;
-                }
-                s += n;
-        }
-        (void) fwrite(run, 1, (size_t) (s - run), f);
+/* Ids get their edge spaces escaped too: 'team-a-hr ' prints as team-a-hr\x20. */
+static void text_id(FILE *f, const char *id) {
+        (void) escape_fputs(f, id, ESCAPE_EDGE_SPACE);
 }
 
 static void text_string(FILE *f, const char *s) {
-        write_escaped(f, s, text_escape);
+        (void) escape_fputs(f, s, 0);
+}
+
+/* A wall time (usec since the epoch) as RFC 3339, in UTC, to the second. */
+static const char *format_time(char buf[static 32], uint64_t usec) {
+        time_t t = (time_t) (usec / USEC_PER_SEC);
+        struct tm tm;
+
+        if (!gmtime_r(&t, &tm) || strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                (void) snprintf(buf, 32, "@%" PRIu64, usec / USEC_PER_SEC);
+        return buf;
 }
 
 /* Flushes f and reports whether anything written since errno was cleared failed. */
@@ -86,10 +36,10 @@ static int finish(FILE *f) {
         return 0;
 }
 
-int report_plan_json(FILE *f, const struct plan *p) {
+int report_plan_json_ctx(FILE *f, const struct plan *p, const struct report_context *ctx) {
         static const char *const keys[_PLAN_KIND_MAX] = {
                 [PLAN_DELETE] = "delete",       [PLAN_KEEP] = "keep",           [PLAN_MISSING] = "missing",
-                [PLAN_UNMANAGED] = "unmanaged", [PLAN_PROTECTED] = "protected",
+                [PLAN_UNMANAGED] = "unmanaged", [PLAN_PROTECTED] = "protected", [PLAN_WAITING] = "waiting",
         };
 
         assert(f);
@@ -133,6 +83,20 @@ int report_plan_json(FILE *f, const struct plan *p) {
                                 (void) fputs(",\"reason\":", f);
                                 json_write_string(f, it->reason);
                                 break;
+                        case PLAN_WAITING: {
+                                char since[32], at[32];
+
+                                (void) fputs(",\"sets\":[", f);
+                                for (size_t j = 0; j < it->n_sets; j++) {
+                                        if (j > 0)
+                                                (void) fputc(',', f);
+                                        json_write_string(f, it->sets[j]);
+                                }
+                                (void) fprintf(f, "],\"orphan_since\":\"%s\",\"deletable_at\":\"%s\"",
+                                               format_time(since, it->since_usec),
+                                               format_time(at, it->deletable_at_usec));
+                                break;
+                        }
                         case PLAN_UNMANAGED:
                         case _PLAN_KIND_MAX:
                                 break;
@@ -144,6 +108,19 @@ int report_plan_json(FILE *f, const struct plan *p) {
 
         (void) fputs("\"blocked\":", f);
         json_write_string(f, p->blocked);
+        if (ctx) {
+                (void) fputs(",\"cluster\":{\"url\":", f);
+                json_write_string(f, ctx->cluster_url);
+                (void) fputs(",\"name\":", f);
+                json_write_string(f, ctx->cluster_name);
+                (void) fputs(",\"uuid\":", f);
+                json_write_string(f, ctx->cluster_uuid);
+                (void) fputs(",\"version\":", f);
+                json_write_string(f, ctx->es_version);
+                (void) fputs("},\"manifests\":{\"digest\":", f);
+                json_write_string(f, ctx->manifests_digest);
+                (void) fputc('}', f);
+        }
         (void) fputs("}\n", f);
 
         return finish(f);
@@ -158,20 +135,33 @@ static void text_sets(FILE *f, const struct plan_item *it, const char *label) {
         }
 }
 
-int report_plan_text(FILE *f, const struct plan *p) {
+int report_plan_text_ctx(FILE *f, const struct plan *p, const struct report_context *ctx) {
         /* People read what changes first. */
         static const enum plan_kind order[] = {
-                PLAN_DELETE, PLAN_PROTECTED, PLAN_MISSING, PLAN_KEEP, PLAN_UNMANAGED,
+                PLAN_DELETE, PLAN_WAITING, PLAN_PROTECTED, PLAN_MISSING, PLAN_KEEP, PLAN_UNMANAGED,
         };
         static const char marks[_PLAN_KIND_MAX] = {
                 [PLAN_DELETE] = '-', [PLAN_PROTECTED] = '~', [PLAN_MISSING] = '!',
-                [PLAN_KEEP] = ' ',   [PLAN_UNMANAGED] = ' ',
+                [PLAN_KEEP] = ' ',   [PLAN_UNMANAGED] = ' ', [PLAN_WAITING] = '*',
         };
 
         assert(f);
         assert(p);
 
         errno = 0;
+        if (ctx) {
+                (void) fputs("Cluster '", f);
+                text_string(f, strna(ctx->cluster_name));
+                (void) fputs("' (cluster_uuid ", f);
+                text_string(f, strna(ctx->cluster_uuid));
+                (void) fputs(", Elasticsearch ", f);
+                text_string(f, strna(ctx->es_version));
+                (void) fputs(") at ", f);
+                text_string(f, strna(ctx->cluster_url));
+                (void) fputs("\nManifests ", f);
+                text_string(f, strna(ctx->manifests_digest));
+                (void) fputs("\n", f);
+        }
         for (size_t o = 0; o < ELEMENTSOF(order); o++)
                 for (size_t i = 0; i < p->n_items; i++) {
                         const struct plan_item *it = p->items + i;
@@ -180,7 +170,7 @@ int report_plan_text(FILE *f, const struct plan *p) {
                                 continue;
 
                         (void) fprintf(f, "  %c %-9s ", marks[it->kind], plan_kind_to_string(it->kind));
-                        text_string(f, it->id);
+                        text_id(f, it->id);
 
                         switch (it->kind) {
                         case PLAN_DELETE:
@@ -198,6 +188,15 @@ int report_plan_text(FILE *f, const struct plan *p) {
                                 text_sets(f, it, "sets");
                                 (void) fputc(')', f);
                                 break;
+                        case PLAN_WAITING: {
+                                char at[32];
+
+                                (void) fputs("  (", f);
+                                text_sets(f, it, "sets");
+                                (void) fprintf(f, "): orphan grace, deletable at %s",
+                                               format_time(at, it->deletable_at_usec));
+                                break;
+                        }
                         case PLAN_KEEP:
                         case PLAN_MISSING:
                                 (void) fputs("  (", f);
@@ -218,6 +217,9 @@ int report_plan_text(FILE *f, const struct plan *p) {
         (void) fprintf(f, "Plan: %zu to delete, %zu to keep, %zu missing, %zu unmanaged, %zu protected.\n",
                        p->counts[PLAN_DELETE], p->counts[PLAN_KEEP], p->counts[PLAN_MISSING],
                        p->counts[PLAN_UNMANAGED], p->counts[PLAN_PROTECTED]);
+        if (p->counts[PLAN_WAITING] > 0)
+                (void) fprintf(f, "Waiting: %zu orphans within their grace (safety.orphan_grace).\n",
+                               p->counts[PLAN_WAITING]);
         if (p->blocked) {
                 (void) fputs("Blocked: ", f);
                 text_string(f, p->blocked);
@@ -225,4 +227,12 @@ int report_plan_text(FILE *f, const struct plan *p) {
         }
 
         return finish(f);
+}
+
+int report_plan_json(FILE *f, const struct plan *p) {
+        return report_plan_json_ctx(f, p, NULL);
+}
+
+int report_plan_text(FILE *f, const struct plan *p) {
+        return report_plan_text_ctx(f, p, NULL);
 }

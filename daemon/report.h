@@ -24,9 +24,26 @@ int report_plan_json(FILE *f, const struct plan *p);
  *   "    keep      team-a-wiki  (set: team-a)"
  *   "    unmanaged other"
  * then "Plan: N to delete, N to keep, N missing, N unmanaged, N protected." and, when the plan
- * is blocked, "Blocked: <reason>". Every string is escaped so that it stays on its line and
- * cannot drive the terminal: backslash as "\\", \n \r \t, other C0 controls, DEL and bytes
- * that are not valid UTF-8 as "\xHH", C1 controls and the Unicode line, paragraph and
- * bidirectional controls as "\uHHHH". Writes only to f, and flushes it. Returns 0, or a
- * negative errno when writing failed. */
+ * is blocked, "Blocked: <reason>". Every string is escaped as escape.h says, so that it stays on
+ * its line, cannot drive the terminal and shows its invisible characters; ids with
+ * ESCAPE_EDGE_SPACE, so that a leading or trailing space shows as "\x20". Writes only to f, and
+ * flushes it. Returns 0, or a negative errno when writing failed. */
 int report_plan_text(FILE *f, const struct plan *p);
+
+/* Where a plan was made, printed with it by the *_ctx() variants: the cluster (text: a first line;
+ * JSON: a "cluster" object after "blocked") and the manifests' digest ("manifests"). Strings are
+ * borrowed; any may be NULL. */
+struct report_context {
+        const char *cluster_url;
+        const char *cluster_name;
+        const char *cluster_uuid;
+        const char *es_version;
+        const char *manifests_digest;
+};
+
+/* As report_plan_json() and report_plan_text(), with the context (NULL: none) and the PLAN_WAITING
+ * items: JSON "waiting":[{"id","sets","orphan_since","deletable_at"}] after "protected" (times in
+ * RFC 3339, UTC); text lines "  * waiting   ID  (sets: ...): orphan grace, deletable at TIME" after
+ * the deletions, and a "Waiting: N ..." line after the summary. */
+int report_plan_json_ctx(FILE *f, const struct plan *p, const struct report_context *ctx);
+int report_plan_text_ctx(FILE *f, const struct plan *p, const struct report_context *ctx);

@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -76,6 +77,25 @@ static pid_t read_holder(int fd) {
         return (pid_t) pid;
 }
 
+/* The lock's holder is the only writer of the state file: any temporary of it left in the folder
+ * (".state.json.PID.tmp", fs_write_atomic()'s) was left by an instance that crashed. */
+static void remove_stale_temporaries(const char *dir) {
+        static const char prefix[] = "." STATE_FILE_NAME ".";
+        DIR *d = opendir(dir);
+        struct dirent *de;
+
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                size_t l = strlen(de->d_name);
+
+                if (strncmp(de->d_name, prefix, sizeof prefix - 1) == 0 && l > 4 &&
+                    streq(de->d_name + l - 4, ".tmp"))
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
+        }
+        (void) closedir(d);
+}
+
 int state_lock(const char *dir, int *ret_fd, pid_t *reterr_holder) {
         _cleanup_free_ char *path = NULL;
         _cleanup_close_ int fd = -1;
@@ -110,6 +130,7 @@ int state_lock(const char *dir, int *ret_fd, pid_t *reterr_holder) {
         if (r < 0)
                 return r;
 
+        remove_stale_temporaries(dir);
         *ret_fd = TAKE_FD(fd);
         return 0;
 }
@@ -630,9 +651,9 @@ static void write_string(FILE *f, const char *s) {
                         json_write_string(f, s);
                         return;
                 }
-        fputc('"', f);
-        fwrite(s, 1, (size_t) ((const char *) p - s), f);
-        fputc('"', f);
+        (void) fputc('"', f);
+        (void) fwrite(s, 1, (size_t) ((const char *) p - s), f);
+        (void) fputc('"', f);
 }
 
 static void write_u64(FILE *f, uint64_t v) {
@@ -642,7 +663,7 @@ static void write_u64(FILE *f, uint64_t v) {
                 *--p = (char) ('0' + v % 10);
                 v /= 10;
         } while (v > 0);
-        fwrite(p, 1, (size_t) (buf + sizeof buf - p), f);
+        (void) fwrite(p, 1, (size_t) (buf + sizeof buf - p), f);
 }
 
 struct writer {
@@ -654,7 +675,7 @@ struct writer {
 static void write_orphans(FILE *f, const struct state *s, const struct ref *refs) {
         bool first = true;
 
-        fputs("\"orphans\":[", f);
+        (void) fputs("\"orphans\":[", f);
         for (size_t i = 0, j; i < s->n_orphans; i = j) {
                 const struct plan_orphan_seen *o = &s->orphans[refs[i].index];
                 uint64_t since = o->since_usec;
@@ -663,34 +684,34 @@ static void write_orphans(FILE *f, const struct state *s, const struct ref *refs
                 for (j = i + 1; j < s->n_orphans && refs[j].same; j++)
                         since = MAX(since, s->orphans[refs[j].index].since_usec);
 
-                fputs(first ? "\n{\"id\":" : ",\n{\"id\":", f);
+                (void) fputs(first ? "\n{\"id\":" : ",\n{\"id\":", f);
                 write_string(f, o->id);
-                fputs(",\"since_usec\":", f);
+                (void) fputs(",\"since_usec\":", f);
                 write_u64(f, since);
-                fputc('}', f);
+                (void) fputc('}', f);
                 first = false;
         }
-        fputs(first ? "]" : "\n]", f);
+        (void) fputs(first ? "]" : "\n]", f);
 }
 
 static void write_prior(FILE *f, const struct state *s, const struct ref *refs) {
         bool first = true;
 
-        fputs(",\"prior\":[", f);
+        (void) fputs(",\"prior\":[", f);
         for (size_t i = 0; i < s->n_prior; i++) {
                 const struct plan_prior *p = &s->prior[refs[i].index];
 
                 /* An id given twice: its first copy, which the stable sort puts first. */
                 if (refs[i].same)
                         continue;
-                fputs(first ? "\n{\"id\":" : ",\n{\"id\":", f);
+                (void) fputs(first ? "\n{\"id\":" : ",\n{\"id\":", f);
                 write_string(f, p->id);
-                fputs(",\"set\":", f);
+                (void) fputs(",\"set\":", f);
                 write_string(f, p->set);
-                fputc('}', f);
+                (void) fputc('}', f);
                 first = false;
         }
-        fputs(first ? "]" : "\n]", f);
+        (void) fputs(first ? "]" : "\n]", f);
 }
 
 static int write_state(FILE *f, void *userdata) {
@@ -699,13 +720,13 @@ static int write_state(FILE *f, void *userdata) {
 
         /* Once, so that the many calls below find the lock theirs (the daemon has threads). */
         flockfile(f);
-        fputs("{\"format_version\":", f);
+        (void) fputs("{\"format_version\":", f);
         write_u64(f, STATE_FORMAT_VERSION);
-        fputc(',', f);
+        (void) fputc(',', f);
         write_orphans(f, w->state, w->orphans);
         if (w->prior)
                 write_prior(f, w->state, w->prior);
-        fputs("}\n", f);
+        (void) fputs("}\n", f);
         funlockfile(f);
 
         /* Never write what state_load() would refuse. */

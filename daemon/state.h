@@ -62,7 +62,8 @@ struct state {
  * lock (another process, or this one through another state_lock()), returns -EBUSY and sets
  * *reterr_holder (when not NULL) to the pid the file names, 0 when it names none (the holder has
  * not written it yet, or exited cleanly a moment ago); for a moment after a crash it may name the
- * crashed process. Otherwise a negative errno from open(), flock() or writing the pid. */
+ * crashed process. Otherwise a negative errno from open(), flock() or writing the pid. Once it
+ * holds the lock it removes the temporary state files that crashed instances left. */
 int state_lock(const char *dir, int *ret_fd, pid_t *reterr_holder);
 
 /* Releases the lock state_lock() took: empties the file (best effort, so that a stale pid is not

@@ -96,6 +96,17 @@ static inline void erase_and_free(char *s) {
 DEFINE_CLEANUP_FUNC(char *, erase_and_free);
 #define _cleanup_erase_ _cleanup_(erase_and_freep)
 
+/* A copy of n bytes with a NUL after them (not counted); NULL when out of memory. */
+static inline void *memdup(const void *p, size_t n) {
+        char *q = malloc(n + 1);
+
+        if (!q)
+                return NULL;
+        memcpy(q, p, n);
+        q[n] = '\0';
+        return q;
+}
+
 /* A new string formatted as printf() would print it; NULL when out of memory. */
 static inline char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
 static inline char *strdup_printf(const char *fmt, ...) {

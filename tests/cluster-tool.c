@@ -8,12 +8,20 @@
  *                [--max-attempts N] [--initial-delay-ms N] [--max-delay-ms N] [--timeout-ms N]
  *                [--connect-timeout-ms N] [--in-flight N] [--max-body-bytes N]
  *                [--max-result-window N]
- *                info | list | get ID | delete ID [--delete-sync-jobs] [--hard] | delete-many ID...
+ *                [--max-result-window N] [--expected-uuid UUID]
+ *                info | identify | list | get ID | sync-jobs ID
+ *                | delete ID [--delete-sync-jobs] [--hard] [--guard] | delete-many ID...
  *
- * Lines: info {"version","major","minor","patch","build_flavor","cluster_name"}; list one
+ * Lines: info {"version","major","minor","patch","build_flavor","cluster_name","cluster_uuid"};
+ * identify: that of the first GET /, then that of a second one (cluster_identify()); list one
  * {"id","name","service_type","index_name","deleted"} per connector, then {"complete","count",
- * "listed","incomplete_reason"}; get {"id",...,"body"} with the raw body as a string; delete
- * {"id","result"} with result "deleted", "already_gone" or "failed" (then "status", "error"). */
+ * "listed","attempts","incomplete_reason"}; get {"id",...,"body"} with the raw body as a string;
+ * sync-jobs {"id","jobs":[ids],"foreign","json"}; delete {"id","result"} with result "deleted",
+ * "deleted_partly", "already_gone", "changed" or "failed" (then "status", "error").
+ * A delete does what the executor does before it: with --guard it reads the connector first and
+ * hands its document to the delete (a retried DELETE goes out only to that document); with
+ * --delete-sync-jobs on 8.12-8.13 it lists the connector's sync jobs first and has them deleted
+ * after it. */
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -78,7 +86,34 @@ static void on_info(struct cluster *c, int error, const struct cluster_info *inf
         (void) cJSON_AddNumberToObject(j, "patch", info->patch);
         add_string(j, "build_flavor", info->build_flavor);
         add_string(j, "cluster_name", info->cluster_name);
+        add_string(j, "cluster_uuid", info->cluster_uuid);
         print_json(j);
+}
+
+static void on_identified(struct cluster *c, int error, const struct cluster_info *info,
+                          const struct cluster_error *err, void *userdata) {
+        if (error < 0) {
+                pending--;
+                report_error("identify the cluster again", error, err);
+                return;
+        }
+        on_info(c, error, info, err, userdata);
+}
+
+static void on_first_info(struct cluster *c, int error, const struct cluster_info *info,
+                          const struct cluster_error *err, void *userdata) {
+        int r;
+
+        on_info(c, error, info, err, userdata);
+        if (error < 0)
+                return;
+        r = cluster_identify(c, on_identified, NULL);
+        if (r < 0) {
+                fprintf(stderr, "Failed to start: %s\n", strerror(-r));
+                failures++;
+                return;
+        }
+        pending++;
 }
 
 static cJSON *connector_json(const struct plan_connector *pc) {
@@ -110,6 +145,7 @@ static void on_list(struct cluster *c, int error, struct cluster_listing *listin
         (void) cJSON_AddBoolToObject(j, "complete", l->complete);
         (void) cJSON_AddNumberToObject(j, "count", (double) l->count);
         (void) cJSON_AddNumberToObject(j, "listed", (double) l->n_connectors);
+        (void) cJSON_AddNumberToObject(j, "attempts", l->attempts);
         add_string(j, "incomplete_reason", l->incomplete_reason);
         print_json(j);
 }
@@ -150,6 +186,113 @@ static void on_delete(struct cluster *c, int error, enum cluster_delete_result r
         print_json(j);
 }
 
+static void on_sync_jobs(struct cluster *c, int error, struct cluster_sync_jobs *jobs,
+                         const struct cluster_error *err, void *userdata) {
+        _cleanup_(cluster_sync_jobs_freep) struct cluster_sync_jobs *sj = jobs;
+        cJSON *j, *ids;
+
+        pending--;
+        if (error < 0) {
+                report_error("list the sync jobs", error, err);
+                return;
+        }
+        j = cJSON_CreateObject();
+        add_string(j, "id", userdata);
+        ids = cJSON_AddArrayToObject(j, "jobs");
+        for (size_t i = 0; i < sj->n_ids; i++)
+                (void) cJSON_AddItemToArray(ids, cJSON_CreateString(sj->ids[i]));
+        (void) cJSON_AddNumberToObject(j, "foreign", (double) sj->n_foreign);
+        add_string(j, "json", sj->json);
+        print_json(j);
+}
+
+/* A delete as the executor makes it: the document read first (--guard), the sync jobs listed
+ * first where we delete them ourselves (--delete-sync-jobs on 8.12-8.13). */
+struct del {
+        char *id; /* argv's */
+        bool delete_sync_jobs, hard, guard;
+        bool have_doc, have_jobs;
+        struct cluster_document *doc;
+        struct cluster_sync_jobs *jobs;
+};
+
+static void del_next(struct cluster *c, struct del *d);
+
+static void del_fail(struct del *d, const char *what, int error, const struct cluster_error *err) {
+        cJSON *j = cJSON_CreateObject();
+
+        pending--;
+        d->doc = cluster_document_free(d->doc);
+        d->jobs = cluster_sync_jobs_free(d->jobs);
+        add_string(j, "id", d->id);
+        add_string(j, "result", "failed");
+        add_string(j, "error", err ? err->message : NULL);
+        report_error(what, error, err);
+        print_json(j);
+}
+
+static void on_del_doc(struct cluster *c, int error, struct cluster_document *document,
+                       const struct cluster_error *err, void *userdata) {
+        struct del *d = userdata;
+
+        if (error < 0)
+                return del_fail(d, "read the connector before deleting it", error, err);
+        d->doc = document;
+        d->have_doc = true;
+        del_next(c, d);
+}
+
+static void on_del_jobs(struct cluster *c, int error, struct cluster_sync_jobs *jobs,
+                        const struct cluster_error *err, void *userdata) {
+        struct del *d = userdata;
+
+        if (error < 0)
+                return del_fail(d, "list the sync jobs before deleting", error, err);
+        d->jobs = jobs;
+        d->have_jobs = true;
+        del_next(c, d);
+}
+
+static void on_del_info(struct cluster *c, int error, const struct cluster_info *info,
+                        const struct cluster_error *err, void *userdata) {
+        struct del *d = userdata;
+
+        if (error < 0)
+                return del_fail(d, "get the cluster's version", error, err);
+        del_next(c, d);
+}
+
+static void del_next(struct cluster *c, struct del *d) {
+        const struct cluster_info *info = cluster_get_info(c);
+        struct cluster_delete_options o;
+        int r;
+
+        if (d->guard && !d->have_doc)
+                r = cluster_get(c, d->id, on_del_doc, d);
+        else if (d->delete_sync_jobs && !info)
+                r = cluster_info(c, on_del_info, d);
+        else if (d->delete_sync_jobs && !d->have_jobs && !cluster_version_at_least(info, 8, 14))
+                r = cluster_list_sync_jobs(c, d->id, on_del_jobs, d);
+        else {
+                o = (struct cluster_delete_options){
+                        .delete_sync_jobs = d->delete_sync_jobs,
+                        .hard = d->hard,
+                        .expected_body = d->doc ? d->doc->body : NULL,
+                        .expected_size = d->doc ? d->doc->body_size : 0,
+                        .sync_job_ids = d->jobs ? (const char *const *) d->jobs->ids : NULL,
+                        .n_sync_job_ids = d->jobs ? d->jobs->n_ids : 0,
+                };
+                r = cluster_delete(c, d->id, &o, on_delete, d->id);
+                d->doc = cluster_document_free(d->doc);
+                d->jobs = cluster_sync_jobs_free(d->jobs);
+        }
+        if (r < 0) {
+                fprintf(stderr, "Failed to start: %s\n", strerror(-r));
+                failures++;
+                pending--;
+        }
+}
+
 /* Reads a secret file; one trailing newline is not part of the secret. */
 static char *read_secret(const char *path) {
         _cleanup_fclose_ FILE *f = fopen(path, "re");
@@ -186,9 +329,8 @@ static unsigned long parse_number(const char *s, const char *option) {
 }
 
 static void usage(void) {
-        fputs("Usage: cluster-tool --url URL [OPTIONS] info | list | get ID | delete ID "
-              "[--delete-sync-jobs] "
-              "[--hard] | delete-many ID...\n",
+        fputs("Usage: cluster-tool --url URL [OPTIONS] info | identify | list | get ID | sync-jobs ID | "
+              "delete ID [--delete-sync-jobs] [--hard] [--guard] | delete-many ID...\n",
               stderr);
         exit(2);
 }
@@ -215,6 +357,8 @@ int main(int argc, char **argv) {
                 ARG_MAX_RESULT_WINDOW,
                 ARG_DELETE_SYNC_JOBS,
                 ARG_HARD,
+                ARG_GUARD,
+                ARG_EXPECTED_UUID,
         };
         static const struct option options[] = {
                 { "url", required_argument, NULL, ARG_URL },
@@ -236,6 +380,8 @@ int main(int argc, char **argv) {
                 { "max-body-bytes", required_argument, NULL, ARG_MAX_BODY_BYTES },
                 { "max-result-window", required_argument, NULL, ARG_MAX_RESULT_WINDOW },
                 { "delete-sync-jobs", no_argument, NULL, ARG_DELETE_SYNC_JOBS },
+                { "guard", no_argument, NULL, ARG_GUARD },
+                { "expected-uuid", required_argument, NULL, ARG_EXPECTED_UUID },
                 { "hard", no_argument, NULL, ARG_HARD },
                 {}
         };
@@ -244,7 +390,9 @@ int main(int argc, char **argv) {
         _cleanup_(cluster_freep) struct cluster *c = NULL;
         _cleanup_free_ char *message = NULL;
         struct cluster_options o;
-        bool delete_sync_jobs = false, hard = false;
+        bool delete_sync_jobs = false, hard = false, guard = false;
+        _cleanup_free_ struct del *dels = NULL;
+        size_t n_dels = 0;
         const char *verb;
         int opt, r;
 
@@ -321,6 +469,12 @@ int main(int argc, char **argv) {
                 case ARG_HARD:
                         hard = true;
                         break;
+                case ARG_GUARD:
+                        guard = true;
+                        break;
+                case ARG_EXPECTED_UUID:
+                        o.expected_uuid = optarg;
+                        break;
                 default:
                         usage();
                 }
@@ -344,18 +498,33 @@ int main(int argc, char **argv) {
 
         if (streq(verb, "info") && optind == argc)
                 r = cluster_info(c, on_info, NULL);
+        else if (streq(verb, "identify") && optind == argc)
+                r = cluster_info(c, on_first_info, NULL);
         else if (streq(verb, "list") && optind == argc)
                 r = cluster_list(c, on_list, NULL);
         else if (streq(verb, "get") && optind + 1 == argc)
                 r = cluster_get(c, argv[optind], on_get, NULL);
-        else if (streq(verb, "delete") && optind + 1 == argc)
-                r = cluster_delete(c, argv[optind], delete_sync_jobs, hard, on_delete, argv[optind]);
-        else if (streq(verb, "delete-many") && optind < argc) {
+        else if (streq(verb, "sync-jobs") && optind + 1 == argc)
+                r = cluster_list_sync_jobs(c, argv[optind], on_sync_jobs, argv[optind]);
+        else if ((streq(verb, "delete") && optind + 1 == argc) ||
+                 (streq(verb, "delete-many") && optind < argc)) {
                 /* All at once: the client keeps --in-flight of them on the wire. */
-                for (r = 0; optind < argc - 1 && r >= 0; optind++, pending++)
-                        r = cluster_delete(c, argv[optind], delete_sync_jobs, hard, on_delete, argv[optind]);
-                if (r >= 0)
-                        r = cluster_delete(c, argv[optind], delete_sync_jobs, hard, on_delete, argv[optind]);
+                n_dels = (size_t) (argc - optind);
+                dels = calloc(n_dels, sizeof(struct del));
+                if (!dels)
+                        return EXIT_FAILURE;
+                for (size_t i = 0; i < n_dels; i++) {
+                        dels[i] = (struct del){
+                                .id = argv[optind + (int) i],
+                                .delete_sync_jobs = delete_sync_jobs,
+                                .hard = hard,
+                                .guard = guard,
+                        };
+                        pending++;
+                        del_next(c, &dels[i]);
+                }
+                r = 0;
+                pending--;
         } else
                 usage();
         if (r < 0) {

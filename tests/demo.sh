@@ -20,6 +20,7 @@ cluster:
   url: $url
 manifests: $(cd "$top_srcdir/manifests/examples" && pwd)
 backup_dir: $demo/backups
+state_dir: $demo/state
 safety:
   max_deletions: 10
 YAML

@@ -151,7 +151,8 @@ connector() {
 }
 
 # write_config FILE [YAML-LINE...]: a config for the fake cluster at $FAKE_URL with backups in
-# $TEST_TMP/backups, manifests in $TEST_TMP/manifests, and short retry delays; the extra lines
+# $TEST_TMP/backups, its state in $TEST_TMP/state, manifests in $TEST_TMP/manifests, and short
+# retry delays; the extra lines
 # are appended (top-level keys only: a key given here replaces nothing, so give only new ones).
 write_config() {
         _cfg=$1
@@ -162,6 +163,7 @@ write_config() {
                 echo "  request_timeout: 5s"
                 echo "manifests: $TEST_TMP/manifests"
                 echo "backup_dir: $TEST_TMP/backups"
+                echo "state_dir: $TEST_TMP/state"
                 echo "retry:"
                 echo "  initial_delay: 10ms"
                 echo "  max_delay: 100ms"

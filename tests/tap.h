@@ -10,6 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* For the test's own setup, whose side effect is needed: assert() would vanish under -DNDEBUG.
+ * A failed setup ends the test with a TAP "Bail out!". */
+#define assert_se(expr) \
+        do { \
+                if (!(expr)) { \
+                        printf("Bail out! %s:%d: setup failed: %s\n", __FILE__, __LINE__, #expr); \
+                        fflush(stdout); \
+                        abort(); \
+                } \
+        } while (0)
+
 static int tap_planned = -1;
 static int tap_run = 0;
 static int tap_failed = 0;

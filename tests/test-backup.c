@@ -54,6 +54,11 @@ static char *read_file(const char *path) {
         return buf;
 }
 
+static void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
+
 int main(void) {
         char tmpl[] = "/tmp/test-backup.XXXXXX";
         _cleanup_free_ char *dir = NULL, *path1 = NULL, *path2 = NULL, *path3 = NULL;
@@ -100,7 +105,7 @@ int main(void) {
         r = asprintf(&dir, "%s/state/deleted", tmpl);
         assert(r > 0);
 
-        is_int(backup_dir_prepare(dir), 0, "backup_dir_prepare creates missing parents");
+        is_int(backup_dir_prepare(dir, NULL), 0, "backup_dir_prepare creates missing parents");
         ok(stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0700,
            "the backup folder is created with mode 0700");
 
@@ -124,26 +129,44 @@ int main(void) {
 
         is_int(count_entries(dir, "."), 2, "no temporary file is left behind (only . and ..)");
 
-        /* A temporary file left by a writer that was killed goes at the next prepare; one of a
-         * live process stays. */
+        /* A temporary file left by a writer that was killed goes at the next prepare, once it is
+         * an hour old; a fresh one stays, whatever its pid says: its writer may live in another
+         * pid namespace sharing the folder. */
         {
-                _cleanup_free_ char *dead = NULL, *live = NULL;
+                _cleanup_free_ char *old = NULL, *fresh = NULL, *ours = NULL;
+                struct timespec two_hours_ago[2];
                 int fd;
 
-                r = asprintf(&dead, "%s/.x.%d.tmp", dir, 999999999);
-                assert(r > 0);
-                r = asprintf(&live, "%s/.y.%ld.tmp", dir, (long) getpid());
-                assert(r > 0);
-                fd = open(dead, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-                assert(fd >= 0);
-                close(fd);
-                fd = open(live, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-                assert(fd >= 0);
-                close(fd);
-                is_int(backup_dir_prepare(dir), 0, "prepare a folder holding temporary files");
-                ok(access(dead, F_OK) < 0 && errno == ENOENT, "a dead writer's temporary file is removed");
-                ok(access(live, F_OK) == 0, "a live writer's temporary file stays");
-                (void) unlink(live);
+                assert_se(asprintf(&old, "%s/.x.%ld.tmp", dir, (long) getpid()) > 0);
+                assert_se(asprintf(&fresh, "%s/.y.%d.tmp", dir, 999999999) > 0);
+                assert_se(asprintf(&ours, "%s/.z.%ld.tmp", dir, (long) getpid()) > 0);
+                for (const char *const *f = (const char *const[]){ old, fresh, ours, NULL }; *f; f++) {
+                        fd = open(*f, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+                        assert_se(fd >= 0);
+                        close(fd);
+                }
+                assert_se(clock_gettime(CLOCK_REALTIME, &two_hours_ago[0]) == 0);
+                two_hours_ago[0].tv_sec -= 7200;
+                two_hours_ago[1] = two_hours_ago[0];
+                assert_se(utimensat(AT_FDCWD, old, two_hours_ago, 0) == 0);
+                is_int(backup_dir_prepare(dir, NULL), 0, "prepare a folder holding temporary files");
+                ok(access(old, F_OK) < 0 && errno == ENOENT, "a temporary file two hours old is removed");
+                ok(access(fresh, F_OK) == 0, "a fresh one of a pid we cannot see stays");
+                ok(access(ours, F_OK) == 0, "a fresh one of ours stays");
+                (void) unlink(fresh);
+                (void) unlink(ours);
+        }
+
+        /* A folder others may write to, or that another user owns, is refused with the fix. */
+        {
+                _cleanup_free_ char *open_dir = NULL, *hint = NULL;
+
+                assert_se(asprintf(&open_dir, "%s/open", tmpl) > 0);
+                assert_se(mkdir(open_dir, 0700) == 0 && chmod(open_dir, 0777) == 0);
+                is_int(backup_dir_prepare(open_dir, &hint), -EPERM, "a world-writable backup_dir is refused");
+                ok(hint && strstr(hint, "chmod go-w") && strstr(hint, open_dir), "with the chmod that fixes it ('%s')",
+                   strna(hint));
+                (void) rmdir(open_dir);
         }
 
         /* A backup folder that is a file: no backup, and nothing left behind. */
@@ -156,7 +179,7 @@ int main(void) {
                 fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
                 assert(fd >= 0);
                 close(fd);
-                is_int(backup_dir_prepare(file), -ENOTDIR, "a backup_dir that is a file is refused");
+                is_int(backup_dir_prepare(file, NULL), -ENOTDIR, "a backup_dir that is a file is refused");
                 is_int(backup_write(file, "x", doc, strlen(doc), t, NULL), -ENOTDIR,
                        "writing into a file instead of a folder fails");
                 (void) unlink(file);
@@ -173,7 +196,7 @@ int main(void) {
 
                 r = asprintf(&bdir, "%s/batch", tmpl);
                 assert(r > 0);
-                is_int(backup_dir_prepare(bdir), 0, "a second backup folder");
+                is_int(backup_dir_prepare(bdir, NULL), 0, "a second backup folder");
                 r = asprintf(&blocker, "%s/.batch-2.%ld.tmp", bdir, (long) getpid());
                 assert(r > 0);
                 ok(mkdir(blocker, 0700) == 0, "a folder stands where batch-2's temporary file would go");
@@ -212,6 +235,49 @@ int main(void) {
                            "every item carries the error and no path");
                 }
                 is_int(backup_write_batch(bdir, NULL, 0, t), 0, "an empty batch does nothing");
+        }
+
+        /* The backup format: the document as read, inside a record of where it came from. */
+        {
+                _cleanup_free_ char *out = NULL;
+                size_t size = 0;
+                const char document[] = "{\"id\":\"a/\\\"b\",\"is_native\":false,\"status\":\"created\",\"sync_now\":false}";
+                const char jobs[] = "[{\"id\":\"j1\",\"connector\":{\"id\":\"a/\\\"b\"}}]";
+                struct backup_record rec = {
+                        .connector_id = "a/\"b",
+                        .read_realtime_usec = t - 123 + 123456,
+                        .cycle_id = "0123456789abcdef0123456789abcdef",
+                        .cluster_url = "https://es.example.net:9200",
+                        .cluster_name = "prod",
+                        .cluster_uuid = "CxIK2jbeTXqpuT5dXy1jTg",
+                        .es_version = "8.13.4",
+                        .manifests_path = "/srv/gitops",
+                        .manifests_digest = "sha256:00ff",
+                        .delete_sync_jobs = true,
+                        .document = document,
+                        .document_size = strlen(document),
+                        .sync_jobs = jobs,
+                        .sync_jobs_size = strlen(jobs),
+                };
+
+                is_int(backup_format(&rec, &out, &size), 0, "backup_format() formats a record");
+                is_int(size, out ? strlen(out) : 0, "its size is its length");
+                is_str(out,
+                       "{\"format\":\"connector-reconciler-backup\",\"format_version\":2,\"connector_id\":\"a/\\\"b\","
+                       "\"read_at\":\"2026-11-28T00:00:00.123456Z\",\"cycle_id\":\"0123456789abcdef0123456789abcdef\","
+                       "\"program\":\"" PACKAGE_NAME " " PACKAGE_VERSION "\",\"cluster\":{\"url\":\"https://es.example.net:9200\","
+                       "\"name\":\"prod\",\"uuid\":\"CxIK2jbeTXqpuT5dXy1jTg\",\"version\":\"8.13.4\"},\"manifests\":"
+                       "{\"path\":\"/srv/gitops\",\"digest\":\"sha256:00ff\",\"revision\":null},\"delete\":"
+                       "{\"delete_sync_jobs\":true,\"hard\":false},\"document\":{\"id\":\"a/\\\"b\",\"is_native\":false,"
+                       "\"status\":\"created\",\"sync_now\":false},\"sync_jobs\":[{\"id\":\"j1\",\"connector\":{\"id\":"
+                       "\"a/\\\"b\"}}]}\n",
+                       "one line: the record, the document and the sync jobs as given");
+                out = mfree(out);
+                rec.sync_jobs = NULL;
+                rec.cluster_name = NULL;
+                is_int(backup_format(&rec, &out, &size), 0, "a record without sync jobs or a cluster name");
+                ok(out && strstr(out, "\"name\":null,") && strstr(out, "\"sync_jobs\":null}\n"),
+                   "writes null for what it lacks");
         }
 
         /* Clean up the scratch tree. */

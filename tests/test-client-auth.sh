@@ -124,7 +124,7 @@ stop_fake
 start_fake --seed "$TEST_TMP/seed.json" --no-product-header || exit 1
 tool list
 is "$RC" 1 "a server without X-elastic-product is refused"
-grep -qF "Server at $FAKE_URL is not Elasticsearch (no X-elastic-product header)" "$ERR"
+grep -qF "Server at $FAKE_URL is not Elasticsearch: 200 from a server that is not Elasticsearch (no X-elastic-product header)" "$ERR"
 ok $? "with a clear message"
 is "$(fake_requests '[.method, .path] | join(" ")' | tr -d '"' | tr '\n' ',')" "GET /," "and no further request"
 stop_fake

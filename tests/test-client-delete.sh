@@ -1,8 +1,9 @@
 #!/bin/bash
 # The cluster client deletes connectors on the fake cluster: odd ids go out as one escaped path
-# segment; each version gets only the parameters it accepts (8.13 deletes the sync jobs itself,
-# through the sync-job API, before a plain DELETE); 404 is "already gone"; a failed sync-job
-# delete stops the connector's delete.
+# segment; each version gets only the parameters it accepts (on 8.12-8.13 the sync jobs are
+# listed first, for the backup, and deleted by the client through the sync-job API after the
+# connector's plain DELETE, only those that are the connector's); 404 is "already gone"; a failed
+# connector DELETE leaves its sync jobs alone; a DELETE is done only when acknowledged.
 . "$top_srcdir/tests/lib.sh"
 
 TOOL="$top_builddir/tests/cluster-tool"
@@ -61,10 +62,11 @@ is "$(fake_requests 'select(.path == "/_connector/_sync_job") | "\(.query.connec
         "c1 0 2,c1 2 2,c1 4 2," "8.13.4: every page of c1's sync jobs is listed"
 is "$(fake_requests 'select(.method == "DELETE" and .sync_job_id) | .sync_job_id' | tr -d '"' | sort | tr '\n' ' ')" \
         "j0 j1 j2 j3 j4 " "8.13.4: each of c1's five sync jobs is deleted through the sync-job API"
-last_job=$(fake_requests 'select(.method == "DELETE" and .sync_job_id) | .seq' | sort -n | tail -n 1)
+first_job=$(fake_requests 'select(.method == "DELETE" and .sync_job_id) | .seq' | sort -n | head -n 1)
 conn_seq=$(fake_requests 'select(.method == "DELETE" and .connector_id == "c1") | .seq')
-ok "$([ -n "$conn_seq" ] && [ -n "$last_job" ] && [ "$conn_seq" -gt "$last_job" ]; echo $?)" \
-        "8.13.4: the connector is deleted after its sync jobs"
+last_list=$(fake_requests 'select(.path == "/_connector/_sync_job") | .seq' | sort -n | tail -n 1)
+ok "$([ -n "$conn_seq" ] && [ -n "$first_job" ] && [ "$last_list" -lt "$conn_seq" ] && [ "$conn_seq" -lt "$first_job" ]; echo $?)" \
+        "8.13.4: its sync jobs are listed first, the connector deleted next, its jobs after it"
 is "$(delete_query c1)" null "8.13.4: then a plain DELETE, no delete_sync_jobs, no hard"
 tool delete c2
 is "$(delete_query c2)" null "8.13.4: a delete without sync jobs is plain"
@@ -117,19 +119,94 @@ grep -q "404 resource_not_found_exception: connector \[nope\] not found" "$ERR"
 ok $? "with Elasticsearch's words"
 stop_fake
 
-# ---- 8.13.4: a sync job that cannot be deleted stops the connector's delete
+# ---- 8.13.4: a sync job that cannot be deleted: the connector is gone, the failure is said
 cat >"$TEST_TMP/faults.json" <<'EOF'
 {"faults": [{"method": "DELETE", "path": "/_connector/_sync_job/j3", "status": 500}]}
 EOF
 start_fake --seed "$TEST_TMP/versions.json" --version 8.13.4 --faults "$TEST_TMP/faults.json" || exit 1
 tool delete c1 --delete-sync-jobs
-is "$RC" 1 "8.13.4: a failed sync-job delete fails the delete"
-is "$(jq -r .result "$OUT")" failed "and reports it failed"
+is "$RC" 1 "8.13.4: a failed sync-job delete fails the operation"
+is "$(jq -r .result "$OUT")" deleted_partly "and reports the connector deleted, its jobs partly"
 grep -q "DELETE /_connector/_sync_job/j3: 500" "$ERR"
 ok $? "naming the sync-job request and its status"
-is "$(fake_requests 'select(.method == "DELETE" and .connector_id == "c1") | .seq' | wc -l)" 0 \
-        "the connector itself is not deleted"
+is "$(fake_control GET /_fake/state | jq -r '[.connectors[].id, .sync_jobs[].id] | join(",")')" "c2,c3,j3,j9" \
+        "the connector and its other jobs are gone, j3 and c2's job stay"
 is "$(fake_requests 'select(.path == "/_connector/_sync_job/j3") | .seq' | wc -l)" 1 "a 500 is not retried"
+stop_fake
+
+# ---- 8.13.4: a connector DELETE that fails leaves its sync jobs alone (listed for the backup,
+# they stay with the connector)
+cat >"$TEST_TMP/faults.json" <<'EOF'
+{"faults": [{"method": "DELETE", "path": "/_connector/c1", "status": 500}]}
+EOF
+start_fake --seed "$TEST_TMP/versions.json" --version 8.13.4 --faults "$TEST_TMP/faults.json" || exit 1
+tool delete c1 --delete-sync-jobs
+is "$RC" 1 "8.13.4: a failed connector DELETE fails"
+is "$(jq -r .result "$OUT")" failed "and reports it failed"
+is "$(fake_requests 'select(.method == "DELETE" and .sync_job_id) | .seq' | wc -l)" 0 "no sync job is deleted"
+is "$(fake_control GET /_fake/state | jq -r '[.sync_jobs[].id] | join(",")')" "j0,j1,j2,j3,j4,j9" \
+        "every sync job is still there"
+stop_fake
+
+# ---- 8.13.4: a listing of sync jobs that ignores the connector_id filter: only the connector's
+# own jobs are deleted (a proxy dropping the filter must not cost every job in the cluster)
+cat >"$TEST_TMP/faults.json" <<'EOF'
+{"faults": [{"method": "GET", "path": "/_connector/_sync_job",
+             "body": "{\"count\":3,\"results\":[{\"id\":\"j0\",\"connector\":{\"id\":\"c1\"}},{\"id\":\"j9\",\"connector\":{\"id\":\"c2\"}},{\"id\":\"j4\",\"connector\":{\"id\":\"c1\"}}]}"}]}
+EOF
+start_fake --seed "$TEST_TMP/versions.json" --version 8.13.4 --faults "$TEST_TMP/faults.json" || exit 1
+tool sync-jobs c1
+is "$(jq -c '[.jobs, .foreign]' "$OUT")" '[["j0","j4"],1]' "8.13.4: another connector's job is left out of the listing"
+tool delete c1 --delete-sync-jobs
+is "$RC" 0 "8.13.4: the delete goes ahead"
+is "$(fake_requests 'select(.method == "DELETE" and .sync_job_id) | .sync_job_id' | tr -d '"' | sort | tr '\n' ' ')" \
+        "j0 j4 " "only the connector's own jobs are deleted; c2's j9 is not"
+stop_fake
+
+# ---- A DELETE is done only when Elasticsearch says so: a 2xx without {"acknowledged": true},
+# or without X-elastic-product, fails
+cat >"$TEST_TMP/faults.json" <<'EOF'
+{"faults": [{"method": "DELETE", "path": "/_connector/c1", "count": 1, "status": 200, "body": "{}"},
+            {"method": "DELETE", "path": "/_connector/c2", "count": 1, "status": 200,
+             "body": "{\"acknowledged\":true}", "product_header": false}]}
+EOF
+start_fake --seed "$TEST_TMP/versions.json" --version 9.1.3 --faults "$TEST_TMP/faults.json" || exit 1
+tool delete c1
+is "$RC" 1 "a DELETE answered 200 {} fails"
+is "$(jq -r .result "$OUT")" failed "and is not reported deleted"
+grep -q "has no 'acknowledged': true" "$ERR"
+ok $? "saying the answer did not acknowledge it"
+tool delete c2
+is "$(jq -r .result "$OUT")" failed "a 200 acknowledgement without X-elastic-product is not Elasticsearch's: failed"
+grep -q "not Elasticsearch (no X-elastic-product header)" "$ERR"
+ok $? "and says so"
+stop_fake
+
+# ---- A DELETE is sent again only to the document that was backed up (--guard): here the
+# connector was deleted and created anew while the first DELETE's answer was lost
+jq -n '{connectors: [{id: "c1", index_name: "i1", name: "old"}]}' >"$TEST_TMP/guard.json"
+cat >"$TEST_TMP/faults.json" <<'EOF'
+{"faults": [{"method": "DELETE", "path": "/_connector/c1", "count": 1, "status": 503,
+             "mutate": {"connectors": [{"id": "c1", "index_name": "i1", "name": "new, created by someone else"}]}}]}
+EOF
+start_fake --seed "$TEST_TMP/guard.json" --version 9.1.3 --faults "$TEST_TMP/faults.json" || exit 1
+timeout 60 "$TOOL" --url "$FAKE_URL" --initial-delay-ms 10 --guard delete c1 >"$TEST_TMP/out" 2>"$TEST_TMP/err"
+RC=$?
+is "$(jq -r .result "$TEST_TMP/out")" changed "a retried DELETE to a connector that changed meanwhile: not sent, 'changed'"
+is "$RC" 0 "which is no failure"
+is "$(fake_requests 'select(.path == "/_connector/c1") | .method' | tr -d '"' | tr '\n' ' ')" "GET DELETE GET " \
+        "the second GET found another document, and no second DELETE went out"
+is "$(fake_control GET /_fake/state | jq -r '.connectors[].name')" "new, created by someone else" \
+        "the new connector stays"
+stop_fake
+cat >"$TEST_TMP/faults.json" <<'EOF'
+{"faults": [{"method": "DELETE", "path": "/_connector/c1", "count": 1, "status": 503}]}
+EOF
+start_fake --seed "$TEST_TMP/guard.json" --version 9.1.3 --faults "$TEST_TMP/faults.json" || exit 1
+timeout 60 "$TOOL" --url "$FAKE_URL" --initial-delay-ms 10 --guard --hard delete c1 >"$TEST_TMP/out" 2>"$TEST_TMP/err"
+is "$(jq -r .result "$TEST_TMP/out")" deleted "unchanged, the DELETE is sent again and done"
+is "$(fake_requests 'select(.path == "/_connector/c1") | .method' | tr -d '"' | tr '\n' ' ')" "GET DELETE GET DELETE " \
+        "after a GET that found the same document"
 stop_fake
 
 tap_done

@@ -43,7 +43,7 @@ jq -r 'select(.id) | .id' "$OUT" | sort >"$TEST_TMP/listed"
 jq -r '.connectors[].id' "$TEST_TMP/seed.json" | sort >"$TEST_TMP/seeded"
 is "$(wc -l <"$TEST_TMP/listed")" 1234 "1,234 connectors are listed"
 check "every seeded id is listed exactly once" cmp -s "$TEST_TMP/listed" "$TEST_TMP/seeded"
-is "$(jq -c 'select(has("complete"))' "$OUT")" '{"complete":true,"count":1234,"listed":1234,"incomplete_reason":null}' \
+is "$(jq -c 'select(has("complete"))' "$OUT")" '{"complete":true,"count":1234,"listed":1234,"attempts":1,"incomplete_reason":null}' \
         "the listing is complete and says so"
 is "$(jq -r 'select(.id == "c0042") | [.name, .service_type, .index_name, .deleted] | @tsv' "$OUT")" \
         "$(printf 'Connector 42\ts3\tsearch-5\tfalse')" "the fields of a connector are decoded"
@@ -71,37 +71,38 @@ is "$(jq -c 'select(has("complete")) | [.complete, .count, .listed]' "$OUT")" "[
         "1,233 listed, complete"
 stop_fake
 
-# ---- A listing that shifts while we page: reported as incomplete, each id still once
+# ---- A listing whose pages disagree is taken again, and used once it is consistent: here five
+# connectors that sort first appear while the second page is asked for.
 seed "$TEST_TMP/seed.json" 30
 cat >"$TEST_TMP/faults.json" <<'EOF'
-{"faults": [{"method": "GET", "path": "/_connector", "skip": 1, "count": 1, "delay_ms": 2000}]}
+{"faults": [{"method": "GET", "path": "/_connector", "skip": 1, "count": 1,
+             "mutate": {"connectors": [{"id":"new-1","index_name":"a"},{"id":"new-2","index_name":"a"},
+                                       {"id":"new-3","index_name":"a"},{"id":"new-4","index_name":"a"},
+                                       {"id":"new-5","index_name":"a"}]}}]}
 EOF
 start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" || exit 1
-timeout 60 "$TOOL" --url "$FAKE_URL" --page-size 10 list >"$TEST_TMP/out" 2>"$TEST_TMP/err" &
-tool_pid=$!
-TEST_PIDS="$TEST_PIDS $tool_pid"
-# Once the first page is served, the second one is held for 2 s: add 5 connectors that sort first.
-for _ in $(seq 200); do
-        [ "$(fake_requests 'select(.path == "/_connector") | .seq' | wc -l)" -ge 1 ] && break
-        sleep 0.05
-done
-fake_control POST /_fake/connectors \
-        '{"connectors": [{"id":"new-1","index_name":"a"},{"id":"new-2","index_name":"a"},{"id":"new-3","index_name":"a"},{"id":"new-4","index_name":"a"},{"id":"new-5","index_name":"a"}]}' \
-        >/dev/null
-wait "$tool_pid"
-RC=$?
-is "$RC" 0 "a shifting listing is still delivered"
-add_seq=$(jq -r 'select(.control and .method == "POST") | .seq' "$FAKE_LOG")
-page2_seq=$(fake_requests 'select(.path == "/_connector" and .query.from == "10") | .seq')
-if [ -n "$add_seq" ] && [ -n "$page2_seq" ] && [ "$add_seq" -lt "$page2_seq" ]; then
-        is "$(jq -r 'select(has("complete")) | .complete' "$TEST_TMP/out")" false "and marked incomplete"
-        jq -r 'select(has("complete")) | .incomplete_reason' "$TEST_TMP/out" | grep -q "count changed from 30 to 35"
-        ok $? "the reason says the count changed from 30 to 35"
-        is "$(jq -r 'select(.id) | .id' "$TEST_TMP/out" | sort | uniq -d | wc -l)" 0 "no id is listed twice"
-else
-        diag "the connectors were added after the second page was served; the shift was not observed"
-        ok 1 "the connectors were added while the second page was held"
-fi
+tool --page-size 10 --initial-delay-ms 10 list
+is "$RC" 0 "a listing that shifted is taken again"
+is "$(jq -c 'select(has("complete")) | [.complete, .count, .listed, .attempts]' "$OUT")" "[true,35,35,2]" \
+        "the second listing is consistent, and used: all 35"
+is "$(jq -r 'select(.id) | .id' "$OUT" | sort | uniq -d | wc -l)" 0 "no id is listed twice"
+grep -q "Retrying Listing the connectors: attempt 1 of 3 failed (the connector count changed from 30 to 35 while listing" "$ERR"
+ok $? "the retry says why: the count changed from 30 to 35"
+is "$(fake_requests 'select(.path == "/_connector") | .query.from' | tr -d '"' | tr '\n' ' ')" \
+        "0 10 20 30 0 10 20 30 " "every page of both listings was read"
+stop_fake
+
+# ---- A listing that never comes out consistent is not used: the pages keep disagreeing
+cat >"$TEST_TMP/faults.json" <<'EOF'
+{"faults": [{"method": "GET", "path": "/_connector", "skip": 1, "body": "{\"count\":31,\"results\":[]}"}]}
+EOF
+start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" || exit 1
+tool --page-size 10 --initial-delay-ms 10 list
+is "$RC" 1 "a listing whose pages never agree fails"
+is "$(jq -r 'select(.id) | .id' "$OUT" | wc -l)" 0 "and delivers no connector at all"
+grep -q "The connector listing changed while it was read, 3 times in a row" "$ERR"
+ok $? "saying it was taken 3 times"
+is "$(grep -c "Retrying Listing the connectors" "$ERR")" 2 "after two retries"
 stop_fake
 
 # ---- Past the result window. Elasticsearch counts list hits exactly only up to 10,000, so with

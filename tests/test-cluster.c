@@ -310,7 +310,7 @@ static void test_errors(void) {
                   "{\"error\":{\"type\":\"es_rejected_execution_exception\",\"reason\":\"rejected\\u001b["
                   "31m\\nnext\"},\"status\":429}",
                   "es_rejected_execution_exception",
-                  "429 es_rejected_execution_exception: rejected\\x1b[31m\\x0anext" },
+                  "429 es_rejected_execution_exception: rejected\\x1b[31m\\nnext" },
                 { 400, NULL,
                   "{\"error\":{\"root_cause\":[{\"type\":\"x_exception\",\"reason\":\"only the "
                   "root\"}]},\"status\":400}",
@@ -604,15 +604,111 @@ static void test_documents(void) {
                "a document for another id is refused");
         ok(m && strstr(m, "not the one asked for"), "and the message says so");
 
-        is_int(cluster_decode_connector("{\"name\":\"x\"}", 12, "given", &c, &m), 0,
-               "a document without an id decodes");
-        is_str(c.id, "given", "and gets the id asked for");
-        plan_connector_done(&c);
+        /* Only that connector's document may become its backup. */
+        is_int(cluster_decode_connector("{\"name\":\"x\"}", 12, "given", &c, &m), -EBADMSG,
+               "a document without an id is refused");
+        is_str(m, "The document has no 'id'", "and the message says so");
 
         m = mfree_str(m);
         is_int(cluster_decode_connector("[]", 2, "x", &c, &m), -EBADMSG,
                "a document that is not an object is refused");
         is_str(m, "The document is not a JSON object", "and the message says so");
+}
+
+/* Bodies a 2xx may carry that are not a connector's document: each is refused, saying why. */
+static void test_documents_not_connectors(void) {
+#define BASE "\"is_native\":false,\"status\":\"created\",\"sync_now\":false"
+        static const struct {
+                const char *name;
+                const char *body;
+                const char *message; /* NULL: accepted */
+        } cases[] = {
+                { "the least document Elasticsearch stores", "{\"id\":\"x\"," BASE "}", NULL },
+                { "a connector in error: 'error' is its message",
+                  "{\"id\":\"x\",\"error\":\"Sync failed\"," BASE "}", NULL },
+                { "'error' null", "{\"id\":\"x\",\"error\":null," BASE "}", NULL },
+                { "an empty object", "{}", "The document has no 'id'" },
+                { "Elasticsearch's error envelope with a 200",
+                  "{\"error\":{\"root_cause\":[{\"type\":\"illegal_state_exception\",\"reason\":\"proxy "
+                  "says hi\"}],"
+                  "\"type\":\"illegal_state_exception\",\"reason\":\"proxy says hi\"},\"status\":200}",
+                  "The document's 'error' is neither a string nor null: an error, not a connector" },
+                { "the envelope with the id asked for",
+                  "{\"id\":\"x\",\"error\":{\"type\":\"t\",\"reason\":\"r\"}," BASE "}",
+                  "The document's 'error' is neither a string nor null: an error, not a connector" },
+                { "the short error form with the id and a numeric status",
+                  "{\"id\":\"x\",\"error\":\"no "
+                  "handler\",\"status\":400,\"is_native\":false,\"sync_now\":false}",
+                  "The document's 'status' is not a string, as every connector's is" },
+                { "an id alone", "{\"id\":\"x\"}",
+                  "The document has no 'is_native', which every connector has" },
+                { "no status", "{\"id\":\"x\",\"is_native\":false,\"sync_now\":false}",
+                  "The document has no 'status', which every connector has" },
+                { "no sync_now", "{\"id\":\"x\",\"is_native\":false,\"status\":\"created\"}",
+                  "The document has no 'sync_now', which every connector has" },
+                { "is_native not a boolean",
+                  "{\"id\":\"x\",\"is_native\":\"no\",\"status\":\"created\",\"sync_now\":false}",
+                  "The document's 'is_native' is not a boolean, as every connector's is" },
+                { "status null", "{\"id\":\"x\",\"is_native\":true,\"status\":null,\"sync_now\":false}",
+                  "The document's 'status' is not a string, as every connector's is" },
+                { "a list page", "{\"count\":1,\"results\":[{\"id\":\"x\"," BASE "}]}",
+                  "The document has no 'id'" },
+                { "another connector", "{\"id\":\"y\"," BASE "}",
+                  "The document's id is 'y', not the one asked for" },
+                { "the id with a trailing space", "{\"id\":\"x \"," BASE "}",
+                  "The document's id is 'x ', not the one asked for" },
+                { "a DELETE's answer", "{\"acknowledged\":true}", "The document has no 'id'" },
+        };
+#undef BASE
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct plan_connector c = {};
+                _cleanup_free_ char *m = NULL;
+                int r = cluster_decode_connector(cases[i].body, strlen(cases[i].body), "x", &c, &m);
+
+                if (!cases[i].message) {
+                        is_int(r, 0, "document, %s: accepted", cases[i].name);
+                        is_str(c.id, "x", "document, %s: its id", cases[i].name);
+                } else {
+                        is_int(r, -EBADMSG, "document, %s: refused", cases[i].name);
+                        is_str(m, cases[i].message, "document, %s: the message", cases[i].name);
+                }
+                plan_connector_done(&c);
+        }
+}
+
+/* The answer to a DELETE: acknowledged, or not done. */
+static void test_acknowledged(void) {
+        static const struct {
+                const char *body;
+                const char *message; /* NULL: acknowledged */
+        } cases[] = {
+                { "{\"acknowledged\":true}", NULL },
+                { "{\"acknowledged\": true, \"extra\": [1]}", NULL },
+                { "{}", "The response has no 'acknowledged': true" },
+                { "{\"acknowledged\":false}", "The response does not say 'acknowledged': true" },
+                { "{\"acknowledged\":\"true\"}", "The response does not say 'acknowledged': true" },
+                { "{\"acknowledged\":true,\"acknowledged\":false}",
+                  "The response's 'acknowledged' is given twice" },
+                { "{\"result\":\"deleted\"}", "The response has no 'acknowledged': true" },
+                { "[true]", "The response is not a JSON object" },
+                { "", "The response body is empty" },
+                { "<html>OK</html>", "not valid JSON" },
+                { "{\"acknowledged\":true} x", "data after its JSON value" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *m = NULL;
+                int r = cluster_decode_acknowledged(cases[i].body, strlen(cases[i].body), &m);
+
+                if (!cases[i].message)
+                        is_int(r, 0, "DELETE answer '%s': acknowledged", cases[i].body);
+                else {
+                        is_int(r, -EBADMSG, "DELETE answer '%s': not acknowledged", cases[i].body);
+                        ok(m && strstr(m, cases[i].message), "DELETE answer '%s': says '%s'", cases[i].body,
+                           cases[i].message);
+                }
+        }
 }
 
 /* The document read for a backup: checked whole, its top-level members only. */
@@ -653,10 +749,13 @@ static void test_documents_scan(void) {
                 char *p;
                 int r;
 
-                n = strlen("{\"id\":\"x\",\"a\":}") + 2 * levels;
+                n = strlen("{\"id\":\"x\",\"is_native\":false,\"status\":\"created\",\"sync_now\":false,"
+                           "\"a\":}") +
+                    2 * levels;
                 deep = malloc(n + 1);
                 assert(deep);
-                p = stpcpy(deep, "{\"id\":\"x\",\"a\":");
+                p = stpcpy(deep, "{\"id\":\"x\",\"is_native\":false,\"status\":\"created\",\"sync_now\":"
+                                 "false,\"a\":");
                 memset(p, '[', levels);
                 memset(p + levels, ']', levels);
                 strcpy(p + 2 * levels, "}");
@@ -668,7 +767,7 @@ static void test_documents_scan(void) {
                         plan_connector_done(&c);
                 } else {
                         is_int(r, -EBADMSG, "1001 levels of nesting are refused");
-                        is_str(m, "The response nests more than 1000 arrays and objects (at byte 1013)",
+                        is_str(m, "The response nests more than 1000 arrays and objects (at byte 1067)",
                                "and the message says where");
                 }
                 deep = mfree_str(deep);
@@ -679,7 +778,8 @@ static void test_documents_scan(void) {
                 "{\"api_key_id\":null,\"configuration\":{\"id\":{\"value\":\"nested\"}},"
                 "\"custom_scheduling\":{},\"description\":\"tab\\there \\\"quoted\\\" \\ud83d\\ude00\","
                 "\"features\":{\"incremental_sync\":{\"enabled\":true}},\"id\":\"caf\\u00e9\","
-                "\"index_name\":\"search-\\/x\",\"last_seen\":-1.5e-3,\"name\":\"\",\"deleted\":null}";
+                "\"index_name\":\"search-\\/x\",\"last_seen\":-1.5e-3,\"name\":\"\",\"deleted\":null,"
+                "\"is_native\":false,\"status\":\"connected\",\"sync_now\":false}";
         _cleanup_free_ char *m = NULL;
 
         is_int(cluster_decode_connector(body, strlen(body), "caf\xc3\xa9", &c, &m), 0,
@@ -731,22 +831,57 @@ static void test_info(void) {
 }
 
 static void test_sync_jobs(void) {
+        _cleanup_(cluster_sync_job_page_done) struct cluster_sync_job_page page = {};
         _cleanup_free_ char *body = NULL, *m = NULL;
-        _cleanup_strv_free_ char **ids = NULL;
-        uint64_t count = 0;
-        size_t n = 0, size;
+        size_t size;
 
         body = read_data("sync-jobs.json", &size);
-        is_int(cluster_decode_sync_job_page(body, size, &count, &ids, &n, &m), 0, "a sync-job page decodes");
-        is_int((intmax_t) count, 3, "count 3");
-        is_int((intmax_t) n, 3, "3 ids");
-        is_str(ids[1], "job 2/ü", "ids arrive byte for byte");
-        ok(!ids[3], "the id list is NULL-terminated");
+        is_int(cluster_decode_sync_job_page(body, size, &page, &m), 0, "a sync-job page decodes");
+        is_int((intmax_t) page.count, 3, "count 3");
+        is_int((intmax_t) page.n_jobs, 3, "3 jobs");
+        is_str(page.jobs[1].id, "job 2/ü", "ids arrive byte for byte");
+        is_str(page.jobs[0].connector_id, "c1", "each with its connector's id");
+        ok(page.jobs[2].offset > 0 && page.jobs[2].offset + page.jobs[2].size < size &&
+                   body[page.jobs[2].offset] == '{' &&
+                   body[page.jobs[2].offset + page.jobs[2].size - 1] == '}',
+           "and where its document is in the body");
+        cluster_sync_job_page_done(&page);
         free(body);
 
         body = read_data("sync-jobs-no-id.json", &size);
-        is_int(cluster_decode_sync_job_page(body, size, &count, &ids, &n, &m), -EBADMSG,
+        is_int(cluster_decode_sync_job_page(body, size, &page, &m), -EBADMSG,
                "a sync job without an id is refused");
+
+        static const struct {
+                const char *body;
+                const char *message;
+        } bad[] = {
+                { "{\"count\":1,\"results\":[{\"id\":\"j\",\"connector\":\"c1\"}]}",
+                  "'connector' is not an object" },
+                { "{\"count\":1,\"results\":[{\"id\":\"j\",\"connector\":{\"id\":5}}]}",
+                  "'connector.id' is not a string" },
+                { "{\"count\":1,\"results\":[{\"id\":\"j\",\"id\":\"k\"}]}", "'id' is given twice" },
+                { "{\"count\":1}", "The response has no 'results'" },
+                { "{\"results\":[]}", "The response has no 'count'" },
+                { "{\"count\":1,\"results\":[1]}", "results[0]: is not an object" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                struct cluster_sync_job_page p = {};
+                _cleanup_free_ char *msg = NULL;
+
+                is_int(cluster_decode_sync_job_page(bad[i].body, strlen(bad[i].body), &p, &msg), -EBADMSG,
+                       "sync-job page '%s' is refused", bad[i].body);
+                ok(msg && strstr(msg, bad[i].message), "sync-job page '%s': says '%s'", bad[i].body,
+                   bad[i].message);
+        }
+
+        /* A job without a connector, or of another one, decodes: the client leaves it out. */
+        static const char other[] = "{\"count\":2,\"results\":[{\"id\":\"j1\",\"connector\":null},{\"id\":"
+                                    "\"j2\",\"connector\":{\"id\":\"c9\"}}]}";
+        is_int(cluster_decode_sync_job_page(other, strlen(other), &page, &m), 0,
+               "jobs without a connector, or of another one, decode");
+        ok(page.n_jobs == 2 && !page.jobs[0].connector_id && streq(page.jobs[1].connector_id, "c9"),
+           "with their connector as it is (none, c9)");
 }
 
 /* Feeds a page of connectors named by 'ids' (a space-separated list; a name "id=name" sets the
@@ -950,6 +1085,8 @@ int main(void) {
         test_list_pages_filtered();
         test_documents();
         test_documents_scan();
+        test_documents_not_connectors();
+        test_acknowledged();
         test_info();
         test_sync_jobs();
         test_lister();

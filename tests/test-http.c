@@ -439,8 +439,10 @@ static void run_for(sd_event *e, usec_t usec) {
 static void test_cluster_shared_info(sd_event *e) {
         struct route routes[] = {
                 { .prefix = "GET / ", .response = INFO_RESPONSE },
-                { .prefix = "GET /_connector/",
-                  .response = "HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n{\"name\":\"n\"}" },
+                { .prefix = "GET /_connector/a ",
+                  .response =
+                          "HTTP/1.1 200 OK\r\nX-elastic-product: Elasticsearch\r\nContent-Length: 64\r\n\r\n"
+                          "{\"id\":\"a\",\"is_native\":false,\"status\":\"created\",\"sync_now\":false}" },
                 {},
         };
         struct responder resp = { .routes = routes };
@@ -448,7 +450,7 @@ static void test_cluster_shared_info(sd_event *e) {
         struct cluster *c;
         unsigned n = 0, ok_count = 0;
         bool all = false;
-        const char *ids[] = { "a", "b", "c", "d", "e" };
+        const char *ids[] = { "a", "a", "a", "a", "a" };
 
         c = client_for(e, responder_start(e, &resp, true));
         for (size_t i = 0; i < ELEMENTSOF(o); i++)
@@ -531,40 +533,81 @@ static void on_delete(struct cluster *c, int error, enum cluster_delete_result r
         o->result = result;
 }
 
+/* A 200 from Elasticsearch with this JSON body, as a new string. */
+static char *es_ok(const char *body) {
+        char *r = strdup_printf(
+                "HTTP/1.1 200 OK\r\nX-elastic-product: Elasticsearch\r\nContent-Length: %zu\r\n\r\n%s",
+                strlen(body), body);
+
+        assert(r);
+        return r;
+}
+
+static void on_sync_jobs(struct cluster *c, int error, struct cluster_sync_jobs *jobs,
+                         const struct cluster_error *err, void *userdata) {
+        struct cluster_sync_jobs **ret = userdata;
+
+        assert(error >= 0);
+        *ret = jobs;
+}
+
 static void test_cluster_sync_jobs_8_13(sd_event *e) {
-        /* Pages of 2 that overlap (the listing shifted): j2 is on both. */
+        _cleanup_free_ char
+                *info = es_ok("{\"version\":{\"number\":\"8.13.4\"}}"),
+                *page1 = es_ok("{\"count\":3,\"results\":[{\"id\":\"j1\",\"connector\":{\"id\":\"c/1\"}},"
+                               "{\"id\":\"j2\",\"connector\":{\"id\":\"c/1\"}}]}"),
+                *page2 = es_ok("{\"count\":3,\"results\":[{\"id\":\"j2\",\"connector\":{\"id\":\"c/1\"}},"
+                               "{\"id\":\"jx\",\"connector\":{\"id\":\"other\"}}]}"),
+                *ack = es_ok("{\"acknowledged\":true}");
+        /* Pages of 2 that overlap (the listing shifted): j2 is on both; jx is another connector's
+         * (a server that dropped the filter). */
         struct route routes[] = {
-                { .prefix = "GET / ",
-                  .response =
-                          "HTTP/1.1 200 OK\r\nX-elastic-product: Elasticsearch\r\nContent-Length: 31\r\n\r\n"
-                          "{\"version\":{\"number\":\"8.13.4\"}}" },
+                { .prefix = "GET / ", .response = info },
                 { .prefix = "GET /_connector/_sync_job?connector_id=c%2F1&from=0&size=2 ",
-                  .response = "HTTP/1.1 200 OK\r\nContent-Length: 47\r\n\r\n"
-                              "{\"count\":3,\"results\":[{\"id\":\"j1\"},{\"id\":\"j2\"}]}" },
+                  .response = page1 },
                 { .prefix = "GET /_connector/_sync_job?connector_id=c%2F1&from=2&size=2 ",
-                  .response = "HTTP/1.1 200 OK\r\nContent-Length: 47\r\n\r\n"
-                              "{\"count\":3,\"results\":[{\"id\":\"j2\"},{\"id\":\"j3\"}]}" },
-                { .prefix = "DELETE /_connector/_sync_job/",
-                  .response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}" },
-                { .prefix = "DELETE /_connector/c%2F1 ",
-                  .response = "HTTP/1.1 200 OK\r\nContent-Length: 21\r\n\r\n{\"acknowledged\":true}" },
+                  .response = page2 },
+                { .prefix = "DELETE /_connector/_sync_job/", .response = ack },
+                { .prefix = "DELETE /_connector/c%2F1 ", .response = ack },
                 {},
         };
         struct responder resp = { .routes = routes };
         struct delete_outcome o = {};
+        struct cluster_sync_jobs *jobs = NULL;
+        struct cluster_delete_options d;
         struct cluster *c;
 
         c = client_for(e, responder_start(e, &resp, true));
-        assert(cluster_delete(c, "c/1", true, false, on_delete, &o) >= 0);
+        assert(cluster_list_sync_jobs(c, "c/1", on_sync_jobs, &jobs) >= 0);
+        for (unsigned i = 0; i < 400 && !jobs; i++)
+                assert(sd_event_run(e, 50 * USEC_PER_MSEC) >= 0);
+        if (!ok(jobs, "8.13: the sync jobs of c/1 are listed"))
+                return;
+        is_int(routes[1].n_requests + routes[2].n_requests, 2, "both sync-job pages are read");
+        ok(jobs->n_ids == 2 && streq(jobs->ids[0], "j1") && streq(jobs->ids[1], "j2") && !jobs->ids[2],
+           "a job on two pages is kept once; another connector's job is left out");
+        is_int(jobs->n_foreign, 1, "and counted as another connector's");
+        is_str(jobs->json,
+               "[{\"id\":\"j1\",\"connector\":{\"id\":\"c/1\"}},{\"id\":\"j2\",\"connector\":{\"id\":\"c/"
+               "1\"}}]",
+               "the jobs' documents, as sent, make one JSON array for the backup");
+        is_int(routes[3].n_requests + routes[4].n_requests, 0, "listing deletes nothing");
+
+        d = (struct cluster_delete_options){
+                .delete_sync_jobs = true,
+                .sync_job_ids = (const char *const *) jobs->ids,
+                .n_sync_job_ids = jobs->n_ids,
+        };
+        assert(cluster_delete(c, "c/1", &d, on_delete, &o) >= 0);
+        cluster_sync_jobs_free(jobs);
         for (unsigned i = 0; i < 400 && o.n_callbacks == 0; i++)
                 assert(sd_event_run(e, 50 * USEC_PER_MSEC) >= 0);
         is_int(o.n_callbacks, 1, "8.13: a delete with sync jobs finishes");
         ok(o.error == 0 && o.result == CLUSTER_DELETED, "and deletes the connector");
-        is_int(routes[1].n_requests + routes[2].n_requests, 2, "both sync-job pages are read");
-        is_int(routes[3].n_requests, 3, "a sync job on two pages is deleted once: three deletes");
-        is_int(routes[4].n_requests, 1, "then the connector, once, without parameters");
-        ok(strncmp(resp.last_request, "DELETE /_connector/c%2F1 HTTP/1.1", 33) == 0,
-           "the connector's delete comes last");
+        is_int(routes[4].n_requests, 1, "the connector first, once, without parameters");
+        is_int(routes[3].n_requests, 2, "then each of its jobs listed, once");
+        ok(strncmp(resp.last_request, "DELETE /_connector/_sync_job/", 29) == 0,
+           "a job's delete comes last");
         cluster_free(c);
         responder_stop(&resp);
 }

@@ -55,8 +55,12 @@ for id in team-a-old team-a-legacy; do
         [ -n "$f" ]; ok $? "a backup of '$id' exists"
         is "$(stat -c %a "$f" 2>/dev/null)" 600 "the backup of '$id' has mode 0600"
         want=$(jq -c --arg id "$id" '.connectors[] | select(.id == $id)' "$TEST_TMP/seed.json")
-        is "$(jq -c 'del(.deleted)' "$f" 2>/dev/null)" "$(echo "$want" | jq -c 'del(.deleted)')" \
-                "the backup of '$id' is the document the cluster returned"
+        is "$(jq -c '.document | del(.deleted)' "$f" 2>/dev/null)" "$(echo "$want" | jq -c 'del(.deleted)')" \
+                "the backup of '$id' holds the document the cluster returned"
+        is "$(jq -c '[.format_version, .connector_id, .cluster.name, .cluster.uuid, .cluster.version,
+                      (.manifests.digest | startswith("sha256:")), .delete, .sync_jobs]' "$f" 2>/dev/null)" \
+                "[2,\"$id\",\"fake-cluster\",\"$(fake_control GET / | jq -r .cluster_uuid)\",\"9.1.3\",true,{\"delete_sync_jobs\":true,\"hard\":false},null]" \
+                "the backup of '$id' records the cluster, the manifests and how it was deleted"
 done
 is "$(stat -c %a "$TEST_TMP/backups")" 700 "the backup folder has mode 0700"
 grep -q "Deleted connector 'team-a-old' and its sync jobs" "$ERR"; ok $? "each deletion is logged"

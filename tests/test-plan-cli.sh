@@ -52,8 +52,12 @@ is "$(echo "$PLAN" | jq -c '.missing')" '[{"id":"a-missing","set":"team-a"}]' "d
 is "$(echo "$PLAN" | jq -c '[.unmanaged[].id]')" '["a-4","b-1","b-2","z-1"]' "owned by no set: unmanaged"
 is "$(echo "$PLAN" | jq -c '.protected')" '[]' "nothing protected"
 is "$(echo "$PLAN" | jq -c '.blocked')" 'null' "not blocked"
-is "$(echo "$PLAN" | jq -c 'keys_unsorted')" '["delete","keep","missing","unmanaged","protected","blocked"]' \
-        "the JSON object has DESIGN.md's keys in order"
+is "$(echo "$PLAN" | jq -c 'keys_unsorted')" \
+        '["delete","keep","missing","unmanaged","protected","waiting","blocked","cluster","manifests"]' \
+        "the JSON object has its keys in order"
+is "$(echo "$PLAN" | jq -c '[.cluster.url, .cluster.name, .cluster.version, (.cluster.uuid | length > 0),
+                             (.manifests.digest | test("^sha256:[0-9a-f]{64}$"))]')" \
+        "[\"$FAKE_URL\",\"fake-cluster\",\"9.1.3\",true,true]" "the plan names the cluster and the manifests' digest"
 is "$(fake_requests 'select(.method != "GET")' | wc -l)" 0 "plan sends nothing but GETs"
 is "$(fake_requests 'select(.path == "/_connector") | .query.include_deleted' | sort -u)" "null" \
         "the listing does not ask for soft-deleted connectors"

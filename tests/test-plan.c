@@ -8,9 +8,15 @@
  *   actual:    space-separated "[!]ID[|SERVICE_TYPE[|INDEX_NAME]]"; '!' = soft-deleted,
  *              an absent or empty field = NULL
  *   max:       safety.max_deletions, NULL = unlimited
+ *   grace:     "GRACE@NOW": safety.orphan_grace and the wall clock, in seconds; NULL = no grace
+ *   seen:      space-separated "ID=SINCE" (seconds): orphans seen by earlier cycles
+ *   prior:     space-separated "ID=SET": who declared what in the last cycle that ran; NULL = none
+ *              recorded
+ *   confirmed: comma-separated names of removed sets confirmed
  *   want:      the items in plan order, space-separated:
  *              delete:ID(SETS[,sync][,hard])  protected:ID(SETS: REASON)  keep:ID(SET)
- *              missing:ID(SET[: REASON])  unmanaged:ID     (SETS joined by '+')
+ *              missing:ID(SET[: REASON])  unmanaged:ID  waiting:ID(SETS[,sync][,hard],until=SECONDS)
+ *              (SETS joined by '+')
  *   blocked:   the expected reason, or NULL
  *
  * Every row is also run again with its sets, their declared connectors and selector lists, and
@@ -18,6 +24,7 @@
  * the rows that pin which duplicate wins). */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,11 +41,20 @@
         "set '" set "' declares no connectors but owns " n " in the cluster; refusing to delete them all " \
         "(set prune.allow_empty: true to allow this)"
 
+#define REMOVED(set, n, what, example) \
+        "set '" set "' is gone from the manifests since the last cycle that ran, and " n " " what \
+        " it declared then would now be deleted (such as '" example "'); if its removal is meant, confirm " \
+        "it (once: --confirm-removed-set " set "; in the config: safety.confirm_removed_sets)"
+
 struct row {
         const char *name;
         const char *sets[4];
         const char *actual;
         const char *max;
+        const char *grace;
+        const char *seen;
+        const char *prior;
+        const char *confirmed;
         const char *want;
         const char *blocked;
         bool order_sensitive;
@@ -392,6 +408,107 @@ static const struct row rows[] = {
                 .want = "keep:x(B) missing:y(B)",
                 .order_sensitive = true,
         },
+
+        /* Orphan grace. */
+        {
+                .name = "grace off: an orphan seen a moment ago is deleted",
+                .sets = { "A decl=k" },
+                .actual = "k x",
+                .seen = "x=9999",
+                .want = "delete:x(A) keep:k(A)",
+        },
+        {
+                .name = "grace: deleted once seen for as long, waiting before, a new one waits whole",
+                .sets = { "A sync decl=k" },
+                .actual = "k x y z w",
+                .grace = "3600@10000",
+                .seen = "w=6400 x=9000 y=5000 gone=1",
+                .want = "delete:w(A,sync) delete:y(A,sync) keep:k(A) waiting:x(A,sync,until=12600) "
+                        "waiting:z(A,sync,until=13600)",
+        },
+        {
+                .name = "grace: a clock set back restarts the wait, never shortens it",
+                .sets = { "A decl=k" },
+                .actual = "k x",
+                .grace = "60@10000",
+                .seen = "x=20000",
+                .want = "keep:k(A) waiting:x(A,until=10060)",
+        },
+        {
+                .name = "grace: waiting orphans do not count against max_deletions",
+                .sets = { "A decl=k" },
+                .actual = "k x y z",
+                .max = "1",
+                .grace = "100@1000",
+                .seen = "x=1",
+                .want = "delete:x(A) keep:k(A) waiting:y(A,until=1100) waiting:z(A,until=1100)",
+        },
+        {
+                .name = "grace: a protected or soft-deleted orphan never waits",
+                .sets = { "A noprune decl=k" },
+                .actual = "k x !y",
+                .grace = "100@1000",
+                .want = "keep:k(A) protected:x(A: set 'A' has prune.enabled: false) protected:y(A: " SOFT
+                        ")",
+        },
+
+        /* Removed sets. */
+        {
+                .name = "removed set: its connectors, orphans of another set now, block the cycle",
+                .sets = { "A decl=a1" },
+                .actual = "a1 b1 b2 c1",
+                .prior = "a1=A b1=B b2=B b3=B",
+                .want = "delete:b1(A) delete:b2(A) delete:c1(A) keep:a1(A)",
+                .blocked = REMOVED("B", "2", "connectors", "b1"),
+        },
+        {
+                .name = "removed set: confirmed, they are deleted",
+                .sets = { "A decl=a1" },
+                .actual = "a1 b1 b2",
+                .prior = "a1=A b1=B b2=B",
+                .confirmed = "C,B",
+                .want = "delete:b1(A) delete:b2(A) keep:a1(A)",
+        },
+        {
+                .name = "removed set: two of them, each named, then max_deletions",
+                .sets = { "A decl=a1" },
+                .actual = "a1 b1 c1 c2",
+                .max = "2",
+                .prior = "b1=B c1=C c2=C",
+                .want = "delete:b1(A) delete:c1(A) delete:c2(A) keep:a1(A)",
+                .blocked = REMOVED("B", "1", "connector", "b1") "; " REMOVED(
+                        "C", "2", "connectors",
+                        "c1") "; "
+                              "the plan deletes 3 connectors, more than safety.max_deletions (2)",
+        },
+        {
+                .name = "removed set: a set still there that stopped declaring an id is a plain deletion",
+                .sets = { "A decl=a1", "B id=b decl=b2" },
+                .actual = "a1 b1 b2",
+                .prior = "a1=A b1=B b2=B",
+                .want = "delete:b1(A+B) keep:a1(A) keep:b2(B)",
+        },
+        {
+                .name = "removed set: nothing recorded, nothing blocks",
+                .sets = { "A decl=a1" },
+                .actual = "a1 b1",
+                .want = "delete:b1(A) keep:a1(A)",
+        },
+        {
+                .name = "removed set: its connectors still declared elsewhere, or gone, block nothing",
+                .sets = { "A decl=a1,b1" },
+                .actual = "a1 b1",
+                .prior = "a1=A b1=B b2=B",
+                .want = "keep:a1(A) keep:b1(A)",
+        },
+        {
+                .name = "removed set: an orphan still waiting blocks nothing yet",
+                .sets = { "A decl=a1" },
+                .actual = "a1 b1",
+                .grace = "60@1000",
+                .prior = "b1=B",
+                .want = "keep:a1(A) waiting:b1(A,until=1060)",
+        },
 };
 
 /* Splits s at sep into a new string vector; "" gives none. Empty fields are kept (as ""). */
@@ -517,6 +634,8 @@ static char *serialize_full(const struct plan *p, bool reasons) {
                         fputs(",sync", f);
                 if (it->hard)
                         fputs(",hard", f);
+                if (it->kind == PLAN_WAITING)
+                        fprintf(f, ",until=%" PRIu64, it->deletable_at_usec / USEC_PER_SEC);
                 if (it->reason)
                         fprintf(f, ": %s", reasons ? it->reason : "R");
                 fputc(')', f);
@@ -558,12 +677,16 @@ static const char *check_invariants(const struct plan *p, const struct plan_conn
                                 return "connector id differs from item id";
                 } else if (it->kind != PLAN_MISSING)
                         return "no connector for a listed id";
-                if (it->kind != PLAN_DELETE && (it->delete_sync_jobs || it->hard))
+                if (it->kind != PLAN_DELETE && it->kind != PLAN_WAITING &&
+                    (it->delete_sync_jobs || it->hard))
                         return "delete flags on an item that is not deleted";
                 switch (it->kind) {
                 case PLAN_DELETE:
+                case PLAN_WAITING:
                         if (it->n_sets == 0 || it->reason)
                                 return "delete without sets, or with a reason";
+                        if (it->kind == PLAN_WAITING && it->deletable_at_usec <= it->since_usec)
+                                return "waiting, deletable no later than it became an orphan";
                         break;
                 case PLAN_PROTECTED:
                         if (it->n_sets == 0 || !it->reason)
@@ -595,8 +718,44 @@ struct input {
         size_t n_sets;
         struct plan_connector *actual;
         size_t n_actual;
+        struct plan_orphan_seen *seen;
+        size_t n_seen;
+        struct plan_prior *prior;
+        size_t n_prior;
+        char **confirmed;
+        size_t n_confirmed;
         struct plan_policy policy;
 };
+
+static int seen_cmp(const void *a, const void *b) {
+        return strcmp(((const struct plan_orphan_seen *) a)->id, ((const struct plan_orphan_seen *) b)->id);
+}
+
+static int prior_cmp(const void *a, const void *b) {
+        return strcmp(((const struct plan_prior *) a)->id, ((const struct plan_prior *) b)->id);
+}
+
+/* "ID=VALUE ..." into ids and values. */
+static size_t parse_pairs(const char *s, char ***ret_ids, char ***ret_values) {
+        size_t n = 0;
+        char **words = split(s, ' ', &n);
+
+        *ret_ids = calloc(MAX(n, (size_t) 1), sizeof(char *));
+        *ret_values = calloc(MAX(n, (size_t) 1), sizeof(char *));
+        if (!*ret_ids || !*ret_values)
+                abort();
+        for (size_t i = 0; i < n; i++) {
+                char *eq = strchr(words[i], '=');
+
+                if (!eq)
+                        abort();
+                (*ret_values)[i] = strdup(eq + 1);
+                *eq = '\0';
+                (*ret_ids)[i] = words[i];
+        }
+        free(words);
+        return n;
+}
 
 static void input_parse(const struct row *r, struct input *in) {
         *in = (struct input){ .policy.max_deletions = PLAN_UNLIMITED };
@@ -608,6 +767,49 @@ static void input_parse(const struct row *r, struct input *in) {
         parse_actual(r->actual, &in->actual, &in->n_actual);
         if (r->max)
                 in->policy.max_deletions = strtoull(r->max, NULL, 10);
+        if (r->grace) {
+                unsigned long long grace, now;
+
+                if (sscanf(r->grace, "%llu@%llu", &grace, &now) != 2)
+                        abort();
+                in->policy.orphan_grace_usec = grace * USEC_PER_SEC;
+                in->policy.now_usec = now * USEC_PER_SEC;
+        }
+        if (r->seen) {
+                char **ids, **values;
+
+                in->n_seen = parse_pairs(r->seen, &ids, &values);
+                in->seen = calloc(MAX(in->n_seen, (size_t) 1), sizeof(*in->seen));
+                for (size_t i = 0; i < in->n_seen; i++) {
+                        in->seen[i] = (struct plan_orphan_seen){
+                                .id = ids[i], .since_usec = strtoull(values[i], NULL, 10) * USEC_PER_SEC
+                        };
+                        free(values[i]);
+                }
+                free(ids);
+                free(values);
+                qsort(in->seen, in->n_seen, sizeof(*in->seen), seen_cmp);
+                in->policy.seen = in->seen;
+                in->policy.n_seen = in->n_seen;
+        }
+        if (r->prior) {
+                char **ids, **values;
+
+                in->n_prior = parse_pairs(r->prior, &ids, &values);
+                in->prior = calloc(MAX(in->n_prior, (size_t) 1), sizeof(*in->prior));
+                for (size_t i = 0; i < in->n_prior; i++)
+                        in->prior[i] = (struct plan_prior){ .id = ids[i], .set = values[i] };
+                free(ids);
+                free(values);
+                qsort(in->prior, in->n_prior, sizeof(*in->prior), prior_cmp);
+                in->policy.prior = in->prior;
+                in->policy.n_prior = in->n_prior;
+        }
+        if (r->confirmed) {
+                in->confirmed = split(r->confirmed, ',', &in->n_confirmed);
+                in->policy.confirmed_removed = in->confirmed;
+                in->policy.n_confirmed_removed = in->n_confirmed;
+        }
 }
 
 static void input_done(struct input *in) {
@@ -617,6 +819,15 @@ static void input_done(struct input *in) {
         for (size_t i = 0; i < in->n_actual; i++)
                 plan_connector_done(in->actual + i);
         free(in->actual);
+        for (size_t i = 0; i < in->n_seen; i++)
+                free(in->seen[i].id);
+        free(in->seen);
+        for (size_t i = 0; i < in->n_prior; i++) {
+                free(in->prior[i].id);
+                free(in->prior[i].set);
+        }
+        free(in->prior);
+        strv_free(in->confirmed);
 }
 
 static uint64_t rng_state;
@@ -718,7 +929,7 @@ static void test_invalid_input(void) {
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 struct plan *p = (struct plan *) 0x1; /* must stay untouched */
-                struct plan_policy policy = { PLAN_UNLIMITED };
+                struct plan_policy policy = { .max_deletions = PLAN_UNLIMITED };
                 struct plan_set s;
                 struct plan_connector *a;
                 size_t n_a;
@@ -800,7 +1011,7 @@ static void test_done(void) {
 static void test_many(void) {
         enum { N = 6000 };
         _cleanup_(plan_freep) struct plan *p = NULL;
-        struct plan_policy policy = { PLAN_UNLIMITED };
+        struct plan_policy policy = { .max_deletions = PLAN_UNLIMITED };
         struct plan_set s;
         struct plan_connector *a = calloc(N, sizeof(struct plan_connector));
         size_t n_a = 0, want[_PLAN_KIND_MAX] = {};
@@ -863,7 +1074,7 @@ static void test_sort_order(void) {
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 _cleanup_(plan_freep) struct plan *p = NULL;
-                struct plan_policy policy = { PLAN_UNLIMITED };
+                struct plan_policy policy = { .max_deletions = PLAN_UNLIMITED };
                 struct plan_connector a[41] = {};
                 const char *bad;
 
@@ -1133,9 +1344,79 @@ static void test_random(void) {
                 free(pool[i]);
 }
 
+/* plan_recheck(): one orphan of set A, decided again on the connector as read later. */
+static void test_recheck(void) {
+        static const struct {
+                const char *name;
+                const char *now; /* the connector as read: "[!]ID[|SERVICE_TYPE[|INDEX_NAME]]" */
+                bool declared;
+                bool delete;
+                const char *flags; /* when deleted: "sync", "hard", "sync,hard" or "" */
+                const char *reason;
+        } cases[] = {
+                { "unchanged: still deleted, with the flags of its sets", "x|gd|a-1", false, true, "sync",
+                  NULL },
+                { "declared now", "x|gd|a-1", true, false, NULL, "the manifests declare it now" },
+                { "moved to another set's ownership", "x|gd|b-1", false, false, NULL,
+                  "the sets that own it are 'B' now, not 'A' as in the listing" },
+                { "owned by one more set, also pruning", "x|gd|ab-1", false, false, NULL,
+                  "the sets that own it are 'A', 'AB' now, not 'A' as in the listing" },
+                { "owned by no set now", "x|gd|z-1", false, false, NULL,
+                  "no set owns it now (service_type 'gd', index_name 'z-1')" },
+                { "a null index name now", "x|gd", false, false, NULL,
+                  "no set owns it now (service_type 'gd', index_name 'n/a')" },
+                { "owned by a set that does not prune, too", "x|keep|a-1", false, false, NULL,
+                  "it is protected now: set 'C' has prune.enabled: false" },
+                { "soft-deleted meanwhile", "!x|gd|a-1", false, false, NULL,
+                  "it is protected now: soft-deleted in the cluster (deleted: true); not deleted again" },
+        };
+        struct input in;
+        _cleanup_(plan_freep) struct plan *p = NULL;
+        const struct row r = {
+                .sets = { "A idx=a sync decl=k", "AB idx=ab- sync decl=k2", "B idx=b- decl=k3",
+                          "C svc=keep noprune decl=k4" },
+                .actual = "x|gd|a-1",
+        };
+        const struct plan_item *item = NULL;
+
+        input_parse(&r, &in);
+        assert_se(plan_build(in.sets, in.n_sets, in.actual, in.n_actual, &in.policy, &p) == 0);
+        for (size_t i = 0; i < p->n_items; i++)
+                if (streq(p->items[i].id, "x"))
+                        item = p->items + i;
+        if (!ok(item && item->kind == PLAN_DELETE, "recheck: x is an orphan of A to delete")) {
+                input_done(&in);
+                return;
+        }
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct plan_connector *now = NULL;
+                struct plan_recheck rc;
+                size_t n_now = 0;
+                char flags[16];
+
+                parse_actual(cases[i].now, &now, &n_now);
+                assert_se(n_now == 1);
+                is_int(plan_recheck(in.sets, in.n_sets, item, now, cases[i].declared, &rc), 0,
+                       "recheck, %s: returns 0", cases[i].name);
+                is_int(rc.delete, cases[i].delete, "recheck, %s: %s", cases[i].name,
+                       cases[i].delete ? "still deleted" : "not deleted");
+                (void) snprintf(flags, sizeof flags, "%s%s%s", rc.delete_sync_jobs ? "sync" : "",
+                                rc.delete_sync_jobs && rc.hard ? "," : "", rc.hard ? "hard" : "");
+                if (cases[i].delete)
+                        is_str(flags, cases[i].flags, "recheck, %s: flags", cases[i].name);
+                is_str(rc.reason, cases[i].reason, "recheck, %s: reason", cases[i].name);
+                plan_recheck_done(&rc);
+                plan_connector_done(now);
+                free(now);
+        }
+        input_done(&in);
+}
+
 int main(void) {
         for (size_t i = 0; i < ELEMENTSOF(rows); i++)
                 test_row(rows + i, i);
+        test_recheck();
         test_invalid_input();
         test_kind_to_string();
         test_done();

@@ -93,7 +93,8 @@ static struct plan *small_plan(const char *blocked) {
         return p;
 }
 
-static const char *const json_keys[] = { "delete", "keep", "missing", "unmanaged", "protected", "blocked" };
+static const char *const json_keys[] = { "delete",    "keep",    "missing", "unmanaged",
+                                         "protected", "waiting", "blocked" };
 
 static bool json_str_is(const cJSON *o, const char *key, const char *want) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -135,7 +136,7 @@ static const char *json_matches(const cJSON *root, const struct plan *p, const c
 
                 if (!cJSON_IsArray(arr))
                         return "a kind is not an array";
-                n_keys = kind == PLAN_DELETE ? 4 : kind == PLAN_UNMANAGED ? 1 : 2;
+                n_keys = kind == PLAN_DELETE || kind == PLAN_WAITING ? 4 : kind == PLAN_UNMANAGED ? 1 : 2;
 
                 for (size_t i = 0; i < p->n_items; i++) {
                         const struct plan_item *it = p->items + i;
@@ -174,6 +175,13 @@ static const char *json_matches(const cJSON *root, const struct plan *p, const c
                         case PLAN_PROTECTED:
                                 if (!json_str_is(e, "reason", it->reason))
                                         return "reason differs";
+                                break;
+                        case PLAN_WAITING:
+                                sets = cJSON_GetObjectItemCaseSensitive(e, "sets");
+                                if (!cJSON_IsArray(sets) ||
+                                    (size_t) cJSON_GetArraySize(sets) != it->n_sets ||
+                                    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "deletable_at")))
+                                        return "waiting sets or deletable_at differ";
                                 break;
                         case PLAN_UNMANAGED:
                         case _PLAN_KIND_MAX:
@@ -244,6 +252,7 @@ static void test_json(void) {
                "\"unmanaged\":[{\"id\":\"other\"}],"
                "\"protected\":[{\"id\":\"team-b-old\",\"reason\":\"set 'team-b' has prune.enabled: "
                "false\"}],"
+               "\"waiting\":[],"
                "\"blocked\":null}\n",
                "json, small plan: exact output");
         check_json("small plan", small, NULL);
@@ -252,8 +261,8 @@ static void test_json(void) {
         out = capture(report_plan_json, empty, &r);
         is_int(r, 0, "json, empty plan: returns 0");
         is_str(out,
-               "{\"delete\":[],\"keep\":[],\"missing\":[],\"unmanaged\":[],\"protected\":[],\"blocked\":"
-               "null}\n",
+               "{\"delete\":[],\"keep\":[],\"missing\":[],\"unmanaged\":[],\"protected\":[],\"waiting\":[],"
+               "\"blocked\":null}\n",
                "json, empty plan: every key, empty arrays, blocked null");
         check_json("empty plan", empty, NULL);
 
@@ -374,6 +383,36 @@ static void test_text(void) {
                "Plan: 1 to delete, 1 to keep, 0 missing, 7 unmanaged, 1 protected.\n"
                "Blocked: set 'a\\nb' declares no connectors\\x1b[2J\n",
                "text, escaping: one line per connector, controls and invalid UTF-8 escaped, UTF-8 as is");
+
+        /* The audit's near misses: ids that only look alike print differently. Ids get their edge
+         * spaces escaped; set names and reasons do not, but the invisible characters in them are. */
+        {
+                _cleanup_(plan_freep) struct plan *near = plan_new(NULL);
+
+                add(near, PLAN_DELETE, "team-a-hr", SETS("team-a"), false, false, NULL);
+                add(near, PLAN_DELETE, "team-a-wiki", SETS("team-a"), false, false, NULL);
+                add(near, PLAN_DELETE, "café", SETS("team-a"), false, false, NULL);
+                add(near, PLAN_MISSING, " team-a-hr ", SETS("team-a"), false, false, NULL);
+                add(near, PLAN_MISSING, "team-a-wiki\xe2\x80\x8b", SETS("team-a"), false, false, NULL);
+                add(near, PLAN_MISSING, "cafe\xcc\x81", SETS("team-a"), false, false, NULL);
+                add(near, PLAN_MISSING,
+                    "a\xc2\xa0"
+                    "b\xef\xbb\xbf",
+                    SETS("set a "), false, false, "reason \xe2\x80\xae");
+                out = mfree(out);
+                out = capture(report_plan_text, near, &r);
+                is_str(out,
+                       "  - delete    team-a-hr  (sets: team-a)\n"
+                       "  - delete    team-a-wiki  (sets: team-a)\n"
+                       "  - delete    café  (sets: team-a)\n"
+                       "  ! missing   \\x20team-a-hr\\x20  (set: team-a)\n"
+                       "  ! missing   team-a-wiki\\u200b  (set: team-a)\n"
+                       "  ! missing   cafe\\u0301  (set: team-a)\n"
+                       "  ! missing   a\\u00a0b\\ufeff  (set: set a ): reason \\u202e\n"
+                       "Plan: 3 to delete, 0 to keep, 4 missing, 0 unmanaged, 0 protected.\n",
+                       "text, near misses: edge spaces of ids, zero width, combining and no-break "
+                       "characters shown");
+        }
 }
 
 static void test_write_errors(void) {

@@ -94,7 +94,22 @@ static void test_lock(void) {
                 abort();
         want = lock_want;
 
-        is_int(state_lock(dir, &fd, &holder), 0, "take the lock");
+        {
+                _cleanup_free_ char *stale = path_join(dir, ".state.json.999999.tmp"),
+                                    *other = path_join(dir, ".other.999999.tmp");
+                int t;
+
+                t = open(stale, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+                assert_se(t >= 0);
+                close(t);
+                t = open(other, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+                assert_se(t >= 0);
+                close(t);
+                is_int(state_lock(dir, &fd, &holder), 0, "take the lock");
+                ok(access(stale, F_OK) < 0, "a crashed instance's temporary state file is removed");
+                ok(access(other, F_OK) == 0, "other files are not");
+                assert_se(unlink(other) == 0);
+        }
         ok(fd >= 0, "and get its fd");
         ok(holder == -1, "the holder is not touched on success");
         content = slurp(lock);

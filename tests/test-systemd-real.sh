@@ -216,7 +216,7 @@ is "$(printf '%s\n' "$listing" | tail -n +2 | sed -E 's/\.[0-9]{8}T[0-9]{6}Z\.js
         "sdtest-drive 600 $uid
 sdtest-wiki 600 $uid" "a backup per deleted connector (ID.STAMP.json), mode 0600, owned by the dynamic user"
 backup_drive=$BACKUPS/$(printf '%s\n' "$listing" | awk '$1 ~ /^sdtest-drive\./ { print $1 }')
-is "$(sdtest_run cat "$backup_drive" | jq -r '"\(.id) \(.index_name) \(.service_type)"' 2>&1)" \
+is "$(sdtest_run cat "$backup_drive" | jq -r '.document | "\(.id) \(.index_name) \(.service_type)"' 2>&1)" \
         "sdtest-drive search-sdtest-drive google_drive" "the backup holds the connector's document"
 
 # The journal: the deletion event and its cycle, with their fields.

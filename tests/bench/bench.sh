@@ -118,6 +118,7 @@ write_config() {
                 [ -n "$WINDOW_KEY" ] && [ "$5" -gt 10000 ] && echo "  $WINDOW_KEY: $5"
                 echo "manifests: $3"
                 echo "backup_dir: $4"
+                echo "state_dir: $4.state"
                 echo "concurrency: $CONCURRENCY"
                 echo "safety:"
                 echo "  max_deletions: unlimited"

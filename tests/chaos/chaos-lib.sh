@@ -58,8 +58,8 @@ chaos_backup_ids() {
         ls "$1" 2>/dev/null | grep -v '^\.' | sed -E 's/\.[0-9]{8}T[0-9]{6}Z(\.[0-9]+)?\.json$//' | sort -u
 }
 
-# chaos_check_backups DIR: checks every *.json backup in DIR: not empty, parses as JSON, and holds
-# the document of the id its name says. Prints one line per bad file ("FILE: why") and sets
+# chaos_check_backups DIR: checks every *.json backup in DIR: not empty, parses as JSON, and is a
+# backup (format_version 2) of the id its name says, holding that connector's document. Prints one line per bad file ("FILE: why") and sets
 # CHAOS_BACKUPS to the number of files checked (so call it outside $(...)); returns 1 when any is
 # bad.
 chaos_check_backups() {
@@ -75,7 +75,9 @@ chaos_check_backups() {
         done
         # One jq over all files (fast); on a parse error, one per file to name the bad ones.
         if ! find "$_dir" -maxdepth 1 -name '*.json' ! -name '.*' -print0 |
-                xargs -0 jq -r '[input_filename, (.id | tostring)] | @tsv' \
+                xargs -0 jq -r '[input_filename,
+                                 (if .format_version == 2 and .connector_id == .document.id then .connector_id
+                                  else "not a backup of its document" end | tostring)] | @tsv' \
                         >"$TEST_TMP/backup-ids" 2>/dev/null; then
                 for _f in "$_dir"/*.json; do
                         jq -e 'type == "object"' "$_f" >/dev/null 2>&1 || { echo "$_f: not JSON"; _bad=1; }

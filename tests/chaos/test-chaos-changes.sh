@@ -132,7 +132,18 @@ diag "once exit statuses:$rcs; daemon cycles: $(grep -c '^Cycle ended' "$TEST_TM
         "team.yaml replaced $(cat "$TEST_TMP/rewrites") times; $(chaos_elapsed "$T0") s"
 
 cat "$TEST_TMP"/once-*.err "$TEST_TMP/run.err" >"$TEST_TMP/all.err"
-is "$(echo "$rcs" | tr ' ' '\n' | grep -vx '0\|' | tr '\n' ' ')" "" "every 'once' run exits 0"
+# A run whose manifests changed under it, or whose listing never held still for long enough to be
+# read consistently, deletes nothing more and exits 1, saying so: the failures allowed here.
+bad_rcs=""
+i=0
+for rc in $rcs; do
+        i=$((i + 1))
+        [ "$rc" = 0 ] && continue
+        [ "$rc" = 1 ] && grep -q "changed since this cycle read them\|listing changed while it was read, 3 times" \
+                "$TEST_TMP/once-$i.err" && continue
+        bad_rcs="$bad_rcs $rc"
+done
+is "$bad_rcs" "" "every 'once' run exits 0, or 1 because its manifests or its listing changed under it"
 is "$(grep -c 'manifests .* are invalid\|Cycle ended: manifests invalid' "$TEST_TMP/all.err")" 0 \
         "a manifest replaced by rename never reads as invalid"
 grep "manifests\|team.yaml" "$TEST_TMP/all.err" | grep -v '^Cycle' >"$TEST_TMP/manifest-errors"

@@ -25,9 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         struct cluster_page page = {};
         struct plan_connector c = {};
         struct cluster_info info = {};
-        char **ids = NULL;
-        uint64_t count;
-        size_t n;
+        struct cluster_sync_job_page jobs = {};
         usec_t d;
 
         /* The decoders take a length; give them a copy without a NUL after it, so that reading
@@ -41,12 +39,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 cluster_page_done(&page);
         msg = mfree(msg);
 
-        if (cluster_decode_connector(buf, size, "id", &c, &msg) >= 0)
+        /* Only a document of the connector asked for may pass: with its id, what every connector
+         * has, and no error object. */
+        if (cluster_decode_connector(buf, size, "id", &c, &msg) >= 0) {
+                if (!c.id || strcmp(c.id, "id") != 0)
+                        abort();
                 plan_connector_done(&c);
+        } else if (!msg)
+                abort(); /* a refusal says why */
         msg = mfree(msg);
 
-        if (cluster_decode_sync_job_page(buf, size, &count, &ids, &n, &msg) >= 0)
-                strv_free(ids);
+        if (cluster_decode_sync_job_page(buf, size, &jobs, &msg) >= 0) {
+                /* Each job's span is one object in the body. */
+                for (size_t i = 0; i < jobs.n_jobs; i++)
+                        if (!jobs.jobs[i].id || jobs.jobs[i].size < 2 ||
+                            jobs.jobs[i].offset + jobs.jobs[i].size > size ||
+                            buf[jobs.jobs[i].offset] != '{' ||
+                            buf[jobs.jobs[i].offset + jobs.jobs[i].size - 1] != '}')
+                                abort();
+                cluster_sync_job_page_done(&jobs);
+        }
+        msg = mfree(msg);
+
+        /* A DELETE is done only when acknowledged: accepted bodies hold "acknowledged": true. */
+        if (cluster_decode_acknowledged(buf, size, &msg) >= 0 && !memmem(buf, size, "true", 4))
+                abort();
         msg = mfree(msg);
 
         if (cluster_decode_info(buf, size, &info, &msg) >= 0) {

@@ -58,8 +58,8 @@ is "$(find "$dir" -mindepth 1 -type f | wc -l)" 2 "one backup for each of the tw
 for id in team-a-old team-a-legacy; do
         f=$(ls "$dir/$id".*.json 2>/dev/null)
         want=$(jq -c --arg id "$id" '.connectors[] | select(.id == $id)' "$TEST_TMP/seed.json")
-        is "$(jq -c 'del(.deleted)' "$f" 2>/dev/null)" "$(echo "$want" | jq -c 'del(.deleted)')" \
-                "the backup of '$id' is the document the cluster returned"
+        is "$(jq -c '.document | del(.deleted)' "$f" 2>/dev/null)" "$(echo "$want" | jq -c 'del(.deleted)')" \
+                "the backup of '$id' holds the document the cluster returned"
 done
 is "$(find "$dir" -name '.*' | wc -l)" 0 "no temporary file is left"
 is "$(deletes)" 2 "both orphans were deleted"

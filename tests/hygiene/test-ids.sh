@@ -80,7 +80,8 @@ is "$(fake_control GET /_fake/state | jq -c '[.connectors[] | select(.deleted !=
 
 is "$(find "$backups" -mindepth 1 | wc -l)" "$n_ids" "one backup per id, all directly inside backup_dir"
 is "$(find "$backups" -mindepth 1 ! -type f | wc -l)" 0 "no folder or link was made inside backup_dir"
-is "$(jq -s -c '[.[].id] | sort' "$backups"/* 2>/dev/null)" "$want_ids" "each backup holds its own id's document"
+is "$(jq -s -c '[.[] | select(.connector_id == .document.id) | .document.id] | sort' "$backups"/* 2>/dev/null)" \
+        "$want_ids" "each backup holds its own id's document"
 is "$(find "$TEST_TMP" -name "*$marker*" | grep -vc "^$backups/")" 0 \
         "nothing named after an id was written outside backup_dir (nor '/')"
 [ -z "$(find / -xdev -maxdepth 1 -name "*$marker*" 2>/dev/null)" ]; ok $? "nothing at the root either"

@@ -45,22 +45,6 @@ struct cycle {
         void *userdata;
 };
 
-int cycle_status_to_exit(enum cycle_status s) {
-        switch (s) {
-        case CYCLE_OK:
-                return 0;
-        case CYCLE_INVALID:
-                return 2;
-        case CYCLE_BLOCKED:
-                return 3;
-        case CYCLE_FAILED:
-        case CYCLE_BUSY:
-        case CYCLE_RETRY:
-        default:
-                return 1;
-        }
-}
-
 static void cluster_options_from_config(const struct config *c, struct cluster_options *o) {
         static const enum cluster_auth auth[_CONFIG_AUTH_MAX] = {
                 [CONFIG_AUTH_NONE] = CLUSTER_AUTH_NONE,

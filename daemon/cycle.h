@@ -80,6 +80,3 @@ void cycle_stop(struct cycle *c, usec_t grace_usec);
  * is not called. Accepts NULL; returns NULL. */
 struct cycle *cycle_free(struct cycle *c);
 DEFINE_CLEANUP_FUNC(struct cycle *, cycle_free);
-
-/* The exit status of `once` and `plan` for a result: 0, 1, 2 or 3 (connector-reconciler(8)). */
-int cycle_status_to_exit(enum cycle_status s);

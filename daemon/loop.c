@@ -25,9 +25,15 @@
  * most likely on a backup write hanging in the file system, and the watchdog stops. */
 #define STUCK_MARGIN_USEC (60 * USEC_PER_SEC)
 
-struct daemon {
+/* One per process: the loop of `run` (cycles on a timer) or of `once` and `plan` (one cycle). */
+struct manager {
         sd_event *event;
         const struct loop_options *options;
+        bool once;      /* one cycle, then exit */
+        bool plan_only; /* once: plan, delete nothing, keep no state */
+        int (*report)(const struct cycle_result *r, void *userdata); /* once: may be NULL */
+        void *report_userdata;
+
         struct config *config;         /* in use */
         struct config *pending_config; /* loaded by SIGHUP while a cycle ran: used from the next */
         struct cycle *cycle;           /* the running cycle, or NULL */
@@ -38,6 +44,7 @@ struct daemon {
         unsigned cycles;
         unsigned retries; /* cycles in a row cut short by a change of the manifests */
         bool stopping;
+        enum cycle_status status; /* how it ended */
 };
 
 static void log_diags(int level, const struct yaml_read_diags *d) {
@@ -45,13 +52,16 @@ static void log_diags(int level, const struct yaml_read_diags *d) {
                 log_full(level | LOG_ESCAPED, "%s", d->items[i].text);
 }
 
-int loop_load_config(const struct loop_options *o, bool secrets, struct config **ret) {
+/* Loads the config file and the secrets it names, logging every warning and error (each as
+ * FILE:LINE:COLUMN: message). Returns 0 and *ret (owned by the caller), or a negative errno after
+ * logging. */
+static int load_config(const struct loop_options *o, struct config **ret) {
         _cleanup_(config_freep) struct config *c = NULL;
         struct yaml_read_diags warnings = {}, errors = {};
         int r;
 
         r = config_load(o->config_path, o->manifests_override, &c, &warnings, &errors);
-        if (r >= 0 && secrets)
+        if (r >= 0)
                 r = config_load_secrets(c, &warnings, &errors);
         log_diags(LOG_WARNING, &warnings);
         log_diags(LOG_ERR, &errors);
@@ -76,17 +86,6 @@ static usec_t jittered_interval(const struct config *c) {
         return c->interval_usec - j + random_u64() % span;
 }
 
-static int block_signals(void) {
-        sigset_t ss;
-
-        if (sigemptyset(&ss) < 0 || sigaddset(&ss, SIGTERM) < 0 || sigaddset(&ss, SIGINT) < 0 ||
-            sigaddset(&ss, SIGHUP) < 0)
-                return -EINVAL;
-        if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
-                return negative_errno();
-        return 0;
-}
-
 static void notify_status(const char *fmt, ...) _printf_(1, 2);
 static void notify_status(const char *fmt, ...) {
         char status[512];
@@ -98,44 +97,45 @@ static void notify_status(const char *fmt, ...) {
         (void) sd_notifyf(false, "STATUS=%s", status);
 }
 
-static int start_cycle(struct daemon *d);
+static int start_cycle(struct manager *m);
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        struct daemon *d = userdata;
+        struct manager *m = userdata;
         int r;
 
-        r = start_cycle(d);
+        r = start_cycle(m);
         if (r < 0) {
                 log_error_errno(r, "Failed to start a cycle: %m");
-                return sd_event_exit(d->event, 1);
+                m->status = CYCLE_FAILED;
+                return sd_event_exit(m->event, 0);
         }
         return 0;
 }
 
 /* Arms the timer of the next cycle: a jittered interval from now, or 'delay' when not 0. */
-static int arm_timer(struct daemon *d, usec_t delay) {
+static int arm_timer(struct manager *m, usec_t delay) {
         usec_t next, accuracy;
         int r;
 
         if (delay == 0)
-                delay = jittered_interval(d->config);
+                delay = jittered_interval(m->config);
         next = usec_add(now_usec(CLOCK_BOOTTIME), delay);
 
         /* Up to a second late, to coalesce wake-ups, but never late by much of a short wait. */
         accuracy = MAX(MIN(USEC_PER_SEC, delay / 10), USEC_PER_MSEC);
-        d->next_cycle_realtime = usec_add(now_usec(CLOCK_REALTIME), delay);
-        if (!d->timer) {
-                r = sd_event_add_time(d->event, &d->timer, CLOCK_BOOTTIME, next, accuracy, on_timer, d);
+        m->next_cycle_realtime = usec_add(now_usec(CLOCK_REALTIME), delay);
+        if (!m->timer) {
+                r = sd_event_add_time(m->event, &m->timer, CLOCK_BOOTTIME, next, accuracy, on_timer, m);
                 if (r < 0)
                         return r;
         } else {
-                r = sd_event_source_set_time(d->timer, next);
+                r = sd_event_source_set_time(m->timer, next);
                 if (r >= 0)
-                        r = sd_event_source_set_time_accuracy(d->timer, accuracy);
+                        r = sd_event_source_set_time_accuracy(m->timer, accuracy);
                 if (r < 0)
                         return r;
         }
-        return sd_event_source_set_enabled(d->timer, SD_EVENT_ONESHOT);
+        return sd_event_source_set_enabled(m->timer, SD_EVENT_ONESHOT);
 }
 
 static void format_clock(char *buf, size_t size, usec_t realtime_usec) {
@@ -146,45 +146,58 @@ static void format_clock(char *buf, size_t size, usec_t realtime_usec) {
                 (void) snprintf(buf, size, "@%" PRIu64, realtime_usec / USEC_PER_SEC);
 }
 
+/* `once` and `plan`: the cycle's status is the process's; the report comes last. */
+static void once_done(struct manager *m, struct cycle_result *res) {
+        m->status = res->status;
+        if (m->report && !m->stopping && m->report(res, m->report_userdata) < 0 && m->status == CYCLE_OK)
+                m->status = CYCLE_FAILED;
+        m->cycle = cycle_free(m->cycle);
+        (void) sd_event_exit(m->event, 0);
+}
+
 static void on_cycle_done(struct cycle *c, struct cycle_result *res, void *userdata) {
-        struct daemon *d = userdata;
+        struct manager *m = userdata;
         usec_t delay = 0;
         char next[64];
         int r;
 
-        d->cycles++;
-        d->stuck_timer = sd_event_source_disable_unref(d->stuck_timer);
+        m->cycles++;
+        m->stuck_timer = sd_event_source_disable_unref(m->stuck_timer);
         /* A stuck cycle turned the watchdog off; it ended after all. */
-        (void) sd_event_set_watchdog(d->event, true);
+        (void) sd_event_set_watchdog(m->event, true);
 
-        if (d->stopping) {
-                d->cycle = cycle_free(d->cycle);
-                (void) sd_event_exit(d->event, 0);
+        if (m->once)
+                return once_done(m, res);
+
+        if (m->stopping) {
+                m->cycle = cycle_free(m->cycle);
+                (void) sd_event_exit(m->event, 0);
                 return;
         }
 
-        if (d->pending_config) {
-                config_free(d->config);
-                d->config = TAKE_PTR(d->pending_config);
+        if (m->pending_config) {
+                config_free(m->config);
+                m->config = TAKE_PTR(m->pending_config);
         }
 
         /* Cut short by the manifests changing under it: soon again, not a whole interval later. */
         if (res->status == CYCLE_RETRY) {
-                delay = MIN(RETRY_SOON_USEC << MIN(d->retries, 20u), d->config->interval_usec);
-                d->retries++;
+                delay = MIN(RETRY_SOON_USEC << MIN(m->retries, 20u), m->config->interval_usec);
+                m->retries++;
         } else
-                d->retries = 0;
+                m->retries = 0;
 
-        r = arm_timer(d, delay);
+        r = arm_timer(m, delay);
         if (r < 0) {
                 log_error_errno(r, "Failed to arm the cycle timer: %m");
-                (void) sd_event_exit(d->event, 1);
+                m->status = CYCLE_FAILED;
+                (void) sd_event_exit(m->event, 0);
         }
-        format_clock(next, sizeof next, d->next_cycle_realtime);
-        notify_status("Cycle %u: %s; next cycle at %s", d->cycles, res->summary, next);
+        format_clock(next, sizeof next, m->next_cycle_realtime);
+        notify_status("Cycle %u: %s; next cycle at %s", m->cycles, res->summary, next);
 
         /* The last use of the cycle: it is freed here, from inside its own callback. */
-        d->cycle = cycle_free(d->cycle);
+        m->cycle = cycle_free(m->cycle);
         /* The listing and the plan are gone until the next cycle: give their pages back, so that
          * an idle daemon holds little memory (measured: RssAnon 6.2 MiB -> 1.8 MiB after a cycle
          * of 1,000 connectors). */
@@ -198,101 +211,119 @@ static usec_t stuck_after(const struct config *c) {
 }
 
 static int on_stuck(sd_event_source *s, uint64_t usec, void *userdata) {
-        struct daemon *d = userdata;
+        struct manager *m = userdata;
 
-        d->stuck_timer = sd_event_source_disable_unref(d->stuck_timer);
+        m->stuck_timer = sd_event_source_disable_unref(m->stuck_timer);
         log_event(LOG_CRIT, 0, MESSAGE_WATCHDOG_OFF, NULL, 0,
                   "Cycle %u has not ended %" PRIu64 " ms past its cycle_timeout (a backup write hanging in the file "
                   "system?): stopping the watchdog, so that the service manager restarts the service",
-                  d->cycles + 1, (stuck_after(d->config) - d->config->cycle_timeout_usec) / USEC_PER_MSEC);
-        (void) sd_event_set_watchdog(d->event, false);
+                  m->cycles + 1, (stuck_after(m->config) - m->config->cycle_timeout_usec) / USEC_PER_MSEC);
+        (void) sd_event_set_watchdog(m->event, false);
         return 0;
 }
 
-static int start_cycle(struct daemon *d) {
+static int start_cycle(struct manager *m) {
         const struct cycle_options co = {
-                .config = d->config,
-                .dry_run = d->options->dry_run || d->config->dry_run,
-                .page_size = d->options->page_size,
-                .confirm_removed_sets = d->options->confirm_removed_sets,
-                .n_confirm_removed_sets = d->options->n_confirm_removed_sets,
+                .config = m->config,
+                .plan_only = m->plan_only,
+                .dry_run = m->options->dry_run || m->config->dry_run,
+                .page_size = m->options->page_size,
+                .confirm_removed_sets = m->options->confirm_removed_sets,
+                .n_confirm_removed_sets = m->options->n_confirm_removed_sets,
         };
         int r;
 
-        assert(!d->cycle);
-        notify_status("Cycle %u running", d->cycles + 1);
-        r = cycle_start(&d->cycle, d->event, &co, on_cycle_done, d);
+        assert(!m->cycle);
+        if (!m->once)
+                notify_status("Cycle %u running", m->cycles + 1);
+        r = cycle_start(&m->cycle, m->event, &co, on_cycle_done, m);
         if (r < 0)
                 return r;
+        /* `once` has no watchdog to stop: its unit's TimeoutStartSec= bounds it. */
+        if (m->once)
+                return 0;
 
-        r = sd_event_add_time_relative(d->event, &d->stuck_timer, CLOCK_BOOTTIME, stuck_after(d->config),
-                                       USEC_PER_SEC / 10, on_stuck, d);
+        r = sd_event_add_time_relative(m->event, &m->stuck_timer, CLOCK_BOOTTIME, stuck_after(m->config),
+                                       USEC_PER_SEC / 10, on_stuck, m);
         if (r < 0)
                 log_warning_errno(r, "Failed to arm the stuck cycle timer, ignoring: %m");
         return 0;
 }
 
-static int on_stop_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
-        struct daemon *d = userdata;
+/* Leaves the running cycle where it is and exits the loop: the daemon stopped as asked, while a
+ * single cycle did not end. */
+static int stop_now(struct manager *m) {
+        m->cycle = cycle_free(m->cycle);
+        if (m->once)
+                m->status = CYCLE_FAILED;
+        return sd_event_exit(m->event, 0);
+}
 
-        d->stop_timer = sd_event_source_disable_unref(d->stop_timer);
+static int on_stop_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct manager *m = userdata;
+
+        m->stop_timer = sd_event_source_disable_unref(m->stop_timer);
         log_warning("The cycle did not end within the stop's second: leaving it");
-        d->cycle = cycle_free(d->cycle);
-        return sd_event_exit(d->event, 0);
+        return stop_now(m);
 }
 
 static int on_stop(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        struct daemon *d = userdata;
+        struct manager *m = userdata;
+        const char *sig = si->ssi_signo == SIGINT ? "INT" : "TERM";
         int r;
 
-        if (d->stopping)
+        if (m->stopping)
                 return 0;
-        d->stopping = true;
-        (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping");
-        log_event(LOG_INFO, 0, MESSAGE_STOPPING, NULL, 0, "Received SIG%s, stopping%s",
-                  si->ssi_signo == SIGINT ? "INT" : "TERM", d->cycle ? " (stopping the running cycle)" : "");
-        if (!d->cycle)
-                return sd_event_exit(d->event, 0);
+        m->stopping = true;
+        if (m->once)
+                /* The cycle ends with what it did, said (and the exit status 1). */
+                log_event(LOG_WARNING, 0, MESSAGE_STOPPING, NULL, 0, "Received SIG%s, stopping the cycle", sig);
+        else {
+                (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping");
+                log_event(LOG_INFO, 0, MESSAGE_STOPPING, NULL, 0, "Received SIG%s, stopping%s", sig,
+                          m->cycle ? " (stopping the running cycle)" : "");
+        }
+        if (!m->cycle)
+                return sd_event_exit(m->event, 0);
 
         /* The DELETEs on the wire are awaited a little, so that their outcome is known and logged;
          * nothing new starts. The cycle's end exits the loop. */
-        cycle_stop(d->cycle, STOP_GRACE_USEC);
-        r = sd_event_add_time_relative(d->event, &d->stop_timer, CLOCK_MONOTONIC, STOP_DEADLINE_USEC,
-                                       10 * USEC_PER_MSEC, on_stop_deadline, d);
-        if (r < 0) {
-                d->cycle = cycle_free(d->cycle);
-                return sd_event_exit(d->event, 0);
-        }
+        cycle_stop(m->cycle, STOP_GRACE_USEC);
+        r = sd_event_add_time_relative(m->event, &m->stop_timer, CLOCK_MONOTONIC, STOP_DEADLINE_USEC,
+                                       10 * USEC_PER_MSEC, on_stop_deadline, m);
+        if (r < 0)
+                return stop_now(m);
         return 0;
 }
 
 static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        struct daemon *d = userdata;
+        struct manager *m = userdata;
         _cleanup_(config_freep) struct config *c = NULL;
         int r;
 
         (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64 "\nSTATUS=Reloading the config",
                           now_usec(CLOCK_MONOTONIC));
 
-        r = loop_load_config(d->options, true, &c);
+        r = load_config(m->options, &c);
         if (r < 0)
                 log_event(LOG_ERR, r, MESSAGE_RELOAD_FAILED, NULL, 0,
-                          "Failed to reload '%s', keeping the last good config", d->options->config_path);
+                          "Failed to reload '%s', keeping the last good config", m->options->config_path);
         else {
-                log_event(LOG_INFO, 0, MESSAGE_RELOADED, NULL, 0, "Reloaded '%s'%s", d->options->config_path,
-                          d->cycle ? "; it applies from the next cycle" : "");
-                if (d->cycle) {
+                log_event(LOG_INFO, 0, MESSAGE_RELOADED, NULL, 0, "Reloaded '%s'%s", m->options->config_path,
+                          m->cycle ? "; it applies from the next cycle" : "");
+                if (m->cycle) {
                         /* The running cycle borrows the old config: swap when it ends. */
-                        config_free(d->pending_config);
-                        d->pending_config = TAKE_PTR(c);
+                        config_free(m->pending_config);
+                        m->pending_config = TAKE_PTR(c);
                 } else {
-                        config_free(d->config);
-                        d->config = TAKE_PTR(c);
+                        config_free(m->config);
+                        m->config = TAKE_PTR(c);
                         /* The interval may have changed: count it from now. */
-                        r = arm_timer(d, 0);
+                        r = arm_timer(m, 0);
                         if (r < 0) {
                                 log_error_errno(r, "Failed to arm the cycle timer: %m");
-                                (void) sd_event_exit(d->event, 1);
+                                m->status = CYCLE_FAILED;
+                                (void) sd_event_exit(m->event, 0);
                         }
                 }
         }
@@ -303,185 +334,113 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
         return 0;
 }
 
-static int setup_event(sd_event **ret, void *userdata, bool reload) {
-        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+/* The event loop both commands share: SIGTERM and SIGINT stop, SIGHUP reloads (`run` only), and
+ * WATCHDOG=1 goes out at half of WATCHDOG_USEC for as long as the loop runs. */
+static int setup_event(struct manager *m) {
+        sigset_t ss;
         int r;
 
-        r = block_signals();
+        if (sigemptyset(&ss) < 0 || sigaddset(&ss, SIGTERM) < 0 || sigaddset(&ss, SIGINT) < 0 ||
+            sigaddset(&ss, SIGHUP) < 0)
+                return -EINVAL;
+        if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
+                return negative_errno();
+
+        r = sd_event_default(&m->event);
         if (r < 0)
                 return r;
-        r = sd_event_default(&e);
+        r = sd_event_add_signal(m->event, NULL, SIGTERM, on_stop, m);
         if (r < 0)
                 return r;
-        r = sd_event_add_signal(e, NULL, SIGTERM, on_stop, userdata);
+        r = sd_event_add_signal(m->event, NULL, SIGINT, on_stop, m);
         if (r < 0)
                 return r;
-        r = sd_event_add_signal(e, NULL, SIGINT, on_stop, userdata);
-        if (r < 0)
-                return r;
-        if (reload) {
-                r = sd_event_add_signal(e, NULL, SIGHUP, on_reload, userdata);
+        if (!m->once) {
+                r = sd_event_add_signal(m->event, NULL, SIGHUP, on_reload, m);
                 if (r < 0)
                         return r;
         }
-        /* WATCHDOG=1 at half of WATCHDOG_USEC, for as long as the loop runs. */
-        (void) sd_event_set_watchdog(e, true);
-
-        *ret = TAKE_PTR(e);
+        (void) sd_event_set_watchdog(m->event, true);
         return 0;
 }
 
-int loop_run(const struct loop_options *o) {
-        struct daemon d = { .options = o };
-        int r, code;
+static void manager_done(struct manager *m) {
+        m->cycle = cycle_free(m->cycle);
+        (void) sd_event_source_disable_unref(m->timer);
+        (void) sd_event_source_disable_unref(m->stuck_timer);
+        (void) sd_event_source_disable_unref(m->stop_timer);
+        m->event = sd_event_unref(m->event);
+        config_free(m->pending_config);
+        config_free(m->config);
+}
 
-        r = loop_load_config(o, true, &d.config);
+/* Loads the config, sets up the loop, starts the first cycle and runs until the loop exits. */
+static void manager_run(struct manager *m) {
+        int r;
+
+        r = load_config(m->options, &m->config);
         if (r < 0) {
-                log_error_errno(r, "Failed to load the config '%s', exiting", o->config_path);
-                return 2;
+                if (!m->once)
+                        log_error_errno(r, "Failed to load the config '%s', exiting", m->options->config_path);
+                m->status = CYCLE_INVALID;
+                return;
         }
 
-        r = setup_event(&d.event, &d, true);
+        m->status = CYCLE_FAILED;
+        r = setup_event(m);
         if (r < 0) {
                 log_error_errno(r, "Failed to set up the event loop: %m");
-                code = 1;
-                goto finish;
+                return;
         }
 
-        log_event(LOG_INFO, 0, MESSAGE_STARTED, NULL, 0, "Started: a cycle every %" PRIu64 " %s (jitter %u%%)%s",
-                  d.config->interval_usec >= USEC_PER_SEC ? d.config->interval_usec / USEC_PER_SEC
-                                                           : d.config->interval_usec / USEC_PER_MSEC,
-                  d.config->interval_usec >= USEC_PER_SEC ? "s" : "ms", d.config->jitter_percent,
-                  o->dry_run || d.config->dry_run ? ", dry run" : "");
-        (void) sd_notify(false, "READY=1\nSTATUS=Started");
+        if (!m->once) {
+                log_event(LOG_INFO, 0, MESSAGE_STARTED, NULL, 0,
+                          "Started: a cycle every %" PRIu64 " %s (jitter %u%%)%s",
+                          m->config->interval_usec >= USEC_PER_SEC ? m->config->interval_usec / USEC_PER_SEC
+                                                                   : m->config->interval_usec / USEC_PER_MSEC,
+                          m->config->interval_usec >= USEC_PER_SEC ? "s" : "ms", m->config->jitter_percent,
+                          m->options->dry_run || m->config->dry_run ? ", dry run" : "");
+                (void) sd_notify(false, "READY=1\nSTATUS=Started");
+                /* Until something says otherwise, the daemon stops cleanly. */
+                m->status = CYCLE_OK;
+        }
 
-        r = start_cycle(&d);
+        r = start_cycle(m);
         if (r < 0) {
-                log_error_errno(r, "Failed to start a cycle: %m");
-                code = 1;
-                goto finish;
+                log_error_errno(r, "Failed to start %s: %m", m->once ? "the cycle" : "a cycle");
+                m->status = CYCLE_FAILED;
+                return;
         }
 
-        r = sd_event_loop(d.event);
+        r = sd_event_loop(m->event);
         if (r < 0) {
                 log_error_errno(r, "Event loop failed: %m");
-                code = 1;
-        } else
-                code = r;
+                m->status = CYCLE_FAILED;
+        }
+}
 
-finish:
-        if (!d.stopping)
+enum cycle_status loop_run(const struct loop_options *o) {
+        struct manager m = { .options = o };
+
+        manager_run(&m);
+        /* STOPPING=1 once: on_stop sent it already when a signal stopped the daemon. */
+        if (!m.stopping && m.status != CYCLE_INVALID)
                 (void) sd_notify(false, "STOPPING=1");
-        d.cycle = cycle_free(d.cycle);
-        (void) sd_event_source_disable_unref(d.timer);
-        (void) sd_event_source_disable_unref(d.stuck_timer);
-        (void) sd_event_source_disable_unref(d.stop_timer);
-        sd_event_unref(d.event);
-        config_free(d.pending_config);
-        config_free(d.config);
-        return code;
+        manager_done(&m);
+        return m.status;
 }
 
-struct once {
-        sd_event *event;
-        struct cycle *cycle;
-        sd_event_source *stop_timer;
-        bool stopping;
-        int code;
-        int (*report)(const struct cycle_result *r, void *userdata);
-        void *userdata;
-};
-
-static void on_once_done(struct cycle *c, struct cycle_result *res, void *userdata) {
-        struct once *w = userdata;
-        int r = 0;
-
-        w->code = cycle_status_to_exit(res->status);
-        if (w->report && !w->stopping)
-                r = w->report(res, w->userdata);
-        if (r < 0 && w->code == 0)
-                w->code = 1;
-        w->cycle = cycle_free(w->cycle);
-        (void) sd_event_exit(w->event, 0);
-}
-
-static int on_once_stop_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
-        struct once *w = userdata;
-
-        w->stop_timer = sd_event_source_disable_unref(w->stop_timer);
-        log_warning("The cycle did not end within the stop's second: leaving it");
-        w->cycle = cycle_free(w->cycle);
-        w->code = 1;
-        return sd_event_exit(w->event, 0);
-}
-
-static int on_once_stop(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        struct once *w = userdata;
-        int r;
-
-        if (w->stopping)
-                return 0;
-        w->stopping = true;
-        log_event(LOG_WARNING, 0, MESSAGE_STOPPING, NULL, 0, "Received SIG%s, stopping the cycle",
-                  si->ssi_signo == SIGINT ? "INT" : "TERM");
-        /* The cycle ends with what it did, said (and the exit status 1). */
-        cycle_stop(w->cycle, STOP_GRACE_USEC);
-        r = sd_event_add_time_relative(w->event, &w->stop_timer, CLOCK_MONOTONIC, STOP_DEADLINE_USEC,
-                                       10 * USEC_PER_MSEC, on_once_stop_deadline, w);
-        if (r < 0) {
-                w->cycle = cycle_free(w->cycle);
-                w->code = 1;
-                return sd_event_exit(w->event, 0);
-        }
-        return 0;
-}
-
-int loop_once(const struct loop_options *o, bool plan_only,
-              int (*report)(const struct cycle_result *r, void *userdata), void *userdata) {
-        _cleanup_(config_freep) struct config *config = NULL;
-        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
-        struct once w = { .code = 1, .report = report, .userdata = userdata };
-        struct cycle_options co;
-        int r;
-
-        r = loop_load_config(o, true, &config);
-        if (r < 0)
-                return 2;
-
-        r = block_signals();
-        if (r >= 0)
-                r = sd_event_default(&e);
-        if (r >= 0)
-                r = sd_event_add_signal(e, NULL, SIGTERM, on_once_stop, &w);
-        if (r >= 0)
-                r = sd_event_add_signal(e, NULL, SIGINT, on_once_stop, &w);
-        if (r < 0) {
-                log_error_errno(r, "Failed to set up the event loop: %m");
-                return 1;
-        }
-        (void) sd_event_set_watchdog(e, true);
-        w.event = e;
-
-        co = (struct cycle_options){
-                .config = config,
+enum cycle_status loop_once(const struct loop_options *o, bool plan_only,
+                            int (*report)(const struct cycle_result *r, void *userdata), void *userdata) {
+        struct manager m = {
+                .options = o,
+                .once = true,
                 .plan_only = plan_only,
-                .dry_run = o->dry_run || config->dry_run,
-                .page_size = o->page_size,
-                .confirm_removed_sets = o->confirm_removed_sets,
-                .n_confirm_removed_sets = o->n_confirm_removed_sets,
+                .report = report,
+                .report_userdata = userdata,
         };
-        r = cycle_start(&w.cycle, e, &co, on_once_done, &w);
-        if (r < 0) {
-                log_error_errno(r, "Failed to start the cycle: %m");
-                return 1;
-        }
 
-        r = sd_event_loop(e);
-        w.cycle = cycle_free(w.cycle);
-        (void) sd_event_source_disable_unref(w.stop_timer);
-        if (r < 0) {
-                log_error_errno(r, "Event loop failed: %m");
-                return 1;
-        }
-        return w.code;
+        manager_run(&m);
+        manager_done(&m);
+        return m.status;
 }

@@ -18,18 +18,16 @@ struct loop_options {
         size_t n_confirm_removed_sets;
 };
 
-/* Loads the config file and, when 'secrets' is set, the secrets it names, logging every warning
- * and error (each as FILE:LINE:COLUMN: message). Returns 0 and *ret (owned by the caller), or a
- * negative errno after logging. */
-int loop_load_config(const struct loop_options *o, bool secrets, struct config **ret);
+/* The daemon (`run`): READY=1, a cycle at once and then every interval (with jitter) until
+ * SIGTERM or SIGINT; SIGHUP reloads the config (keeping the last good one). Returns how it ended:
+ * CYCLE_OK on a clean stop, CYCLE_INVALID when the config cannot be loaded at start, CYCLE_FAILED
+ * when the loop itself failed. main.c turns that into the exit status. */
+enum cycle_status loop_run(const struct loop_options *o);
 
-/* The daemon: READY=1, a cycle at once and then every interval (with jitter) until SIGTERM or
- * SIGINT; SIGHUP reloads the config (keeping the last good one). Returns the exit status: 0 on a
- * clean stop, 2 when the config cannot be loaded at start, 1 on an internal failure. */
-int loop_run(const struct loop_options *o);
-
-/* One cycle (`once`, or `plan` with o_cycle->plan_only), stopped early by SIGTERM or SIGINT.
- * 'report' (may be NULL) is called with the result before the cycle is freed. Returns the exit
- * status of connector-reconciler(8). */
-int loop_once(const struct loop_options *o, bool plan_only,
-              int (*report)(const struct cycle_result *r, void *userdata), void *userdata);
+/* One cycle (`once`, or `plan` with 'plan_only'), stopped early by SIGTERM or SIGINT. 'report'
+ * (may be NULL) is called with the result before the cycle is freed, unless the cycle was stopped;
+ * its failure turns a CYCLE_OK into CYCLE_FAILED. Returns the cycle's status: CYCLE_INVALID when
+ * the config cannot be loaded, CYCLE_FAILED when the loop failed or the cycle did not end within
+ * the stop's second. */
+enum cycle_status loop_once(const struct loop_options *o, bool plan_only,
+                            int (*report)(const struct cycle_result *r, void *userdata), void *userdata);

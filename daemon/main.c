@@ -20,13 +20,30 @@
 /* Fixed, whatever the prefix: the units' ConfigurationDirectory= and LoadCredential= name /etc. */
 #define DEFAULT_CONFIG_PATH "/etc/connector-reconciler/config.yaml"
 
-/* Exit statuses of DESIGN.md's command table. */
+/* The exit statuses of connector-reconciler(8), EXIT STATUS. */
 enum {
         EXIT_OK = 0,
         EXIT_FAILURE_RUNTIME = 1,
         EXIT_USAGE = 2,
         EXIT_SAFETY_STOP = 3,
 };
+
+/* The one place a status becomes an exit status. For `run`: how the daemon ended. */
+static int exit_status(enum cycle_status s) {
+        switch (s) {
+        case CYCLE_OK:
+                return EXIT_OK;
+        case CYCLE_INVALID:
+                return EXIT_USAGE;
+        case CYCLE_BLOCKED:
+                return EXIT_SAFETY_STOP;
+        case CYCLE_FAILED:
+        case CYCLE_BUSY:
+        case CYCLE_RETRY:
+        default:
+                return EXIT_FAILURE_RUNTIME;
+        }
+}
 
 enum format {
         FORMAT_TEXT,
@@ -107,14 +124,14 @@ static int verb_run(int argc, char **argv) {
         const struct loop_options o = loop_options();
 
         no_core_dumps();
-        return loop_run(&o);
+        return exit_status(loop_run(&o));
 }
 
 static int verb_once(int argc, char **argv) {
         const struct loop_options o = loop_options();
 
         no_core_dumps();
-        return loop_once(&o, false, NULL, NULL);
+        return exit_status(loop_once(&o, false, NULL, NULL));
 }
 
 static int print_plan(const struct cycle_result *res, void *userdata) {
@@ -141,7 +158,7 @@ static int verb_plan(int argc, char **argv) {
         const struct loop_options o = loop_options();
 
         no_core_dumps();
-        return loop_once(&o, true, print_plan, NULL);
+        return exit_status(loop_once(&o, true, print_plan, NULL));
 }
 
 static int verb_validate(int argc, char **argv) {

@@ -15,7 +15,7 @@
 
 #include "util.h"
 
-/* Longest wait a server's Retry-After can impose: 5 minutes (DESIGN.md, "Failing closed"). */
+/* Longest wait a server's Retry-After can impose: 5 minutes (connector-reconciler(8), FAILING CLOSED). */
 #define BACKOFF_RETRY_AFTER_MAX_USEC (5 * USEC_PER_MINUTE)
 
 struct backoff_policy {

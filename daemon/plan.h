@@ -127,7 +127,7 @@ struct plan {
 /* Builds the plan: one item per distinct id, in the cluster or declared. The inputs are borrowed
  * and must outlive the plan (items point at actual connectors).
  *
- * Beyond DESIGN.md's semantics, the rules where it is silent:
+ * Beyond the semantics of connector-reconciler-manifest(5), the rules where it is silent:
  * - A soft-deleted connector (deleted: true) is never deleted again. Declared, it is
  *   PLAN_MISSING (it exists but does not serve), with a reason. Owned and not declared, it is
  *   PLAN_PROTECTED with the reason "soft-deleted ...", so that `plan` still shows it. Owned by

@@ -48,7 +48,7 @@ int report_plan_json_ctx(FILE *f, const struct plan *p, const struct report_cont
         errno = 0;
         (void) fputc('{', f);
 
-        /* DESIGN.md's key order is the plan_kind order. */
+        /* The key order of connector-reconciler(8) is the plan_kind order. */
         for (int k = 0; k < _PLAN_KIND_MAX; k++) {
                 bool first = true;
 

@@ -1,6 +1,7 @@
 #pragma once
 
-/* Printing a plan: DESIGN.md's JSON object for programs, grouped lines for people. */
+/* Printing a plan: the JSON object of connector-reconciler(8) for programs, grouped lines for
+ * people. */
 
 #include <stdio.h>
 

@@ -16,6 +16,10 @@
 #                        same file system as a real backup_dir
 #   BENCH_REPORT         the Markdown report to write, default $top_srcdir/docs/BENCHMARKS.md
 #   BENCH_OUT            the scratch folder, default $top_builddir/bench
+#   BENCH_PREVIOUS       another connector-reconciler binary (the build of an earlier commit, say),
+#                        run as a third tool, "previous", in every round: same scenarios,
+#                        concurrency and checks, its own config of the keys it accepts; the report
+#                        adds its rows and "this build / previous". Default none
 set -uo pipefail
 
 : "${top_srcdir:?run through make bench, or set top_srcdir}"
@@ -27,6 +31,7 @@ SIZE_SECONDS=${BENCH_SIZE_SECONDS:-120}
 IDLE_SECONDS=${BENCH_IDLE_SECONDS:-60}
 OUT=${BENCH_OUT:-$top_builddir/bench}
 REPORT=${BENCH_REPORT:-$top_srcdir/docs/BENCHMARKS.md}
+PREVIOUS=${BENCH_PREVIOUS:-}
 CONCURRENCY=4
 SETS=50
 
@@ -50,6 +55,10 @@ python3 -c 'import yaml' 2>/dev/null || die "python3-yaml is needed by the basel
 for f in "$RECONCILER" "$FAKE" "$CORE"; do
         [ -x "$f" ] || die "'$f' is not built: run make bench"
 done
+if [ -n "$PREVIOUS" ]; then
+        [ -f "$PREVIOUS" ] && [ -x "$PREVIOUS" ] || die "BENCH_PREVIOUS: '$PREVIOUS' is not an executable file"
+        PREVIOUS=$(cd "$(dirname "$PREVIOUS")" && pwd)/$(basename "$PREVIOUS")
+fi
 
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
@@ -110,27 +119,34 @@ window_for() {
         if [ "$1" -ge 10000 ]; then echo $(($1 * 2)); else echo 10000; fi
 }
 
-# write_config FILE URL MANIFESTS BACKUPS WINDOW
+# write_config FILE URL MANIFESTS BACKUPS WINDOW [WINDOW_KEY STATE_KEY]: the config of one run.
+# WINDOW_KEY and STATE_KEY (default those of this build, see probe_config) say whether the
+# binary takes cluster.max_result_window and state_dir; empty leaves the key out.
 write_config() {
+        local window_key=${6-$WINDOW_KEY} state_key=${7-$STATE_KEY}
         {
                 echo "cluster:"
                 echo "  url: $2"
-                [ -n "$WINDOW_KEY" ] && [ "$5" -gt 10000 ] && echo "  $WINDOW_KEY: $5"
+                [ -n "$window_key" ] && [ "$5" -gt 10000 ] && echo "  $window_key: $5"
                 echo "manifests: $3"
                 echo "backup_dir: $4"
-                echo "state_dir: $4.state"
+                [ -n "$state_key" ] && echo "$state_key: $4.state"
                 echo "concurrency: $CONCURRENCY"
                 echo "safety:"
                 echo "  max_deletions: unlimited"
         } >"$1"
 }
 
-# Does the reconciler take the raised result window in its config? (cluster.max_result_window)
-WINDOW_KEY=
-probe_window_key() {
-        local d=$OUT/probe
+# probe_config BINARY: which of the optional keys the binary's config takes, found by asking its
+# `validate` (an earlier build may not know a key this one writes, and refuses an unknown key):
+# a config with cluster.max_result_window and state_dir, then without state_dir, then without
+# the window, then without both; the first it accepts wins. Sets PROBED_WINDOW_KEY and
+# PROBED_STATE_KEY (empty: left out). Fails if it takes none of them: concurrency and
+# max_deletions are not optional, since without them the runs would not be alike.
+probe_config() {
+        local bin=$1 d=$OUT/probe w s
         rm -rf "$d"
-        mkdir -p "$d/m"
+        mkdir -p "$d/m" "$d/b" "$d/b.state"
         cat >"$d/m/a.yaml" <<'YAML'
 apiVersion: connector-reconciler/v1
 kind: ConnectorSet
@@ -140,12 +156,21 @@ spec:
   connectors:
     - id: a
 YAML
-        printf 'cluster:\n  url: http://127.0.0.1:9\n  max_result_window: 20000\nmanifests: %s\nbackup_dir: %s\n' \
-                "$d/m" "$d/b" >"$d/config.yaml"
-        if "$RECONCILER" -c "$d/config.yaml" validate >/dev/null 2>&1; then
-                WINDOW_KEY=max_result_window
-        fi
+        for w in max_result_window ""; do
+                for s in state_dir ""; do
+                        write_config "$d/config.yaml" http://127.0.0.1:9 "$d/m" "$d/b" 20000 "$w" "$s"
+                        if "$bin" -c "$d/config.yaml" validate >"$d/validate.out" 2>&1; then
+                                PROBED_WINDOW_KEY=$w
+                                PROBED_STATE_KEY=$s
+                                rm -rf "$d"
+                                return 0
+                        fi
+                done
+        done
+        say "'$bin' refuses every config tried; the last, and what its validate said:"
+        cat "$d/config.yaml" "$d/validate.out" >&2
         rm -rf "$d"
+        return 1
 }
 
 # scenario N: generates (once) the scenario of N connectors; prints its folder.
@@ -178,6 +203,13 @@ run_tool() {
                 write_config "$dir/config.yaml" "$URL" "$sc/manifests" "$backups" "$window"
                 /usr/bin/time -o "$dir/time" -f '%e %U %S %M' timeout -k 5 1800 \
                         "$RECONCILER" -c "$dir/config.yaml" --log-target console once 2>"$dir/tool.err" >/dev/null
+                rc=$?
+                ;;
+        previous)
+                write_config "$dir/config.yaml" "$URL" "$sc/manifests" "$backups" "$window" \
+                        "$PREV_WINDOW_KEY" "$PREV_STATE_KEY"
+                /usr/bin/time -o "$dir/time" -f '%e %U %S %M' timeout -k 5 1800 \
+                        "$PREVIOUS" -c "$dir/config.yaml" --log-target console once 2>"$dir/tool.err" >/dev/null
                 rc=$?
                 ;;
         baseline)
@@ -378,6 +410,14 @@ machine() {
                 printf 'valgrind\t%s\n' "$(valgrind --version)"
                 printf 'reconciler\t%s\n' "$("$RECONCILER" version | head -n 1)"
                 printf 'window_key\t%s\n' "${WINDOW_KEY:-none}"
+                if [ -n "$PREVIOUS" ]; then
+                        printf 'previous\t%s\n' "$PREVIOUS"
+                        printf 'previous_version\t%s\n' "$("$PREVIOUS" version 2>&1 | paste -sd ';' | sed 's/;/; /g')"
+                        printf 'previous_sha256\t%s\n' "$(sha256sum "$PREVIOUS" | cut -c1-12)"
+                        printf 'reconciler_sha256\t%s\n' "$(sha256sum "$RECONCILER" | cut -c1-12)"
+                        printf 'previous_window_key\t%s\n' "${PREV_WINDOW_KEY:-none}"
+                        printf 'previous_state_key\t%s\n' "${PREV_STATE_KEY:-none}"
+                fi
                 printf 'sizes\t%s\n' "$SIZES"
                 printf 'idle_seconds\t%s\n' "$IDLE_SECONDS"
                 printf 'date\t%s\n' "$(date -u +%Y-%m-%dT%H:%MZ)"
@@ -385,7 +425,23 @@ machine() {
 }
 
 START=$(date +%s)
-probe_window_key
+# Each binary gets a config of the keys it takes.
+if probe_config "$RECONCILER"; then
+        WINDOW_KEY=$PROBED_WINDOW_KEY
+        STATE_KEY=$PROBED_STATE_KEY
+else
+        say "going on with the config this benchmark always wrote"
+        WINDOW_KEY=
+        STATE_KEY=state_dir
+fi
+TOOLS=(reconciler baseline)
+if [ -n "$PREVIOUS" ]; then
+        probe_config "$PREVIOUS" || die "BENCH_PREVIOUS: '$PREVIOUS' accepts none of the configs tried"
+        PREV_WINDOW_KEY=$PROBED_WINDOW_KEY
+        PREV_STATE_KEY=$PROBED_STATE_KEY
+        say "Previous build: $PREVIOUS ($("$PREVIOUS" version 2>&1 | head -n 1)); its config: cluster.max_result_window $([ -n "$PREV_WINDOW_KEY" ] && echo yes || echo no), state_dir $([ -n "$PREV_STATE_KEY" ] && echo yes || echo no)"
+        TOOLS+=(previous)
+fi
 machine
 for n in $SIZES 1000; do scenario "$n" >/dev/null; done
 
@@ -404,18 +460,20 @@ for _ in $(seq 900); do
 done
 
 for n in $SIZES; do
-        say "$n connectors, $((n / 2)) orphans: connector-reconciler once against the baseline, alternating"
+        if [ -n "$PREVIOUS" ]; then
+                say "$n connectors, $((n / 2)) orphans: connector-reconciler once, the baseline and the previous build, in turn"
+        else
+                say "$n connectors, $((n / 2)) orphans: connector-reconciler once against the baseline, alternating"
+        fi
         size_start=$(date +%s)
         round=1
         while :; do
                 round_start=$(date +%s)
-                if [ $((round % 2)) -eq 1 ]; then
-                        run_tool reconciler "$n" "$round"
-                        run_tool baseline "$n" "$round"
-                else
-                        run_tool baseline "$n" "$round"
-                        run_tool reconciler "$n" "$round"
-                fi
+                # The order rotates from round to round, so that no tool always goes first: with
+                # two tools, reconciler then baseline, then the other way round.
+                for i in "${!TOOLS[@]}"; do
+                        run_tool "${TOOLS[$(((i + round - 1) % ${#TOOLS[@]}))]}" "$n" "$round"
+                done
                 now=$(date +%s)
                 [ "$round" -lt "$ROUNDS" ] || break
                 [ $((now - size_start + now - round_start)) -le "$SIZE_SECONDS" ] || break

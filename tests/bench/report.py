@@ -97,11 +97,16 @@ def report(out, report_path, notes_path):
     for r in runs:
         if int(r["size"]) not in sizes:
             sizes.append(int(r["size"]))
+    # The previous build (BENCH_PREVIOUS), when it ran: a third tool.
+    previous = bool(machine.get("previous")) or any(r["tool"] == "previous" for r in runs)
+    tools = ("reconciler", "baseline", "previous") if previous else ("reconciler", "baseline")
+    names = {"reconciler": "connector-reconciler", "baseline": "baseline.sh",
+             "previous": "connector-reconciler, previous build"}
 
     # Per size and tool: medians of the runs that did the whole job.
     rows = {}
     for n in sizes:
-        for tool in ("reconciler", "baseline"):
+        for tool in tools:
             rs = [r for r in runs if int(r["size"]) == n and r["tool"] == tool]
             good = [r for r in rs if r["verified"] == "yes"]
             row = {"runs": len(rs), "good": len(good),
@@ -126,12 +131,19 @@ def report(out, report_path, notes_path):
         a, b = rows[(n, "reconciler")].get(key), rows[(n, "baseline")].get(key)
         return b / a if a and b else None
 
+    def ratio_previous(n, key):
+        """This build's median over the previous build's: below 1, this build spends less."""
+        if not previous:
+            return None
+        a, b = rows[(n, "reconciler")].get(key), rows[(n, "previous")].get(key)
+        return a / b if a and b else None
+
     # The table on stdout.
     head = "%-7s %-11s %6s %9s %9s %9s %10s %9s %8s  %s" % (
         "size", "tool", "rounds", "wall s", "CPU s", "(sys s)", "peak MiB", "requests", "req/s", "")
     lines = [head, "-" * len(head)]
     for n in sizes:
-        for tool in ("reconciler", "baseline"):
+        for tool in tools:
             r = rows[(n, tool)]
             if "wall" in r:
                 lines.append("%-7d %-11s %6d %9.2f %9.2f %9.2f %10.1f %9d %8.0f" % (
@@ -141,12 +153,19 @@ def report(out, report_path, notes_path):
         rw, rc = ratio(n, "wall"), ratio(n, "cpu")
         if rw:
             lines.append("%-7d %-11s %6s %8.1fx %8.1fx" % (n, "ratio", "", rw, rc))
+        pw, pc, pm = ratio_previous(n, "wall"), ratio_previous(n, "cpu"), ratio_previous(n, "rss")
+        if pw:
+            lines.append("%-7d %-11s %6s %8.2fx %8.2fx %9s %9.2fx  %s" % (
+                n, "this/prev", "", pw, pc, "", pm, "this build / previous"))
         c = rows.get((n, "ceiling"))
         if c:
             frac = rows[(n, "reconciler")].get("rate")
             lines.append("%-7d %-11s %6s %9s %9s %9s %10s %9d %8.0f  %s" % (
                 n, "ceiling", "", "", "", "", "", c["requests"], c["rate"],
                 "reconciler at %.0f%%" % (100 * frac / c["rate"]) if frac else ""))
+    if previous:
+        lines.append("previous: %s (%s)" % (machine.get("previous", "?"),
+                                            machine.get("previous_version", "?").split(";")[0]))
     table = "\n".join(lines)
     print(table)
 
@@ -248,7 +267,8 @@ def report(out, report_path, notes_path):
     md.append("")
     md.append("## How they were run")
     md.append("")
-    md.append("    make bench BENCH_SIZES=\"%s\"" % machine.get("sizes", ""))
+    md.append("    make bench BENCH_SIZES=\"%s\"%s" % (
+        machine.get("sizes", ""), " BENCH_PREVIOUS=%s" % machine.get("previous") if previous else ""))
     md.append("")
     md.append("- Machine: %s CPUs (%s), %s memory, Linux %s, %s; backups on %s." % (
         machine.get("nproc"), machine.get("cpu"), machine.get("memory"), machine.get("kernel"), machine.get("os"),
@@ -286,15 +306,28 @@ def report(out, report_path, notes_path):
     md.append("- Ceiling: the fake cluster under wrk (tests/bench/mix.lua: 1 thread, 4 keep-alive connections) "
               "sending the same mix (for each orphan a GET then a DELETE, and one list page per 100 connectors), "
               "rate taken from the fake's request log (first to last request).")
+    if previous:
+        known = lambda key: machine.get(key, "none") != "none"
+        md.append("- Previous build (`BENCH_PREVIOUS`): `%s` (sha256 %s..., this build's %s...), whose `version` "
+                  "says: %s. It ran as a third tool, `once` as above, in every round, with the same scenario, "
+                  "concurrency and checks; the rounds rotate the order of the three tools, so that none always "
+                  "goes first. Its config has only the keys its `validate` accepted: state_dir %s, "
+                  "cluster.max_result_window %s. \"this build / previous\" divides this build's medians by the "
+                  "previous build's (wall, CPU, peak RSS): below 1, this build spends less." % (
+                      machine.get("previous"), machine.get("previous_sha256", "?"),
+                      machine.get("reconciler_sha256", "?"), machine.get("previous_version", "?"),
+                      "written" if known("previous_state_key") else "left out",
+                      "written" if known("previous_window_key") else
+                      "left out (so it refuses listings past the default window)"))
     md.append("")
     md.append("## Results")
     md.append("")
     md.append("| connectors | tool | rounds | wall s | CPU s (user + sys) | peak RSS MiB | requests | requests/s |")
     md.append("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for n in sizes:
-        for tool in ("reconciler", "baseline"):
+        for tool in tools:
             r = rows[(n, tool)]
-            name = "connector-reconciler" if tool == "reconciler" else "baseline.sh"
+            name = names[tool]
             if "wall" in r:
                 md.append("| %d | %s | %d | %.2f | %.2f (%.2f + %.2f) | %.1f | %d | %.0f |" % (
                     n, name, r["good"], r["wall"], r["cpu"], r["user"], r["sys"], r["rss"], r["requests"], r["rate"]))
@@ -303,6 +336,9 @@ def report(out, report_path, notes_path):
         rw, rc = ratio(n, "wall"), ratio(n, "cpu")
         if rw:
             md.append("| %d | baseline / reconciler | | %.1fx | %.1fx | | | |" % (n, rw, rc))
+        pw, pc, pm = ratio_previous(n, "wall"), ratio_previous(n, "cpu"), ratio_previous(n, "rss")
+        if pw:
+            md.append("| %d | this build / previous | | %.2fx | %.2fx | %.2fx | | |" % (n, pw, pc, pm))
         c = rows.get((n, "ceiling"))
         if c:
             frac = rows[(n, "reconciler")].get("rate")
@@ -311,7 +347,7 @@ def report(out, report_path, notes_path):
     md.append("")
     md.append("Wall times of each round (s): " + "; ".join(
         "%d %s: %s" % (n, t, ", ".join("%.2f" % w for w in rows[(n, t)].get("walls", [])) or "none")
-        for n in sizes for t in ("reconciler", "baseline")) + ".")
+        for n in sizes for t in tools) + ".")
     md.append("")
     md.append("## Goals")
     md.append("")

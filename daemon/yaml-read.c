@@ -86,10 +86,8 @@ static int diag_format(const char *file, unsigned line, unsigned column, bool la
         return 0;
 }
 
-static int diags_addv(struct yaml_read_diags *d, const char *file, unsigned line, unsigned column,
-                      const char *fmt, va_list ap) _printf_(5, 0);
-static int diags_addv(struct yaml_read_diags *d, const char *file, unsigned line, unsigned column,
-                      const char *fmt, va_list ap) {
+int yaml_read_diags_addv(struct yaml_read_diags *d, const char *file, unsigned line, unsigned column,
+                         const char *fmt, va_list ap) {
         int r;
 
         assert(d);
@@ -162,7 +160,7 @@ int yaml_read_diags_add(struct yaml_read_diags *d, const char *file, unsigned li
         int r;
 
         va_start(ap, fmt);
-        r = diags_addv(d, file, line, column, fmt, ap);
+        r = yaml_read_diags_addv(d, file, line, column, fmt, ap);
         va_end(ap);
         return r;
 }
@@ -175,7 +173,7 @@ int yaml_read_error(struct yaml_read_diags *d, const char *file, const struct ya
         assert(n);
 
         va_start(ap, fmt);
-        r = diags_addv(d, file, n->line, n->column, fmt, ap);
+        r = yaml_read_diags_addv(d, file, n->line, n->column, fmt, ap);
         va_end(ap);
         return r < 0 ? r : -EINVAL;
 }
@@ -481,23 +479,26 @@ static int reader_error(struct reader *rd, const yaml_mark_t *mark, const char *
 
         rd->failed = true;
         va_start(ap, fmt);
-        r = diags_addv(rd->diags, rd->file, (unsigned) MIN(mark->line + 1, (size_t) UINT32_MAX),
-                       (unsigned) MIN(mark->column + 1, (size_t) UINT32_MAX), fmt, ap);
+        r = yaml_read_diags_addv(rd->diags, rd->file, (unsigned) MIN(mark->line + 1, (size_t) UINT32_MAX),
+                                 (unsigned) MIN(mark->column + 1, (size_t) UINT32_MAX), fmt, ap);
         va_end(ap);
         return r < 0 ? r : -EINVAL;
 }
 
-static int add_child(struct yaml_read_node *parent, struct yaml_read_node *child) {
-        if (parent->n_children >= parent->n_allocated) {
-                size_t n = MAX(parent->n_allocated * 2, (size_t) 4);
-                struct yaml_read_node **c = reallocarray(parent->children, n, sizeof(*c));
+/* Appends 'n' to an array of '*n_items' nodes, doubling its room as needed: a collection's
+ * children, or a stream's documents. */
+static int push_node(struct yaml_read_node ***array, size_t *n_items, size_t *n_allocated,
+                     struct yaml_read_node *n) {
+        if (*n_items >= *n_allocated) {
+                size_t a = MAX(*n_allocated * 2, (size_t) 4);
+                struct yaml_read_node **p = reallocarray(*array, a, sizeof(struct yaml_read_node *));
 
-                if (!c)
+                if (!p)
                         return -ENOMEM;
-                parent->children = c;
-                parent->n_allocated = n;
+                *array = p;
+                *n_allocated = a;
         }
-        parent->children[parent->n_children++] = child;
+        (*array)[(*n_items)++] = n;
         return 0;
 }
 
@@ -526,7 +527,7 @@ static int attach(struct reader *rd, struct yaml_read_node *n, const yaml_mark_t
                 node_free(n);
                 return reader_error(rd, mark, "a mapping key must be a scalar, not %s", what);
         }
-        r = add_child(parent, n);
+        r = push_node(&parent->children, &parent->n_children, &parent->n_allocated, n);
         if (r < 0) {
                 node_free(n);
                 return r;
@@ -739,6 +740,7 @@ static int on_collection_end(struct reader *rd) {
 
 static int on_document_end(struct reader *rd) {
         struct yaml_read_stream *s = rd->stream;
+        int r;
 
         assert(rd->root);
         /* A document with no content: point at its start ("---"), not at whatever follows. */
@@ -747,16 +749,10 @@ static int on_document_end(struct reader *rd) {
                 rd->root->line = rd->document_line;
                 rd->root->column = rd->document_column;
         }
-        if (s->n_documents >= s->n_allocated) {
-                size_t n = MAX(s->n_allocated * 2, (size_t) 4);
-                struct yaml_read_node **d = reallocarray(s->documents, n, sizeof(*d));
-
-                if (!d)
-                        return -ENOMEM;
-                s->documents = d;
-                s->n_allocated = n;
-        }
-        s->documents[s->n_documents++] = TAKE_PTR(rd->root);
+        r = push_node(&s->documents, &s->n_documents, &s->n_allocated, rd->root);
+        if (r < 0)
+                return r;
+        rd->root = NULL;
         return 0;
 }
 

@@ -9,6 +9,7 @@
  * struct yaml_read_diags, which config.c and manifest.c also use for theirs. No libyaml type
  * appears here. */
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,6 +44,10 @@ struct yaml_read_diags {
  * (and sets d->oom). */
 int yaml_read_diags_add(struct yaml_read_diags *d, const char *file, unsigned line, unsigned column,
                         const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* As yaml_read_diags_add(), with the arguments of 'fmt' in a va_list. */
+int yaml_read_diags_addv(struct yaml_read_diags *d, const char *file, unsigned line, unsigned column,
+                         const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
 /* Frees every message and zeroes the list. */
 void yaml_read_diags_done(struct yaml_read_diags *d);

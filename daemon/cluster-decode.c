@@ -391,6 +391,26 @@ static bool noted_type_ok(enum connector_field f, enum json_scan_token_type t) {
         }
 }
 
+/* Reads the next member of an object: its name into *ret_key and the first token of its value
+ * into *ret_value. Returns 1, 0 at the object's '}' (then in *ret_key), or -EBADMSG. Inline: it
+ * runs for each member of each listed connector, and gcc -O2 leaves it a call otherwise. */
+static inline int scan_member(struct json_scan *s, struct json_scan_token *ret_key,
+                              struct json_scan_token *ret_value) {
+        int r;
+
+        r = json_scan_next(s, ret_key);
+        if (r < 0)
+                return r;
+        if (ret_key->type == JSON_SCAN_OBJECT_END)
+                return 0;
+        assert(ret_key->type == JSON_SCAN_KEY);
+
+        r = json_scan_next(s, ret_value);
+        if (r < 0)
+                return r;
+        return 1;
+}
+
 /* Reads the members of a connector object whose '{' was the last token read, up to its '}'.
  * *ret_seen gets a FIELD_BIT() for each of our fields the object has, and *ret_mistyped one for
  * each noted member whose type is not a connector document's. Returns 0, -ENOMEM, or -EBADMSG:
@@ -399,25 +419,14 @@ static bool noted_type_ok(enum connector_field f, enum json_scan_token_type t) {
 static int scan_connector_object(struct json_scan *s, ssize_t index, struct plan_connector *ret,
                                  unsigned *ret_seen, unsigned *ret_mistyped, char **reterr) {
         _cleanup_(plan_connector_done) struct plan_connector c = {};
+        struct json_scan_token key, v;
         char where[64];
         unsigned seen = 0, mistyped = 0;
         int r;
 
-        for (;;) {
-                struct json_scan_token key, v;
+        while ((r = scan_member(s, &key, &v)) > 0) {
                 enum connector_field f;
                 char **slot;
-
-                r = json_scan_next(s, &key);
-                if (r < 0)
-                        return r;
-                if (key.type == JSON_SCAN_OBJECT_END)
-                        break;
-                assert(key.type == JSON_SCAN_KEY);
-
-                r = json_scan_next(s, &v);
-                if (r < 0)
-                        return r;
 
                 f = connector_field_from_key(&key);
                 if (f == _FIELD_OTHER) {
@@ -462,6 +471,8 @@ static int scan_connector_object(struct json_scan *s, ssize_t index, struct plan
                         return reterr_printf(reterr, -EBADMSG, "%s'%s' is not a string",
                                              connector_where(where, index), connector_field_names[f]);
         }
+        if (r < 0)
+                return r;
 
         *ret = c;
         c = (struct plan_connector){};
@@ -500,50 +511,6 @@ static int scan_result(struct json_scan *s, int r, char **reterr) {
         return scan_error(s, reterr);
 }
 
-void cluster_page_done(struct cluster_page *p) {
-        if (!p)
-                return;
-        cluster_connectors_free(p->connectors, p->n_connectors);
-        *p = (struct cluster_page){};
-}
-
-/* Reads the elements of 'results' (its '[' was the last token read) into the page. */
-static int scan_results(struct json_scan *s, struct cluster_page *page, char **reterr) {
-        size_t n_alloc = 0;
-        int r;
-
-        for (;;) {
-                struct json_scan_token t;
-                unsigned seen, mistyped;
-
-                r = json_scan_next(s, &t);
-                if (r < 0)
-                        return r;
-                if (t.type == JSON_SCAN_ARRAY_END)
-                        return 0;
-                if (t.type != JSON_SCAN_OBJECT_BEGIN)
-                        return reterr_printf(reterr, -EBADMSG, "results[%zu]: is not an object",
-                                             page->n_connectors);
-
-                if (page->n_connectors >= n_alloc) {
-                        size_t a = MAX(n_alloc * 2, (size_t) 16);
-                        struct plan_connector *p = reallocarray(page->connectors, a, sizeof(*p));
-
-                        if (!p)
-                                return -ENOMEM;
-                        page->connectors = p;
-                        n_alloc = a;
-                }
-                r = scan_connector_object(s, (ssize_t) page->n_connectors,
-                                          &page->connectors[page->n_connectors], &seen, &mistyped, reterr);
-                if (r < 0)
-                        return r;
-                if (!page->connectors[page->n_connectors++].id)
-                        return reterr_printf(reterr, -EBADMSG, "results[%zu]: has no 'id'",
-                                             page->n_connectors - 1);
-        }
-}
-
 /* Starts reading 'body', which must be one JSON object: 'what' names it in the message. */
 static int scan_open_object(struct json_scan *s, const char *body, size_t size, const char *what,
                             char **reterr) {
@@ -561,33 +528,75 @@ static int scan_open_object(struct json_scan *s, const char *body, size_t size, 
         return 0;
 }
 
-static int scan_list_page(struct json_scan *s, const char *body, size_t size, struct cluster_page *page,
-                          char **reterr) {
+/* ---- Pages: a list page and a sync-job page share their envelope ---- */
+
+/* A page's 'results' as they are read: an array of elements of 'size' bytes, 'n' of them read.
+ * scan_element() reads the element 'index' from the object whose '{' was 'begin', the last token
+ * read, up to its '}', into *ret; on failure it leaves nothing there to free. The decoder moves
+ * 'elements' and 'n' into its page whether scan_page() failed or not, so that the page's _done()
+ * frees them. */
+struct page_results {
+        size_t size;
+        int (*scan_element)(struct json_scan *s, const struct json_scan_token *begin, size_t index,
+                            void *ret, char **reterr);
+        void *elements;
+        size_t n, n_allocated;
+};
+
+/* Reads the elements of 'results' (its '[' was the last token read). */
+static int scan_results(struct json_scan *s, struct page_results *results, char **reterr) {
+        int r;
+
+        for (;;) {
+                struct json_scan_token t;
+
+                r = json_scan_next(s, &t);
+                if (r < 0)
+                        return r;
+                if (t.type == JSON_SCAN_ARRAY_END)
+                        return 0;
+                if (t.type != JSON_SCAN_OBJECT_BEGIN)
+                        return reterr_printf(reterr, -EBADMSG, "results[%zu]: is not an object", results->n);
+
+                if (results->n >= results->n_allocated) {
+                        size_t a = MAX(results->n_allocated * 2, (size_t) 16);
+                        void *p = reallocarray(results->elements, a, results->size);
+
+                        if (!p)
+                                return -ENOMEM;
+                        results->elements = p;
+                        results->n_allocated = a;
+                }
+                r = results->scan_element(s, &t, results->n,
+                                          (char *) results->elements + results->n * results->size, reterr);
+                if (r < 0)
+                        return r;
+                results->n++;
+        }
+}
+
+/* Reads a page: one object with a non-negative integer 'count' and an array 'results' of objects,
+ * each given once, other members skipped. Returns 1, 0 when the page has no 'results', -ENOMEM, or
+ * -EBADMSG: with *reterr set when the JSON is valid so far but not a page, with s->error set when
+ * it is not JSON. */
+static int scan_page(struct json_scan *s, const char *body, size_t size, uint64_t *ret_count,
+                     struct page_results *results, char **reterr) {
+        struct json_scan_token key, v;
         bool have_count = false, have_results = false;
+        uint64_t count = 0;
         int r;
 
         r = scan_open_object(s, body, size, "The response", reterr);
         if (r < 0)
                 return r;
 
-        for (;;) {
-                struct json_scan_token key, v;
-
-                r = json_scan_next(s, &key);
-                if (r < 0)
-                        return r;
-                if (key.type == JSON_SCAN_OBJECT_END)
-                        break;
-                r = json_scan_next(s, &v);
-                if (r < 0)
-                        return r;
-
+        while ((r = scan_member(s, &key, &v)) > 0) {
                 if (json_scan_string_equal(&key, "count")) {
                         if (have_count)
                                 return reterr_printf(reterr, -EBADMSG,
                                                      "The response's 'count' is given twice");
                         have_count = true;
-                        r = json_scan_get_uint(&v, &page->count);
+                        r = json_scan_get_uint(&v, &count);
                         if (r < 0)
                                 return r;
                         if (r == 0)
@@ -601,7 +610,7 @@ static int scan_list_page(struct json_scan *s, const char *body, size_t size, st
                         if (v.type != JSON_SCAN_ARRAY_BEGIN)
                                 return reterr_printf(reterr, -EBADMSG,
                                                      "The response's 'results' is not an array");
-                        r = scan_results(s, page, reterr);
+                        r = scan_results(s, results, reterr);
                         if (r < 0)
                                 return r;
                 } else {
@@ -610,18 +619,38 @@ static int scan_list_page(struct json_scan *s, const char *body, size_t size, st
                                 return r;
                 }
         }
+        if (r < 0)
+                return r;
 
         r = json_scan_finish(s);
         if (r < 0)
                 return r;
         if (!have_count)
                 return reterr_printf(reterr, -EBADMSG, "The response has no 'count'");
-        /* A missing 'results' is an empty page: response filtering (filter_path) leaves an empty
-         * array out. The lister compares what arrived with 'count'. */
-        if (!page->connectors) {
-                page->connectors = calloc(1, sizeof(struct plan_connector));
-                if (!page->connectors)
-                        return -ENOMEM;
+        *ret_count = count;
+        return have_results;
+}
+
+void cluster_page_done(struct cluster_page *p) {
+        if (!p)
+                return;
+        cluster_connectors_free(p->connectors, p->n_connectors);
+        *p = (struct cluster_page){};
+}
+
+/* Reads one connector of a list page into *ret, a struct plan_connector. */
+static int scan_list_connector(struct json_scan *s, const struct json_scan_token *begin, size_t index,
+                               void *ret, char **reterr) {
+        struct plan_connector *c = ret;
+        unsigned seen, mistyped;
+        int r;
+
+        r = scan_connector_object(s, (ssize_t) index, c, &seen, &mistyped, reterr);
+        if (r < 0)
+                return r;
+        if (!c->id) {
+                plan_connector_done(c);
+                return reterr_printf(reterr, -EBADMSG, "results[%zu]: has no 'id'", index);
         }
         return 0;
 }
@@ -629,14 +658,27 @@ static int scan_list_page(struct json_scan *s, const char *body, size_t size, st
 int cluster_decode_list_page(const char *body, size_t size, struct cluster_page *ret,
                              char **reterr_message) {
         _cleanup_(cluster_page_done) struct cluster_page page = {};
+        struct page_results results = {
+                .size = sizeof(struct plan_connector),
+                .scan_element = scan_list_connector,
+        };
         struct json_scan s;
         int r;
 
         assert(ret);
 
-        r = scan_list_page(&s, body, size, &page, reterr_message);
+        r = scan_page(&s, body, size, &page.count, &results, reterr_message);
+        page.connectors = results.elements;
+        page.n_connectors = results.n;
         if (r < 0)
                 return scan_result(&s, r, reterr_message);
+        /* A missing 'results' is an empty page: response filtering (filter_path) leaves an empty
+         * array out. The lister compares what arrived with 'count'. */
+        if (!page.connectors) {
+                page.connectors = calloc(1, sizeof(struct plan_connector));
+                if (!page.connectors)
+                        return -ENOMEM;
+        }
 
         *ret = page;
         page = (struct cluster_page){};
@@ -705,19 +747,12 @@ int cluster_decode_connector(const char *body, size_t size, const char *expected
 
 int cluster_decode_acknowledged(const char *body, size_t size, char **reterr_message) {
         struct json_scan s;
+        struct json_scan_token key, v;
         int acknowledged = -1; /* not given */
         int r;
 
         r = scan_open_object(&s, body, size, "The response", reterr_message);
-        for (; r >= 0;) {
-                struct json_scan_token key, v;
-
-                r = json_scan_next(&s, &key);
-                if (r < 0 || key.type == JSON_SCAN_OBJECT_END)
-                        break;
-                r = json_scan_next(&s, &v);
-                if (r < 0)
-                        break;
+        while (r >= 0 && (r = scan_member(&s, &key, &v)) > 0) {
                 if (!json_scan_string_equal(&key, "acknowledged")) {
                         r = json_scan_skip(&s, &v);
                         continue;
@@ -756,20 +791,11 @@ void cluster_sync_job_page_done(struct cluster_sync_job_page *p) {
  * missing or null id leaves *ret NULL; anything else but a string is refused. */
 static int scan_object_id(struct json_scan *s, const char *where, size_t index, char **ret, char **reterr) {
         _cleanup_free_ char *id = NULL;
+        struct json_scan_token key, v;
         bool seen = false;
         int r;
 
-        for (;;) {
-                struct json_scan_token key, v;
-
-                r = json_scan_next(s, &key);
-                if (r < 0)
-                        return r;
-                if (key.type == JSON_SCAN_OBJECT_END)
-                        break;
-                r = json_scan_next(s, &v);
-                if (r < 0)
-                        return r;
+        while ((r = scan_member(s, &key, &v)) > 0) {
                 if (!json_scan_string_equal(&key, "id")) {
                         r = json_scan_skip(s, &v);
                         if (r < 0)
@@ -788,32 +814,23 @@ static int scan_object_id(struct json_scan *s, const char *where, size_t index, 
                         return reterr_printf(reterr, -EBADMSG, "results[%zu]: '%sid' is not a string", index,
                                              where);
         }
+        if (r < 0)
+                return r;
+
         *ret = TAKE_PTR(id);
         return 0;
 }
 
-/* Reads one sync job, whose '{' was 'begin'. */
-static int scan_sync_job(struct json_scan *s, const struct json_scan_token *begin, size_t index,
-                         struct cluster_sync_job *ret, char **reterr) {
+/* Reads one sync job of a page into *ret, a struct cluster_sync_job. */
+static int scan_sync_job(struct json_scan *s, const struct json_scan_token *begin, size_t index, void *ret,
+                         char **reterr) {
         _cleanup_free_ char *id = NULL, *connector_id = NULL;
+        struct cluster_sync_job *job = ret;
+        struct json_scan_token key, v;
         bool have_id = false, have_connector = false;
         int r;
 
-        for (;;) {
-                struct json_scan_token key, v;
-
-                r = json_scan_next(s, &key);
-                if (r < 0)
-                        return r;
-                if (key.type == JSON_SCAN_OBJECT_END) {
-                        ret->offset = begin->offset;
-                        ret->size = key.offset + 1 - begin->offset;
-                        break;
-                }
-                r = json_scan_next(s, &v);
-                if (r < 0)
-                        return r;
-
+        while ((r = scan_member(s, &key, &v)) > 0) {
                 if (json_scan_string_equal(&key, "id")) {
                         if (have_id)
                                 return reterr_printf(reterr, -EBADMSG, "results[%zu]: 'id' is given twice",
@@ -838,108 +855,37 @@ static int scan_sync_job(struct json_scan *s, const struct json_scan_token *begi
                 if (r < 0)
                         return r;
         }
+        if (r < 0)
+                return r;
 
         if (!id || id[0] == '\0')
                 return reterr_printf(reterr, -EBADMSG, "results[%zu]: has no string 'id'", index);
-        ret->id = TAKE_PTR(id);
-        ret->connector_id = TAKE_PTR(connector_id);
-        return 0;
-}
-
-static int scan_sync_job_page(struct json_scan *s, const char *body, size_t size,
-                              struct cluster_sync_job_page *page, char **reterr) {
-        bool have_count = false, have_results = false;
-        size_t n_alloc = 0;
-        int r;
-
-        r = scan_open_object(s, body, size, "The response", reterr);
-        if (r < 0)
-                return r;
-
-        for (;;) {
-                struct json_scan_token key, v;
-
-                r = json_scan_next(s, &key);
-                if (r < 0)
-                        return r;
-                if (key.type == JSON_SCAN_OBJECT_END)
-                        break;
-                r = json_scan_next(s, &v);
-                if (r < 0)
-                        return r;
-
-                if (json_scan_string_equal(&key, "count")) {
-                        if (have_count)
-                                return reterr_printf(reterr, -EBADMSG,
-                                                     "The response's 'count' is given twice");
-                        have_count = true;
-                        r = json_scan_get_uint(&v, &page->count);
-                        if (r < 0)
-                                return r;
-                        if (r == 0)
-                                return reterr_printf(reterr, -EBADMSG,
-                                                     "The response's 'count' is not a non-negative integer");
-                        continue;
-                }
-                if (!json_scan_string_equal(&key, "results")) {
-                        r = json_scan_skip(s, &v);
-                        if (r < 0)
-                                return r;
-                        continue;
-                }
-
-                if (have_results)
-                        return reterr_printf(reterr, -EBADMSG, "The response's 'results' is given twice");
-                have_results = true;
-                if (v.type != JSON_SCAN_ARRAY_BEGIN)
-                        return reterr_printf(reterr, -EBADMSG, "The response's 'results' is not an array");
-                for (;;) {
-                        struct json_scan_token t;
-
-                        r = json_scan_next(s, &t);
-                        if (r < 0)
-                                return r;
-                        if (t.type == JSON_SCAN_ARRAY_END)
-                                break;
-                        if (t.type != JSON_SCAN_OBJECT_BEGIN)
-                                return reterr_printf(reterr, -EBADMSG, "results[%zu]: is not an object",
-                                                     page->n_jobs);
-                        if (page->n_jobs >= n_alloc) {
-                                size_t a = MAX(n_alloc * 2, (size_t) 16);
-                                struct cluster_sync_job *p = reallocarray(page->jobs, a, sizeof(*p));
-
-                                if (!p)
-                                        return -ENOMEM;
-                                page->jobs = p;
-                                n_alloc = a;
-                        }
-                        page->jobs[page->n_jobs] = (struct cluster_sync_job){};
-                        r = scan_sync_job(s, &t, page->n_jobs, &page->jobs[page->n_jobs], reterr);
-                        if (r < 0)
-                                return r;
-                        page->n_jobs++;
-                }
-        }
-
-        r = json_scan_finish(s);
-        if (r < 0)
-                return r;
-        if (!have_count)
-                return reterr_printf(reterr, -EBADMSG, "The response has no 'count'");
-        if (!have_results)
-                return reterr_printf(reterr, -EBADMSG, "The response has no 'results'");
+        *job = (struct cluster_sync_job){
+                .id = TAKE_PTR(id),
+                .connector_id = TAKE_PTR(connector_id),
+                .offset = begin->offset,
+                .size = key.offset + 1 - begin->offset,
+        };
         return 0;
 }
 
 int cluster_decode_sync_job_page(const char *body, size_t size, struct cluster_sync_job_page *ret,
                                  char **reterr_message) {
         _cleanup_(cluster_sync_job_page_done) struct cluster_sync_job_page page = {};
+        struct page_results results = {
+                .size = sizeof(struct cluster_sync_job),
+                .scan_element = scan_sync_job,
+        };
         struct json_scan s;
         int r;
 
         assert(ret);
 
-        r = scan_sync_job_page(&s, body, size, &page, reterr_message);
+        r = scan_page(&s, body, size, &page.count, &results, reterr_message);
+        page.jobs = results.elements;
+        page.n_jobs = results.n;
+        if (r == 0)
+                r = reterr_printf(reterr_message, -EBADMSG, "The response has no 'results'");
         if (r < 0)
                 return scan_result(&s, r, reterr_message);
 

@@ -763,6 +763,8 @@ int cluster_decode_acknowledged(const char *body, size_t size, char **reterr_mes
                         break;
                 }
                 acknowledged = v.type == JSON_SCAN_TRUE;
+                /* An array or an object says no, and is read past whole. */
+                r = json_scan_skip(&s, &v);
         }
         if (r >= 0)
                 r = json_scan_finish(&s);

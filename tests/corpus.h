@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tap.h"
 #include "util.h"
 #include "yaml-read.h"
 
@@ -21,16 +22,22 @@ static inline int strcmp_ptr(const void *a, const void *b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-/* The entries of a folder, sorted, dot names skipped; only names ending in 'suffix' unless it is
- * NULL. NULL-terminated, owned by the caller. */
+/* The entries of a corpus folder, sorted, dot names skipped; only names ending in 'suffix' unless it
+ * is NULL. NULL-terminated (empty when the folder cannot be read), owned by the caller. Makes one
+ * TAP check of its own: the folder yields at least one entry, for a corpus that is missing or
+ * empty would otherwise pass with nothing tested. */
 static inline char **list_sorted(const char *dir, const char *suffix, size_t *ret_n) {
+        _cleanup_free_ char *full = realpath(dir, NULL);
+        const char *where = full ? full : dir, *data = strstr(where, "/tests/data/");
         DIR *d = opendir(dir);
-        char **l = NULL;
+        char **l = calloc(1, sizeof(char *));
         size_t n = 0;
         struct dirent *de;
 
-        assert(d);
-        while ((de = readdir(d))) {
+        assert(l);
+        if (data)
+                where = data + strlen("/tests/data/");
+        while (d && (de = readdir(d))) {
                 size_t len = strlen(de->d_name);
 
                 if (de->d_name[0] == '.')
@@ -43,9 +50,13 @@ static inline char **list_sorted(const char *dir, const char *suffix, size_t *re
                 assert(l[n]);
                 l[++n] = NULL;
         }
-        closedir(d);
+        if (d)
+                closedir(d);
         if (n > 0)
                 qsort(l, n, sizeof(char *), strcmp_ptr);
+        if (!ok(n > 0, "corpus %s is not empty (%zu entries%s%s)", where, n, suffix ? " named *" : "",
+                suffix ? suffix : ""))
+                diag("%s", d ? "the folder is empty" : "the folder cannot be read");
         *ret_n = n;
         return l;
 }
@@ -72,7 +83,7 @@ static inline char *expected_errors(const char *name) {
         _cleanup_free_ char *sidecar = NULL, *text = NULL;
         char *out, *p;
 
-        assert(asprintf(&sidecar, "%s.expect", name) >= 0);
+        assert_se(asprintf(&sidecar, "%s.expect", name) >= 0);
         out = read_all(sidecar);
         if (out)
                 return out;

@@ -28,7 +28,7 @@ echo '{"connectors": [{"id": "c1", "index_name": "i"}]}' >"$TEST_TMP/seed.json"
 key="VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw=="
 printf '%s\n' "$key" >"$TEST_TMP/key"   # one trailing newline: not part of the key
 printf '%s' "bm90LXRoZS1rZXk=" >"$TEST_TMP/wrong-key"
-start_fake --seed "$TEST_TMP/seed.json" --api-key "$key" || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --api-key "$key"
 
 tool --api-key-file "$TEST_TMP/key" list
 is "$RC" 0 "the right API key lists"
@@ -58,7 +58,7 @@ stop_fake
 # ---- Basic
 printf 'correct horse\n' >"$TEST_TMP/password"
 printf 'wrong' >"$TEST_TMP/wrong-password"
-start_fake --seed "$TEST_TMP/seed.json" --basic "elastic:correct horse" || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --basic "elastic:correct horse"
 tool --basic-user elastic --password-file "$TEST_TMP/password" get c1
 is "$RC" 0 "the right user and password get a connector"
 is "$(fake_requests .auth | sort -u | tr -d '"')" Basic "with Basic authorization"
@@ -72,7 +72,7 @@ stop_fake
 # ---- Bearer
 printf 'dGhlLXRva2Vu\n' >"$TEST_TMP/token"
 printf 'b3RoZXI=' >"$TEST_TMP/wrong-token"
-start_fake --seed "$TEST_TMP/seed.json" --bearer dGhlLXRva2Vu || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --bearer dGhlLXRva2Vu
 tool --bearer-file "$TEST_TMP/token" info
 is "$RC" 0 "the right bearer token works"
 is "$(fake_requests .auth | sort -u | tr -d '"')" Bearer "with Bearer authorization"
@@ -95,7 +95,7 @@ openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -
         -extfile "$tls/ext" -out "$tls/server.pem" 2>/dev/null
 ok $? "a CA and a server certificate are made"
 
-start_fake --seed "$TEST_TMP/seed.json" --tls-cert "$tls/server.pem" --tls-key "$tls/server.key" || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --tls-cert "$tls/server.pem" --tls-key "$tls/server.key"
 case "$FAKE_URL" in https://*) ok 0 "the fake serves HTTPS";; *) ok 1 "the fake serves HTTPS";; esac
 
 tool --ca-file "$tls/ca.pem" list
@@ -121,7 +121,7 @@ is "$(wc -l <"$FAKE_LOG")" 0 "and nothing was served in clear"
 stop_fake
 
 # ---- Not Elasticsearch, or too old: refused after GET /, nothing more sent
-start_fake --seed "$TEST_TMP/seed.json" --no-product-header || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --no-product-header
 tool list
 is "$RC" 1 "a server without X-elastic-product is refused"
 grep -qF "Server at $FAKE_URL is not Elasticsearch: 200 from a server that is not Elasticsearch (no X-elastic-product header)" "$ERR"
@@ -129,7 +129,7 @@ ok $? "with a clear message"
 is "$(fake_requests '[.method, .path] | join(" ")' | tr -d '"' | tr '\n' ',')" "GET /," "and no further request"
 stop_fake
 
-start_fake --seed "$TEST_TMP/seed.json" --version 8.11.1 || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --version 8.11.1
 tool --hard delete c1
 is "$RC" 1 "Elasticsearch 8.11.1 is refused"
 grep -qF "Elasticsearch 8.11.1 is too old: the connector API needs 8.12 or later" "$ERR"
@@ -137,7 +137,7 @@ ok $? "with a clear message"
 is "$(fake_requests '[.method, .path] | join(" ")' | tr -d '"' | tr '\n' ',')" "GET /," "and no further request"
 stop_fake
 
-start_fake --seed "$TEST_TMP/seed.json" --version 8.12.2 || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --version 8.12.2
 tool list
 is "$RC" 0 "Elasticsearch 8.12.2 is accepted"
 stop_fake

@@ -23,7 +23,7 @@ paths=("a%20b" "a%2Fb" "100%25" "what%3F" "%231" "a%2Bb" "%C3%BCn%C3%AF-%E2%9C%9
 printf '%s\n' "${ids[@]}" | jq -R . | jq -s '{connectors: (to_entries | map({id: .value,
         name: "odd \(.key)", service_type: "s3", index_name: "search-odd"}) + [{id: "keep", index_name: "k"}])}' \
         >"$TEST_TMP/seed.json"
-start_fake --seed "$TEST_TMP/seed.json" --version 9.1.3 || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --version 9.1.3
 
 tool get "a/b"
 is "$RC" 0 "a connector whose id holds a slash can be read"
@@ -54,7 +54,7 @@ delete_query() {  # delete_query ID: the raw query of the DELETE of connector ID
 }
 
 # 8.13.4: no delete parameter exists; asked to delete sync jobs, the client does it itself.
-start_fake --seed "$TEST_TMP/versions.json" --version 8.13.4 || exit 1
+start_fake --seed "$TEST_TMP/versions.json" --version 8.13.4
 tool --page-size 2 delete c1 --delete-sync-jobs --hard
 is "$RC" 0 "8.13.4: delete with sync jobs exits 0"
 is "$(jq -r .result "$OUT")" deleted "8.13.4: reported deleted"
@@ -78,7 +78,7 @@ is "$(fake_control GET /_fake/state | jq -r '[.sync_jobs[].id] | join(",")')" j9
 stop_fake
 
 # 8.19.0: delete_sync_jobs exists, hard does not.
-start_fake --seed "$TEST_TMP/versions.json" --version 8.19.0 || exit 1
+start_fake --seed "$TEST_TMP/versions.json" --version 8.19.0
 tool delete c1 --delete-sync-jobs --hard
 is "$(delete_query c1)" "delete_sync_jobs=true" "8.19.0: delete_sync_jobs=true, no hard"
 is "$(fake_requests 'select(.path == "/_connector/_sync_job" or .sync_job_id) | .seq' | wc -l)" 0 \
@@ -92,7 +92,7 @@ is "$(fake_control GET /_fake/state | jq -r '[.sync_jobs[].id] | join(",")')" j9
 stop_fake
 
 # 9.1.3: both exist; a plain delete is a soft delete.
-start_fake --seed "$TEST_TMP/versions.json" --version 9.1.3 || exit 1
+start_fake --seed "$TEST_TMP/versions.json" --version 9.1.3
 tool delete c1 --delete-sync-jobs --hard
 is "$(fake_requests 'select(.method == "DELETE" and .path == "/_connector/c1") | .query' )" \
         '{"delete_sync_jobs":"true","hard":"true"}' "9.1.3: delete_sync_jobs=true and hard=true"
@@ -123,7 +123,7 @@ stop_fake
 cat >"$TEST_TMP/faults.json" <<'EOF'
 {"faults": [{"method": "DELETE", "path": "/_connector/_sync_job/j3", "status": 500}]}
 EOF
-start_fake --seed "$TEST_TMP/versions.json" --version 8.13.4 --faults "$TEST_TMP/faults.json" || exit 1
+start_fake --seed "$TEST_TMP/versions.json" --version 8.13.4 --faults "$TEST_TMP/faults.json"
 tool delete c1 --delete-sync-jobs
 is "$RC" 1 "8.13.4: a failed sync-job delete fails the operation"
 is "$(jq -r .result "$OUT")" deleted_partly "and reports the connector deleted, its jobs partly"
@@ -139,7 +139,7 @@ stop_fake
 cat >"$TEST_TMP/faults.json" <<'EOF'
 {"faults": [{"method": "DELETE", "path": "/_connector/c1", "status": 500}]}
 EOF
-start_fake --seed "$TEST_TMP/versions.json" --version 8.13.4 --faults "$TEST_TMP/faults.json" || exit 1
+start_fake --seed "$TEST_TMP/versions.json" --version 8.13.4 --faults "$TEST_TMP/faults.json"
 tool delete c1 --delete-sync-jobs
 is "$RC" 1 "8.13.4: a failed connector DELETE fails"
 is "$(jq -r .result "$OUT")" failed "and reports it failed"
@@ -154,7 +154,7 @@ cat >"$TEST_TMP/faults.json" <<'EOF'
 {"faults": [{"method": "GET", "path": "/_connector/_sync_job",
              "body": "{\"count\":3,\"results\":[{\"id\":\"j0\",\"connector\":{\"id\":\"c1\"}},{\"id\":\"j9\",\"connector\":{\"id\":\"c2\"}},{\"id\":\"j4\",\"connector\":{\"id\":\"c1\"}}]}"}]}
 EOF
-start_fake --seed "$TEST_TMP/versions.json" --version 8.13.4 --faults "$TEST_TMP/faults.json" || exit 1
+start_fake --seed "$TEST_TMP/versions.json" --version 8.13.4 --faults "$TEST_TMP/faults.json"
 tool sync-jobs c1
 is "$(jq -c '[.jobs, .foreign]' "$OUT")" '[["j0","j4"],1]' "8.13.4: another connector's job is left out of the listing"
 tool delete c1 --delete-sync-jobs
@@ -170,7 +170,7 @@ cat >"$TEST_TMP/faults.json" <<'EOF'
             {"method": "DELETE", "path": "/_connector/c2", "count": 1, "status": 200,
              "body": "{\"acknowledged\":true}", "product_header": false}]}
 EOF
-start_fake --seed "$TEST_TMP/versions.json" --version 9.1.3 --faults "$TEST_TMP/faults.json" || exit 1
+start_fake --seed "$TEST_TMP/versions.json" --version 9.1.3 --faults "$TEST_TMP/faults.json"
 tool delete c1
 is "$RC" 1 "a DELETE answered 200 {} fails"
 is "$(jq -r .result "$OUT")" failed "and is not reported deleted"
@@ -189,7 +189,7 @@ cat >"$TEST_TMP/faults.json" <<'EOF'
 {"faults": [{"method": "DELETE", "path": "/_connector/c1", "count": 1, "status": 503,
              "mutate": {"connectors": [{"id": "c1", "index_name": "i1", "name": "new, created by someone else"}]}}]}
 EOF
-start_fake --seed "$TEST_TMP/guard.json" --version 9.1.3 --faults "$TEST_TMP/faults.json" || exit 1
+start_fake --seed "$TEST_TMP/guard.json" --version 9.1.3 --faults "$TEST_TMP/faults.json"
 timeout 60 "$TOOL" --url "$FAKE_URL" --initial-delay-ms 10 --guard delete c1 >"$TEST_TMP/out" 2>"$TEST_TMP/err"
 RC=$?
 is "$(jq -r .result "$TEST_TMP/out")" changed "a retried DELETE to a connector that changed meanwhile: not sent, 'changed'"
@@ -202,7 +202,7 @@ stop_fake
 cat >"$TEST_TMP/faults.json" <<'EOF'
 {"faults": [{"method": "DELETE", "path": "/_connector/c1", "count": 1, "status": 503}]}
 EOF
-start_fake --seed "$TEST_TMP/guard.json" --version 9.1.3 --faults "$TEST_TMP/faults.json" || exit 1
+start_fake --seed "$TEST_TMP/guard.json" --version 9.1.3 --faults "$TEST_TMP/faults.json"
 timeout 60 "$TOOL" --url "$FAKE_URL" --initial-delay-ms 10 --guard --hard delete c1 >"$TEST_TMP/out" 2>"$TEST_TMP/err"
 is "$(jq -r .result "$TEST_TMP/out")" deleted "unchanged, the DELETE is sent again and done"
 is "$(fake_requests 'select(.path == "/_connector/c1") | .method' | tr -d '"' | tr '\n' ' ')" "GET DELETE GET DELETE " \

@@ -27,7 +27,7 @@ D=2000
 cat >"$TEST_TMP/faults.json" <<EOF
 {"faults": [{"method": "DELETE", "path": "/_connector/*", "delay_ms": $D}]}
 EOF
-start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json"
 timeout 60 "$TOOL" --url "$FAKE_URL" --in-flight 4 --hard delete-many c0 c1 c2 c3 c4 c5 c6 c7 \
         >"$TEST_TMP/out" 2>"$TEST_TMP/err"
 is "$?" 0 "eight deletes with --in-flight 4 succeed"
@@ -47,7 +47,7 @@ D=500
 cat >"$TEST_TMP/faults.json" <<EOF
 {"faults": [{"method": "DELETE", "path": "/_connector/*", "delay_ms": $D}]}
 EOF
-start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json"
 timeout 60 "$TOOL" --url "$FAKE_URL" --in-flight 1 --hard delete-many c0 c1 c2 >"$TEST_TMP/out" 2>"$TEST_TMP/err"
 is "$?" 0 "three deletes with --in-flight 1 succeed"
 mapfile -t t < <(delete_times)

@@ -35,7 +35,7 @@ seed() {
 
 # ---- 1,234 connectors in pages of 100
 seed "$TEST_TMP/seed.json" 1234
-start_fake --seed "$TEST_TMP/seed.json" --version 9.1.3 || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --version 9.1.3
 
 tool --page-size 100 list
 is "$RC" 0 "listing 1,234 connectors exits 0"
@@ -80,7 +80,7 @@ cat >"$TEST_TMP/faults.json" <<'EOF'
                                        {"id":"new-3","index_name":"a"},{"id":"new-4","index_name":"a"},
                                        {"id":"new-5","index_name":"a"}]}}]}
 EOF
-start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json"
 tool --page-size 10 --initial-delay-ms 10 list
 is "$RC" 0 "a listing that shifted is taken again"
 is "$(jq -c 'select(has("complete")) | [.complete, .count, .listed, .attempts]' "$OUT")" "[true,35,35,2]" \
@@ -96,7 +96,7 @@ stop_fake
 cat >"$TEST_TMP/faults.json" <<'EOF'
 {"faults": [{"method": "GET", "path": "/_connector", "skip": 1, "body": "{\"count\":31,\"results\":[]}"}]}
 EOF
-start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json"
 tool --page-size 10 --initial-delay-ms 10 list
 is "$RC" 1 "a listing whose pages never agree fails"
 is "$(jq -r 'select(.id) | .id' "$OUT" | wc -l)" 0 "and delivers no connector at all"
@@ -109,7 +109,7 @@ stop_fake
 # 10,050 connectors the count says 10000: at least as many as the window shows. A plain error
 # after the first page.
 seed "$TEST_TMP/seed.json" 10050
-start_fake --seed "$TEST_TMP/seed.json" || exit 1
+start_fake --seed "$TEST_TMP/seed.json"
 tool list
 is "$RC" 1 "10,050 connectors: listing fails"
 grep -q "The cluster holds at least 10000 connectors (Elasticsearch counts no further); the list API shows at most 10000 (index.max_result_window), so the listing is incomplete" "$ERR"
@@ -121,7 +121,7 @@ stop_fake
 
 # A window lowered below the exact count: the error gives the exact number.
 seed "$TEST_TMP/seed.json" 60
-start_fake --seed "$TEST_TMP/seed.json" --max-result-window 50 || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --max-result-window 50
 tool --max-result-window 50 --page-size 20 list
 is "$RC" 1 "60 connectors under a window of 50: listing fails"
 grep -q "The cluster holds 60 connectors; the list API shows at most 50 (index.max_result_window), so the listing is incomplete" "$ERR"
@@ -132,7 +132,7 @@ stop_fake
 
 # The same with a smaller window on both sides, and a page size that does not divide it.
 seed "$TEST_TMP/seed.json" 48
-start_fake --seed "$TEST_TMP/seed.json" --max-result-window 50 || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --max-result-window 50
 tool --max-result-window 50 --page-size 20 list
 is "$RC" 0 "48 connectors under a window of 50 list"
 is "$(fake_requests 'select(.path == "/_connector") | "\(.query.from)+\(.query.size)"' | tr -d '"' | tr '\n' ' ')" \
@@ -144,7 +144,7 @@ stop_fake
 
 # ---- No connectors at all: Elasticsearch's filtered answer is {"count":0}, with no 'results'
 echo '{"connectors": []}' >"$TEST_TMP/seed.json"
-start_fake --seed "$TEST_TMP/seed.json" || exit 1
+start_fake --seed "$TEST_TMP/seed.json"
 tool list
 is "$RC" 0 "an empty cluster lists"
 is "$(jq -c 'select(has("complete")) | [.complete, .count, .listed]' "$OUT")" "[true,0,0]" \

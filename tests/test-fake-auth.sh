@@ -107,9 +107,9 @@ if [ -z "${skip_tls:-}" ]; then
         fake_curl GET /_connector --cacert "$d/ca.pem" -H "Authorization: ApiKey $key"
         is "$HTTP_STATUS" 200 "HTTPS: curl --cacert with the CA succeeds"
         is "$(jq -r .count "$HTTP_BODY")" 4 "HTTPS: and gets the connectors"
-        curl -s -o /dev/null "$FAKE_URL/"
+        curl -s --max-time "$CURL_MAX_TIME" -o /dev/null "$FAKE_URL/"
         is "$?" 60 "HTTPS: without the CA the certificate is not trusted"
-        curl -s -o /dev/null "http://127.0.0.1:$FAKE_PORT/"
+        curl -s --max-time "$CURL_MAX_TIME" -o /dev/null "http://127.0.0.1:$FAKE_PORT/"
         rc=$?
         [ "$rc" -ne 0 ]
         ok $? "HTTPS only: plain HTTP gets no answer (curl $rc)"

@@ -26,7 +26,7 @@ fake_curl DELETE /_connector/orphan-1
 is "$HTTP_STATUS" 200 "count: the second DELETE passes"
 fake_curl GET /_connector
 is "$HTTP_STATUS" 200 "skip: the first GET _connector passes"
-curl -s -o /dev/null "$FAKE_URL/_connector"
+curl -s --max-time "$CURL_MAX_TIME" -o /dev/null "$FAKE_URL/_connector"
 is "$?" 52 "drop: the second one gets no reply (curl: empty reply)"
 fake_curl GET /_connector
 is "$HTTP_STATUS" 200 "drop: count 1, the third one passes"
@@ -50,7 +50,7 @@ is "$HTTP_STATUS" 404 "malformed: the request was carried out"
 
 # truncate: Content-Length promises more than is sent.
 rules '{"faults":[{"path":"/_connector/team-a-hr","truncate":true}]}' >/dev/null
-curl -s -o "$TEST_TMP/part" "$FAKE_URL/_connector/team-a-hr"
+curl -s --max-time "$CURL_MAX_TIME" -o "$TEST_TMP/part" "$FAKE_URL/_connector/team-a-hr"
 is "$?" 18 "truncate: curl sees a partial transfer"
 test -s "$TEST_TMP/part"
 ok $? "truncate: part of the body arrived"
@@ -100,15 +100,15 @@ is "$(http_header Retry-After)" "Wed, 21 Oct 2015 07:28:00 GMT" "and the previou
 
 # delay: the delayed request is answered after a request that came later on another connection.
 rules '{"faults":[{"method":"GET","path":"/_connector/team-a-hr","count":1,"delay_ms":1500}]}' >/dev/null
-curl -s -o "$TEST_TMP/slow" "$FAKE_URL/_connector/team-a-hr" &
+curl -s --max-time "$CURL_MAX_TIME" -o "$TEST_TMP/slow" "$FAKE_URL/_connector/team-a-hr" &
 slow=$!
-for i in $(seq 1 100); do  # wait until the delayed request has arrived (its fault is counted)
-        [ "$(fake_control GET /_fake/faults | jq -r '.faults[0].applied')" = 1 ] && break
-        sleep 0.05
-done
+TEST_PIDS="$TEST_PIDS $slow"
+# Until the delayed request has arrived (its fault is counted).
+delay_applied() { [ "$(fake_control GET /_fake/faults | jq -r '.faults[0].applied')" = 1 ]; }
+wait_alive "$slow" 5 delay_applied
 fake_curl GET /_connector/team-a-wiki
 is "$HTTP_STATUS" 200 "delay: another connection is served meanwhile"
-wait "$slow"
+wait_exit "$slow" "$CURL_MAX_TIME" "the delayed request"
 is "$(jq -r .id "$TEST_TMP/slow")" team-a-hr "delay: the delayed request is then served normally"
 is "$(fake_requests 'select(.connector_id == "team-a-hr" or .connector_id == "team-a-wiki") | .connector_id' | tail -n 2 | tr '\n' ' ')" \
         '"team-a-wiki" "team-a-hr" ' "delay: the later request finished first"
@@ -122,6 +122,7 @@ is "$(fake_requests 'select(.fault.action == "trickle") | .fault.trickle_bytes_p
 
 # probability: the same --fault-seed gives the same choices.
 stop_fake
+# run_probability: the statuses of 30 requests to a fresh fake cluster with --fault-seed 1234, in $out.
 run_probability() {
         start_fake --fault-seed 1234
         rules '{"faults":[{"path":"/","probability":0.5,"status":503}]}' >/dev/null
@@ -131,10 +132,11 @@ run_probability() {
                 out="$out$HTTP_STATUS "
         done
         stop_fake
-        printf '%s' "$out"
 }
-first=$(run_probability)
-second=$(run_probability)
+run_probability
+first=$out
+run_probability
+second=$out
 is "$first" "$second" "probability: the same seed gives the same faults"
 case "$first" in *503*200* | *200*503*) ok 0 "probability: some requests are faulted, some not" ;;
 *) ok 1 "probability: some requests are faulted, some not ($first)" ;; esac
@@ -290,7 +292,7 @@ fake_curl GET /
 is "$(identity "$HTTP_BODY")" "other-uuid prod-west" "POST /_fake/cluster changes the name alone"
 is "$(fake_control POST /_fake/cluster '{"uuid":"x"}')" '{"error":"request body: unknown key \"uuid\""}' \
         "POST /_fake/cluster refuses an unknown key"
-is "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' --data-binary '{"cluster_name":1}' "$FAKE_URL/_fake/cluster")" \
+is "$(curl -s --max-time "$CURL_MAX_TIME" -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' --data-binary '{"cluster_name":1}' "$FAKE_URL/_fake/cluster")" \
         400 "POST /_fake/cluster refuses a name that is not a string with a 400"
 fake_curl GET /
 is "$(identity "$HTTP_BODY")" "other-uuid prod-west" "a refused change changes nothing"

@@ -107,7 +107,7 @@ static void test_dir_prepare(void) {
                         if (asprintf(&d, "%s/writable-%o", scratch, (unsigned) modes[i]) < 0 ||
                             asprintf(&want, "chmod go-w '%s'", d) < 0)
                                 abort();
-                        assert(mkdir(d, 0700) == 0 && chmod(d, modes[i]) == 0);
+                        assert_se(mkdir(d, 0700) == 0 && chmod(d, modes[i]) == 0);
                         hint = NULL;
                         is_int(fs_dir_prepare_private(d, &hint), -EPERM, "a folder of mode %o is refused",
                                (unsigned) modes[i]);
@@ -126,9 +126,9 @@ static void test_dir_prepare(void) {
 
                 if (asprintf(&want, "chmod go-w '%s'", link) < 0)
                         abort();
-                assert(mkdir(target, 0700) == 0 && chmod(target, 0775) == 0);
-                assert(symlink(target, link) == 0);
-                assert(symlink(abc, good_link) == 0);
+                assert_se(mkdir(target, 0700) == 0 && chmod(target, 0775) == 0);
+                assert_se(symlink(target, link) == 0);
+                assert_se(symlink(abc, good_link) == 0);
                 is_int(fs_dir_prepare_private(good_link, &hint), 0,
                        "a symlink to a private folder is followed");
                 is_int(fs_dir_prepare_private(link, &hint), -EPERM,
@@ -144,8 +144,8 @@ static void test_dir_prepare(void) {
 
                 if (asprintf(&want, "chown 0 '%s'", d) < 0)
                         abort();
-                assert(mkdir(d, 0700) == 0);
-                assert(chown(d, 65534, 65534) == 0);
+                assert_se(mkdir(d, 0700) == 0);
+                assert_se(chown(d, 65534, 65534) == 0);
                 is_int(fs_dir_prepare_private(d, &hint), -EPERM, "a folder owned by uid 65534 is refused");
                 is_str(hint, want, "with the hint to chown it to us");
                 free(hint);
@@ -164,9 +164,9 @@ static void test_dir_prepare(void) {
                 pid_t pid;
                 int status;
 
-                assert(chmod(scratch, 0755) == 0);
-                assert(mkdir(d, 0500) == 0 && chmod(d, 0500) == 0);
-                assert(chown(d, 65534, 65534) == 0);
+                assert_se(chmod(scratch, 0755) == 0);
+                assert_se(mkdir(d, 0500) == 0 && chmod(d, 0500) == 0);
+                assert_se(chown(d, 65534, 65534) == 0);
                 pid = fork();
                 assert(pid >= 0);
                 if (pid == 0) {
@@ -174,11 +174,11 @@ static void test_dir_prepare(void) {
                                 _exit(100);
                         _exit(-fs_dir_prepare_private(d, NULL));
                 }
-                assert(waitpid(pid, &status, 0) == pid);
+                assert_se(waitpid(pid, &status, 0) == pid);
                 ok(WIFEXITED(status) && WEXITSTATUS(status) == EACCES,
                    "a folder of ours without write permission fails with EACCES (child exit %d)",
                    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-                assert(chmod(scratch, 0700) == 0);
+                assert_se(chmod(scratch, 0700) == 0);
         } else
                 ok(true, "# SKIP not root: cannot drop to another user");
 
@@ -200,7 +200,7 @@ static void test_write_atomic(void) {
         mode_t old_umask;
         int fd;
 
-        assert(mkdir(dir, 0700) == 0);
+        assert_se(mkdir(dir, 0700) == 0);
 
         old_umask = umask(0);
         is_int(fs_write_atomic(dir, "data", "one", 3, 0600), 0, "write a new file");
@@ -211,12 +211,12 @@ static void test_write_atomic(void) {
 
         /* Replacing: a reader that opened the old file keeps reading the old content, the name
          * gets a new inode with the new content; never a mix. */
-        assert(stat(f, &st1) == 0);
+        assert_se(stat(f, &st1) == 0);
         fd = open(f, O_RDONLY | O_CLOEXEC);
         assert(fd >= 0);
         is_int(fs_write_atomic(dir, "data", "second", 6, 0600), 0, "replace the file");
         is_str(slurp(f), "second", "the name holds the new content");
-        assert(stat(f, &st2) == 0);
+        assert_se(stat(f, &st2) == 0);
         ok(st1.st_ino != st2.st_ino, "it is a new file renamed over the old, not rewritten in place");
         {
                 char buf[16] = { 0 };
@@ -257,7 +257,7 @@ static void test_write_atomic(void) {
         {
                 _cleanup_free_ char *sub = path_join(dir, "sub");
 
-                assert(mkdir(sub, 0700) == 0);
+                assert_se(mkdir(sub, 0700) == 0);
                 is_int(fs_write_atomic(dir, "sub", "x", 1, 0600), -EISDIR, "the name is a folder: EISDIR");
                 ok(is_dir(sub), "the folder is untouched");
                 is_int(count_dot_entries(dir), 0, "no temporary is left");
@@ -267,12 +267,12 @@ static void test_write_atomic(void) {
                 struct rlimit old_limit, limit = { .rlim_cur = 4, .rlim_max = RLIM_INFINITY };
                 void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
 
-                assert(getrlimit(RLIMIT_FSIZE, &old_limit) == 0);
+                assert_se(getrlimit(RLIMIT_FSIZE, &old_limit) == 0);
                 limit.rlim_max = old_limit.rlim_max;
-                assert(setrlimit(RLIMIT_FSIZE, &limit) == 0);
+                assert_se(setrlimit(RLIMIT_FSIZE, &limit) == 0);
                 is_int(fs_write_atomic(dir, "data", "much too long", 13, 0600), -EFBIG,
                        "a write that fails halfway (RLIMIT_FSIZE): EFBIG");
-                assert(setrlimit(RLIMIT_FSIZE, &old_limit) == 0);
+                assert_se(setrlimit(RLIMIT_FSIZE, &old_limit) == 0);
                 signal(SIGXFSZ, old_handler);
                 is_str(slurp(f), "fourth", "the old content is untouched");
                 is_int(count_dot_entries(dir), 0, "no temporary is left");
@@ -283,11 +283,11 @@ static void test_write_atomic(void) {
                 /* The temporary's name is taken by a folder (not ours to remove): EEXIST. */
                 if (asprintf(&blocker, "%s/.data.%ld.tmp", dir, (long) getpid()) < 0)
                         abort();
-                assert(mkdir(blocker, 0700) == 0);
+                assert_se(mkdir(blocker, 0700) == 0);
                 is_int(fs_write_atomic(dir, "data", "fifth", 5, 0600), -EEXIST,
                        "the temporary name is blocked: EEXIST");
                 is_str(slurp(f), "fourth", "the old content is untouched");
-                assert(rmdir(blocker) == 0);
+                assert_se(rmdir(blocker) == 0);
         }
 
         is_int(fs_write_atomic(dir, "a/b", "x", 1, 0600), -EINVAL, "a name with a slash: EINVAL");
@@ -321,7 +321,7 @@ static void test_write_atomic_stream(void) {
         int n = 200000; /* about 1.3 MB: many times the stream's buffer */
         bool same = true;
 
-        assert(mkdir(dir, 0700) == 0);
+        assert_se(mkdir(dir, 0700) == 0);
         is_int(fs_write_atomic_stream(dir, "data", 0640, write_numbers, &n), 0,
                "write a large file through a stream");
         is_int(fs_read_file(f, 1 << 24, &content, &size), 0, "read it back");
@@ -353,7 +353,7 @@ static void test_read_file(void) {
         char *buf = NULL;
         size_t size = 12345;
 
-        assert(mkdir(dir, 0700) == 0);
+        assert_se(mkdir(dir, 0700) == 0);
         write_file(f, "0123456789");
         write_file(e, "");
 
@@ -384,14 +384,14 @@ static void test_read_file(void) {
         buf = NULL;
         is_int(fs_read_file("/proc/self/status", 8, &buf, &size), -EFBIG, "and more than max of it: EFBIG");
 
-        assert(symlink(f, link) == 0);
+        assert_se(symlink(f, link) == 0);
         is_int(fs_read_file(link, 100, &buf, &size), 0, "a symlink to a file is followed");
         free(buf);
         buf = NULL;
 
         is_int(fs_read_file(missing, 100, &buf, &size), -ENOENT, "a missing file: ENOENT");
         is_int(fs_read_file(dir, 100, &buf, &size), -EINVAL, "a folder: EINVAL");
-        assert(mkfifo(fifo, 0600) == 0);
+        assert_se(mkfifo(fifo, 0600) == 0);
         alarm(10); /* a FIFO must not block the open: fail rather than hang */
         is_int(fs_read_file(fifo, 100, &buf, &size), -EINVAL, "a FIFO, without a writer: EINVAL at once");
         alarm(0);

@@ -103,7 +103,7 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         c = calloc(1, sizeof(*c));
         assert(c);
         c->responder = r;
-        assert(sd_event_add_io(sd_event_source_get_event(s), NULL, cfd, EPOLLIN, on_conn, c) >= 0);
+        assert_se(sd_event_add_io(sd_event_source_get_event(s), NULL, cfd, EPOLLIN, on_conn, c) >= 0);
         return 0;
 }
 
@@ -114,12 +114,12 @@ static uint16_t responder_start(sd_event *e, struct responder *r, bool serve) {
 
         r->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         assert(r->fd >= 0);
-        assert(bind(r->fd, (struct sockaddr *) &sa, sizeof(sa)) == 0);
-        assert(getsockname(r->fd, (struct sockaddr *) &sa, &l) == 0);
+        assert_se(bind(r->fd, (struct sockaddr *) &sa, sizeof(sa)) == 0);
+        assert_se(getsockname(r->fd, (struct sockaddr *) &sa, &l) == 0);
         r->port = ntohs(sa.sin_port);
         if (serve) {
-                assert(listen(r->fd, 16) == 0);
-                assert(sd_event_add_io(e, &r->source, r->fd, EPOLLIN, on_accept, r) >= 0);
+                assert_se(listen(r->fd, 16) == 0);
+                assert_se(sd_event_add_io(e, &r->source, r->fd, EPOLLIN, on_accept, r) >= 0);
         } else {
                 close(r->fd);
                 r->fd = -1;
@@ -174,13 +174,13 @@ static void run_until(sd_event *e, const bool *flag) {
         usec_t deadline = now_usec(CLOCK_MONOTONIC) + SAFETY_TIMEOUT_USEC;
 
         while (!*flag && now_usec(CLOCK_MONOTONIC) < deadline)
-                assert(sd_event_run(e, 100 * USEC_PER_MSEC) >= 0);
+                assert_se(sd_event_run(e, 100 * USEC_PER_MSEC) >= 0);
 }
 
 static char *url_for(uint16_t port, const char *path) {
         char *s;
 
-        assert(asprintf(&s, "http://127.0.0.1:%u%s", port, path) >= 0);
+        assert_se(asprintf(&s, "http://127.0.0.1:%u%s", port, path) >= 0);
         return s;
 }
 
@@ -228,7 +228,7 @@ static void test_exchange(sd_event *e) {
         _cleanup_free_ char *url = NULL;
 
         url = url_for(responder_start(e, &resp, true), "/_connector/a%2Fb?hard=true");
-        assert(http_glue_new(&g, e, &o) >= 0);
+        assert_se(http_glue_new(&g, e, &o) >= 0);
         is_int(http_request_start(g, "DELETE", url, headers, on_done, &r, NULL), 0, "a request starts");
         run_until(e, &r.done);
 
@@ -285,8 +285,8 @@ static void test_cap_and_redirect(sd_event *e) {
                 _cleanup_free_ char *url = NULL;
 
                 url = url_for(responder_start(e, &resp, true), "/");
-                assert(http_glue_new(&g, e, &o) >= 0);
-                assert(http_request_start(g, "GET", url, NULL, on_done, &r, NULL) >= 0);
+                assert_se(http_glue_new(&g, e, &o) >= 0);
+                assert_se(http_request_start(g, "GET", url, NULL, on_done, &r, NULL) >= 0);
                 run_until(e, &r.done);
 
                 is_int(r.error, table[i].error, "%s: error", table[i].what);
@@ -309,16 +309,16 @@ static void test_refused_and_timeout(sd_event *e) {
         struct result r = {};
         _cleanup_free_ char *url = NULL, *url2 = NULL;
 
-        assert(http_glue_new(&g, e, &o) >= 0);
+        assert_se(http_glue_new(&g, e, &o) >= 0);
 
         url = url_for(responder_start(e, &closed, false), "/");
-        assert(http_request_start(g, "GET", url, NULL, on_done, &r, NULL) >= 0);
+        assert_se(http_request_start(g, "GET", url, NULL, on_done, &r, NULL) >= 0);
         run_until(e, &r.done);
         is_int(r.error, -ECONNREFUSED, "a closed port is -ECONNREFUSED");
         result_done(&r);
 
         url2 = url_for(responder_start(e, &silent, true), "/");
-        assert(http_request_start(g, "GET", url2, NULL, on_done, &r, NULL) >= 0);
+        assert_se(http_request_start(g, "GET", url2, NULL, on_done, &r, NULL) >= 0);
         run_until(e, &r.done);
         is_int(r.error, -ETIMEDOUT, "a server that never answers is cut off: -ETIMEDOUT");
         ok(r.message && strstr(r.message, "imed out"), "curl's text says so ('%s')", strna(r.message));
@@ -335,20 +335,20 @@ static void test_queue(sd_event *e) {
         unsigned n_done = 0;
 
         url = url_for(responder_start(e, &silent, true), "/");
-        assert(http_glue_new(&g, e, &o) >= 0);
+        assert_se(http_glue_new(&g, e, &o) >= 0);
         for (size_t i = 0; i < ELEMENTSOF(r); i++)
-                assert(http_request_start(g, "GET", url, NULL, on_done, &r[i], NULL) >= 0);
+                assert_se(http_request_start(g, "GET", url, NULL, on_done, &r[i], NULL) >= 0);
 
         is_int((intmax_t) http_glue_queued(g), 5, "requests wait in the queue until the loop runs");
         for (unsigned i = 0; i < 50 && silent.n_requests < 2; i++)
-                assert(sd_event_run(e, 50 * USEC_PER_MSEC) >= 0);
+                assert_se(sd_event_run(e, 50 * USEC_PER_MSEC) >= 0);
         is_int((intmax_t) http_glue_running(g), 2, "two run: the in-flight bound");
         is_int((intmax_t) http_glue_queued(g), 3, "three wait");
         is_int(silent.n_connections, 2, "two connections, no more");
 
         g = http_glue_free(g);
         for (unsigned i = 0; i < 5; i++)
-                assert(sd_event_run(e, 10 * USEC_PER_MSEC) >= 0);
+                assert_se(sd_event_run(e, 10 * USEC_PER_MSEC) >= 0);
         for (size_t i = 0; i < ELEMENTSOF(r); i++)
                 n_done += r[i].done;
         is_int(n_done, 0, "freeing the glue calls no callback");
@@ -365,11 +365,11 @@ static void test_keep_alive(sd_event *e) {
         _cleanup_free_ char *url = NULL;
 
         url = url_for(responder_start(e, &resp, true), "/");
-        assert(http_glue_new(&g, e, &o) >= 0);
+        assert_se(http_glue_new(&g, e, &o) >= 0);
         for (unsigned i = 0; i < 3; i++) {
                 struct result r = {};
 
-                assert(http_request_start(g, "GET", url, NULL, on_done, &r, NULL) >= 0);
+                assert_se(http_request_start(g, "GET", url, NULL, on_done, &r, NULL) >= 0);
                 run_until(e, &r.done);
                 is_int(r.status, 200, "keep-alive request %u answered", i + 1);
                 result_done(&r);
@@ -425,7 +425,7 @@ static struct cluster *client_for(sd_event *e, uint16_t port) {
         o.url = url;
         o.page_size = 2;
         o.retry.initial_delay_usec = 10 * USEC_PER_MSEC;
-        assert(cluster_new(&c, e, &o, NULL) >= 0);
+        assert_se(cluster_new(&c, e, &o, NULL) >= 0);
         return c;
 }
 
@@ -433,7 +433,7 @@ static void run_for(sd_event *e, usec_t usec) {
         usec_t end = now_usec(CLOCK_MONOTONIC) + usec;
 
         while (now_usec(CLOCK_MONOTONIC) < end)
-                assert(sd_event_run(e, 20 * USEC_PER_MSEC) >= 0);
+                assert_se(sd_event_run(e, 20 * USEC_PER_MSEC) >= 0);
 }
 
 static void test_cluster_shared_info(sd_event *e) {
@@ -454,11 +454,11 @@ static void test_cluster_shared_info(sd_event *e) {
 
         c = client_for(e, responder_start(e, &resp, true));
         for (size_t i = 0; i < ELEMENTSOF(o); i++)
-                assert(cluster_get(c, ids[i], on_get, &o[i]) >= 0);
+                assert_se(cluster_get(c, ids[i], on_get, &o[i]) >= 0);
         while (!all) {
                 usec_t deadline = now_usec(CLOCK_MONOTONIC) + SAFETY_TIMEOUT_USEC;
 
-                assert(sd_event_run(e, 50 * USEC_PER_MSEC) >= 0);
+                assert_se(sd_event_run(e, 50 * USEC_PER_MSEC) >= 0);
                 n = 0;
                 for (size_t i = 0; i < ELEMENTSOF(o); i++)
                         n += o[i].n_callbacks;
@@ -489,13 +489,13 @@ static void test_cluster_cancel(sd_event *e) {
 
         c = client_for(e, responder_start(e, &resp, true));
         cluster_set_retry_hook(c, on_retry, &o);
-        assert(cluster_list(c, on_list, &o) >= 0);
+        assert_se(cluster_list(c, on_list, &o) >= 0);
         for (unsigned i = 0; i < 200 && o.n_retries == 0; i++)
-                assert(sd_event_run(e, 50 * USEC_PER_MSEC) >= 0);
+                assert_se(sd_event_run(e, 50 * USEC_PER_MSEC) >= 0);
         is_int(o.n_retries, 1, "a 503 with Retry-After: 30 schedules a retry");
-        assert(cluster_get(c, "x", on_get, &hanging) >= 0);
+        assert_se(cluster_get(c, "x", on_get, &hanging) >= 0);
         for (unsigned i = 0; i < 200 && routes[2].n_requests == 0; i++)
-                assert(sd_event_run(e, 50 * USEC_PER_MSEC) >= 0);
+                assert_se(sd_event_run(e, 50 * USEC_PER_MSEC) >= 0);
 
         cluster_cancel(c);
         run_for(e, 200 * USEC_PER_MSEC);
@@ -507,10 +507,10 @@ static void test_cluster_cancel(sd_event *e) {
         freeing = (struct outcome){ .free_cluster = true, .cluster = &c };
         hanging = (struct outcome){};
         routes[2].response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
-        assert(cluster_get(c, "y", on_get, &freeing) >= 0);
-        assert(cluster_list(c, on_list, &hanging) >= 0);
+        assert_se(cluster_get(c, "y", on_get, &freeing) >= 0);
+        assert_se(cluster_list(c, on_list, &hanging) >= 0);
         for (unsigned i = 0; i < 200 && freeing.n_callbacks == 0; i++)
-                assert(sd_event_run(e, 50 * USEC_PER_MSEC) >= 0);
+                assert_se(sd_event_run(e, 50 * USEC_PER_MSEC) >= 0);
         is_int(freeing.n_callbacks, 1, "after a cancel the client works again");
         ok(!c, "the callback freed the client");
         run_for(e, 200 * USEC_PER_MSEC);
@@ -578,9 +578,9 @@ static void test_cluster_sync_jobs_8_13(sd_event *e) {
         struct cluster *c;
 
         c = client_for(e, responder_start(e, &resp, true));
-        assert(cluster_list_sync_jobs(c, "c/1", on_sync_jobs, &jobs) >= 0);
+        assert_se(cluster_list_sync_jobs(c, "c/1", on_sync_jobs, &jobs) >= 0);
         for (unsigned i = 0; i < 400 && !jobs; i++)
-                assert(sd_event_run(e, 50 * USEC_PER_MSEC) >= 0);
+                assert_se(sd_event_run(e, 50 * USEC_PER_MSEC) >= 0);
         if (!ok(jobs, "8.13: the sync jobs of c/1 are listed"))
                 return;
         is_int(routes[1].n_requests + routes[2].n_requests, 2, "both sync-job pages are read");
@@ -598,10 +598,10 @@ static void test_cluster_sync_jobs_8_13(sd_event *e) {
                 .sync_job_ids = (const char *const *) jobs->ids,
                 .n_sync_job_ids = jobs->n_ids,
         };
-        assert(cluster_delete(c, "c/1", &d, on_delete, &o) >= 0);
+        assert_se(cluster_delete(c, "c/1", &d, on_delete, &o) >= 0);
         cluster_sync_jobs_free(jobs);
         for (unsigned i = 0; i < 400 && o.n_callbacks == 0; i++)
-                assert(sd_event_run(e, 50 * USEC_PER_MSEC) >= 0);
+                assert_se(sd_event_run(e, 50 * USEC_PER_MSEC) >= 0);
         is_int(o.n_callbacks, 1, "8.13: a delete with sync jobs finishes");
         ok(o.error == 0 && o.result == CLUSTER_DELETED, "and deletes the connector");
         is_int(routes[4].n_requests, 1, "the connector first, once, without parameters");
@@ -615,7 +615,7 @@ static void test_cluster_sync_jobs_8_13(sd_event *e) {
 int main(void) {
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
 
-        assert(sd_event_new(&e) >= 0);
+        assert_se(sd_event_new(&e) >= 0);
 
         test_codes();
         test_exchange(e);

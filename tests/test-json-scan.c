@@ -275,21 +275,21 @@ static void test_tokens(void) {
         struct json_scan s;
         struct json_scan_token t;
 
-        assert(json_scan_init(&s, body, strlen(body)) == 0);
+        assert_se(json_scan_init(&s, body, strlen(body)) == 0);
         for (size_t i = 0; i < ELEMENTSOF(want); i++) {
                 bool same;
 
-                assert(json_scan_next(&s, &t) == 0);
+                assert_se(json_scan_next(&s, &t) == 0);
                 same = t.type == want[i].type && t.offset == want[i].offset &&
                        (!want[i].text ||
                         (t.size == strlen(want[i].text) && memcmp(t.start, want[i].text, t.size) == 0));
                 ok(same, "token %zu: type %d at byte %zu (got type %d at byte %zu)", i, want[i].type,
                    want[i].offset, t.type, t.offset);
         }
-        assert(json_scan_init(&s, body, strlen(body)) == 0);
-        assert(json_scan_next(&s, &t) == 0 && json_scan_next(&s, &t) == 0);
+        assert_se(json_scan_init(&s, body, strlen(body)) == 0);
+        assert_se(json_scan_next(&s, &t) == 0 && json_scan_next(&s, &t) == 0);
         ok(!t.escaped, "a name without escapes says so");
-        assert(json_scan_next(&s, &t) == 0 && json_scan_next(&s, &t) == 0 && json_scan_next(&s, &t) == 0);
+        assert_se(json_scan_next(&s, &t) == 0 && json_scan_next(&s, &t) == 0 && json_scan_next(&s, &t) == 0);
         ok(t.type == JSON_SCAN_STRING && t.escaped, "a string with an escape says so");
 
         /* Skipping: a whole array, an object, and nothing for a scalar. */
@@ -298,18 +298,18 @@ static void test_tokens(void) {
         const char *seen[8] = {};
         size_t n_seen = 0;
 
-        assert(json_scan_init(&s, doc, strlen(doc)) == 0);
-        assert(json_scan_next(&s, &t) == 0 && t.type == JSON_SCAN_OBJECT_BEGIN);
+        assert_se(json_scan_init(&s, doc, strlen(doc)) == 0);
+        assert_se(json_scan_next(&s, &t) == 0 && t.type == JSON_SCAN_OBJECT_BEGIN);
         for (;;) {
                 struct json_scan_token k, v;
 
-                assert(json_scan_next(&s, &k) == 0);
+                assert_se(json_scan_next(&s, &k) == 0);
                 if (k.type == JSON_SCAN_OBJECT_END)
                         break;
                 assert(k.type == JSON_SCAN_KEY && n_seen < ELEMENTSOF(seen));
                 seen[n_seen++] = k.start;
-                assert(json_scan_next(&s, &v) == 0);
-                assert(json_scan_skip(&s, &v) == 0);
+                assert_se(json_scan_next(&s, &v) == 0);
+                assert_se(json_scan_skip(&s, &v) == 0);
         }
         ok(n_seen == 4 && memcmp(seen[0], "skip", 4) == 0 && memcmp(seen[1], "obj", 3) == 0 &&
                    memcmp(seen[2], "n", 1) == 0 && memcmp(seen[3], "id", 2) == 0,
@@ -319,20 +319,20 @@ static void test_tokens(void) {
 
         /* Skipping checks what it skips. */
         static const char bad[] = "{\"skip\":[1,{\"id\":\"a\tb\"}],\"id\":\"top\"}";
-        assert(json_scan_init(&s, bad, strlen(bad)) == 0);
-        assert(json_scan_next(&s, &t) == 0 && json_scan_next(&s, &t) == 0 && json_scan_next(&s, &t) == 0);
+        assert_se(json_scan_init(&s, bad, strlen(bad)) == 0);
+        assert_se(json_scan_next(&s, &t) == 0 && json_scan_next(&s, &t) == 0 && json_scan_next(&s, &t) == 0);
         is_int(json_scan_skip(&s, &t), -EBADMSG, "skipping an invalid value fails");
         ok(s.error == JSON_SCAN_CONTROL && s.error_offset == 19, "with the fault and where it is");
         is_int(json_scan_next(&s, &t), -EBADMSG, "and every later call fails too");
         is_int(json_scan_finish(&s), -EBADMSG, "finish as well");
 
         /* finish from the middle checks the rest. */
-        assert(json_scan_init(&s, doc, strlen(doc)) == 0);
-        assert(json_scan_next(&s, &t) == 0 && json_scan_next(&s, &t) == 0 && json_scan_next(&s, &t) == 0);
+        assert_se(json_scan_init(&s, doc, strlen(doc)) == 0);
+        assert_se(json_scan_next(&s, &t) == 0 && json_scan_next(&s, &t) == 0 && json_scan_next(&s, &t) == 0);
         is_int(json_scan_finish(&s), 0, "finish from inside an array reads to the end");
         static const char cut[] = "{\"a\":[1,2,{\"b\":3}";
-        assert(json_scan_init(&s, cut, strlen(cut)) == 0);
-        assert(json_scan_next(&s, &t) == 0 && json_scan_next(&s, &t) == 0);
+        assert_se(json_scan_init(&s, cut, strlen(cut)) == 0);
+        assert_se(json_scan_next(&s, &t) == 0 && json_scan_next(&s, &t) == 0);
         ok(json_scan_finish(&s) == -EBADMSG && s.error == JSON_SCAN_TRUNCATED &&
                    s.error_offset == strlen(cut),
            "finish from inside a cut body finds the cut");
@@ -343,8 +343,8 @@ static struct json_scan_token first_string(const char *body, size_t size) {
         struct json_scan s;
         struct json_scan_token t = {};
 
-        assert(json_scan_init(&s, body, size) == 0);
-        assert(json_scan_next(&s, &t) == 0);
+        assert_se(json_scan_init(&s, body, size) == 0);
+        assert_se(json_scan_next(&s, &t) == 0);
         assert(t.type == JSON_SCAN_STRING);
         return t;
 }
@@ -448,8 +448,8 @@ static void test_uint(void) {
                 uint64_t v = 12345;
                 int r;
 
-                assert(json_scan_init(&s, table[i].in, strlen(table[i].in)) == 0);
-                assert(json_scan_next(&s, &t) == 0 && t.type == JSON_SCAN_NUMBER);
+                assert_se(json_scan_init(&s, table[i].in, strlen(table[i].in)) == 0);
+                assert_se(json_scan_next(&s, &t) == 0 && t.type == JSON_SCAN_NUMBER);
                 r = json_scan_get_uint(&t, &v);
                 if (table[i].ok)
                         ok(r == 1 && v == table[i].value,
@@ -463,8 +463,8 @@ static void test_uint(void) {
         struct json_scan_token t;
         uint64_t v;
 
-        assert(json_scan_init(&s, "\"1\"", 3) == 0);
-        assert(json_scan_next(&s, &t) == 0);
+        assert_se(json_scan_init(&s, "\"1\"", 3) == 0);
+        assert_se(json_scan_next(&s, &t) == 0);
         is_int(json_scan_get_uint(&t, &v), 0, "a string is no count");
 }
 

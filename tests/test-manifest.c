@@ -233,7 +233,7 @@ static void test_tree(void) {
 static char *tmp_path(const char *rel) {
         char *p;
 
-        assert(asprintf(&p, "%s/%s", tmp_dir, rel) >= 0);
+        assert_se(asprintf(&p, "%s/%s", tmp_dir, rel) >= 0);
         return p;
 }
 
@@ -243,22 +243,22 @@ static void write_file(const char *rel, const char *content) {
 
         assert(f);
         fputs(content, f);
-        assert(fclose(f) == 0);
+        assert_se(fclose(f) == 0);
 }
 
 static void make_dir(const char *rel) {
         _cleanup_free_ char *p = tmp_path(rel);
 
-        assert(mkdir(p, 0755) == 0);
+        assert_se(mkdir(p, 0755) == 0);
 }
 
 static char *set_yaml(const char *name, const char *id) {
         char *s;
 
-        assert(asprintf(&s,
-                        "apiVersion: connector-reconciler/v1\nkind: ConnectorSet\nmetadata:\n  name: %s\n"
-                        "spec:\n  connectors:\n    - id: %s\n",
-                        name, id) >= 0);
+        assert_se(asprintf(&s,
+                           "apiVersion: connector-reconciler/v1\nkind: ConnectorSet\nmetadata:\n  name: %s\n"
+                           "spec:\n  connectors:\n    - id: %s\n",
+                           name, id) >= 0);
         return s;
 }
 
@@ -270,7 +270,7 @@ static void expect_errors(const char *rel, const char *want, const char *what) {
         struct manifest *m = NULL;
         int r;
 
-        assert(chdir(tmp_dir) == 0);
+        assert_se(chdir(tmp_dir) == 0);
         r = manifest_load(rel, &m, &e);
         got = joined(&e);
         ok(r == -EINVAL && !m, "%s: refused", what);
@@ -282,7 +282,7 @@ static void test_walk_cases(void) {
         _cleanup_free_ char *s1 = set_yaml("one", "id-1"), *s2 = set_yaml("two", "id-2");
         _cleanup_(manifest_freep) struct manifest *m = NULL;
 
-        assert(chdir(tmp_dir) == 0);
+        assert_se(chdir(tmp_dir) == 0);
 
         /* Symbolic links to files and folders are followed. */
         make_dir("links");
@@ -290,13 +290,13 @@ static void test_walk_cases(void) {
         make_dir("real/sub");
         write_file("real/one.yaml", s1);
         write_file("real/sub/two.yaml", s2);
-        assert(symlinkat("../real/one.yaml", AT_FDCWD, "links/one.yaml") == 0);
-        assert(symlinkat("../real/sub", AT_FDCWD, "links/sub") == 0);
-        assert(symlinkat("nowhere", AT_FDCWD, "links/README") == 0); /* dangling, not a manifest's name */
+        assert_se(symlinkat("../real/one.yaml", AT_FDCWD, "links/one.yaml") == 0);
+        assert_se(symlinkat("../real/sub", AT_FDCWD, "links/sub") == 0);
+        assert_se(symlinkat("nowhere", AT_FDCWD, "links/README") == 0); /* dangling, not a manifest's name */
         make_dir("links/.git");
         write_file("links/.git/broken.yaml", "[");
         make_dir("links/dir.yaml"); /* a folder named like a manifest is walked like a folder */
-        assert(chdir(tmp_dir) == 0);
+        assert_se(chdir(tmp_dir) == 0);
         m = load_ok("links");
         ok(m && m->n_files == 2 && streq(m->files[0], "links/one.yaml") &&
                    streq(m->files[1], "links/sub/two.yaml"),
@@ -312,21 +312,21 @@ static void test_walk_cases(void) {
         make_dir("loop");
         make_dir("loop/inner");
         write_file("loop/set.yaml", s1);
-        assert(symlinkat("..", AT_FDCWD, "loop/inner/up") == 0);
+        assert_se(symlinkat("..", AT_FDCWD, "loop/inner/up") == 0);
         expect_errors(
                 "loop",
                 "loop/inner/up: directory loop: this folder contains itself (through a symbolic link)\n",
                 "a symbolic link to a parent folder");
         make_dir("loop2");
         write_file("loop2/set.yaml", s1);
-        assert(symlinkat(".", AT_FDCWD, "loop2/self") == 0);
+        assert_se(symlinkat(".", AT_FDCWD, "loop2/self") == 0);
         expect_errors("loop2",
                       "loop2/self: directory loop: this folder contains itself (through a symbolic link)\n",
                       "a symbolic link to its own folder");
 
         make_dir("dangling");
         write_file("dangling/set.yaml", s1);
-        assert(symlinkat("gone.yaml", AT_FDCWD, "dangling/link.yaml") == 0);
+        assert_se(symlinkat("gone.yaml", AT_FDCWD, "dangling/link.yaml") == 0);
         expect_errors("dangling", "dangling/link.yaml: cannot access: No such file or directory\n",
                       "a dangling link named like a manifest");
 
@@ -334,7 +334,7 @@ static void test_walk_cases(void) {
         {
                 _cleanup_free_ char *p = tmp_path("fifo/pipe.yaml");
 
-                assert(mkfifo(p, 0600) == 0);
+                assert_se(mkfifo(p, 0600) == 0);
         }
         expect_errors("fifo", "fifo/pipe.yaml: not a regular file\n",
                       "a FIFO named like a manifest (no hang)");
@@ -355,8 +355,8 @@ static void test_walk_cases(void) {
                         _cleanup_free_ char *a = tmp_path("unreadable/locked"),
                                             *b = tmp_path("unreadable/secret.yaml");
 
-                        assert(chmod(a, 0) == 0);
-                        assert(chmod(b, 0) == 0);
+                        assert_se(chmod(a, 0) == 0);
+                        assert_se(chmod(b, 0) == 0);
                         expect_errors("unreadable",
                                       "unreadable/locked: cannot open directory: Permission denied\n"
                                       "unreadable/secret.yaml: cannot open: Permission denied\n",
@@ -394,20 +394,20 @@ static void test_many_files(void) {
                 for (unsigned f = 0; f < 100; f++) {
                         _cleanup_free_ char *name = NULL, *id = NULL, *y = NULL;
 
-                        assert(asprintf(&name, "set-%02u-%02u", d, f) >= 0);
-                        assert(asprintf(&id, "c-%02u-%02u", d, f) >= 0);
+                        assert_se(asprintf(&name, "set-%02u-%02u", d, f) >= 0);
+                        assert_se(asprintf(&id, "c-%02u-%02u", d, f) >= 0);
                         y = set_yaml(name, id);
                         (void) snprintf(rel, sizeof(rel), "many/d%02u/s%02u.yaml", d, f);
                         write_file(rel, y);
                 }
         }
-        assert(getrlimit(RLIMIT_NOFILE, &saved) == 0);
+        assert_se(getrlimit(RLIMIT_NOFILE, &saved) == 0);
         low = saved;
         low.rlim_cur = 32;
-        assert(setrlimit(RLIMIT_NOFILE, &low) == 0);
-        assert(chdir(tmp_dir) == 0);
+        assert_se(setrlimit(RLIMIT_NOFILE, &low) == 0);
+        assert_se(chdir(tmp_dir) == 0);
         m = load_ok("many");
-        assert(setrlimit(RLIMIT_NOFILE, &saved) == 0);
+        assert_se(setrlimit(RLIMIT_NOFILE, &saved) == 0);
         ok(m && m->n_sets == 10000 && m->n_declared == 10000,
            "10,000 files load with at most 32 descriptors");
         ok(m && streq(m->files[0], "many/d00/s00.yaml") && streq(m->files[9999], "many/d99/s99.yaml"),
@@ -446,9 +446,9 @@ static void test_limits(void) {
                 int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 
                 assert(fd >= 0);
-                assert(ftruncate(fd, (off_t) YAML_READ_MAX_FILE_SIZE + 1) == 0);
+                assert_se(ftruncate(fd, (off_t) YAML_READ_MAX_FILE_SIZE + 1) == 0);
                 close(fd);
-                assert(chdir(tmp_dir) == 0);
+                assert_se(chdir(tmp_dir) == 0);
                 r = manifest_load("huge.yaml", &m, &e);
                 got = joined(&e);
                 ok(r == -EINVAL && !m, "a file past 16 MiB is refused");
@@ -511,7 +511,7 @@ static void digest_of(const char *rel, uint8_t ret[static MANIFEST_DIGEST_SIZE])
         _cleanup_(diags_donep) struct yaml_read_diags e = {};
         int r;
 
-        assert(chdir(tmp_dir) == 0);
+        assert_se(chdir(tmp_dir) == 0);
         r = manifest_digest(rel, ret, &e);
         if (r < 0) {
                 _cleanup_free_ char *got = joined(&e);
@@ -527,7 +527,7 @@ static void test_digest(void) {
         _cleanup_(manifest_freep) struct manifest *m = NULL, *again = NULL, *single = NULL, *parsed = NULL;
         uint8_t d[MANIFEST_DIGEST_SIZE], first[MANIFEST_DIGEST_SIZE], want[MANIFEST_DIGEST_SIZE];
 
-        assert(chdir(tmp_dir) == 0);
+        assert_se(chdir(tmp_dir) == 0);
         make_dir("snap");
         make_dir("snap/sub");
         write_file("snap/a.yaml", s1);
@@ -573,7 +573,7 @@ static void test_digest(void) {
         ok(memcmp(first, d, sizeof(d)) == 0, "digest: files the walk skips change nothing");
 
         /* The same tree elsewhere: paths are relative. */
-        assert(system("cp -R snap snap-copy") == 0);
+        assert_se(system("cp -R snap snap-copy") == 0);
         digest_of("snap-copy", d);
         ok(memcmp(first, d, sizeof(d)) == 0, "digest: a copy of the tree elsewhere, the same digest");
 
@@ -586,24 +586,24 @@ static void test_digest(void) {
         ok(memcmp(first, d, sizeof(d)) == 0, "digest: the byte changed back, the digest back");
 
         /* A renamed file. */
-        assert(rename("snap/sub/b.yaml", "snap/sub/c.yaml") == 0);
+        assert_se(rename("snap/sub/b.yaml", "snap/sub/c.yaml") == 0);
         digest_of("snap", d);
         ok(memcmp(first, d, sizeof(d)) != 0, "digest: a renamed file changes it");
-        assert(rename("snap/sub/c.yaml", "snap/sub/b.yaml") == 0);
+        assert_se(rename("snap/sub/c.yaml", "snap/sub/b.yaml") == 0);
 
         /* An added file, a removed one. */
         write_file("snap/sub/z.yaml", s3);
         digest_of("snap", d);
         ok(memcmp(first, d, sizeof(d)) != 0, "digest: an added file changes it");
-        assert(unlink("snap/sub/z.yaml") == 0);
-        assert(unlink("snap/a.yaml") == 0);
+        assert_se(unlink("snap/sub/z.yaml") == 0);
+        assert_se(unlink("snap/a.yaml") == 0);
         digest_of("snap", d);
         ok(memcmp(first, d, sizeof(d)) != 0, "digest: a removed file changes it");
 
         /* A file replaced by a symbolic link to the same content: the content decides. */
         make_dir("elsewhere");
         write_file("elsewhere/real.yaml", s1);
-        assert(symlinkat("../elsewhere/real.yaml", AT_FDCWD, "snap/a.yaml") == 0);
+        assert_se(symlinkat("../elsewhere/real.yaml", AT_FDCWD, "snap/a.yaml") == 0);
         digest_of("snap", d);
         ok(memcmp(first, d, sizeof(d)) == 0, "digest: a symbolic link to the same bytes, the same digest");
         {
@@ -633,7 +633,7 @@ static void test_digest(void) {
         {
                 _cleanup_(diags_donep) struct yaml_read_diags e = {};
 
-                assert(manifest_parse("real.yaml", s1, strlen(s1), &parsed, &e) == 0);
+                assert_se(manifest_parse("real.yaml", s1, strlen(s1), &parsed, &e) == 0);
         }
         ok(parsed && memcmp(parsed->digest, d, sizeof(d)) == 0,
            "digest: manifest_parse() of the same bytes under the file's name agrees");
@@ -656,7 +656,7 @@ static void test_digest(void) {
 static bool sh(const char *cmd) {
         _cleanup_free_ char *full = NULL;
 
-        assert(asprintf(&full, "cd '%s' && { %s; } >/dev/null 2>&1", tmp_dir, cmd) >= 0);
+        assert_se(asprintf(&full, "cd '%s' && { %s; } >/dev/null 2>&1", tmp_dir, cmd) >= 0);
         return system(full) == 0;
 }
 
@@ -667,12 +667,12 @@ static void expect_busy(const char *rel, int want, const char *git_dir, const ch
         _cleanup_free_ char *got = NULL, *expected = NULL, *real = realpath(tmp_dir, NULL);
         int r;
 
-        assert(chdir(tmp_dir) == 0);
+        assert_se(chdir(tmp_dir) == 0);
         r = manifest_git_busy(rel, &got);
         if (want == 1) {
                 assert(git_dir && markers);
-                assert(asprintf(&expected, "a Git operation is in progress in '%s/%s' (%s)", real, git_dir,
-                                markers) >= 0);
+                assert_se(asprintf(&expected, "a Git operation is in progress in '%s/%s' (%s)", real,
+                                   git_dir, markers) >= 0);
         }
         ok(r == want && (want == 1 ? got && streq(got, expected) : !got), "git busy: %s (%d, %s)", what, r,
            strna(got));
@@ -699,38 +699,38 @@ static void test_git_busy(void) {
                 expect_busy("norepo", 0, NULL, NULL, "no repository");
         expect_busy("nowhere", 0, NULL, NULL, "a missing path");
 
-        assert(sh(GIT "init -q repo && mkdir repo/m && echo x >repo/m/a.yaml"));
+        assert_se(sh(GIT "init -q repo && mkdir repo/m && echo x >repo/m/a.yaml"));
         expect_busy("repo/m", 0, NULL, NULL, "a repository at rest");
-        assert(sh("touch repo/.git/index.lock"));
+        assert_se(sh("touch repo/.git/index.lock"));
         expect_busy("repo/m", 1, "repo/.git", "index.lock", "index.lock, from a folder below the work tree");
         expect_busy("repo/m/a.yaml", 1, "repo/.git", "index.lock", "index.lock, from a file");
         expect_busy("repo", 1, "repo/.git", "index.lock", "index.lock, from the work tree's top");
-        assert(sh("rm repo/.git/index.lock && touch repo/.git/MERGE_HEAD repo/.git/REVERT_HEAD && "
-                  "mkdir repo/.git/rebase-merge"));
+        assert_se(sh("rm repo/.git/index.lock && touch repo/.git/MERGE_HEAD repo/.git/REVERT_HEAD && "
+                     "mkdir repo/.git/rebase-merge"));
         expect_busy("repo/m", 1, "repo/.git", "MERGE_HEAD, REVERT_HEAD, rebase-merge",
                     "every marker is named");
-        assert(sh("rm -r repo/.git/MERGE_HEAD repo/.git/REVERT_HEAD repo/.git/rebase-merge && "
-                  "touch repo/.git/CHERRY_PICK_HEAD && mkdir repo/.git/rebase-apply"));
+        assert_se(sh("rm -r repo/.git/MERGE_HEAD repo/.git/REVERT_HEAD repo/.git/rebase-merge && "
+                     "touch repo/.git/CHERRY_PICK_HEAD && mkdir repo/.git/rebase-apply"));
         expect_busy("repo/m", 1, "repo/.git", "CHERRY_PICK_HEAD, rebase-apply",
                     "a cherry-pick, an old-style rebase");
-        assert(sh("rm -r repo/.git/CHERRY_PICK_HEAD repo/.git/rebase-apply"));
+        assert_se(sh("rm -r repo/.git/CHERRY_PICK_HEAD repo/.git/rebase-apply"));
 
         /* A worktree: its .git is a file naming its own Git folder, where its own locks are. */
-        assert(sh(GIT "-C repo add m/a.yaml && " GIT "-C repo commit -q -m init && " GIT
-                      "-C repo worktree add -q ../wt"));
+        assert_se(sh(GIT "-C repo add m/a.yaml && " GIT "-C repo commit -q -m init && " GIT
+                         "-C repo worktree add -q ../wt"));
         expect_busy("wt/m", 0, NULL, NULL, "a worktree at rest");
-        assert(sh("touch repo/.git/index.lock"));
+        assert_se(sh("touch repo/.git/index.lock"));
         expect_busy("wt/m", 0, NULL, NULL, "a worktree: the main work tree's lock is not its own");
-        assert(sh("rm repo/.git/index.lock && touch repo/.git/worktrees/wt/index.lock"));
+        assert_se(sh("rm repo/.git/index.lock && touch repo/.git/worktrees/wt/index.lock"));
         expect_busy("wt/m", 1, "repo/.git/worktrees/wt", "index.lock", "a worktree's own index.lock");
 
         /* A relative "gitdir:", as submodules have, resolved from the folder of the .git file. */
-        assert(sh("mkdir -p super/modules/sub super/sub/m && printf 'gitdir: ../modules/sub\\n' "
-                  ">super/sub/.git && "
-                  "touch super/modules/sub/index.lock"));
+        assert_se(sh("mkdir -p super/modules/sub super/sub/m && printf 'gitdir: ../modules/sub\\n' "
+                     ">super/sub/.git && "
+                     "touch super/modules/sub/index.lock"));
         expect_busy("super/sub/m", 1, "super/modules/sub", "index.lock", "a relative gitdir");
 
-        assert(sh("mkdir -p badgit/m && echo nonsense >badgit/.git"));
+        assert_se(sh("mkdir -p badgit/m && echo nonsense >badgit/.git"));
         expect_busy("badgit/m", -EBADMSG, NULL, NULL, "a .git file without gitdir");
 }
 
@@ -752,7 +752,7 @@ int main(void) {
         test_tree();
 
         (void) snprintf(dir, sizeof(dir), "%s/tests/data/manifests/bad", top);
-        assert(chdir(dir) == 0);
+        assert_se(chdir(dir) == 0);
         test_bad_corpus();
 
         test_walk_cases();
@@ -765,8 +765,8 @@ int main(void) {
         {
                 _cleanup_free_ char *cmd = NULL;
 
-                assert(chdir("/") == 0);
-                assert(asprintf(&cmd, "rm -rf '%s'", tmp_dir) >= 0);
+                assert_se(chdir("/") == 0);
+                assert_se(asprintf(&cmd, "rm -rf '%s'", tmp_dir) >= 0);
                 (void) system(cmd);
         }
         return done();

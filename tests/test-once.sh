@@ -3,10 +3,6 @@
 # backups, the exit statuses of DESIGN.md, and failing closed. Asserts on the fake's request log.
 . "$top_srcdir/tests/lib.sh"
 
-M="$TEST_TMP/manifests"
-CFG="$TEST_TMP/config.yaml"
-mkdir -p "$M"
-
 seed() {  # seed FILE: four team-a connectors (one declared), one of team b, one unowned
         {
                 echo '{"connectors":['
@@ -22,20 +18,8 @@ seed() {  # seed FILE: four team-a connectors (one declared), one of team b, one
 }
 seed "$TEST_TMP/seed.json"
 
-cat >"$M/team-a.yaml" <<'YAML'
-apiVersion: connector-reconciler/v1
-kind: ConnectorSet
-metadata:
-  name: team-a
-spec:
-  selector:
-    id_prefix: team-a-
-    service_types: [google_drive, sharepoint_online]
-  prune:
-    delete_sync_jobs: true
-  connectors:
-    - id: team-a-hr
-YAML
+write_set "$M/team-a.yaml" team-a team-a- --service-types "google_drive, sharepoint_online" --delete-sync-jobs \
+        team-a-hr
 
 # --- A plain cycle on 9.x: exactly the orphans are deleted, each after its backup. ---
 start_fake --seed "$TEST_TMP/seed.json"

@@ -3,10 +3,6 @@
 # asserted on `plan --format json`, the exit statuses, and that planning sends no write.
 . "$top_srcdir/tests/lib.sh"
 
-M="$TEST_TMP/manifests"
-CFG="$TEST_TMP/config.yaml"
-mkdir -p "$M"
-
 set_manifest() {  # set_manifest NAME YAML: (re)writes one manifest file
         printf '%s\n' "$2" >"$M/$1.yaml"
 }

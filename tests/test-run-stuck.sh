@@ -12,33 +12,11 @@ SHIM="$top_builddir/tests/stuck-fsync.so"
 [ -r "$top_builddir/tests/hygiene/build-info.sh" ] && . "$top_builddir/tests/hygiene/build-info.sh"
 [ -z "$SANITIZER_CFLAGS" ] || skip_all "a sanitizer build cannot take an LD_PRELOAD shim"
 
-M="$TEST_TMP/manifests"
-CFG="$TEST_TMP/config.yaml"
-NOTIFY="$TEST_TMP/notify.sock"
-NOTES="$TEST_TMP/notify.log"
-mkdir -p "$M"
-{
-        echo '{"connectors":['
-        connector team-a-hr search-a-hr google_drive; echo ,
-        connector team-a-old search-a-old google_drive
-        echo ']}'
-} >"$TEST_TMP/seed.json"
-cat >"$M/team-a.yaml" <<'YAML'
-apiVersion: connector-reconciler/v1
-kind: ConnectorSet
-metadata:
-  name: team-a
-spec:
-  selector:
-    id_prefix: team-a-
-  connectors:
-    - id: team-a-hr
-YAML
+write_seed "$TEST_TMP/seed.json" "team-a-hr search-a-hr google_drive" "team-a-old search-a-old google_drive"
+write_set "$M/team-a.yaml" team-a team-a- team-a-hr
 
-python3 "$top_srcdir/tests/notify-recorder.py" "$NOTIFY" "$NOTES" &
-TEST_PIDS="$TEST_PIDS $!"
-for _ in $(seq 100); do [ -S "$NOTIFY" ] && break; sleep 0.05; done
-start_fake --seed "$TEST_TMP/seed.json" || exit 1
+start_notify_recorder
+start_fake --seed "$TEST_TMP/seed.json"
 write_config "$CFG" "interval: 1h" "cycle_timeout: 1s"
 sed -i "s|^  request_timeout: 5s|  request_timeout: 1s|" "$CFG"
 mkdir -p "$TEST_TMP/backups"
@@ -50,7 +28,7 @@ LD_PRELOAD="$SHIM" STUCK_FSYNC_DIR="$TEST_TMP/backups" NOTIFY_SOCKET="$NOTIFY" W
 DAEMON=$!
 TEST_PIDS="$TEST_PIDS $DAEMON"
 
-for _ in $(seq 200); do grep -q "stopping the watchdog" "$TEST_TMP/daemon.err" && break; sleep 0.05; done
+wait_alive "$DAEMON" 10 grep -q "stopping the watchdog" "$TEST_TMP/daemon.err"
 grep -q "The cycle ran longer than cycle_timeout (1 s): starting no new request" "$TEST_TMP/daemon.err"
 ok $? "the cycle runs past cycle_timeout, stuck on the backup's fsync()"
 grep -q "Cycle 1 has not ended 2000 ms past its cycle_timeout (a backup write hanging in the file system?): stopping the watchdog" \
@@ -58,14 +36,12 @@ grep -q "Cycle 1 has not ended 2000 ms past its cycle_timeout (a backup write ha
 ok $? "then the daemon says the cycle is stuck and stops the watchdog"
 mark=$(wc -l <"$NOTES")
 sleep 1.5
-is "$(tail -n +"$((mark + 1))" "$NOTES" | grep -c 'WATCHDOG=1')" 0 \
+is "$(notify_barrier && notes_after "$mark" 'WATCHDOG=1' | wc -l)" 0 \
         "no WATCHDOG=1 comes any more (WATCHDOG_USEC is 0.4 s): the service manager would restart it"
 is "$(deleted_ids | wc -l)" 0 "nothing is deleted: its backup never became durable"
 
 t0=$(date +%s%N)
-kill -TERM "$DAEMON"
-for _ in $(seq 200); do kill -0 "$DAEMON" 2>/dev/null || break; sleep 0.02; done
-wait "$DAEMON"
+stop_pid "$DAEMON" 10 "the daemon with a hung write, on SIGTERM"
 rc=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
 is "$rc" 0 "SIGTERM with the write still hung: a clean stop"

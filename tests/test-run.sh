@@ -7,47 +7,12 @@
 
 command -v python3 >/dev/null || skip_all "python3 is needed for the notify socket recorder"
 
-M="$TEST_TMP/manifests"
-CFG="$TEST_TMP/config.yaml"
-NOTIFY="$TEST_TMP/notify.sock"
-NOTES="$TEST_TMP/notify.log"
-mkdir -p "$M"
+write_seed "$TEST_TMP/seed.json" "team-a-hr search-a-hr google_drive" "team-a-old search-a-old google_drive"
+write_set "$M/team-a.yaml" team-a team-a- team-a-hr
 
-{
-        echo '{"connectors":['
-        connector team-a-hr search-a-hr google_drive; echo ,
-        connector team-a-old search-a-old google_drive
-        echo ']}'
-} >"$TEST_TMP/seed.json"
-cat >"$M/team-a.yaml" <<'YAML'
-apiVersion: connector-reconciler/v1
-kind: ConnectorSet
-metadata:
-  name: team-a
-spec:
-  selector:
-    id_prefix: team-a-
-  connectors:
-    - id: team-a-hr
-YAML
-
-python3 "$top_srcdir/tests/notify-recorder.py" "$NOTIFY" "$NOTES" &
-TEST_PIDS="$TEST_PIDS $!"
-for _ in $(seq 100); do [ -S "$NOTIFY" ] && break; sleep 0.05; done
-
+start_notify_recorder
 start_fake --seed "$TEST_TMP/seed.json"
 write_config "$CFG" "interval: 1s" "jitter: 0%"
-
-# notes_since LINE PATTERN: the notify messages after line LINE that match an extended regex.
-notes_after() { tail -n +"$(( $1 + 1 ))" "$NOTES" | grep -E "$2"; }
-# wait_note LINE PATTERN [SECONDS]: waits (bounded) for such a message.
-wait_note() {
-        for _ in $(seq $(( ${3:-10} * 20 ))); do
-                notes_after "$1" "$2" >/dev/null && return 0
-                sleep 0.05
-        done
-        return 1
-}
 
 NOTIFY_SOCKET="$NOTIFY" WATCHDOG_USEC=1000000 \
         "$RECONCILER" --log-target console -c "$CFG" run 2>"$TEST_TMP/daemon.err" &
@@ -60,16 +25,13 @@ is "$(deleted_ids | tr '\n' ' ')" "team-a-old " "the first cycle deleted the orp
 
 # A new orphan appears while the daemon runs: a later cycle removes it.
 fake_control POST /_fake/connectors "{\"connectors\":[$(connector team-a-new search-a-new google_drive)]}" >/dev/null
-for _ in $(seq 100); do deleted_ids | grep -q team-a-new && break; sleep 0.05; done
+wait_for 5 was_deleted team-a-new
 is "$(deleted_ids | tr '\n' ' ')" "team-a-new team-a-old " "a connector created later is deleted by a later cycle"
 ! deleted_ids | grep -q team-a-hr; ok $? "the declared connector is never deleted"
 
 # The watchdog: pings at about half of WATCHDOG_USEC, checked over 3 s including a long backoff.
 fake_control POST /_fake/faults '{"faults":[{"method":"GET","path":"/_connector","status":503,"retry_after":"30"}]}' >/dev/null
-for _ in $(seq 100); do
-        [ "$(fake_requests 'select(.status == 503)' | wc -l)" -ge 1 ] && break
-        sleep 0.05
-done
+wait_for 5 fake_saw '.status == 503'
 mark=$(wc -l <"$NOTES")
 sleep 3
 gaps=$(notes_after "$mark" 'WATCHDOG=1' | awk 'NR > 1 { g = $1 - prev; if (g > max) max = g } { prev = $1; n++ }
@@ -98,21 +60,19 @@ wait_note "$mark" 'READY=1\|STATUS=Config reloaded'; ok $? "a fixed config reloa
 # SIGTERM in the middle of the 30 s backoff: STOPPING=1 and an exit within a second or so.
 mark=$(wc -l <"$NOTES")
 start=$(date +%s.%N)
-kill -TERM "$DAEMON"
-timeout 10 tail --pid="$DAEMON" -f /dev/null
-wait "$DAEMON"; rc=$?
+stop_pid "$DAEMON" 10 "the daemon, on SIGTERM mid-backoff"; rc=$?
 end=$(date +%s.%N)
 is "$rc" 0 "SIGTERM: a clean stop, exit 0"
 awk -v s="$start" -v e="$end" 'BEGIN { exit !(e - s < 2.0) }'; ok $? "SIGTERM mid-backoff stops it at once ($(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.2f", e - s }') s)"
 notes_after "$mark" 'STOPPING=1' >/dev/null; ok $? "STOPPING=1 is sent"
 
-# A config it cannot load: exit 2 at once, no READY=1.
+# A config it cannot load: exit 2 at once, no READY=1. It has exited: once a message sent after
+# its exit is recorded, every message it sent is (notify_barrier), so an absence proves something.
 mark=$(wc -l <"$NOTES")
 echo "cluster: [" >"$TEST_TMP/broken.yaml"
 NOTIFY_SOCKET="$NOTIFY" timeout 10 "$RECONCILER" --log-target console -c "$TEST_TMP/broken.yaml" run 2>/dev/null
 is "$?" 2 "run with a config it cannot load exits 2"
-sleep 0.2
-! notes_after "$mark" 'READY=1' >/dev/null; ok $? "and never says READY=1"
+notify_barrier && ! notes_after "$mark" 'READY=1' >/dev/null; ok $? "and never says READY=1"
 
 # Broken manifests do not keep it from READY=1: the cycle fails closed and says so.
 echo "kind: [" >"$M/broken.yaml"
@@ -122,8 +82,7 @@ DAEMON=$!
 TEST_PIDS="$TEST_PIDS $DAEMON"
 wait_note "$mark" 'READY=1'; ok $? "broken manifests: READY=1 all the same"
 wait_note "$mark" 'STATUS=Cycle 1: manifests invalid'; ok $? "STATUS= says the manifests are invalid"
-kill -TERM "$DAEMON"
-wait "$DAEMON"
+stop_pid "$DAEMON" 10 "the daemon with broken manifests, on SIGTERM"
 is "$?" 0 "and it stops cleanly"
 
 # A cycle that runs longer than the interval delays the next one: cycles never overlap.
@@ -133,12 +92,8 @@ fake_control POST /_fake/faults '{"faults":[{"method":"DELETE","path":"/_connect
 "$RECONCILER" --log-target console -c "$CFG" run 2>"$TEST_TMP/daemon3.err" &
 DAEMON=$!
 TEST_PIDS="$TEST_PIDS $DAEMON"
-for _ in $(seq 400); do
-        [ "$(grep -c '^Cycle started' "$TEST_TMP/daemon3.err")" -ge 2 ] && break
-        sleep 0.05
-done
-kill -TERM "$DAEMON"
-wait "$DAEMON"
+wait_alive "$DAEMON" 20 has_lines 2 '^Cycle started' "$TEST_TMP/daemon3.err"
+stop_pid "$DAEMON" 10 "the daemon in a slow cycle, on SIGTERM"
 seq=$(grep -oE '^Cycle (started|ended)' "$TEST_TMP/daemon3.err" | awk '{ print $2 }' | tr '\n' ' ')
 case "$seq" in
 started\ ended\ started*) ok 0 "a slow cycle (a 2.5 s DELETE, interval 1 s) is followed, not overlapped: $seq" ;;

@@ -11,11 +11,6 @@
 [ -x "$FAKE_CLUSTER" ] || skip_all "fake-cluster is not built"
 command -v jq >/dev/null || skip_all "jq is missing"
 
-M="$TEST_TMP/manifests"
-CFG="$TEST_TMP/config.yaml"
-B="$TEST_TMP/backups"
-mkdir -p "$M"
-
 # set_file FILE NAME SELECTOR-LINE ID...: a manifest with one ConnectorSet declaring the ids.
 set_file() {
         local file=$1 name=$2 selector=$3 id
@@ -35,22 +30,6 @@ set_file() {
         } >"$M/$file"
 }
 
-# seed_file FILE "ID INDEX SERVICE"...: the fake's seed with these connectors.
-seed_file() {
-        local file=$1 c first=1
-        shift
-        {
-                echo '{"connectors":['
-                for c in "$@"; do
-                        [ $first = 1 ] || echo ,
-                        first=0
-                        # shellcheck disable=SC2086
-                        connector $c
-                done
-                echo ']}'
-        } >"$file"
-}
-
 # fresh: no manifests, backups or state from the case before.
 fresh() {
         rm -rf "$M" "$B" "$TEST_TMP/state"
@@ -64,7 +43,7 @@ backups_of() {  # backups_of ID: how many backups ID has
 # ---- 1. The backup is the connector: a 200 that is not its document deletes nothing.
 fresh
 set_file a.yaml team-a "id_prefix: team-a-" team-a-keep
-seed_file "$TEST_TMP/seed.json" "team-a-keep search-a-keep gd" "team-a-o1 search-a-o1 gd" \
+write_seed "$TEST_TMP/seed.json" "team-a-keep search-a-keep gd" "team-a-o1 search-a-o1 gd" \
         "team-a-o2 search-a-o2 gd" "team-a-o3 search-a-o3 gd" "team-a-o4 search-a-o4 gd"
 cat >"$TEST_TMP/faults.json" <<'EOF'
 {"faults": [
@@ -74,7 +53,7 @@ cat >"$TEST_TMP/faults.json" <<'EOF'
  {"method": "GET", "path": "/_connector/team-a-o4", "body": "{\"id\":\"team-a-o4\",\"name\":\"no status, no is_native\"}"}
 ]}
 EOF
-start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json"
 write_config "$CFG"
 reconcile -c "$CFG" once
 is "$RC" 1 "1: answers to the backup's GET that are not the connector: exit 1"
@@ -97,7 +76,7 @@ stop_fake
 fresh
 set_file a.yaml team-a "index_name_prefix: search-a-" a-keep
 set_file b.yaml team-b "index_name_prefix: search-b-" b-keep
-seed_file "$TEST_TMP/seed.json" "a-keep search-a-keep gd" "b-keep search-b-keep gd" "x1 search-a-x1 gd" \
+write_seed "$TEST_TMP/seed.json" "a-keep search-a-keep gd" "b-keep search-b-keep gd" "x1 search-a-x1 gd" \
         "x2 search-a-x2 gd" "x3 search-a-x3 gd"
 cat >"$TEST_TMP/faults.json" <<EOF
 {"faults": [
@@ -107,7 +86,7 @@ cat >"$TEST_TMP/faults.json" <<EOF
   "mutate": {"connectors": [$(connector x2 elsewhere-x2 gd)]}}
 ]}
 EOF
-start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json"
 write_config "$CFG"
 reconcile -c "$CFG" once
 is "$RC" 0 "2: connectors that changed since the listing: exit 0"
@@ -125,8 +104,8 @@ stop_fake
 # identified again right before the first DELETE.
 fresh
 set_file a.yaml team-a "id_prefix: team-a-" team-a-keep
-seed_file "$TEST_TMP/seed.json" "team-a-keep search-a-keep gd" "team-a-o1 search-a-o1 gd"
-start_fake --seed "$TEST_TMP/seed.json" || exit 1
+write_seed "$TEST_TMP/seed.json" "team-a-keep search-a-keep gd" "team-a-o1 search-a-o1 gd"
+start_fake --seed "$TEST_TMP/seed.json"
 uuid=$(curl -sS --max-time 10 "$FAKE_URL/" | jq -r .cluster_uuid)
 : >"$FAKE_LOG"
 write_config "$CFG"
@@ -149,7 +128,7 @@ cat >"$TEST_TMP/faults.json" <<'EOF'
 {"faults": [{"method": "GET", "path": "/_connector", "count": 1,
              "mutate": {"cluster": {"cluster_uuid": "FailedOverToStaging", "cluster_name": "staging"}}}]}
 EOF
-start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json"
 write_config "$CFG"
 reconcile -c "$CFG" once
 is "$RC" 1 "3: a cluster that changed between the listing and the first DELETE: exit 1"
@@ -162,18 +141,19 @@ stop_fake
 # progress on them, the cycle deletes nothing.
 fresh
 set_file a.yaml team-a "id_prefix: team-a-" team-a-keep
-seed_file "$TEST_TMP/seed.json" "team-a-keep search-a-keep gd" "team-a-wiki search-a-wiki gd"
+write_seed "$TEST_TMP/seed.json" "team-a-keep search-a-keep gd" "team-a-wiki search-a-wiki gd"
 cat >"$TEST_TMP/faults.json" <<'EOF'
 {"faults": [{"method": "GET", "path": "/", "skip": 1, "count": 1, "delay_ms": 1500}]}
 EOF
-start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json"
 write_config "$CFG"
 timeout -k 5 60 "$RECONCILER" --log-target console -c "$CFG" once >"$OUT" 2>"$ERR" &
 once_pid=$!
-for _ in $(seq 100); do [ -n "$(fake_requests 'select(.path == "/_connector") | .seq')" ] && break; sleep 0.05; done
+TEST_PIDS="$TEST_PIDS $once_pid"
+wait_alive "$once_pid" 5 fake_saw '.path == "/_connector"'
 # The pull lands while the cycle checks the cluster again: team-a-wiki is declared now.
 set_file a.yaml team-a "id_prefix: team-a-" team-a-keep team-a-wiki
-wait "$once_pid"
+wait_exit "$once_pid" 70 "once"
 RC=$?
 is "$RC" 1 "4: manifests that changed before the first DELETE: exit 1"
 is "$(deleted_ids | tr '\n' ' ')" "" "4: nothing is deleted (team-a-wiki is declared by the new manifests)"
@@ -182,7 +162,7 @@ ok $? "4: saying why"
 stop_fake
 git -C "$M" init -q 2>/dev/null || true
 touch "$M/.git/index.lock"
-start_fake --seed "$TEST_TMP/seed.json" || exit 1
+start_fake --seed "$TEST_TMP/seed.json"
 write_config "$CFG"
 reconcile -c "$CFG" once
 is "$RC" 1 "4: a Git operation in progress (index.lock): exit 1"
@@ -195,18 +175,17 @@ is "$RC" 0 "4: once the Git operation is over, the cycle runs"
 stop_fake
 # The daemon tries again soon, not a whole interval later.
 set_file a.yaml team-a "id_prefix: team-a-" team-a-keep
-start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json"
 write_config "$CFG" "interval: 1h"
 "$RECONCILER" --log-target console -c "$CFG" run 2>"$TEST_TMP/run.err" &
 daemon=$!
 TEST_PIDS="$TEST_PIDS $daemon"
-for _ in $(seq 100); do [ -n "$(fake_requests 'select(.path == "/_connector") | .seq')" ] && break; sleep 0.05; done
+wait_alive "$daemon" 5 fake_saw '.path == "/_connector"'
 echo "# touched" >>"$M/a.yaml"
-for _ in $(seq 300); do [ "$(grep -c '^Cycle ended' "$TEST_TMP/run.err")" -ge 2 ] && break; sleep 0.05; done
+wait_alive "$daemon" 15 has_lines 2 '^Cycle ended' "$TEST_TMP/run.err"
 is "$(grep -c '^Cycle ended' "$TEST_TMP/run.err")" 2 "4: the daemon ran its next cycle within seconds (interval: 1h)"
 is "$(deleted_ids | tr '\n' ' ')" "team-a-wiki " "4: which deleted the orphan of the manifests as they are now"
-kill -TERM "$daemon"
-timeout 10 tail --pid="$daemon" -f /dev/null
+stop_pid "$daemon" 10 "the daemon, on SIGTERM"
 stop_fake
 
 # ---- 5. A listing that shifts under its pages never lets more deletions through than
@@ -218,13 +197,13 @@ args=()
 for i in $(seq -w 0 29); do args+=("other-$i aaa-$i gd"); done
 for i in $(seq -w 0 24); do args+=("team-a-o$i search-a-$i gd"); done
 for i in 0 1 2 3 4; do args+=("team-a-d$i search-d-$i gd"); done
-seed_file "$TEST_TMP/seed.json" "${args[@]}"
+write_seed "$TEST_TMP/seed.json" "${args[@]}"
 rule() {  # rule FROM: deletes other-FROM..FROM+9
         printf '{"method":"GET","path":"/_connector","skip":1,"count":1,"mutate":{"delete_connectors":[%s]}}' \
                 "$(seq -f 'other-%02g' "$1" $(($1 + 9)) | jq -R . | paste -sd,)"
 }
 echo "{\"faults\": [$(rule 0), $(rule 10), $(rule 20)]}" >"$TEST_TMP/faults.json"
-start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json"
 write_config "$CFG" "safety:" "  max_deletions: 10"
 reconcile -c "$CFG" --page-size 10 once
 is "$RC" 3 "5: the listing shifted, was taken again, and its 25 orphans pass max_deletions 10: exit 3"
@@ -246,7 +225,7 @@ ok $? "6: naming file, line, key and the code point"
 set_file a.yaml team-a "id_prefix: team-a-" team-a-hr
 printf '{"connectors":[%s,%s]}' "$(connector team-a-hr search-a-hr gd)" \
         "$(connector "team-a-hr\\u200b" search-a-x gd)" >"$TEST_TMP/seed.json"
-start_fake --seed "$TEST_TMP/seed.json" || exit 1
+start_fake --seed "$TEST_TMP/seed.json"
 write_config "$CFG"
 reconcile -c "$CFG" plan
 grep -qF -- "- delete    team-a-hr\\u200b" "$OUT"
@@ -258,19 +237,7 @@ stop_fake
 
 # ---- 7. 8.13: sync jobs are backed up with their connector, deleted after it, and only its own.
 fresh
-cat >"$M/a.yaml" <<'YAML'
-apiVersion: connector-reconciler/v1
-kind: ConnectorSet
-metadata:
-  name: team-a
-spec:
-  selector:
-    id_prefix: team-a-
-  prune:
-    delete_sync_jobs: true
-  connectors:
-    - id: team-a-keep
-YAML
+write_set "$M/a.yaml" team-a team-a- --delete-sync-jobs team-a-keep
 {
         echo '{"connectors":['
         connector team-a-keep search-a-keep gd; echo ,
@@ -281,7 +248,7 @@ YAML
 cat >"$TEST_TMP/faults.json" <<'EOF'
 {"faults": [{"method": "DELETE", "path": "/_connector/team-a-o1", "count": 1, "status": 500}]}
 EOF
-start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" --version 8.13.4 || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" --version 8.13.4
 write_config "$CFG"
 reconcile -c "$CFG" once
 is "$RC" 1 "7: 8.13, the connector's DELETE fails: exit 1"
@@ -300,8 +267,8 @@ stop_fake
 # ---- 8. Secrets and proxies: the proxy environment variables are ignored; cluster.proxy is used.
 fresh
 set_file a.yaml team-a "id_prefix: team-a-" team-a-keep
-seed_file "$TEST_TMP/seed.json" "team-a-keep search-a-keep gd"
-start_fake --seed "$TEST_TMP/seed.json" || exit 1
+write_seed "$TEST_TMP/seed.json" "team-a-keep search-a-keep gd"
+start_fake --seed "$TEST_TMP/seed.json"
 write_config "$CFG"
 http_proxy=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 \
         HTTPS_PROXY=http://127.0.0.1:9 ALL_PROXY=http://127.0.0.1:9 all_proxy=http://127.0.0.1:9 \
@@ -309,7 +276,7 @@ http_proxy=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 https_proxy=http://1
 is "$RC" 0 "8: with every proxy variable pointing nowhere, plan still reaches the cluster directly"
 first_url=$FAKE_URL
 first_log=$FAKE_LOG
-start_fake || exit 1
+start_fake
 sed -i "s|^  request_timeout: 5s|  request_timeout: 5s\n  proxy: $FAKE_URL|" "$CFG"
 sed -i "s|^  url: .*|  url: $first_url|" "$CFG"
 n_before=$(jq -c 'select(.control | not)' "$first_log" | wc -l)
@@ -322,8 +289,8 @@ stop_fake
 # ---- 9. Folders only we may write: a backup_dir or state_dir others may write is refused.
 fresh
 set_file a.yaml team-a "id_prefix: team-a-" team-a-keep
-seed_file "$TEST_TMP/seed.json" "team-a-keep search-a-keep gd" "team-a-o1 search-a-o1 gd"
-start_fake --seed "$TEST_TMP/seed.json" || exit 1
+write_seed "$TEST_TMP/seed.json" "team-a-keep search-a-keep gd" "team-a-o1 search-a-o1 gd"
+start_fake --seed "$TEST_TMP/seed.json"
 write_config "$CFG"
 mkdir -p "$B" && chmod 0777 "$B"
 reconcile -c "$CFG" once
@@ -346,7 +313,7 @@ set_file a.yaml team-a "id_prefix: team-a-" team-a-keep
 cat >"$TEST_TMP/faults.json" <<'EOF'
 {"faults": [{"method": "DELETE", "path": "/_connector/team-a-o1", "body": "{}"}]}
 EOF
-start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json"
 write_config "$CFG"
 reconcile -c "$CFG" once
 is "$RC" 1 "10: a DELETE answered 200 {}: exit 1"
@@ -360,22 +327,21 @@ stop_fake
 # still unanswered are logged by id as of unknown outcome, and once prints its summary.
 fresh
 set_file a.yaml team-a "id_prefix: team-a-" team-a-keep
-seed_file "$TEST_TMP/seed.json" "team-a-keep search-a-keep gd" "team-a-o1 search-a-o1 gd" \
+write_seed "$TEST_TMP/seed.json" "team-a-keep search-a-keep gd" "team-a-o1 search-a-o1 gd" \
         "team-a-o2 search-a-o2 gd" "team-a-o3 search-a-o3 gd" "team-a-o4 search-a-o4 gd"
 cat >"$TEST_TMP/faults.json" <<'EOF'
 {"faults": [{"method": "DELETE", "delay_ms": 4000}]}
 EOF
-start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json"
 write_config "$CFG" "concurrency: 2"
 "$RECONCILER" --log-target console -c "$CFG" once >"$OUT" 2>"$ERR" &
 once_pid=$!
 TEST_PIDS="$TEST_PIDS $once_pid"
-for _ in $(seq 200); do [ "$(backups_of team-a-o1)$(backups_of team-a-o2)" = 11 ] && break; sleep 0.05; done
+backed_up_1_2() { [ "$(backups_of team-a-o1)$(backups_of team-a-o2)" = 11 ]; }
+wait_alive "$once_pid" 10 backed_up_1_2
 sleep 0.3
 t0=$(date +%s%N)
-kill -TERM "$once_pid"
-timeout 10 tail --pid="$once_pid" -f /dev/null
-wait "$once_pid"
+stop_pid "$once_pid" 10 "once, on SIGTERM mid-delete"
 RC=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
 is "$RC" 1 "11: SIGTERM mid-delete: exit 1"
@@ -393,7 +359,7 @@ set_file a.yaml team-a "id_prefix: team-a-" team-a-keep
 cat >"$TEST_TMP/faults.json" <<'EOF'
 {"faults": [{"method": "GET", "path": "/_connector", "status": 429, "retry_after": "300"}]}
 EOF
-start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json"
 write_config "$CFG" "cycle_timeout: 2s"
 t0=$(date +%s%N)
 reconcile -c "$CFG" once
@@ -408,7 +374,7 @@ stop_fake
 cat >"$TEST_TMP/faults.json" <<'EOF'
 {"faults": [{"method": "GET", "path": "/_connector", "skip": 1, "body": "{\"count\":9,\"results\":[]}"}]}
 EOF
-start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json"
 write_config "$CFG"
 reconcile -c "$CFG" --page-size 2 --format json plan
 is "$RC" 1 "13: plan on a listing whose pages never agree: exit 1"
@@ -420,16 +386,16 @@ stop_fake
 # ---- 15. One instance at a time.
 fresh
 set_file a.yaml team-a "id_prefix: team-a-" team-a-keep
-seed_file "$TEST_TMP/seed.json" "team-a-keep search-a-keep gd" "team-a-o1 search-a-o1 gd"
+write_seed "$TEST_TMP/seed.json" "team-a-keep search-a-keep gd" "team-a-o1 search-a-o1 gd"
 cat >"$TEST_TMP/faults.json" <<'EOF'
 {"faults": [{"method": "GET", "path": "/_connector", "count": 1, "delay_ms": 3000}]}
 EOF
-start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json"
 write_config "$CFG" "interval: 1h"
 "$RECONCILER" --log-target console -c "$CFG" once >"$TEST_TMP/first.out" 2>"$TEST_TMP/first.err" &
 first=$!
 TEST_PIDS="$TEST_PIDS $first"
-for _ in $(seq 100); do [ -s "$TEST_TMP/state/lock" ] && break; sleep 0.05; done
+wait_alive "$first" 5 test -s "$TEST_TMP/state/lock"
 reconcile -c "$CFG" once
 is "$RC" 1 "15: a second once while another holds the lock: exit 1"
 grep -q "Another instance (PID $first) holds '$TEST_TMP/state/lock': skipping this cycle, nothing done" "$ERR"
@@ -439,12 +405,11 @@ is "$RC" 0 "15: plan needs no lock"
 "$RECONCILER" --log-target console -c "$CFG" run 2>"$TEST_TMP/run.err" &
 daemon=$!
 TEST_PIDS="$TEST_PIDS $daemon"
-for _ in $(seq 100); do grep -q '^Cycle ended' "$TEST_TMP/run.err" && break; sleep 0.05; done
+wait_alive "$daemon" 5 grep -q '^Cycle ended' "$TEST_TMP/run.err"
 grep -q "Cycle ended: skipped: another instance (PID $first) holds the lock" "$TEST_TMP/run.err"
 ok $? "15: a run that finds it taken skips that cycle and says so"
-kill -TERM "$daemon"
-timeout 10 tail --pid="$daemon" -f /dev/null
-wait "$first"
+stop_pid "$daemon" 10 "the daemon, on SIGTERM"
+wait_exit "$first" 30 "the first instance"
 is "$?" 0 "15: the first instance ends its cycle"
 is "$(deleted_ids | tr '\n' ' ')" "team-a-o1 " "15: one instance deleted the orphan, once"
 stop_fake
@@ -454,8 +419,8 @@ stop_fake
 fresh
 set_file a.yaml team-a "id_prefix: team-" team-a1
 set_file b.yaml team-b "id_prefix: team-b-" team-b-1 team-b-2
-seed_file "$TEST_TMP/seed.json" "team-a1 i-a1 gd" "team-b-1 i-b1 gd" "team-b-2 i-b2 gd"
-start_fake --seed "$TEST_TMP/seed.json" || exit 1
+write_seed "$TEST_TMP/seed.json" "team-a1 i-a1 gd" "team-b-1 i-b1 gd" "team-b-2 i-b2 gd"
+start_fake --seed "$TEST_TMP/seed.json"
 write_config "$CFG"
 reconcile -c "$CFG" once
 is "$RC" 0 "16: both sets in place: nothing to delete"
@@ -483,15 +448,7 @@ stop_fake
 
 # validate points at a set without a selector: it owns the whole cluster (allowed, but a reviewer
 # should know).
-cat >"$M/all.yaml" <<'YAML'
-apiVersion: connector-reconciler/v1
-kind: ConnectorSet
-metadata:
-  name: everything
-spec:
-  connectors:
-    - id: team-a1
-YAML
+write_set "$M/all.yaml" everything "" team-a1
 reconcile --manifests "$M/all.yaml" validate
 is "$RC" 0 "16: a set without a selector is valid"
 is "$(cat "$OUT" | head -n 1)" \
@@ -501,8 +458,8 @@ is "$(cat "$OUT" | head -n 1)" \
 # ---- 17. Orphan grace: an orphan waits until consecutive cycles saw it for that long.
 fresh
 set_file a.yaml team-a "id_prefix: team-a-" team-a-keep
-seed_file "$TEST_TMP/seed.json" "team-a-keep search-a-keep gd" "team-a-new search-a-new gd"
-start_fake --seed "$TEST_TMP/seed.json" || exit 1
+write_seed "$TEST_TMP/seed.json" "team-a-keep search-a-keep gd" "team-a-new search-a-new gd"
+start_fake --seed "$TEST_TMP/seed.json"
 write_config "$CFG" "safety:" "  orphan_grace: 2s"
 reconcile -c "$CFG" once
 is "$RC" 0 "17: a new orphan within its grace: exit 0"

@@ -24,7 +24,7 @@ static char *path_join(const char *a, const char *b) {
 static char *make_dir(const char *name) {
         char *d = path_join(scratch, name);
 
-        assert(mkdir(d, 0700) == 0);
+        assert_se(mkdir(d, 0700) == 0);
         return d;
 }
 
@@ -73,7 +73,7 @@ static bool child_sees_busy(const char *dir, pid_t want_holder) {
 
                 _exit(r == -EBUSY && holder == want_holder ? 0 : 1);
         }
-        assert(waitpid(pid, &status, 0) == pid);
+        assert_se(waitpid(pid, &status, 0) == pid);
         return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
@@ -141,7 +141,7 @@ static void test_lock(void) {
                 char c;
                 int status;
 
-                assert(pipe(to_child) == 0 && pipe(from_child) == 0);
+                assert_se(pipe(to_child) == 0 && pipe(from_child) == 0);
                 pid = fork();
                 assert(pid >= 0);
                 if (pid == 0) {
@@ -163,7 +163,7 @@ static void test_lock(void) {
                 is_int(state_lock(dir, &fd, &holder), -EBUSY, "then we get EBUSY");
                 is_int(holder, pid, "naming the child");
                 close(to_child[1]);
-                assert(waitpid(pid, &status, 0) == pid);
+                assert_se(waitpid(pid, &status, 0) == pid);
                 close(from_child[0]);
                 content = slurp(lock);
                 ok(content && atol(content) == (long) pid, "the exited child's pid is still in the file");
@@ -189,7 +189,7 @@ static void test_lock(void) {
                 static const char *const contents[] = { "", "garbage\n", "12x\n", "-5\n", "0\n", "123" };
 
                 fd2 = open(lock, O_RDWR | O_CLOEXEC);
-                assert(fd2 >= 0 && flock(fd2, LOCK_EX | LOCK_NB) == 0);
+                assert_se(fd2 >= 0 && flock(fd2, LOCK_EX | LOCK_NB) == 0);
                 for (size_t i = 0; i < ELEMENTSOF(contents); i++) {
                         write_file(lock, contents[i], strlen(contents[i]));
                         holder = -1;
@@ -206,7 +206,7 @@ static void test_lock(void) {
                                     *target = path_join(ldir, "target");
 
                 is_int(state_lock(missing, &fd, &holder), -ENOENT, "a missing folder: ENOENT");
-                assert(symlink(target, llock) == 0);
+                assert_se(symlink(target, llock) == 0);
                 is_int(state_lock(ldir, &fd, &holder), -ELOOP, "a lock file that is a symlink: ELOOP");
                 ok(access(target, F_OK) < 0, "and nothing is created where it points");
         }
@@ -221,7 +221,7 @@ static void test_lock(void) {
 static struct state *make_state(size_t n_orphans, size_t n_prior, bool have_prior) {
         struct state *s = NULL;
 
-        assert(state_new(&s) == 0);
+        assert_se(state_new(&s) == 0);
         s->orphans = calloc(MAX(n_orphans, (size_t) 1), sizeof s->orphans[0]);
         s->prior = calloc(MAX(n_prior, (size_t) 1), sizeof s->prior[0]);
         assert(s->orphans && s->prior);
@@ -261,7 +261,7 @@ static void test_empty(void) {
         is_int(state_load(dir, &l, &message), -ENOENT, "no state file: ENOENT");
         ok(!l && !message, "no state and no message");
 
-        assert(state_new(&s) == 0);
+        assert_se(state_new(&s) == 0);
         ok(s->n_orphans == 0 && s->n_prior == 0 && !s->have_prior && !s->orphans && !s->prior,
            "a new state is empty, with no prior recorded");
         ok(!state_find_orphan(s, "x") && !state_find_prior(s, "x"), "nothing is found in it");
@@ -651,10 +651,10 @@ static void test_corrupt(void) {
 
                 free(message);
                 message = NULL;
-                assert(unlink(file) == 0 && mkdir(file, 0700) == 0);
+                assert_se(unlink(file) == 0 && mkdir(file, 0700) == 0);
                 is_int(state_load(dir, &l, &message), -EBADMSG, "a state file that is a folder is refused");
                 is_str(message, "not a regular file", "with its message");
-                assert(rmdir(file) == 0);
+                assert_se(rmdir(file) == 0);
         }
 }
 
@@ -725,7 +725,7 @@ static void test_large(void) {
         find_cpu = cpu_now() - find_cpu;
         ok(l && all_found, "every entry is found with its value");
 
-        assert(stat(file, &st) == 0);
+        assert_se(stat(file, &st) == 0);
         diag("state.json with %zu + %zu entries: %lld bytes; CPU (wall) in ms, cold / 2nd / 3rd:", n, n,
              (long long) st.st_size);
 #define MS(a) (double) (a) / 1000.0

@@ -141,15 +141,12 @@ fake_log() {  # JQ-FILTER: over the fake cluster's request log, control requests
         jq -c "select(.control | not) | $1" "$SDTEST_FAKE_LOG"
 }
 
+status_matches() {  # REGEX: the service's StatusText matches; leaves it in $status
+        status=$(sdtest_prop "$SERVICE" StatusText)
+        printf '%s\n' "$status" | grep -Eq "$1"
+}
 wait_status() {  # REGEX SECONDS: until the service's StatusText matches; leaves it in $status
-        local i
-        for i in $(seq $(($2 * 10))); do
-                status=$(sdtest_prop "$SERVICE" StatusText)
-                printf '%s\n' "$status" | grep -Eq "$1" && return 0
-                sdtest_pid1_alive || return 1
-                sleep 0.1
-        done
-        return 1
+        wait_alive "$SDTEST_PID1" "$2" status_matches "$1"
 }
 
 field() {  # JSON FIELD: a field of a journal entry
@@ -157,7 +154,9 @@ field() {  # JSON FIELD: a field of a journal entry
 }
 
 sdtest_start_fake_cluster
-ok $? "the fake cluster listens inside the namespace"
+listening=$?
+ok $listening "the fake cluster listens inside the namespace"
+[ "$listening" -eq 0 ] || bail_out "the fake cluster did not start inside the namespace"
 
 # --- The sandbox, as the services get it.
 sdtest_systemctl start sandbox-check.service
@@ -244,12 +243,11 @@ ok $explained_ok "journalctl -x shows the catalog text for it, with the connecto
 [ $explained_ok = 0 ] || printf '%s\n' "$explained" | head -n 20 | sed 's/^/#   /'
 
 first_ping=$(sdtest_prop "$SERVICE" WatchdogTimestampMonotonic)
-for i in $(seq 100); do
+pinged_again() {  # the service's last WATCHDOG=1 is not $first_ping; leaves it in $ping
         ping=$(sdtest_prop "$SERVICE" WatchdogTimestampMonotonic)
-        [ "$ping" != "$first_ping" ] && [ "$ping" != 0 ] && break
-        sleep 0.1
-done
-[ "$ping" != "$first_ping" ] && [ "$ping" != 0 ]
+        [ "$ping" != "$first_ping" ] && [ "$ping" != 0 ]
+}
+wait_alive "$SDTEST_PID1" 10 pinged_again
 ok $? "it keeps pinging the watchdog (WATCHDOG=1 at $first_ping, then $ping)"
 
 # --- Reload: RELOADING=1 then READY=1, same process; the new config is in force.
@@ -299,7 +297,7 @@ ok $? "the daemon logs its stop (MESSAGE_ID $SUBJECT_MESSAGE_STOPPING)"
 
 # --- The timer: hourly and persistent, it runs the one-shot service at once when the last run
 # is older than the last hour, as after a machine was off. A new orphan waits for it.
-sdtest_run curl -sS -o /dev/null -X POST -H 'Content-Type: application/json' \
+sdtest_run curl -sS --max-time "$CURL_MAX_TIME" -o /dev/null -X POST -H 'Content-Type: application/json' \
         --data-binary "{\"connectors\": [$(connector sdtest-late search-sdtest-late google_drive)]}" \
         http://127.0.0.1:9200/_fake/connectors
 ok $? "a new orphan appears in the cluster"

@@ -117,7 +117,7 @@ static void test_types(void) {
                 _cleanup_(yaml_read_stream_freep) struct yaml_read_stream *s = NULL;
                 const struct yaml_read_node *v;
 
-                assert(asprintf(&doc, "k: %s\n", cases[i].text) >= 0);
+                assert_se(asprintf(&doc, "k: %s\n", cases[i].text) >= 0);
                 s = parse(doc);
                 v = s && s->n_documents == 1 && s->documents[0]->n_children == 2
                             ? s->documents[0]->children[1]
@@ -346,16 +346,16 @@ static void test_helpers(void) {
 
                 memset(long_key, 'k', 200);
                 long_key[200] = 0;
-                assert(asprintf(&doc, "hard: true\nhrad: 1\n%s: 2\nid: x\n", long_key) >= 0);
+                assert_se(asprintf(&doc, "hard: true\nhrad: 1\n%s: 2\nid: x\n", long_key) >= 0);
                 s = parse(doc);
                 assert(s);
                 r = yaml_read_mapping_slots(s->documents[0], "t.yaml", "spec.prune", keys, ELEMENTSOF(keys),
                                             v, &d);
                 got = joined(&d);
-                assert(asprintf(&want,
-                                "t.yaml:2:1: unknown key 'spec.prune.hrad' (did you mean 'hard'?)\n"
-                                "t.yaml:3:1: unknown key 'spec.prune.%.100s...'\n",
-                                long_key) >= 0);
+                assert_se(asprintf(&want,
+                                   "t.yaml:2:1: unknown key 'spec.prune.hrad' (did you mean 'hard'?)\n"
+                                   "t.yaml:3:1: unknown key 'spec.prune.%.100s...'\n",
+                                   long_key) >= 0);
                 ok(r == -EINVAL, "slots: unknown keys make it fail");
                 is_str(got, want, "slots: each unknown key named by its path, long ones cut");
                 ok(v[2] && streq(v[2]->value, "true") && v[4] && streq(v[4]->value, "x") && !v[0] && !v[1] &&

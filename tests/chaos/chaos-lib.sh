@@ -1,4 +1,12 @@
-# Helpers shared by the chaos tests (tests/chaos/test-*.sh). Source it after tests/lib.sh.
+# Helpers shared by the chaos tests (tests/chaos/test-*.sh), on top of tests/lib.sh (sourced here).
+. "$top_srcdir/tests/lib.sh"
+
+[ -x "$FAKE_CLUSTER" ] || skip_all "fake-cluster is not built"
+command -v jq >/dev/null || skip_all "jq is missing"
+
+# A file whose existence tells the test's background loops to end, and when the test started.
+STOP="$TEST_TMP/stop"
+T0=$(date +%s.%N)
 
 TAB=$(printf '\t')
 
@@ -26,26 +34,6 @@ chaos_connectors() {
 chaos_ids() {
         awk -v p="$1" -v first="$2" -v n="$3" \
                 'BEGIN { for (i = first; i < first + n; i++) printf "%s%05d\n", p, i }'
-}
-
-# chaos_manifest FILE SET-NAME ID-PREFIX DECLARED-ID...: one ConnectorSet owning the connectors
-# whose id starts with ID-PREFIX and declaring the ids given (read from stdin, one a line, when
-# the only id is "-"), pruning with delete_sync_jobs.
-chaos_manifest() {
-        _f=$1 _name=$2 _prefix=$3
-        shift 3
-        {
-                printf 'apiVersion: connector-reconciler/v1\nkind: ConnectorSet\n'
-                printf 'metadata:\n  name: %s\n' "$_name"
-                printf 'spec:\n  selector:\n    id_prefix: %s\n' "$_prefix"
-                printf '  prune:\n    delete_sync_jobs: true\n'
-                printf '  connectors:\n'
-                if [ "$*" = - ]; then
-                        sed 's/^/    - id: /'
-                else
-                        for _id in "$@"; do printf '    - id: %s\n' "$_id"; done
-                fi
-        } >"$_f"
 }
 
 # chaos_backup_id FILE: the id a backup file's name says (the ids of these tests need no escape).
@@ -96,16 +84,6 @@ chaos_unbacked() {
                 sort -u >"$TEST_TMP/carried"
         chaos_backup_ids "$1" >"$TEST_TMP/backed-up"
         comm -23 "$TEST_TMP/carried" "$TEST_TMP/backed-up"
-}
-
-# chaos_wait SECONDS COMMAND...: runs COMMAND every 0.1 s until it succeeds; fails after SECONDS.
-chaos_wait() {
-        _deadline=$(($(date +%s) + $1))
-        shift
-        until "$@"; do
-                [ "$(date +%s)" -ge "$_deadline" ] && return 1
-                sleep 0.1
-        done
 }
 
 # chaos_state_deleted: the ids the fake holds as soft-deleted, sorted.

@@ -8,18 +8,7 @@
 # different files. Asserts: a connector declared in every version of the manifests never gets a
 # DELETE, nor does an unmanaged one; a manifest replaced by rename never reads as invalid; every
 # DELETE the cluster carried out had a backup; the orphans are gone once things settle.
-. "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/chaos/chaos-lib.sh"
-
-[ -x "$FAKE_CLUSTER" ] || skip_all "fake-cluster is not built"
-command -v jq >/dev/null || skip_all "jq is missing"
-
-M="$TEST_TMP/manifests"
-B="$TEST_TMP/backups"
-CFG="$TEST_TMP/config.yaml"
-STOP="$TEST_TMP/stop"
-mkdir -p "$M"
-T0=$(date +%s.%N)
 
 # The cluster: 300 always declared, 100 declared by one version of team.yaml only, 200 orphans,
 # 100 orphans the churn loop deletes itself, 50 unmanaged, and one connector for each of 200
@@ -42,32 +31,21 @@ T0=$(date +%s.%N)
 
 # A second set owns every team-* connector and declares none (allow_empty): were team.yaml ever
 # read as missing or empty, every team-* connector would look like its orphan.
-cat >"$M/platform.yaml" <<'YAML'
-apiVersion: connector-reconciler/v1
-kind: ConnectorSet
-metadata:
-  name: platform
-spec:
-  selector:
-    id_prefix: team-
-  prune:
-    allow_empty: true
-  connectors: []
-YAML
+write_set "$M/platform.yaml" platform team- --allow-empty
 for i in $(seq 0 199); do
         id=$(printf 'filler-%05d' "$i")
-        chaos_manifest "$M/$id.yaml" "$id" "$id" "$id"
+        write_set "$M/$id.yaml" "$id" "$id" --delete-sync-jobs "$id"
 done
 # Version A declares team-keep-* and team-flip-*; version B only team-keep-*, plus a second set.
 { chaos_ids team-keep- 0 300; chaos_ids team-flip- 0 100; } |
-        chaos_manifest "$TEST_TMP/team-a.yaml" team team- -
-chaos_ids team-keep- 0 300 | chaos_manifest "$TEST_TMP/team-b.yaml" team team- -
-chaos_manifest "$TEST_TMP/extra.yaml" team-extra team-bx- team-bx-00000
+        write_set "$TEST_TMP/team-a.yaml" team team- --delete-sync-jobs -
+chaos_ids team-keep- 0 300 | write_set "$TEST_TMP/team-b.yaml" team team- --delete-sync-jobs -
+write_set "$TEST_TMP/extra.yaml" team-extra team-bx- --delete-sync-jobs team-bx-00000
 { echo ---; cat "$TEST_TMP/extra.yaml"; } >>"$TEST_TMP/team-b.yaml"
 cp "$TEST_TMP/team-a.yaml" "$M/team.yaml"
 
 echo '{"faults":[{"method":"GET","path":"/_connector","delay_ms":25}]}' >"$TEST_TMP/faults.json"
-start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" --fault-seed 7 || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" --fault-seed 7
 write_config "$CFG" "concurrency: 4" "safety:" "  max_deletions: unlimited" "interval: 1s" "jitter: 0%"
 
 # churn: until $STOP exists (at most 60 s), adds a connector sorting before all others (an orphan
@@ -118,16 +96,13 @@ done
 "$RECONCILER" --log-target console -c "$CFG" --page-size 20 run 2>"$TEST_TMP/run.err" &
 DAEMON=$!
 TEST_PIDS="$TEST_PIDS $DAEMON"
-cycles() { [ "$(grep -c '^Cycle ended' "$TEST_TMP/run.err")" -ge "$1" ]; }
-chaos_wait 60 cycles 4
+wait_alive "$DAEMON" 60 has_lines 4 '^Cycle ended' "$TEST_TMP/run.err"
 ok $? "the daemon ran 4 cycles meanwhile"
 touch "$STOP"
-wait "$CHURN" "$REWRITE"
-kill -TERM "$DAEMON"
-timeout 10 tail --pid="$DAEMON" -f /dev/null
-wait "$DAEMON"
+wait_exit "$CHURN" 30 "the churn loop, once told to stop"
+wait_exit "$REWRITE" 30 "the rewrite loop, once told to stop"
+stop_pid "$DAEMON" 10 "the daemon, on SIGTERM"
 is "$?" 0 "the daemon stops cleanly"
-TEST_PIDS=""
 diag "once exit statuses:$rcs; daemon cycles: $(grep -c '^Cycle ended' "$TEST_TMP/run.err");" \
         "team.yaml replaced $(cat "$TEST_TMP/rewrites") times; $(chaos_elapsed "$T0") s"
 
@@ -185,10 +160,10 @@ for t in tree1 tree2; do
         cp "$M"/filler-*.yaml "$TEST_TMP/$t/"
         cp "$M/platform.yaml" "$TEST_TMP/$t/"
 done
-chaos_ids team-move- 0 50 | chaos_manifest "$TEST_TMP/tree1/a.yaml" team-a team- -
-chaos_manifest "$TEST_TMP/tree1/z.yaml" team-z team- team-z-00000
-chaos_manifest "$TEST_TMP/tree2/a.yaml" team-a team- team-a-00000
-chaos_ids team-move- 0 50 | chaos_manifest "$TEST_TMP/tree2/z.yaml" team-z team- -
+chaos_ids team-move- 0 50 | write_set "$TEST_TMP/tree1/a.yaml" team-a team- --delete-sync-jobs -
+write_set "$TEST_TMP/tree1/z.yaml" team-z team- --delete-sync-jobs team-z-00000
+write_set "$TEST_TMP/tree2/a.yaml" team-a team- --delete-sync-jobs team-a-00000
+chaos_ids team-move- 0 50 | write_set "$TEST_TMP/tree2/z.yaml" team-z team- --delete-sync-jobs -
 {
         echo '{"connectors":['
         chaos_connectors team-move- 0 50
@@ -198,7 +173,7 @@ chaos_ids team-move- 0 50 | chaos_manifest "$TEST_TMP/tree2/z.yaml" team-z team-
         chaos_connectors filler- 0 200
         echo ']}'
 } >"$TEST_TMP/seed2.json"
-start_fake --seed "$TEST_TMP/seed2.json" || exit 1
+start_fake --seed "$TEST_TMP/seed2.json"
 write_config "$CFG" "concurrency: 4" "safety:" "  max_deletions: unlimited"
 ln -s tree1 "$M.link"
 rm -rf "$M"
@@ -233,7 +208,7 @@ for i in $(seq 20); do
         cat "$ERR" >>"$TEST_TMP/swap.err"
 done
 touch "$STOP"
-wait "$SWAP"
+wait_exit "$SWAP" 30 "the swap loop, once told to stop"
 diag "20 once runs while the folder was swapped $(cat "$TEST_TMP/swaps") times; exit statuses:$rcs"
 # Both trees are valid and declare the same connectors: any error reads a mix of the two (in the
 # other mix, a.yaml of tree 2 and z.yaml of tree 1, team-move-* is declared nowhere).

@@ -7,17 +7,7 @@
 # a DELETE; every DELETE the cluster carried out came after a whole GET of the connector and has a
 # complete backup; the daemon's counts (its "Deleted connector" lines, its cycle summaries) agree
 # with the DELETEs the fake answered 200.
-. "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/chaos/chaos-lib.sh"
-
-[ -x "$FAKE_CLUSTER" ] || skip_all "fake-cluster is not built"
-command -v jq >/dev/null || skip_all "jq is missing"
-
-M="$TEST_TMP/manifests"
-B="$TEST_TMP/backups"
-CFG="$TEST_TMP/config.yaml"
-mkdir -p "$M"
-T0=$(date +%s.%N)
 
 # 1,000 declared (team-keep-*), 500 orphans now (team-old-*), 500 more later (team-new-*), 20
 # unmanaged (other-*), on the default 9.x: a DELETE is a soft delete, a second one a 404.
@@ -30,7 +20,7 @@ T0=$(date +%s.%N)
         chaos_connectors other- 0 20 confluence
         echo ']}'
 } >"$TEST_TMP/seed.json"
-chaos_ids team-keep- 0 1000 | chaos_manifest "$M/team.yaml" team team- -
+chaos_ids team-keep- 0 1000 | write_set "$M/team.yaml" team team- --delete-sync-jobs -
 { chaos_ids team-old- 0 500; chaos_ids team-new- 0 500; } | sort >"$TEST_TMP/orphans"
 
 # Each rule takes a request it matches with its probability, else passes it on to the next:
@@ -47,7 +37,7 @@ cat >"$TEST_TMP/faults.json" <<'JSON'
  {"probability":0.06,"truncate":true}
 ]}
 JSON
-start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" --fault-seed 20250101 || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" --fault-seed 20250101
 # `once` gives up after 3 attempts, so that some runs fail and the next one picks up; the daemon
 # tries 6 times.
 write_config "$CFG" "  max_attempts: 3" "concurrency: 4" "safety:" "  max_deletions: unlimited" \
@@ -81,7 +71,7 @@ is "$(chaos_state_live | grep -c '^team-new-')" 500 "500 new orphans are in the 
 DAEMON=$!
 TEST_PIDS="$TEST_PIDS $DAEMON"
 all_gone() { [ "$(chaos_state_deleted | grep -c '^team-')" -ge 1000 ]; }
-chaos_wait 90 all_gone
+wait_for 90 all_gone
 ok $? "the daemon deletes the new orphans ($(chaos_elapsed "$T0") s since the start)"
 # Stop it only after a whole cycle found nothing left, so that no DELETE is in flight.
 mark=$(wc -l <"$TEST_TMP/run.err")
@@ -89,11 +79,9 @@ idle() {
         tail -n +"$((mark + 1))" "$TEST_TMP/run.err" |
                 grep -q 'Cycle ended: deleted 0, already gone 0, failed 0,'
 }
-chaos_wait 30 idle
+wait_for 30 idle
 ok $? "a later cycle finds nothing more to delete"
-kill -TERM "$DAEMON"
-timeout 10 tail --pid="$DAEMON" -f /dev/null
-wait "$DAEMON"
+stop_pid "$DAEMON" 10 "the daemon, on SIGTERM"
 is "$?" 0 "the daemon stops cleanly on SIGTERM"
 
 # ---- What the cluster saw.

@@ -17,11 +17,8 @@
 # meanwhile); once the publisher stops, the orphans go; the daemon stops cleanly; every backup is
 # valid. Then the guard without Git: a plain folder whose two files are edited in place, the one
 # losing the connectors first, while `once` runs again and again.
-. "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/chaos/chaos-lib.sh"
 
-[ -x "$FAKE_CLUSTER" ] || skip_all "fake-cluster is not built"
-command -v jq >/dev/null || skip_all "jq is missing"
 command -v git >/dev/null || skip_all "git is missing"
 
 # Git alone with the test's repositories: no user or system config, no repository around us.
@@ -33,15 +30,11 @@ RACE=${CHAOS_GIT_SECONDS:-18} # how long the publisher and the puller race the d
 BARE="$TEST_TMP/origin.git"
 PUB="$TEST_TMP/publisher"
 HOST="$TEST_TMP/host"
-B="$TEST_TMP/backups"
-CFG="$TEST_TMP/config.yaml"
-STOP="$TEST_TMP/stop"
 STAGE="$TEST_TMP/stage"
 N_KEEP=40
 N_FILLER=300
 N_SLOTS=6
 TOTAL=$((N_KEEP + N_FILLER)) # what every commit declares
-T0=$(date +%s.%N)
 
 # The cluster: the always-declared ones, some unmanaged ones (no set owns other-*), and a first
 # batch of orphans. (The fillers' connectors are not there: reported missing, harmless.)
@@ -62,7 +55,7 @@ cat >"$TEST_TMP/faults.json" <<'JSON'
   {"method": "DELETE", "path": "/_connector/*", "delay_ms": 20}
 ]}
 JSON
-start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json"
 # write_config names $TEST_TMP/manifests; the daemon reads the host checkout instead.
 write_config "$CFG" "interval: 100ms" "jitter: 0%" "safety:" "  max_deletions: unlimited"
 sed -i "s|^manifests: .*|manifests: $HOST|" "$CFG"
@@ -79,7 +72,7 @@ mkdir -p "$PUB/filler"
 PAD=$(awk 'BEGIN { for (i = 1; i <= 300; i++) printf "# filler, line %03d: here so that reading the tree takes a while\n", i }')
 for i in $(seq 0 $((N_FILLER - 1))); do
         printf -v id 'filler-%05d' "$i"
-        chaos_manifest "$PUB/filler/$id.yaml" "$id" "$id" "$id"
+        write_set "$PUB/filler/$id.yaml" "$id" "$id" --delete-sync-jobs "$id"
         printf '%s\n' "$PAD" >>"$PUB/filler/$id.yaml"
 done
 
@@ -271,8 +264,9 @@ sleep "$RACE"
 kill -0 "$DAEMON" 2>/dev/null
 ok $? "the daemon is still running after ${RACE} s of pulls"
 touch "$STOP"
-wait "$PUBLISH" "$PULL" "$ORPHANS"
-TEST_PIDS=$(printf '%s\n' $TEST_PIDS | grep -vx "$PUBLISH\|$PULL\|$ORPHANS" | tr '\n' ' ')
+wait_exit "$PUBLISH" 60 "the publisher, once told to stop"
+wait_exit "$PULL" 60 "the pull loop, once told to stop"
+wait_exit "$ORPHANS" 60 "the orphan maker, once told to stop"
 RACE_LINES=$(wc -l <"$TEST_TMP/run.err")
 RACE_DELETED=$(deleted_ids | grep -c '^team-orphan-')
 
@@ -286,16 +280,11 @@ settled() {
                 tail -n +"$((RACE_LINES + 1))" "$TEST_TMP/run.err" |
                 grep -q '^Cycle ended: deleted 0, already gone 0, failed 0,'
 }
-chaos_wait 20 settled
+wait_for 20 settled
 ok $? "once the publisher stops, the orphans go and a cycle ends with nothing to delete"
-kill -TERM "$DAEMON"
-timeout 10 tail --pid="$DAEMON" -f /dev/null
-stopped=$?
-kill -KILL "$DAEMON" 2>/dev/null
-wait "$DAEMON"
-is "$stopped $?" "0 0" "the daemon stops cleanly on SIGTERM, within 10 s"
+stop_pid "$DAEMON" 10 "the daemon, on SIGTERM"
+is "$?" 0 "the daemon stops cleanly on SIGTERM, within 10 s"
 diag "settled and stopped in $(chaos_elapsed "$T1") s"
-TEST_PIDS=$(printf '%s\n' $TEST_PIDS | grep -vx "$DAEMON" | tr '\n' ' ')
 
 # ---- What happened.
 E="$TEST_TMP/run.err"
@@ -431,8 +420,7 @@ for i in $(seq 8); do
         { echo "== once $i: exit $RC"; cat "$ERR"; } >>"$TEST_TMP/plain.err"
 done
 touch "$STOP"
-wait "$EDIT"
-TEST_PIDS=$(printf '%s\n' $TEST_PIDS | grep -vx "$EDIT" | tr '\n' ' ')
+wait_exit "$EDIT" 60 "the edit loop, once told to stop"
 E2="$TEST_TMP/plain.err"
 changed2=$(grep -cE '^(Deleting nothing|Stopped deleting): the manifests .* changed since this cycle read them' "$E2")
 torn2=$(grep -E '^Read [0-9]+ sets declaring [0-9]+ connectors' "$E2" | awk -v t="$N_KEEP" '$5 < t' | wc -l)

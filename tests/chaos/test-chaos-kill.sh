@@ -5,17 +5,8 @@
 # no backup file is empty or partial (each parses and names its connector); every connector the
 # cluster deleted has a backup; temporary files left by a killed write (dot-files) do not trip
 # later cycles; every orphan is deleted in the end.
-. "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/chaos/chaos-lib.sh"
 
-[ -x "$FAKE_CLUSTER" ] || skip_all "fake-cluster is not built"
-command -v jq >/dev/null || skip_all "jq is missing"
-
-M="$TEST_TMP/manifests"
-B="$TEST_TMP/backups"
-CFG="$TEST_TMP/config.yaml"
-mkdir -p "$M"
-T0=$(date +%s.%N)
 KILLS=20
 RANDOM=4242 # the kill delays repeat from run to run
 
@@ -28,12 +19,12 @@ RANDOM=4242 # the kill delays repeat from run to run
         chaos_connectors other- 0 10 confluence
         echo ']}'
 } >"$TEST_TMP/seed.json"
-chaos_ids team-keep- 0 100 | chaos_manifest "$M/team.yaml" team team- -
+chaos_ids team-keep- 0 100 | write_set "$M/team.yaml" team team- --delete-sync-jobs -
 ORPHANS=$(chaos_ids team-old- 0 300)
 
 # Every request waits 40 ms: about 12 s of work for the 300 orphans at concurrency 2.
 echo '{"faults":[{"delay_ms":40}]}' >"$TEST_TMP/faults.json"
-start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json"
 write_config "$CFG" "concurrency: 2" "safety:" "  max_deletions: unlimited" "interval: 1s" "jitter: 0%"
 
 # ---- 20 kills, alternately of `once` and of `run` (verbose: the log shows how far each got).
@@ -47,8 +38,7 @@ for i in $(seq "$KILLS"); do
         delay_ms=$((100 + RANDOM % 900))
         sleep "$(awk -v m="$delay_ms" 'BEGIN { printf "%.3f", m / 1000 }')"
         kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-        TEST_PIDS=$(printf '%s\n' $TEST_PIDS | grep -vx "$pid" | tr '\n' ' ')
+        wait_exit "$pid" 10 "$cmd, on SIGKILL"
         # Where the kill landed: in a cycle (started, not ended), listing or deleting.
         last=$(grep -n '^Cycle \(started\|ended\)' "$TEST_TMP/killed-$i.err" | tail -n 1)
         case $last in

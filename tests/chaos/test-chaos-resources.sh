@@ -5,18 +5,10 @@
 # %M) bounded and no DELETE; a server that trickles one byte a second, cut off by the request
 # timeout; 10,000 manifest files (flat, and in 100 folders) validated, planned and acted on, also
 # with `ulimit -n 64`.
-. "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/chaos/chaos-lib.sh"
 
-[ -x "$FAKE_CLUSTER" ] || skip_all "fake-cluster is not built"
-command -v jq >/dev/null || skip_all "jq is missing"
 [ -x /usr/bin/time ] || skip_all "/usr/bin/time is missing (to measure the peak memory)"
 
-M="$TEST_TMP/manifests"
-B="$TEST_TMP/backups"
-CFG="$TEST_TMP/config.yaml"
-mkdir -p "$M"
-T0=$(date +%s.%N)
 MAX_KIB=$((200 * 1024)) # the peak memory allowed, in KiB
 # AddressSanitizer keeps freed memory in quarantine (256 MiB), so its peaks say nothing.
 ASAN=""
@@ -44,8 +36,8 @@ awk 'BEGIN {
                         (i ? "," : ""), i, i
         print "]}"
 }' >"$TEST_TMP/big.json"
-chaos_manifest "$M/all.yaml" all c- c-000000
-start_fake --seed "$TEST_TMP/big.json" || exit 1
+write_set "$M/all.yaml" all c- --delete-sync-jobs c-000000
+start_fake --seed "$TEST_TMP/big.json"
 write_config "$CFG" "safety:" "  max_deletions: unlimited"
 measured -c "$CFG" once
 is "$RC" 1 "100,000 connectors past the result window: once exits 1"
@@ -65,14 +57,15 @@ stop_fake
 # ---- 200 MiB answers from a stand-in server.
 if command -v python3 >/dev/null; then
         rm -f "$M"/*.yaml
-        chaos_manifest "$M/team.yaml" team team- team-keep-00000
+        write_set "$M/team.yaml" team team- --delete-sync-jobs team-keep-00000
         for mode in list-length list-chunked doc-chunked; do
                 : >"$TEST_TMP/big-$mode.log"
                 python3 "$top_srcdir/tests/chaos/big-body-server.py" "$TEST_TMP/big-$mode.port" \
                         "$TEST_TMP/big-$mode.log" "$mode" 200 &
                 SERVER=$!
                 TEST_PIDS="$TEST_PIDS $SERVER"
-                chaos_wait 10 test -s "$TEST_TMP/big-$mode.port" || diag "the stand-in did not start"
+                wait_alive "$SERVER" 10 test -s "$TEST_TMP/big-$mode.port" ||
+                        bail_out "the stand-in server ($mode) did not start"
                 FAKE_URL="http://127.0.0.1:$(cat "$TEST_TMP/big-$mode.port")"
                 write_config "$CFG" "  max_attempts: 2"
                 s=$(date +%s.%N)
@@ -85,8 +78,7 @@ if command -v python3 >/dev/null; then
                 is "$(grep -c '^DELETE' "$TEST_TMP/big-$mode.log")" 0 "$mode: no DELETE"
                 diag "$mode: $(chaos_elapsed "$s") s; requests:" \
                         "$(sort "$TEST_TMP/big-$mode.log" | uniq -c | tr -s ' ' | tr '\n' ';')"
-                kill "$SERVER"
-                wait "$SERVER" 2>/dev/null
+                stop_pid "$SERVER" 10 "the stand-in server, on SIGTERM"
         done
         [ ! -d "$B" ] || [ -z "$(ls -A "$B")" ]; ok $? "no backup was written from a refused document"
 else
@@ -96,7 +88,7 @@ fi
 # ---- A server that trickles one byte a second: the request timeout (2 s) cuts it off.
 { echo '{"connectors":['; chaos_connectors team-old- 0 3; echo ']}'; } >"$TEST_TMP/small.json"
 echo '{"faults":[{"method":"GET","path":"/_connector","trickle_bytes_per_sec":1}]}' >"$TEST_TMP/faults.json"
-start_fake --seed "$TEST_TMP/small.json" --faults "$TEST_TMP/faults.json" || exit 1
+start_fake --seed "$TEST_TMP/small.json" --faults "$TEST_TMP/faults.json"
 write_config "$CFG" "  max_attempts: 2"
 sed -i 's/^  request_timeout: .*/  request_timeout: 2s/' "$CFG"
 s=$(date +%s.%N)
@@ -126,7 +118,7 @@ awk 'BEGIN {
         }
         print "]}"
 }' >"$TEST_TMP/teams.json"
-start_fake --seed "$TEST_TMP/teams.json" || exit 1
+start_fake --seed "$TEST_TMP/teams.json"
 write_config "$CFG" "safety:" "  max_deletions: unlimited"
 for layout in flat folders; do
         if [ "$layout" = folders ]; then

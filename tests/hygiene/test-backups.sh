@@ -5,14 +5,13 @@
 # DELETE at all, exit 1, and an error naming the folder and the cause; a failed write leaves no
 # partial file behind. The read-only and full cases run in a private mount namespace
 # (unshare -m); each case the machine cannot do is a TAP skip saying why.
-. "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/hygiene/common.sh"
 
 command -v jq >/dev/null || skip_all "jq is missing"
 
 seed_team_a "$TEST_TMP/seed.json"
 team_a_manifest
-start_fake --seed "$TEST_TMP/seed.json" || exit 1
+start_fake --seed "$TEST_TMP/seed.json"
 
 skip() {  # skip COUNT REASON: COUNT skipped tests
         for _ in $(seq "$1"); do
@@ -24,8 +23,8 @@ skip() {  # skip COUNT REASON: COUNT skipped tests
 # backup_config DIR: the config with backup_dir DIR; the fake's connectors restored (the 9.x
 # default soft-deletes, so a second cycle would find nothing to delete) and its log emptied.
 backup_config() {
-        write_config "$HYGIENE_CFG"
-        sed -i "s|^backup_dir: .*|backup_dir: $1|" "$HYGIENE_CFG"
+        write_config "$CFG"
+        sed -i "s|^backup_dir: .*|backup_dir: $1|" "$CFG"
         fake_control DELETE /_fake/connectors >/dev/null
         fake_control POST /_fake/connectors "$(cat "$TEST_TMP/seed.json")" >/dev/null
         : >"$FAKE_LOG"
@@ -48,7 +47,7 @@ refused() {
 # ---- A missing backup_dir is created, 0700, and the backups are 0600, also under umask 000.
 dir="$TEST_TMP/state/lib/deleted"
 backup_config "$dir"
-(umask 000 && reconcile -c "$HYGIENE_CFG" once && echo "$RC" >"$TEST_TMP/rc")
+(umask 000 && reconcile -c "$CFG" once && echo "$RC" >"$TEST_TMP/rc")
 RC=$(cat "$TEST_TMP/rc")
 is "$RC" 0 "a missing backup_dir: the cycle runs (umask 000)"
 is "$(stat -c %a "$dir")" 700 "backup_dir is created with mode 0700"
@@ -67,7 +66,7 @@ is "$(deletes)" 2 "both orphans were deleted"
 # ---- A file where the folder should be.
 : >"$TEST_TMP/a-file"
 backup_config "$TEST_TMP/a-file/deleted"
-reconcile -c "$HYGIENE_CFG" once
+reconcile -c "$CFG" once
 refused "a file in the way" "$TEST_TMP/a-file/deleted" "Not a directory"
 
 # ---- Not writable: as root, a read-only bind mount (a private mount namespace) or chattr +i;
@@ -81,7 +80,7 @@ unshare -m --propagation private sh -c 'mount --bind -o ro "$1" "$1" && ! touch 
 rm -f "$dir/probe"
 if [ "$ro" = yes ]; then
         unshare -m --propagation private sh -c 'mount --bind -o ro "$1" "$1" && shift && exec "$@"' sh "$dir" \
-                timeout -k 5 60 "$RECONCILER" --log-target console -c "$HYGIENE_CFG" once >"$OUT" 2>"$ERR"
+                timeout -k 5 60 "$RECONCILER" --log-target console -c "$CFG" once >"$OUT" 2>"$ERR"
         RC=$?
         refused "a read-only backup_dir (bind mount)" "$dir" "Read-only file system"
 else
@@ -93,12 +92,12 @@ mkdir -m 700 "$dir"
 backup_config "$dir"
 if [ "$(id -u)" = 0 ] && chattr +i "$dir" 2>/dev/null; then
         trap 'chattr -i "$TEST_TMP/immutable" 2>/dev/null; cleanup_test' EXIT
-        reconcile -c "$HYGIENE_CFG" once
+        reconcile -c "$CFG" once
         chattr -i "$dir"
         refused "an immutable backup_dir (chattr +i)" "$dir" "Operation not permitted"
 elif [ "$(id -u)" != 0 ]; then
         chmod 500 "$dir"
-        reconcile -c "$HYGIENE_CFG" once
+        reconcile -c "$CFG" once
         chmod 700 "$dir"
         refused "a backup_dir of mode 0500" "$dir" "Permission denied"
 else
@@ -123,7 +122,7 @@ exit $rc
 SH
 if unshare -m --propagation private sh -c 'mount -t tmpfs -o size=16k hygiene-probe "$1"' sh "$dir" 2>/dev/null; then
         unshare -m --propagation private sh "$TEST_TMP/full.sh" "$dir" "$TEST_TMP/full.listing" \
-                "$RECONCILER" --log-target console -c "$HYGIENE_CFG" once >"$OUT" 2>"$ERR"
+                "$RECONCILER" --log-target console -c "$CFG" once >"$OUT" 2>"$ERR"
         RC=$?
         [ "$RC" != 97 ]; ok $? "a 16 KiB tmpfs is mounted on backup_dir and filled"
         refused "a full backup_dir" "$dir" "No space left on device"

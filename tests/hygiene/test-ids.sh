@@ -4,7 +4,6 @@
 # a leading '.', ".." alone, an absolute path and 300 bytes: each is deleted at its own URL, backed
 # up inside backup_dir under its own name (no two alike, nothing written outside), and shown
 # escaped on one line of the console log and of `plan`, so that an id cannot forge a log line.
-. "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/hygiene/common.sh"
 
 command -v jq >/dev/null || skip_all "jq is missing"
@@ -41,32 +40,24 @@ jq -n --args '{connectors: ([$ARGS.positional[] | {id: ., name: ., index_name: (
         filtering: [], is_native: false, language: "en", sync_now: false}])}' \
         -- keep-me "${ids[@]}" >"$TEST_TMP/seed.json"
 want_ids=$(jq -n -c --args '[$ARGS.positional[]] | sort' -- "${ids[@]}")
-cat >"$HYGIENE_M/all.yaml" <<'YAML'
-apiVersion: connector-reconciler/v1
-kind: ConnectorSet
-metadata:
-  name: everything
-spec:
-  connectors:
-    - id: keep-me
-YAML
+write_set "$M/all.yaml" everything "" keep-me
 
-start_fake --seed "$TEST_TMP/seed.json" || exit 1
+start_fake --seed "$TEST_TMP/seed.json"
 backups="$TEST_TMP/deep/er/backups"
-write_config "$HYGIENE_CFG" "safety:" "  max_deletions: unlimited"
-sed -i "s|^backup_dir: .*|backup_dir: $backups|" "$HYGIENE_CFG"
+write_config "$CFG" "safety:" "  max_deletions: unlimited"
+sed -i "s|^backup_dir: .*|backup_dir: $backups|" "$CFG"
 
 # ---- plan: every id on one line, escaped; JSON gives each back exactly.
-reconcile -c "$HYGIENE_CFG" plan
+reconcile -c "$CFG" plan
 is "$RC" 0 "plan exits 0"
 ! grep -q "^Cycle ended: forged" "$OUT"; ok $? "plan: no line of its output is forged by an id"
 ! LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f]' "$OUT"; ok $? "plan: its output holds no raw control byte"
 grep -qF 'first\nCycle ended: forged line' "$OUT"; ok $? "plan: the id with a newline is shown escaped"
-reconcile -c "$HYGIENE_CFG" plan --format json
+reconcile -c "$CFG" plan --format json
 is "$(jq -c '[.delete[].id] | sort' "$OUT")" "$want_ids" "plan --format json: every id exactly as the cluster has it"
 
 # ---- once: each id deleted at its own URL, backed up inside backup_dir.
-reconcile -c "$HYGIENE_CFG" once
+reconcile -c "$CFG" once
 is "$RC" 0 "once exits 0"
 is "$(fake_requests 'select(.method == "DELETE") | .connector_id' | jq -s -c sort)" "$want_ids" \
         "each id got its own DELETE (the fake decoded exactly that id from the path)"

@@ -4,7 +4,6 @@
 # instrumented with AddressSanitizer and UndefinedBehaviorSanitizer, and the programs the shell
 # tests run ($RECONCILER, $FAKE_CLUSTER from tests/lib.sh) are those of this build. Skipped in
 # other builds.
-. "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/hygiene/common.sh"
 
 info="$top_builddir/tests/hygiene/build-info.sh"

@@ -6,7 +6,6 @@
 # appear in no output, no request log of the fake, no backup (content or name). While run runs,
 # the secret is not in its argv, its environment or an open file. A secret file readable by
 # group or others gets a warning naming the file.
-. "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/hygiene/common.sh"
 
 command -v jq >/dev/null || skip_all "jq is missing"
@@ -65,24 +64,24 @@ JSON
 scenarios() {
         _method=$1
         shift
-        write_config "$HYGIENE_CFG"
+        write_config "$CFG"
         for _l in "$@"; do
-                sed -i "s|^  url: .*|&\n$_l|" "$HYGIENE_CFG"
+                sed -i "s|^  url: .*|&\n$_l|" "$CFG"
         done
 
-        run_case "$_method-validate" -c "$HYGIENE_CFG" validate
+        run_case "$_method-validate" -c "$CFG" validate
         is "$RC" 0 "$_method: validate"
-        run_case "$_method-plan" -c "$HYGIENE_CFG" plan
+        run_case "$_method-plan" -c "$CFG" plan
         is "$RC" 0 "$_method: plan"
-        run_case "$_method-plan-json" -c "$HYGIENE_CFG" plan --format json
+        run_case "$_method-plan-json" -c "$CFG" plan --format json
         is "$(jq -r '.delete | length' "$OUT")" 5 "$_method: plan --format json lists the orphans"
-        run_case "$_method-dry-run" -c "$HYGIENE_CFG" --dry-run once
+        run_case "$_method-dry-run" -c "$CFG" --dry-run once
         is "$RC" 0 "$_method: once --dry-run"
-        run_case "$_method-once" -c "$HYGIENE_CFG" once
+        run_case "$_method-once" -c "$CFG" once
         is "$RC" 1 "$_method: once with retries and a failed delete exits 1"
         is "$(fake_requests "select(.method == \"DELETE\" and .status == 200) | .auth" | sort -u | tr -d '"')" \
                 "$_method_scheme" "$_method: the deletes carried $_method_scheme authorization"
-        run_case "$_method-once-again" -c "$HYGIENE_CFG" once
+        run_case "$_method-once-again" -c "$CFG" once
         is "$RC" 1 "$_method: a second once (the failed delete again) exits 1"
 }
 
@@ -90,14 +89,14 @@ scenarios() {
 api_key=$(printf 'hygiene-id:s3cr3t-api-key-7d41' | base64 -w0)
 printf '%s\n' "$api_key" >"$SECRETS/api-key"
 chmod 600 "$SECRETS/api-key"
-start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" --api-key "$api_key" || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" --api-key "$api_key"
 _method_scheme=ApiKey
 scenarios api_key "  api_key_file: $SECRETS/api-key"
 printf 'wrong-key-3e9a\n' >"$SECRETS/wrong-key"
 chmod 600 "$SECRETS/wrong-key"
-write_config "$HYGIENE_CFG"
-sed -i "s|^  url: .*|&\n  api_key_file: $SECRETS/wrong-key|" "$HYGIENE_CFG"
-run_case api_key-wrong -c "$HYGIENE_CFG" once
+write_config "$CFG"
+sed -i "s|^  url: .*|&\n  api_key_file: $SECRETS/wrong-key|" "$CFG"
+run_case api_key-wrong -c "$CFG" once
 is "$RC" 1 "api_key: a wrong key exits 1"
 grep -q "401 security_exception" "$ERR"; ok $? "api_key: the 401 is quoted"
 stop_fake
@@ -108,7 +107,7 @@ nowhere "api_key: the key appears in no output, request log or backup" \
 password='Pa55-w0rd-hygiene-52c8'
 printf '%s\n' "$password" >"$SECRETS/password"
 chmod 600 "$SECRETS/password"
-start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" --basic "elastic:$password" || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" --basic "elastic:$password"
 _method_scheme=Basic
 scenarios basic "  username: elastic" "  password_file: $SECRETS/password"
 stop_fake
@@ -119,21 +118,21 @@ nowhere "basic: the password appears in no output, request log or backup" \
 token='dG9rZW4taHlnaWVuZS0xYjZm'
 printf '%s\n' "$token" >"$SECRETS/token"
 chmod 600 "$SECRETS/token"
-start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" --bearer "$token" || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" --bearer "$token"
 _method_scheme=Bearer
 scenarios bearer "  bearer_token_file: $SECRETS/token"
 
 # ---- A systemd credential: a bare name read from $CREDENTIALS_DIRECTORY.
-write_config "$HYGIENE_CFG"
-sed -i "s|^  url: .*|&\n  bearer_token_file: token|" "$HYGIENE_CFG"
-CREDENTIALS_DIRECTORY="$SECRETS" run_case bearer-credential -c "$HYGIENE_CFG" --dry-run once
+write_config "$CFG"
+sed -i "s|^  url: .*|&\n  bearer_token_file: token|" "$CFG"
+CREDENTIALS_DIRECTORY="$SECRETS" run_case bearer-credential -c "$CFG" --dry-run once
 is "$RC" 0 "bearer: the token as a systemd credential works"
 
 # ---- run: argv, environment and open files while it runs; a reload re-reads the secret.
-write_config "$HYGIENE_CFG" "interval: 1s" "jitter: 0%"
-sed -i "s|^  url: .*|&\n  bearer_token_file: $SECRETS/token|" "$HYGIENE_CFG"
+write_config "$CFG" "interval: 1s" "jitter: 0%"
+sed -i "s|^  url: .*|&\n  bearer_token_file: $SECRETS/token|" "$CFG"
 N=$((N + 1))
-"$RECONCILER" --log-target console -v -c "$HYGIENE_CFG" run >"$OUTS/$N-run.out" 2>"$OUTS/$N-run.err" &
+"$RECONCILER" --log-target console -v -c "$CFG" run >"$OUTS/$N-run.out" 2>"$OUTS/$N-run.err" &
 daemon=$!
 TEST_PIDS="$TEST_PIDS $daemon"
 wait_alive "$daemon" 30 grep -q "Cycle ended" "$OUTS/$N-run.err"
@@ -158,31 +157,28 @@ if command -v gcore >/dev/null && ! is_sanitized "$RECONCILER"; then
                 rm -f "$TEST_TMP/core.$daemon"
         fi
 fi
-kill -TERM "$daemon"
-timeout 10 tail --pid="$daemon" -f /dev/null
-wait "$daemon"
+stop_pid "$daemon" 10 "run, on SIGTERM"
 is "$?" 0 "run: SIGTERM stops it cleanly"
-forget_pid "$daemon"
 stop_fake
 nowhere "bearer: the token appears in no output, request log or backup" "$token"
 
 # ---- A secret file readable by others: a warning naming the file (and the key).
-start_fake --seed "$TEST_TMP/seed.json" --bearer "$token" || exit 1
-write_config "$HYGIENE_CFG"
-sed -i "s|^  url: .*|&\n  bearer_token_file: $SECRETS/token|" "$HYGIENE_CFG"
+start_fake --seed "$TEST_TMP/seed.json" --bearer "$token"
+write_config "$CFG"
+sed -i "s|^  url: .*|&\n  bearer_token_file: $SECRETS/token|" "$CFG"
 chmod 644 "$SECRETS/token"
-run_case readable -c "$HYGIENE_CFG" --dry-run once
+run_case readable -c "$CFG" --dry-run once
 is "$RC" 0 "a secret file readable by others still works"
 grep -qF "secret file '$SECRETS/token' is readable by group or others" "$ERR"
 ok $? "and gets a warning naming the file"
 grep -F "secret file '$SECRETS/token'" "$ERR" | grep -q "bearer_token_file"
 ok $? "and the key that names it"
 chmod 640 "$SECRETS/token"
-run_case group-readable -c "$HYGIENE_CFG" --dry-run once
+run_case group-readable -c "$CFG" --dry-run once
 grep -qF "secret file '$SECRETS/token' is readable by group or others" "$ERR"
 ok $? "a secret file readable by its group gets the warning too"
 chmod 600 "$SECRETS/token"
-run_case private -c "$HYGIENE_CFG" --dry-run once
+run_case private -c "$CFG" --dry-run once
 ! grep -q "readable by group or others" "$ERR"
 ok $? "a secret file of mode 0600 gets no warning"
 stop_fake

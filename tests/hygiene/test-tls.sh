@@ -4,7 +4,6 @@
 # or for another host name, stops the cycle before any request is served (the fake's log stays
 # empty), exit 1, with a message naming the certificate problem; plain HTTP to the TLS port gets
 # nothing served either; `verify_tls: false` works and logs a warning every cycle.
-. "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/hygiene/common.sh"
 
 command -v openssl >/dev/null || skip_all "openssl is missing"
@@ -35,18 +34,18 @@ team_a_manifest
 tls_config() {
         _ca=${1:--}
         shift
-        write_config "$HYGIENE_CFG" "$@"
-        [ "$_ca" = - ] || sed -i "s|^  url: .*|&\n  ca_file: $_ca|" "$HYGIENE_CFG"
+        write_config "$CFG" "$@"
+        [ "$_ca" = - ] || sed -i "s|^  url: .*|&\n  ca_file: $_ca|" "$CFG"
 }
 served() {  # the requests the fake has served (its log's lines)
         wc -l <"$FAKE_LOG"
 }
 
 # ---- The right CA: the baseline that the failures below are measured against.
-start_fake --seed "$TEST_TMP/seed.json" --tls-cert "$tls/server.pem" --tls-key "$tls/server.key" || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --tls-cert "$tls/server.pem" --tls-key "$tls/server.key"
 case "$FAKE_URL" in https://*) ok 0 "the fake serves HTTPS" ;; *) ok 1 "the fake serves HTTPS" ;; esac
 tls_config "$tls/ca.pem"
-reconcile -c "$HYGIENE_CFG" --dry-run once
+reconcile -c "$CFG" --dry-run once
 is "$RC" 0 "with the right CA in cluster.ca_file the cycle runs"
 [ "$(served)" -gt 0 ]; ok $? "and the fake served its requests"
 ! grep -q "verification is disabled" "$ERR"; ok $? "and no warning about verification"
@@ -54,7 +53,7 @@ is "$RC" 0 "with the right CA in cluster.ca_file the cycle runs"
 # ---- Verification is on by default: no ca_file means the system's CAs, which do not know ours.
 before=$(served)
 tls_config -
-reconcile -c "$HYGIENE_CFG" once
+reconcile -c "$CFG" once
 is "$RC" 1 "without ca_file a certificate from an unknown CA fails the cycle: exit 1"
 grep -q "SSL certificate problem: unable to get local issuer certificate" "$ERR"
 ok $? "the message names the certificate problem ($(grep -m1 -o 'SSL[^:]*: [^:]*$' "$ERR"))"
@@ -62,7 +61,7 @@ is "$(served)" "$before" "no request was served (verification failed before any 
 
 # ---- Another CA in ca_file.
 tls_config "$tls/other.pem"
-reconcile -c "$HYGIENE_CFG" once
+reconcile -c "$CFG" once
 is "$RC" 1 "a certificate from another CA than ca_file: exit 1"
 grep -q "SSL certificate problem: unable to get local issuer certificate" "$ERR"
 ok $? "the message names the certificate problem"
@@ -71,28 +70,25 @@ grep -q "deleting nothing" "$ERR"; ok $? "and the log says nothing was deleted"
 is "$(grep -c "Retrying\|retrying" "$ERR")" 0 "a failed verification is not retried"
 
 # ---- Plain HTTP to the TLS port: nothing served in clear.
-sed -i "s|^  url: https://|  url: http://|" "$HYGIENE_CFG"
-reconcile -c "$HYGIENE_CFG" once
+sed -i "s|^  url: https://|  url: http://|" "$CFG"
+reconcile -c "$CFG" once
 is "$RC" 1 "plain HTTP to the TLS port: exit 1"
 is "$(served)" "$before" "nothing was served in clear"
 
 # ---- verify_tls: false works with an unknown CA and warns every cycle.
 tls_config -
-sed -i 's|^  url: .*|&\n  verify_tls: false|' "$HYGIENE_CFG"
-reconcile -c "$HYGIENE_CFG" --dry-run once
+sed -i 's|^  url: .*|&\n  verify_tls: false|' "$CFG"
+reconcile -c "$CFG" --dry-run once
 is "$RC" 0 "verify_tls: false accepts the unknown CA"
 is "$(grep -c "TLS certificate verification is disabled" "$ERR")" 1 "once: one warning for the one cycle"
 tls_config - "interval: 1s" "jitter: 0%"
-sed -i 's|^  url: .*|&\n  verify_tls: false|' "$HYGIENE_CFG"
-"$RECONCILER" --log-target console -c "$HYGIENE_CFG" --dry-run run 2>"$TEST_TMP/run.err" &
+sed -i 's|^  url: .*|&\n  verify_tls: false|' "$CFG"
+"$RECONCILER" --log-target console -c "$CFG" --dry-run run 2>"$TEST_TMP/run.err" &
 daemon=$!
 TEST_PIDS="$TEST_PIDS $daemon"
-wait_alive "$daemon" 30 sh -c "[ \"\$(grep -c 'Cycle ended' '$TEST_TMP/run.err')\" -ge 3 ]"
+wait_alive "$daemon" 30 has_lines 3 'Cycle ended' "$TEST_TMP/run.err"
 ok $? "run with verify_tls: false: three cycles"
-kill -TERM "$daemon"
-timeout 10 tail --pid="$daemon" -f /dev/null
-wait "$daemon"
-forget_pid "$daemon"
+stop_pid "$daemon" 10 "run with verify_tls: false, on SIGTERM"
 # Every cycle that ended warned once; SIGTERM may have stopped one between its start and its warning.
 started=$(grep -c "Cycle started" "$TEST_TMP/run.err")
 ended=$(grep -c "Cycle ended" "$TEST_TMP/run.err")
@@ -104,15 +100,15 @@ ok $? "the warning names the setting"
 stop_fake
 
 # ---- A certificate for another host name, from the right CA.
-start_fake --seed "$TEST_TMP/seed.json" --tls-cert "$tls/wrong-name.pem" --tls-key "$tls/wrong-name.key" || exit 1
+start_fake --seed "$TEST_TMP/seed.json" --tls-cert "$tls/wrong-name.pem" --tls-key "$tls/wrong-name.key"
 tls_config "$tls/ca.pem"
-reconcile -c "$HYGIENE_CFG" once
+reconcile -c "$CFG" once
 is "$RC" 1 "a certificate for another host name: exit 1"
 grep -q "no alternative certificate subject name matches target host name '127.0.0.1'" "$ERR"
 ok $? "the message names the host name mismatch"
 is "$(served)" 0 "no request was served"
-sed -i "s|^  url: https://127.0.0.1:|  url: https://localhost:|" "$HYGIENE_CFG"
-reconcile -c "$HYGIENE_CFG" once
+sed -i "s|^  url: https://127.0.0.1:|  url: https://localhost:|" "$CFG"
+reconcile -c "$CFG" once
 is "$RC" 1 "by name (localhost) as well: exit 1"
 grep -q "target host name 'localhost'" "$ERR"; ok $? "the message names the host"
 is "$(served)" 0 "still no request was served"
@@ -129,10 +125,10 @@ else
         skip_n=0
 fi
 if [ "$skip_n" -eq 0 ]; then
-        start_fake --seed "$TEST_TMP/seed.json" --tls-cert "$tls/server.pem" --tls-key "$tls/server.key" || exit 1
+        start_fake --seed "$TEST_TMP/seed.json" --tls-cert "$tls/server.pem" --tls-key "$tls/server.key"
         tls_config -
         unshare -m --propagation private sh -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"' sh \
-                "$tls/ca.pem" "$bundle" timeout -k 5 60 "$RECONCILER" --log-target console -c "$HYGIENE_CFG" \
+                "$tls/ca.pem" "$bundle" timeout -k 5 60 "$RECONCILER" --log-target console -c "$CFG" \
                 --dry-run once >"$TEST_TMP/sys.out" 2>"$TEST_TMP/sys.err"
         is "$?" 0 "with our CA as the system bundle ('$bundle') and no ca_file, the cycle runs"
         [ "$(served)" -gt 0 ]; ok $? "and the fake served it"

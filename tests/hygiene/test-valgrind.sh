@@ -5,7 +5,6 @@
 # Each must end with no memcheck error and no byte definitely lost, and with its own exit status.
 # Skipped where valgrind is missing, in a sanitizer build (ASan and valgrind exclude each other),
 # and where valgrind cannot read the program's debug info.
-. "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/hygiene/common.sh"
 
 command -v valgrind >/dev/null || skip_all "valgrind is not installed"
@@ -49,9 +48,9 @@ cat >"$TEST_TMP/faults.json" <<'JSON'
 JSON
 
 # ---- once
-start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" || exit 1
-write_config "$HYGIENE_CFG" "concurrency: 3"
-timeout -k 5 120 "${VG[@]}" --log-file="$TEST_TMP/vg-once.log" "$RECONCILER" --log-target console -v -c "$HYGIENE_CFG" once \
+start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json"
+write_config "$CFG" "concurrency: 3"
+timeout -k 5 120 "${VG[@]}" --log-file="$TEST_TMP/vg-once.log" "$RECONCILER" --log-target console -v -c "$CFG" once \
         >"$TEST_TMP/once.out" 2>"$TEST_TMP/once.err"
 rc=$?
 is "$rc" 1 "once under valgrind: exit 1 (one delete failed), not a memcheck error ($VG_ERROR)"
@@ -65,46 +64,42 @@ grep -q "deleted 4, already gone 1, failed 1" "$TEST_TMP/once.err"; ok $? "once:
 stop_fake
 
 # ---- plan and validate
-start_fake --seed "$TEST_TMP/seed.json" || exit 1
-write_config "$HYGIENE_CFG"
-timeout -k 5 120 "${VG[@]}" --log-file="$TEST_TMP/vg-plan.log" "$RECONCILER" --log-target console -c "$HYGIENE_CFG" plan \
+start_fake --seed "$TEST_TMP/seed.json"
+write_config "$CFG"
+timeout -k 5 120 "${VG[@]}" --log-file="$TEST_TMP/vg-plan.log" "$RECONCILER" --log-target console -c "$CFG" plan \
         --format json >"$TEST_TMP/plan.out" 2>"$TEST_TMP/plan.err"
 is "$?" 0 "plan under valgrind: exit 0"
 vg_clean "$TEST_TMP/vg-plan.log" "plan: no memcheck error, no byte definitely lost"
 is "$(jq -c '[.delete[].id] | sort' "$TEST_TMP/plan.out")" \
         '["team-a-drop","team-a-fail","team-a-gone","team-a-legacy","team-a-old","team-a-retry"]' "plan: the orphans"
-timeout -k 5 120 "${VG[@]}" --log-file="$TEST_TMP/vg-validate.log" "$RECONCILER" -c "$HYGIENE_CFG" validate >/dev/null 2>&1
+timeout -k 5 120 "${VG[@]}" --log-file="$TEST_TMP/vg-validate.log" "$RECONCILER" -c "$CFG" validate >/dev/null 2>&1
 is "$?" 0 "validate under valgrind: exit 0"
 vg_clean "$TEST_TMP/vg-validate.log" "validate: no memcheck error, no byte definitely lost"
-printf 'apiVersion: connector-reconciler/v1\nkind: ConnectorSet\nmetadata:\n  name: [\n' >"$HYGIENE_M/broken.yaml"
-timeout -k 5 120 "${VG[@]}" --log-file="$TEST_TMP/vg-invalid.log" "$RECONCILER" -c "$HYGIENE_CFG" validate >/dev/null 2>&1
+printf 'apiVersion: connector-reconciler/v1\nkind: ConnectorSet\nmetadata:\n  name: [\n' >"$M/broken.yaml"
+timeout -k 5 120 "${VG[@]}" --log-file="$TEST_TMP/vg-invalid.log" "$RECONCILER" -c "$CFG" validate >/dev/null 2>&1
 is "$?" 2 "validate of a broken manifest under valgrind: exit 2"
 vg_clean "$TEST_TMP/vg-invalid.log" "validate (errors): no memcheck error, no byte definitely lost"
-rm "$HYGIENE_M/broken.yaml"
+rm "$M/broken.yaml"
 stop_fake
 
 # ---- run: two cycles, a reload between them, SIGTERM
-start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json" || exit 1
-write_config "$HYGIENE_CFG" "interval: 1s" "jitter: 0%"
+start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json"
+write_config "$CFG" "interval: 1s" "jitter: 0%"
 # Started directly (no wrapper, no subshell), so that $! is the reconciler under valgrind.
-"${VG[@]}" --log-file="$TEST_TMP/vg-run.log" "$RECONCILER" --log-target console -c "$HYGIENE_CFG" run \
+"${VG[@]}" --log-file="$TEST_TMP/vg-run.log" "$RECONCILER" --log-target console -c "$CFG" run \
         2>"$TEST_TMP/run.err" &
 daemon=$!
 TEST_PIDS="$TEST_PIDS $daemon"
 cycles() { grep -c "Cycle ended" "$TEST_TMP/run.err"; }
-wait_alive "$daemon" 120 sh -c "[ \"\$(grep -c 'Cycle ended' '$TEST_TMP/run.err')\" -ge 1 ]"
+wait_alive "$daemon" 120 has_lines 1 'Cycle ended' "$TEST_TMP/run.err"
 ok $? "run: the first cycle ends under valgrind"
 kill -HUP "$daemon"
 wait_alive "$daemon" 60 grep -q "Reloaded" "$TEST_TMP/run.err"
 ok $? "run: SIGHUP reloads the config"
-wait_alive "$daemon" 120 sh -c "[ \"\$(grep -c 'Cycle ended' '$TEST_TMP/run.err')\" -ge 2 ]"
+wait_alive "$daemon" 120 has_lines 2 'Cycle ended' "$TEST_TMP/run.err"
 ok $? "run: a second cycle ends ($(cycles) so far)"
-kill -TERM "$daemon"
-timeout 60 tail --pid="$daemon" -f /dev/null
-wait "$daemon"
-rc=$?
-forget_pid "$daemon"
-is "$rc" 0 "run under valgrind: SIGTERM is a clean stop, exit 0"
+stop_pid "$daemon" 60 "run under valgrind, on SIGTERM"
+is "$EXIT_STATUS" 0 "run under valgrind: SIGTERM is a clean stop, exit 0"
 vg_clean "$TEST_TMP/vg-run.log" "run: no memcheck error, no byte definitely lost"
 stop_fake
 

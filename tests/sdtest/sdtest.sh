@@ -229,8 +229,17 @@ sdtest_pid1_alive() {
         [ -n "$SDTEST_PID1" ] && [ "$(sdtest_pid_start "$SDTEST_PID1")" = "$SDTEST_PID1_START" ]
 }
 
+sdtest_is_running() {  # systemctl is-system-running says running (or degraded); sets $state
+        [ -e "/proc/$SDTEST_PID1/root/run/systemd/private" ] || return 1
+        state=$(sdtest_run systemctl is-system-running 2>/dev/null)
+        case $state in
+        running | degraded) return 0 ;;
+        esac
+        return 1
+}
+
 sdtest_boot() {  # starts the namespace and waits until systemd reports running
-        local cg2 mine i state
+        local cg2 mine state
         cg2=$(sdtest_cgroup2_mount)
         mine=$(sed -n 's/^0:://p' /proc/self/cgroup)
         SDTEST_CGROUP="$cg2${mine%/}/sdtest-$$-$RANDOM"
@@ -246,28 +255,14 @@ sdtest_boot() {  # starts the namespace and waits until systemd reports running
                 "$SDTEST_WORK/console.log" </dev/null >/dev/null 2>&1 &
         SDTEST_LAUNCHER=$!
 
-        for i in $(seq 100); do
-                [ -s "$SDTEST_WORK/pid1" ] && break
-                kill -0 "$SDTEST_LAUNCHER" 2>/dev/null || break
-                sleep 0.1
-        done
-        if [ ! -s "$SDTEST_WORK/pid1" ]; then
+        if ! wait_alive "$SDTEST_LAUNCHER" 10 test -s "$SDTEST_WORK/pid1"; then
                 sdtest_diag_boot "the namespace did not start"
                 return 1
         fi
         SDTEST_PID1=$(cat "$SDTEST_WORK/pid1")
         SDTEST_PID1_START=$(sdtest_pid_start "$SDTEST_PID1")
 
-        for i in $(seq 200); do
-                if [ -e "/proc/$SDTEST_PID1/root/run/systemd/private" ]; then
-                        state=$(sdtest_run systemctl is-system-running 2>/dev/null)
-                        case $state in
-                        running | degraded) return 0 ;;
-                        esac
-                fi
-                sdtest_pid1_alive || break
-                sleep 0.1
-        done
+        wait_alive "$SDTEST_PID1" 20 sdtest_is_running && return 0
         sdtest_diag_boot "systemd did not reach running (state '$state')"
         return 1
 }
@@ -291,18 +286,19 @@ sdtest_prop() {  # UNIT PROPERTY: prints its value
         sdtest_run systemctl show -P "$2" "$1"
 }
 
+sdtest_prop_is() {  # UNIT PROPERTY VALUE: the property has the value; sets $got
+        got=$(sdtest_prop "$1" "$2")
+        [ "$got" = "$3" ]
+}
+
 sdtest_wait_prop() {  # UNIT PROPERTY VALUE [SECONDS=10]: until the property has the value
-        local i got
-        for i in $(seq $((${4:-10} * 10))); do
-                got=$(sdtest_prop "$1" "$2")
-                [ "$got" = "$3" ] && return 0
-                if ! sdtest_pid1_alive; then
-                        diag "sdtest: PID 1 is gone, $1 $2 is not '$3'"
-                        return 1
-                fi
-                sleep 0.1
-        done
-        diag "sdtest: $1 $2 is '$got' after ${4:-10} s, not '$3'"
+        local got
+        wait_alive "$SDTEST_PID1" "${4:-10}" sdtest_prop_is "$1" "$2" "$3" && return 0
+        if ! sdtest_pid1_alive; then
+                diag "sdtest: PID 1 is gone, $1 $2 is not '$3'"
+        else
+                diag "sdtest: $1 $2 is '$got' after ${4:-10} s, not '$3'"
+        fi
         return 1
 }
 
@@ -318,15 +314,15 @@ sdtest_journal() {  # JOURNALCTL-ARGS...: the namespace's journal, live or as co
         journalctl --directory="$(sdtest_journal_dir)" --no-pager "$@"
 }
 
+sdtest_has_entry() {  # MATCHES...: `journalctl -o json MATCHES` prints an entry
+        [ -n "$(sdtest_journal -o json "$@" 2>/dev/null)" ]
+}
+
 sdtest_wait_journal() {  # SECONDS MATCHES...: until `journalctl -o json MATCHES` prints an entry
-        local seconds=$1 i
+        local seconds=$1
         shift
-        for i in $(seq $((seconds * 10))); do
-                [ -n "$(sdtest_journal -o json "$@" 2>/dev/null)" ] && return 0
-                # Once PID 1 is gone, its journal (copied out or not) gets no new entry.
-                sdtest_pid1_alive || break
-                sleep 0.1
-        done
+        # Once PID 1 is gone, its journal (copied out or not) gets no new entry.
+        wait_alive "$SDTEST_PID1" "$seconds" sdtest_has_entry "$@" && return 0
         diag "sdtest: no journal entry matches '$*' after $seconds s"
         return 1
 }
@@ -338,10 +334,7 @@ sdtest_teardown() {  # powers the namespace off, copies its journal out, ends wh
                 rm -rf "$SDTEST_WORK/journal"
                 cp -r "/proc/$SDTEST_PID1/root/run/log/journal" "$SDTEST_WORK/journal" 2>/dev/null
                 sdtest_run systemctl --no-block poweroff >/dev/null 2>&1
-                for i in $(seq 100); do
-                        sdtest_pid1_alive || break
-                        sleep 0.1
-                done
+                wait_for 10 gone "$SDTEST_PID1"
                 if sdtest_pid1_alive; then
                         diag "sdtest: PID 1 ($SDTEST_PID1) still alive 10 s after poweroff, killing it"
                         kill -KILL "$SDTEST_PID1" 2>/dev/null
@@ -349,12 +342,8 @@ sdtest_teardown() {  # powers the namespace off, copies its journal out, ends wh
         fi
         # unshare, script and timeout end when PID 1 does. Should they not, timeout hands a
         # SIGTERM to its process group (script), whose end takes unshare and PID 1 along.
-        for i in $(seq 50); do
-                kill -0 "$SDTEST_LAUNCHER" 2>/dev/null || break
-                [ "$i" = 30 ] && kill -TERM "$SDTEST_LAUNCHER" 2>/dev/null
-                sleep 0.1
-        done
-        kill -0 "$SDTEST_LAUNCHER" 2>/dev/null && kill -KILL "$SDTEST_LAUNCHER"
+        wait_for 3 gone "$SDTEST_LAUNCHER" || kill -TERM "$SDTEST_LAUNCHER" 2>/dev/null
+        wait_for 2 gone "$SDTEST_LAUNCHER" || kill -KILL "$SDTEST_LAUNCHER"
         wait "$SDTEST_LAUNCHER" 2>/dev/null
         SDTEST_LAUNCHER=
         SDTEST_PID1=
@@ -386,12 +375,8 @@ EOF
 }
 
 sdtest_start_fake_cluster() {  # [SECONDS=10]: starts it and waits until it listens
-        local i
         sdtest_systemctl start fake-cluster.service || return 1
-        for i in $(seq $((${1:-10} * 10))); do
-                [ -s "$SDTEST_WORK/out/fake-cluster.port" ] && return 0
-                sleep 0.1
-        done
+        wait_for "${1:-10}" test -s "$SDTEST_WORK/out/fake-cluster.port" && return 0
         diag "sdtest: the fake cluster wrote no port file in ${1:-10} s"
         sdtest_journal -o cat -u fake-cluster.service | sed 's/^/#   /' | tail -n 20
         return 1

@@ -12,234 +12,11 @@
 #include "backoff.h"
 #include "http.h"
 #include "plan.h"
+#include "url.h"
 #include "util.h"
 
 /* Retry timers may fire this much late, to coalesce wake-ups. */
 #define RETRY_TIMER_ACCURACY_USEC USEC_PER_MSEC
-
-/* ---- Base64 (Cloud id, Basic auth) ---- */
-
-static const char base64_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static int base64_value(char c) {
-        if (c >= 'A' && c <= 'Z')
-                return c - 'A';
-        if (c >= 'a' && c <= 'z')
-                return c - 'a' + 26;
-        if (c >= '0' && c <= '9')
-                return c - '0' + 52;
-        if (c == '+' || c == '-')
-                return 62;
-        if (c == '/' || c == '_')
-                return 63;
-        return -1;
-}
-
-/* Decodes standard or URL-safe base64, padding optional. Returns the NUL-terminated bytes. */
-static int base64_decode(const char *s, char **ret, size_t *ret_size) {
-        size_t n = strlen(s), pad = 0, o = 0;
-        _cleanup_free_ char *out = NULL;
-        uint32_t acc = 0;
-        unsigned bits = 0;
-
-        while (n > 0 && s[n - 1] == '=' && pad < 2) {
-                n--;
-                pad++;
-        }
-        if (n % 4 == 1 || (pad > 0 && (n + pad) % 4 != 0))
-                return -EINVAL;
-
-        out = malloc(n / 4 * 3 + 3 + 1);
-        if (!out)
-                return -ENOMEM;
-
-        for (size_t i = 0; i < n; i++) {
-                int v = base64_value(s[i]);
-
-                if (v < 0)
-                        return -EINVAL;
-                acc = (acc << 6) | (uint32_t) v;
-                bits += 6;
-                if (bits >= 8) {
-                        bits -= 8;
-                        out[o++] = (char) ((acc >> bits) & 0xFF);
-                }
-        }
-        /* Leftover bits must be zero padding of the last character. */
-        if ((acc & ((1u << bits) - 1)) != 0)
-                return -EINVAL;
-
-        out[o] = '\0';
-        *ret = TAKE_PTR(out);
-        *ret_size = o;
-        return 0;
-}
-
-static char *base64_encode(const char *s, size_t n) {
-        char *out = malloc((n + 2) / 3 * 4 + 1), *p;
-
-        if (!out)
-                return NULL;
-
-        p = out;
-        for (size_t i = 0; i < n; i += 3) {
-                uint32_t v = (uint32_t) (unsigned char) s[i] << 16;
-
-                if (i + 1 < n)
-                        v |= (uint32_t) (unsigned char) s[i + 1] << 8;
-                if (i + 2 < n)
-                        v |= (unsigned char) s[i + 2];
-                *p++ = base64_chars[(v >> 18) & 63];
-                *p++ = base64_chars[(v >> 12) & 63];
-                *p++ = i + 1 < n ? base64_chars[(v >> 6) & 63] : '=';
-                *p++ = i + 2 < n ? base64_chars[v & 63] : '=';
-        }
-        *p = '\0';
-        return out;
-}
-
-/* ---- The cluster URL ---- */
-
-int cluster_url_normalize(const char *url, char **ret, char **reterr_message) {
-        const char *authority, *slash;
-        size_t n;
-        char *s;
-
-        assert(ret);
-
-        if (!url || url[0] == '\0')
-                return reterr_printf(reterr_message, -EINVAL, "No cluster URL given");
-
-        if (strncasecmp(url, "https://", 8) == 0)
-                authority = url + 8;
-        else if (strncasecmp(url, "http://", 7) == 0)
-                authority = url + 7;
-        else
-                return reterr_printf(reterr_message, -EINVAL,
-                                     "The cluster URL must start with http:// or https://");
-
-        slash = strchr(authority, '/');
-        n = slash ? (size_t) (slash - authority) : strlen(authority);
-        /* Checked first, so that no message below can quote a password. */
-        if (memchr(authority, '@', n))
-                return reterr_printf(
-                        reterr_message, -EINVAL,
-                        "The cluster URL must not hold credentials: use an API key, password or "
-                        "bearer token file");
-        for (const char *p = url; *p; p++)
-                if ((unsigned char) *p <= 0x20 || *p == 0x7f)
-                        return reterr_printf(reterr_message, -EINVAL,
-                                             "The cluster URL holds a space or control character");
-        if (n == 0)
-                return reterr_printf(reterr_message, -EINVAL, "The cluster URL '%s' names no host", url);
-        if (strpbrk(url, "?#"))
-                return reterr_printf(reterr_message, -EINVAL,
-                                     "The cluster URL '%s' must not hold a query or fragment", url);
-
-        s = strdup(url);
-        if (!s)
-                return -ENOMEM;
-        for (n = strlen(s); n > 0 && s[n - 1] == '/'; n--)
-                s[n - 1] = '\0';
-
-        *ret = s;
-        return 0;
-}
-
-static bool valid_chars(const char *s, size_t n, const char *extra) {
-        for (size_t i = 0; i < n; i++) {
-                char c = s[i];
-
-                if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                      strchr(extra, c)) ||
-                    c == '\0')
-                        return false;
-        }
-        return true;
-}
-
-/* Splits "name[:port]" at its last colon. Returns the port (0 when none), or -EINVAL. */
-static int split_port(char *s, unsigned *ret_port) {
-        char *colon = strrchr(s, ':');
-        unsigned port = 0;
-
-        if (!colon) {
-                *ret_port = 0;
-                return 0;
-        }
-        if (colon[1] == '\0' || strlen(colon + 1) > 5)
-                return -EINVAL;
-        for (const char *p = colon + 1; *p; p++) {
-                if (*p < '0' || *p > '9')
-                        return -EINVAL;
-                port = port * 10 + (unsigned) (*p - '0');
-        }
-        if (port == 0 || port > 65535)
-                return -EINVAL;
-
-        *colon = '\0';
-        *ret_port = port;
-        return 0;
-}
-
-int cluster_cloud_id_to_url(const char *cloud_id, char **ret_url, char **reterr_message) {
-        _cleanup_free_ char *decoded = NULL;
-        char *host, *es, *kibana, *extra;
-        unsigned host_port, es_port;
-        const char *colon;
-        size_t size;
-        int r;
-
-        assert(cloud_id);
-        assert(ret_url);
-
-        colon = strrchr(cloud_id, ':');
-        if (!colon)
-                return reterr_printf(reterr_message, -EINVAL,
-                                     "The cloud id has no ':' between its name and its encoded part");
-        if (colon[1] == '\0')
-                return reterr_printf(reterr_message, -EINVAL, "The cloud id has nothing after its ':'");
-
-        r = base64_decode(colon + 1, &decoded, &size);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0)
-                return reterr_printf(reterr_message, -EINVAL,
-                                     "The cloud id's part after ':' is not valid base64");
-        if (strlen(decoded) != size)
-                return reterr_printf(reterr_message, -EINVAL, "The cloud id decodes to a NUL byte");
-
-        host = decoded;
-        es = strchr(host, '$');
-        if (!es)
-                return reterr_printf(
-                        reterr_message, -EINVAL,
-                        "The cloud id names no Elasticsearch cluster (expected host$es_uuid$kibana_uuid)");
-        *es++ = '\0';
-        kibana = strchr(es, '$');
-        if (kibana) {
-                *kibana++ = '\0';
-                extra = strchr(kibana, '$');
-                if (extra)
-                        return reterr_printf(reterr_message, -EINVAL,
-                                             "The cloud id has more parts than host$es_uuid$kibana_uuid");
-        }
-
-        if (split_port(host, &host_port) < 0 || split_port(es, &es_port) < 0)
-                return reterr_printf(reterr_message, -EINVAL, "The cloud id holds an invalid port");
-        if (host[0] == '\0')
-                return reterr_printf(reterr_message, -EINVAL, "The cloud id names no host");
-        if (es[0] == '\0')
-                return reterr_printf(reterr_message, -EINVAL,
-                                     "The cloud id names no Elasticsearch cluster uuid");
-        if (!valid_chars(host, strlen(host), "-.") || !valid_chars(es, strlen(es), "-"))
-                return reterr_printf(reterr_message, -EINVAL,
-                                     "The cloud id holds characters a host name cannot");
-
-        /* A port on the uuid is the newer form and wins; 443 is the default. */
-        *ret_url = strdup_printf("https://%s.%s:%u", es, host, es_port ?: host_port ?: 443);
-        return *ret_url ? 0 : -ENOMEM;
-}
 
 const char *cluster_delete_result_to_string(enum cluster_delete_result r) {
         static const char *const table[_CLUSTER_DELETE_RESULT_MAX] = {
@@ -1622,6 +1399,7 @@ static int build_auth_header(const struct cluster_options *o, char **ret, char *
 
         case CLUSTER_AUTH_BASIC: {
                 _cleanup_erase_ char *pair = NULL, *encoded = NULL;
+                int r;
 
                 if (!o->username || o->username[0] == '\0')
                         return reterr_printf(reterr_message, -EINVAL, "The user name is empty");
@@ -1637,9 +1415,9 @@ static int build_auth_header(const struct cluster_options *o, char **ret, char *
                 pair = strdup_printf("%s:%s", o->username, o->password);
                 if (!pair)
                         return -ENOMEM;
-                encoded = base64_encode(pair, strlen(pair));
-                if (!encoded)
-                        return -ENOMEM;
+                r = base64_encode(pair, strlen(pair), &encoded);
+                if (r < 0)
+                        return r;
                 *ret = strdup_printf("Authorization: Basic %s", encoded);
                 return *ret ? 0 : -ENOMEM;
         }
@@ -1652,6 +1430,7 @@ static int build_auth_header(const struct cluster_options *o, char **ret, char *
 int cluster_new(struct cluster **ret, sd_event *event, const struct cluster_options *o,
                 char **reterr_message) {
         _cleanup_(cluster_unrefp) struct cluster *c = NULL;
+        _cleanup_free_ char *m = NULL;
         struct http_options ho;
         size_t n = 0;
         int r;
@@ -1660,8 +1439,8 @@ int cluster_new(struct cluster **ret, sd_event *event, const struct cluster_opti
         assert(event);
         assert(o);
 
-        if (!!o->url == !!o->cloud_id)
-                return reterr_printf(reterr_message, -EINVAL, "Give either a cluster URL or a cloud id");
+        if (!o->url)
+                return reterr_printf(reterr_message, -EINVAL, "No cluster URL given");
 
         c = calloc(1, sizeof(*c));
         if (!c)
@@ -1673,10 +1452,10 @@ int cluster_new(struct cluster **ret, sd_event *event, const struct cluster_opti
                 o->page_size == 0 ? CLUSTER_PAGE_SIZE_DEFAULT : MIN(o->page_size, CLUSTER_PAGE_SIZE_MAX);
         c->max_result_window = o->max_result_window ?: CLUSTER_MAX_RESULT_WINDOW_DEFAULT;
 
-        if (o->url)
-                r = cluster_url_normalize(o->url, &c->base_url, reterr_message);
-        else
-                r = cluster_cloud_id_to_url(o->cloud_id, &c->base_url, reterr_message);
+        r = url_normalize(o->url, URL_CLUSTER, "use an API key, a password or a bearer token", &c->base_url,
+                          &m);
+        if (r == -EINVAL)
+                return reterr_printf(reterr_message, r, "The cluster URL %s", m);
         if (r < 0)
                 return r;
 

@@ -32,6 +32,7 @@
         "filter_path=count,results.id,results.name,results.service_type,results.index_name,results.deleted"
 /* How many times a listing is taken before one whose pages disagree fails the cycle. */
 #define CLUSTER_LIST_ATTEMPTS_MAX 3u
+/* The options' defaults; the config file's keys default to them too (config.c). */
 #define CLUSTER_CONNECT_TIMEOUT_USEC_DEFAULT (5 * USEC_PER_SEC)
 #define CLUSTER_REQUEST_TIMEOUT_USEC_DEFAULT (30 * USEC_PER_SEC)
 #define CLUSTER_MAX_IN_FLIGHT_DEFAULT 2u
@@ -53,8 +54,7 @@ enum cluster_auth {
  * secrets (api_key, password, bearer_token) are kept in buffers wiped when the cluster is freed,
  * and never appear in a message. */
 struct cluster_options {
-        const char *url;      /* http(s)://host[:port][/prefix]; or NULL and cloud_id */
-        const char *cloud_id; /* Elastic Cloud id, "name:base64(host$es_uuid$kibana_uuid)" */
+        const char *url; /* http(s)://host[:port][/prefix], see url_normalize() */
         enum cluster_auth auth;
         const char *api_key;
         const char *username;
@@ -101,8 +101,9 @@ struct cluster_retry {
         usec_t delay_usec;   /* wait before the next attempt */
 };
 
-/* Creates a client on 'event' (referenced). Checks the options: a url or a cloud_id (not both),
- * http or https only, no credentials or query in the url, secrets without control characters.
+/* Creates a client on 'event' (referenced). Checks the options: a url as url_normalize() accepts
+ * a URL_CLUSTER (an Elastic Cloud id is turned into one by url_from_cloud_id() first), secrets
+ * without control characters.
  * Returns 0 and *ret (owned by the caller), or a negative errno (-EINVAL with *reterr_message set,
  * owned by the caller, for bad options; -ENOMEM). Sends nothing yet. */
 int cluster_new(struct cluster **ret, sd_event *event, const struct cluster_options *o,
@@ -216,12 +217,3 @@ int cluster_delete(struct cluster *c, const char *id, const struct cluster_delet
  * be taken again. Requests on the wire finish or time out. For a cycle past its deadline, or
  * stopping. */
 void cluster_stop_retrying(struct cluster *c);
-
-/* ---- Pure helpers (no I/O), exposed for the unit tests and the fuzzer. ---- */
-
-/* Checks a base URL and returns it without trailing slashes (new string in *ret). */
-int cluster_url_normalize(const char *url, char **ret, char **reterr_message);
-
-/* Decodes an Elastic Cloud id, "name:base64(host[:port]$es_uuid[:port]$kibana_uuid)", into
- * "https://es_uuid.host:port" (port 443 unless one is given). */
-int cluster_cloud_id_to_url(const char *cloud_id, char **ret_url, char **reterr_message);

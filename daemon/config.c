@@ -14,26 +14,22 @@
 
 #include "config.h"
 #include "plan.h"
+#include "url.h"
 #include "util.h"
 #include "yaml-read.h"
 
 /* Room for a dotted key path in messages; longer ones are cut. */
 #define PATH_BUF 256
 
-/* Elastic Cloud: a cloud id is "NAME:BASE64", BASE64 decoding to "HOST[:PORT]$ES_UUID[:PORT]..."
- * (the Kibana part after a second '$' is ignored); the cluster's URL is
- * https://ES_UUID.HOST:PORT, PORT 443 when neither part names one, as Elastic's clients do. */
-#define CLOUD_DEFAULT_PORT "443"
-
-static const char *const auth_names[_CONFIG_AUTH_MAX] = {
-        [CONFIG_AUTH_NONE] = "none",
-        [CONFIG_AUTH_API_KEY] = "api_key",
-        [CONFIG_AUTH_BASIC] = "basic",
-        [CONFIG_AUTH_BEARER] = "bearer",
+static const char *const auth_names[_CLUSTER_AUTH_MAX] = {
+        [CLUSTER_AUTH_NONE] = "none",
+        [CLUSTER_AUTH_API_KEY] = "api_key",
+        [CLUSTER_AUTH_BASIC] = "basic",
+        [CLUSTER_AUTH_BEARER] = "bearer",
 };
 
-const char *config_auth_to_string(enum config_auth a) {
-        if (a < 0 || a >= _CONFIG_AUTH_MAX)
+const char *config_auth_to_string(enum cluster_auth a) {
+        if (a < 0 || a >= _CLUSTER_AUTH_MAX)
                 return NULL;
         return auth_names[a];
 }
@@ -41,14 +37,6 @@ const char *config_auth_to_string(enum config_auth a) {
 static void file_done(struct config_file *f) {
         free(f->path);
         f->path = NULL;
-}
-
-/* Wipes 'size' bytes at 'p' (not just up to a NUL) and frees it. */
-static void wipe_free(char *p, size_t size) {
-        if (!p)
-                return;
-        explicit_bzero(p, size);
-        free(p);
 }
 
 struct config *config_free(struct config *c) {
@@ -73,17 +61,18 @@ struct config *config_free(struct config *c) {
         return NULL;
 }
 
+/* The units of a duration, largest first: a compound duration goes down this list. */
+static const struct {
+        const char *unit;
+        usec_t usec;
+} units[] = {
+        { "h", USEC_PER_HOUR },
+        { "m", USEC_PER_MINUTE },
+        { "s", USEC_PER_SEC },
+        { "ms", USEC_PER_MSEC },
+};
+
 int config_parse_duration(const char *s, usec_t *ret) {
-        static const struct {
-                const char *unit;
-                usec_t usec;
-        } units[] = {
-                /* Largest first: a compound duration goes down this list. */
-                { "h", USEC_PER_HOUR },
-                { "m", USEC_PER_MINUTE },
-                { "s", USEC_PER_SEC },
-                { "ms", USEC_PER_MSEC },
-        };
         usec_t total = 0;
         size_t next = 0; /* the largest unit still allowed */
 
@@ -131,16 +120,13 @@ struct parser {
 
 static int error_at(struct parser *p, const struct yaml_read_node *n, const char *fmt, ...) _printf_(3, 4);
 static int error_at(struct parser *p, const struct yaml_read_node *n, const char *fmt, ...) {
-        _cleanup_free_ char *m = NULL;
         va_list ap;
-        int k;
+        int r;
 
         va_start(ap, fmt);
-        k = vasprintf(&m, fmt, ap);
+        r = yaml_read_diags_addv(p->errors, p->file, n->line, n->column, fmt, ap);
         va_end(ap);
-        if (k < 0)
-                return -ENOMEM;
-        return yaml_read_error(p->errors, p->file, n, "%s", m);
+        return r < 0 ? r : -EINVAL;
 }
 
 static int type_error(struct parser *p, const struct yaml_read_node *n, const char *path, const char *want) {
@@ -196,6 +182,13 @@ static const char *key_name(const struct config_key *k) {
 /* The most keys one table may hold. */
 #define TABLE_MAX 32U
 
+/* Stores 's' (owned) in a string field, freeing what the field held. Returns 0. */
+static int set_string(char **field, char *s) {
+        free(*field);
+        *field = s;
+        return 0;
+}
+
 static int get_string(struct parser *p, const struct yaml_read_node *n, const struct config_key *k,
                       void *data) {
         char **ret = data, *s;
@@ -207,9 +200,7 @@ static int get_string(struct parser *p, const struct yaml_read_node *n, const st
         s = strdup(n->value);
         if (!s)
                 return -ENOMEM;
-        free(*ret);
-        *ret = s;
-        return 0;
+        return set_string(ret, s);
 }
 
 static int get_bool(struct parser *p, const struct yaml_read_node *n, const struct config_key *k,
@@ -289,15 +280,6 @@ static int read_duration(struct parser *p, const struct yaml_read_node *n, const
 
 /* Writes a duration the way the config file does ("168h", "1h30m"): whole milliseconds only. */
 static void format_duration(usec_t u, char *buf, size_t size) {
-        static const struct {
-                const char *unit;
-                usec_t usec;
-        } units[] = {
-                { "h", USEC_PER_HOUR },
-                { "m", USEC_PER_MINUTE },
-                { "s", USEC_PER_SEC },
-                { "ms", USEC_PER_MSEC },
-        };
         size_t n = 0;
 
         buf[0] = 0;
@@ -435,9 +417,7 @@ static int get_path(struct parser *p, const struct yaml_read_node *n, const stru
         r = resolve_path(p, n, k, false, &s, NULL);
         if (r < 0)
                 return r;
-        free(*ret);
-        *ret = s;
-        return 0;
+        return set_string(ret, s);
 }
 
 /* A *_file key, into a struct config_file. */
@@ -451,12 +431,6 @@ static int get_file(struct parser *p, const struct yaml_read_node *n, const stru
         free(f->path);
         f->path = NULL;
         return resolve_path(p, n, k, true, &f->path, &f->credential);
-}
-
-static int check_mapping(struct parser *p, const struct yaml_read_node *n, const char *path) {
-        if (n->kind != YAML_READ_MAPPING)
-                return type_error(p, n, path, "a mapping");
-        return 0;
 }
 
 /* Sorts the mapping's values into slots by the table's keys ('v' has n_table of them; unknown
@@ -485,283 +459,38 @@ static int parse_table(struct parser *p, const struct yaml_read_node *map, const
         return 0;
 }
 
-/* Decodes standard or URL-safe base64, padding optional. Returns the length, or -EINVAL. */
-static ssize_t base64_decode(const char *in, char *out) {
-        unsigned acc = 0, bits = 0;
-        size_t n = 0, len = strlen(in);
-
-        while (len > 0 && in[len - 1] == '=')
-                len--;
-        for (size_t i = 0; i < len; i++) {
-                char c = in[i];
-                unsigned v;
-
-                if (c >= 'A' && c <= 'Z')
-                        v = (unsigned) (c - 'A');
-                else if (c >= 'a' && c <= 'z')
-                        v = (unsigned) (c - 'a') + 26;
-                else if (c >= '0' && c <= '9')
-                        v = (unsigned) (c - '0') + 52;
-                else if (c == '+' || c == '-')
-                        v = 62;
-                else if (c == '/' || c == '_')
-                        v = 63;
-                else
-                        return -EINVAL;
-                acc = (acc << 6) | v;
-                bits += 6;
-                if (bits >= 8) {
-                        bits -= 8;
-                        out[n++] = (char) ((acc >> bits) & 0xff);
-                }
-        }
-        if (bits >= 6)
-                return -EINVAL; /* a lone sixth-bit group: not base64 */
-        out[n] = 0;
-        return (ssize_t) n;
+/* The mapping under the key 'k' (cluster, retry, safety), by parse_table(). Returns as it does, or
+ * -EINVAL when the value is no mapping (reported). */
+static int parse_section(struct parser *p, const struct yaml_read_node *map, const struct config_key *k,
+                         const struct config_key *table, size_t n_table, const struct yaml_read_node **v,
+                         struct config *c) {
+        if (map->kind != YAML_READ_MAPPING)
+                return type_error(p, map, k->path, "a mapping");
+        return parse_table(p, map, k->path, table, n_table, v, c);
 }
 
-static bool valid_host(const char *s, size_t n) {
-        if (n == 0)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!isalnum((unsigned char) s[i]) && !strchr("-._", s[i]))
-                        return false;
-        return true;
-}
-
-static bool valid_port(const char *s, size_t n) {
-        unsigned v = 0;
-
-        if (n == 0 || n > 5)
-                return false;
-        for (size_t i = 0; i < n; i++) {
-                if (!isdigit((unsigned char) s[i]))
-                        return false;
-                v = v * 10 + (unsigned) (s[i] - '0');
-        }
-        return v >= 1 && v <= 65535;
-}
-
-/* Splits "HOST[:PORT]" in place. */
-static bool split_host_port(char *s, const char **ret_host, const char **ret_port) {
-        char *colon = strchr(s, ':');
-
-        if (colon) {
-                *colon = 0;
-                if (!valid_port(colon + 1, strlen(colon + 1)))
-                        return false;
-                *ret_port = colon + 1;
-        } else
-                *ret_port = NULL;
-        *ret_host = s;
-        return valid_host(s, strlen(s));
-}
-
-/* Turns a decoded cloud id, HOST[:PORT]$UUID[:PORT][$KIBANA...], into a URL. Changes 'decoded'
- * in place. Returns -EINVAL when it has not that shape. */
-static int cloud_url(char *decoded, char **ret) {
-        const char *host, *host_port, *uuid, *uuid_port;
-        char *dollar, *rest, *url;
-
-        dollar = strchr(decoded, '$');
-        if (!dollar)
-                return -EINVAL;
-        *dollar = 0;
-        rest = dollar + 1;
-        dollar = strchr(rest, '$');
-        if (dollar)
-                *dollar = 0;
-        if (!split_host_port(decoded, &host, &host_port) || !split_host_port(rest, &uuid, &uuid_port))
-                return -EINVAL;
-        if (asprintf(&url, "https://%s.%s:%s", uuid, host, uuid_port ?: host_port ?: CLOUD_DEFAULT_PORT) < 0)
-                return -ENOMEM;
-        *ret = url;
-        return 0;
-}
-
-static int cloud_id_to_url(struct parser *p, const struct yaml_read_node *n, char **ret) {
-        /* The base64 part follows the last ':' (base64 has none); the name before it is a label. */
-        const char *b64 = strrchr(n->value, ':') ? strrchr(n->value, ':') + 1 : n->value;
-        _cleanup_free_ char *decoded = NULL;
-        int r;
-
-        decoded = malloc(strlen(b64) + 1);
-        if (!decoded)
-                return -ENOMEM;
-        if (base64_decode(b64, decoded) < 0)
-                return error_at(
-                        p, n,
-                        "'cluster.cloud_id' is not a valid cloud id: the part after ':' is not base64");
-        r = cloud_url(decoded, ret);
-        if (r == -EINVAL)
-                return error_at(p, n,
-                                "'cluster.cloud_id' is not a valid cloud id: it must decode to "
-                                "'HOST$ELASTICSEARCH_ID$KIBANA_ID'");
-        return r;
-}
-
-/* What check_url() accepts, and how it words its messages. */
-struct url_rules {
-        const char *path;           /* the key's dotted path */
-        const char *const *schemes; /* lower case, each with its "://" */
-        size_t n_schemes;
-        const char *schemes_text;     /* the schemes as a message lists them */
-        const char *credentials_hint; /* what to do instead of credentials in the URL */
-        /* The message refusing a value with credentials shows it, credentials redacted: always,
-         * or only when its scheme is wrong too (cluster.url's message for a right scheme predates
-         * the redaction, and the value adds nothing to it). */
-        bool show_redacted_always;
-        bool path_allowed; /* else nothing may follow HOST[:PORT] but one '/' */
-        bool lower_scheme; /* store the scheme in lower case */
-};
-
-static const char *const url_schemes[] = { "https://", "http://" };
-static const struct url_rules url_rules = {
-        .path = "cluster.url",
-        .schemes = url_schemes,
-        .n_schemes = ELEMENTSOF(url_schemes),
-        .schemes_text = "https:// or http://",
-        .credentials_hint = "use 'cluster.username' and 'cluster.password_file', or another *_file key",
-        .path_allowed = true,
-};
-
-/* libcurl's proxy schemes (CURLOPT_PROXY); with socks4a and socks5h the proxy resolves host names. */
-static const char *const proxy_schemes[] = {
-        "http://", "https://", "socks4://", "socks4a://", "socks5://", "socks5h://",
-};
-static const struct url_rules proxy_rules = {
-        .path = "cluster.proxy",
-        .schemes = proxy_schemes,
-        .n_schemes = ELEMENTSOF(proxy_schemes),
-        .schemes_text = "http://, https://, socks4://, socks4a://, socks5:// or socks5h://",
-        .credentials_hint = "a proxy that needs them is not supported",
-        .show_redacted_always = true,
-        .lower_scheme = true,
-};
-
-/* Where a URL's authority starts: after "SCHEME://" when it starts with a scheme, else at once. */
-static const char *url_authority(const char *s) {
-        size_t n = 0;
-
-        while (isalnum((unsigned char) s[n]) || (s[n] && strchr("+-.", s[n])))
-                n++;
-        return startswith(s + n, "://") ? s + n + 3 : s;
-}
-
-/* 's' as a message may show it: when it holds an '@', what precedes the '@' that ends its user
- * info (the last '@' before the first '/' after the scheme, else the last '@' of all, in case a
- * password holds a '/') is replaced by "***", so that no message ever shows a password. */
-static char *url_for_message(const char *s) {
-        const char *start = url_authority(s), *end = start + strcspn(start, "/"), *at = NULL;
-        char *m;
-
-        for (const char *c = start; c < end; c++)
-                if (*c == '@')
-                        at = c;
-        if (!at)
-                at = strrchr(start, '@');
-        if (!at)
-                return strdup(s);
-        if (asprintf(&m, "%.*s***%s", (int) (start - s), s, at) < 0)
-                return NULL;
-        return m;
-}
-
-/* Checks a URL against 'rules': a scheme of theirs, a host, an optional port, then a path only
- * when they allow one; no user info (credentials), query or fragment. Credentials are looked for
- * first, and a message never shows them. Returns the URL without trailing slashes. */
-static int check_url(struct parser *p, const struct yaml_read_node *n, const struct url_rules *rules,
-                     char **ret) {
-        const char *s = n->value, *rest = NULL, *host_end, *authority_end, *start = url_authority(s);
-        _cleanup_free_ char *shown = NULL;
-        char *url;
-        size_t len;
-
-        shown = url_for_message(s);
-        if (!shown)
-                return -ENOMEM;
-        for (size_t i = 0; i < rules->n_schemes; i++)
-                if (strncasecmp(s, rules->schemes[i], strlen(rules->schemes[i])) == 0) {
-                        rest = s + strlen(rules->schemes[i]);
-                        break;
-                }
-
-        /* User info: whatever comes before an '@' in the authority, that is, after "SCHEME://"
-         * (or from the start, for a URL with no scheme) and up to the first '/'. */
-        if (memchr(start, '@', strcspn(start, "/"))) {
-                if (!rest || rules->show_redacted_always)
-                        return error_at(p, n, "'%s' must not carry credentials (%s): %s", rules->path, shown,
-                                        rules->credentials_hint);
-                return error_at(p, n, "'%s' must not carry credentials: %s", rules->path,
-                                rules->credentials_hint);
-        }
-        if (!rest)
-                return error_at(p, n, "'%s' must start with %s, got '%s'", rules->path, rules->schemes_text,
-                                shown);
-
-        for (const char *c = s; *c; c++)
-                if ((unsigned char) *c <= ' ' || *c == 0x7f)
-                        return error_at(p, n, "'%s' must not contain spaces or control characters",
-                                        rules->path);
-        authority_end = rest + strcspn(rest, "/?#");
-        if (strpbrk(s, "?#"))
-                return error_at(p, n, "'%s' must not have a query or a fragment", rules->path);
-
-        if (*rest == '[') {
-                /* An IPv6 literal. */
-                host_end = memchr(rest, ']', (size_t) (authority_end - rest));
-                if (!host_end || host_end == rest + 1)
-                        goto invalid_host;
-                for (const char *c = rest + 1; c < host_end; c++)
-                        if (!isxdigit((unsigned char) *c) && *c != ':' && *c != '.')
-                                goto invalid_host;
-                host_end++;
-        } else {
-                host_end = rest + strcspn(rest, ":/");
-                if (host_end > authority_end)
-                        host_end = authority_end;
-                if (!valid_host(rest, (size_t) (host_end - rest)))
-                        goto invalid_host;
-        }
-        if (host_end < authority_end) {
-                if (*host_end != ':' || !valid_port(host_end + 1, (size_t) (authority_end - host_end - 1)))
-                        return error_at(p, n, "'%s' has an invalid port: '%s'", rules->path, shown);
-        }
-        if (!rules->path_allowed && !streq(authority_end, "") && !streq(authority_end, "/"))
-                return error_at(p, n, "'%s' must be SCHEME://HOST[:PORT], with no path, got '%s'",
-                                rules->path, shown);
-
-        len = strlen(s);
-        while (len > 0 && s[len - 1] == '/' && s + len - 1 >= authority_end)
-                len--;
-        url = strndup(s, len);
-        if (!url)
-                return -ENOMEM;
-        if (rules->lower_scheme)
-                for (char *c = url; c < url + (rest - s); c++)
-                        *c = (char) tolower((unsigned char) *c);
-        *ret = url;
-        return 0;
-
-invalid_host:
-        return error_at(p, n, "'%s' has an invalid host name: '%s'", rules->path, shown);
-}
-
-/* cluster.proxy: a URL by proxy_rules. */
-static int get_proxy(struct parser *p, const struct yaml_read_node *n, const struct config_key *k,
-                     void *data) {
-        char **ret = data, *s = NULL;
+/* A URL value: url.c checks it, and the message names the key and where it is written. A value
+ * that is no string, or an empty one, is reported as get_string() reports it. */
+static int get_url(struct parser *p, const struct yaml_read_node *n, const struct config_key *k,
+                   enum url_kind kind, const char *credentials_hint, char **ret) {
+        _cleanup_free_ char *m = NULL;
+        char *s = NULL;
         int r;
 
         if (!yaml_read_is_string(n) || n->length == 0)
-                return get_string(p, n, k, ret); /* reports the type, or the empty string */
-        r = check_url(p, n, &proxy_rules, &s);
+                return get_string(p, n, k, ret);
+        r = url_normalize(n->value, kind, credentials_hint, &s, &m);
+        if (r == -EINVAL)
+                return error_at(p, n, "'%s' %s", k->path, m);
         if (r < 0)
                 return r;
-        free(*ret);
-        *ret = s;
-        return 0;
+        return set_string(ret, s);
+}
+
+/* cluster.proxy: libcurl's proxy URL. */
+static int get_proxy(struct parser *p, const struct yaml_read_node *n, const struct config_key *k,
+                     void *data) {
+        return get_url(p, n, k, URL_PROXY, "a proxy that needs them is not supported", data);
 }
 
 /* cluster.cluster_uuid: what GET / reports as cluster_uuid, a UUID in URL-safe base64. */
@@ -790,9 +519,7 @@ static int get_cluster_uuid(struct parser *p, const struct yaml_read_node *n, co
                         "'%s' is not a valid cluster UUID: '%s' (use 1 to %u letters, digits, '_' and "
                         "'-', as GET / reports it in cluster_uuid)",
                         k->path, s, CONFIG_MAX_CLUSTER_UUID_LENGTH);
-        free(*ret);
-        *ret = TAKE_PTR(s);
-        return 0;
+        return set_string(ret, TAKE_PTR(s));
 }
 
 /* The username for basic authentication. */
@@ -866,10 +593,7 @@ static int parse_cluster(struct parser *p, const struct yaml_read_node *map, con
         struct config *c = data;
         int r;
 
-        r = check_mapping(p, map, k->path);
-        if (r < 0)
-                return r;
-        r = parse_table(p, map, k->path, cluster_keys, _CLUSTER_MAX, v, c);
+        r = parse_section(p, map, k, cluster_keys, _CLUSTER_MAX, v, c);
         if (r < 0)
                 return r;
 
@@ -884,21 +608,23 @@ static int parse_cluster(struct parser *p, const struct yaml_read_node *map, con
                 if (r == -ENOMEM)
                         return r;
         } else if (v[CLUSTER_URL]) {
-                if (yaml_read_is_string(v[CLUSTER_URL]) && v[CLUSTER_URL]->length > 0)
-                        r = check_url(p, v[CLUSTER_URL], &url_rules, &c->url);
-                else
-                        r = get_string(p, v[CLUSTER_URL], &cluster_keys[CLUSTER_URL], &c->url);
+                r = get_url(p, v[CLUSTER_URL], &cluster_keys[CLUSTER_URL], URL_CLUSTER,
+                            "use 'cluster.username' and 'cluster.password_file', or another *_file key",
+                            &c->url);
                 if (r == -ENOMEM)
                         return r;
         } else if (v[CLUSTER_CLOUD_ID]) {
+                _cleanup_free_ char *m = NULL;
+
                 r = get_string(p, v[CLUSTER_CLOUD_ID], &cluster_keys[CLUSTER_CLOUD_ID], &c->cloud_id);
+                if (r >= 0) {
+                        r = url_from_cloud_id(c->cloud_id, &c->url, &m);
+                        if (r == -EINVAL)
+                                r = error_at(p, v[CLUSTER_CLOUD_ID],
+                                             "'cluster.cloud_id' is not a valid cloud id: %s", m);
+                }
                 if (r == -ENOMEM)
                         return r;
-                if (r >= 0) {
-                        r = cloud_id_to_url(p, v[CLUSTER_CLOUD_ID], &c->url);
-                        if (r == -ENOMEM)
-                                return r;
-                }
         } else {
                 r = error_at(p, map, "'cluster' needs 'url' or 'cloud_id'");
                 if (r == -ENOMEM)
@@ -908,20 +634,20 @@ static int parse_cluster(struct parser *p, const struct yaml_read_node *map, con
         /* Who: at most one authentication method. */
         static const struct {
                 int slot;
-                enum config_auth auth;
+                enum cluster_auth auth;
         } methods[] = {
-                { CLUSTER_API_KEY_FILE, CONFIG_AUTH_API_KEY },
-                { CLUSTER_PASSWORD_FILE, CONFIG_AUTH_BASIC },
-                { CLUSTER_USERNAME, CONFIG_AUTH_BASIC },
-                { CLUSTER_BEARER_TOKEN_FILE, CONFIG_AUTH_BEARER },
+                { CLUSTER_API_KEY_FILE, CLUSTER_AUTH_API_KEY },
+                { CLUSTER_PASSWORD_FILE, CLUSTER_AUTH_BASIC },
+                { CLUSTER_USERNAME, CLUSTER_AUTH_BASIC },
+                { CLUSTER_BEARER_TOKEN_FILE, CLUSTER_AUTH_BEARER },
         };
-        c->auth = CONFIG_AUTH_NONE;
+        c->auth = CLUSTER_AUTH_NONE;
         for (size_t i = 0; i < ELEMENTSOF(methods); i++) {
                 const struct yaml_read_node *n = v[methods[i].slot];
 
                 if (!n)
                         continue;
-                if (c->auth != CONFIG_AUTH_NONE && c->auth != methods[i].auth) {
+                if (c->auth != CLUSTER_AUTH_NONE && c->auth != methods[i].auth) {
                         const struct yaml_read_node *later = n->line > auth->line ? n : auth;
 
                         r = error_at(p, key_of(map, later),
@@ -931,26 +657,36 @@ static int parse_cluster(struct parser *p, const struct yaml_read_node *map, con
                                 return r;
                         continue;
                 }
-                if (c->auth == CONFIG_AUTH_NONE) {
+                if (c->auth == CLUSTER_AUTH_NONE) {
                         auth = n;
                         auth_key = cluster_keys[methods[i].slot].path;
                 }
                 c->auth = methods[i].auth;
         }
-        if (v[CLUSTER_USERNAME] && !v[CLUSTER_PASSWORD_FILE] && !v[CLUSTER_API_KEY_FILE] &&
-            !v[CLUSTER_BEARER_TOKEN_FILE]) {
-                r = error_at(p, key_of(map, v[CLUSTER_USERNAME]),
-                             "'cluster.username' needs 'cluster.password_file'");
+
+        /* Keys that need another: basic authentication's two (unless another method was given: two
+         * methods were reported above), and a client certificate and its key. */
+        static const struct {
+                int slot, needs;
+                bool basic;
+                const char *hint;
+        } pairs[] = {
+                { CLUSTER_USERNAME, CLUSTER_PASSWORD_FILE, true, "" },
+                { CLUSTER_PASSWORD_FILE, CLUSTER_USERNAME, true, "" },
+                { CLUSTER_CLIENT_CERT_FILE, CLUSTER_CLIENT_KEY_FILE, false, ": give both or neither" },
+                { CLUSTER_CLIENT_KEY_FILE, CLUSTER_CLIENT_CERT_FILE, false, ": give both or neither" },
+        };
+        bool other_method = v[CLUSTER_API_KEY_FILE] || v[CLUSTER_BEARER_TOKEN_FILE];
+        for (size_t i = 0; i < ELEMENTSOF(pairs); i++) {
+                if (!v[pairs[i].slot] || v[pairs[i].needs] || (pairs[i].basic && other_method))
+                        continue;
+                r = error_at(p, key_of(map, v[pairs[i].slot]), "'%s' needs '%s'%s",
+                             cluster_keys[pairs[i].slot].path, cluster_keys[pairs[i].needs].path,
+                             pairs[i].hint);
                 if (r == -ENOMEM)
                         return r;
         }
-        if (v[CLUSTER_PASSWORD_FILE] && !v[CLUSTER_USERNAME] && !v[CLUSTER_API_KEY_FILE] &&
-            !v[CLUSTER_BEARER_TOKEN_FILE]) {
-                r = error_at(p, key_of(map, v[CLUSTER_PASSWORD_FILE]),
-                             "'cluster.password_file' needs 'cluster.username'");
-                if (r == -ENOMEM)
-                        return r;
-        }
+
         /* The secret file of the first method (a second one was reported above). */
         static const int secret_slots[] = { CLUSTER_API_KEY_FILE, CLUSTER_PASSWORD_FILE,
                                             CLUSTER_BEARER_TOKEN_FILE };
@@ -962,19 +698,8 @@ static int parse_cluster(struct parser *p, const struct yaml_read_node *map, con
                         break;
                 }
 
-        /* TLS: a client certificate and its key, both or neither. */
-        if (!!v[CLUSTER_CLIENT_CERT_FILE] != !!v[CLUSTER_CLIENT_KEY_FILE]) {
-                bool cert = v[CLUSTER_CLIENT_CERT_FILE];
-
-                r = error_at(p, key_of(map, cert ? v[CLUSTER_CLIENT_CERT_FILE] : v[CLUSTER_CLIENT_KEY_FILE]),
-                             "'cluster.%s' needs 'cluster.%s': give both or neither",
-                             cert ? "client_cert_file" : "client_key_file",
-                             cert ? "client_key_file" : "client_cert_file");
-                if (r == -ENOMEM)
-                        return r;
-        }
-
-        if (c->auth != CONFIG_AUTH_NONE && c->url && strncasecmp(c->url, "http://", 7) == 0 && p->warnings) {
+        if (c->auth != CLUSTER_AUTH_NONE && c->url && strncasecmp(c->url, "http://", 7) == 0 &&
+            p->warnings) {
                 r = yaml_read_error(
                         p->warnings, p->file, v[CLUSTER_URL],
                         "'cluster.url' is plain http: credentials will cross the network unencrypted");
@@ -1004,10 +729,7 @@ static int parse_retry(struct parser *p, const struct yaml_read_node *map, const
         struct config *c = data;
         int r;
 
-        r = check_mapping(p, map, k->path);
-        if (r < 0)
-                return r;
-        r = parse_table(p, map, k->path, retry_keys, _RETRY_MAX, v, c);
+        r = parse_section(p, map, k, retry_keys, _RETRY_MAX, v, c);
         if (r < 0)
                 return r;
         if (c->retry_initial_delay_usec > c->retry_max_delay_usec) {
@@ -1141,12 +863,8 @@ static const struct config_key safety_keys[_SAFETY_MAX] = {
 static int parse_safety(struct parser *p, const struct yaml_read_node *map, const struct config_key *k,
                         void *data) {
         const struct yaml_read_node *v[_SAFETY_MAX];
-        int r;
 
-        r = check_mapping(p, map, k->path);
-        if (r < 0)
-                return r;
-        return parse_table(p, map, k->path, safety_keys, _SAFETY_MAX, v, data);
+        return parse_section(p, map, k, safety_keys, _SAFETY_MAX, v, data);
 }
 
 enum {
@@ -1195,15 +913,15 @@ static int default_state_dir(char **ret) {
 
 static int config_set_defaults(struct config *c) {
         c->verify_tls = true;
-        c->connect_timeout_usec = CONFIG_DEFAULT_CONNECT_TIMEOUT_USEC;
-        c->request_timeout_usec = CONFIG_DEFAULT_REQUEST_TIMEOUT_USEC;
-        c->max_result_window = CONFIG_DEFAULT_MAX_RESULT_WINDOW;
+        c->connect_timeout_usec = CLUSTER_CONNECT_TIMEOUT_USEC_DEFAULT;
+        c->request_timeout_usec = CLUSTER_REQUEST_TIMEOUT_USEC_DEFAULT;
+        c->max_result_window = CLUSTER_MAX_RESULT_WINDOW_DEFAULT;
         c->interval_usec = CONFIG_DEFAULT_INTERVAL_USEC;
         c->jitter_percent = CONFIG_DEFAULT_JITTER_PERCENT;
-        c->concurrency = CONFIG_DEFAULT_CONCURRENCY;
-        c->retry_max_attempts = CONFIG_DEFAULT_RETRY_MAX_ATTEMPTS;
-        c->retry_initial_delay_usec = CONFIG_DEFAULT_RETRY_INITIAL_DELAY_USEC;
-        c->retry_max_delay_usec = CONFIG_DEFAULT_RETRY_MAX_DELAY_USEC;
+        c->concurrency = CLUSTER_MAX_IN_FLIGHT_DEFAULT;
+        c->retry_max_attempts = CLUSTER_RETRY_MAX_ATTEMPTS_DEFAULT;
+        c->retry_initial_delay_usec = CLUSTER_RETRY_INITIAL_DELAY_USEC_DEFAULT;
+        c->retry_max_delay_usec = CLUSTER_RETRY_MAX_DELAY_USEC_DEFAULT;
         c->max_deletions = CONFIG_DEFAULT_MAX_DELETIONS;
         c->dry_run = false;
         c->cycle_timeout_usec = CONFIG_DEFAULT_CYCLE_TIMEOUT_USEC;
@@ -1386,9 +1104,10 @@ static int read_secret(struct config *c, struct yaml_read_diags *warnings, struc
         const struct config_file *f = &c->secret_file;
         _cleanup_close_ int fd = -1;
         size_t size = 0, cap = CONFIG_MAX_SECRET_SIZE + 2;
+        bool too_large;
         struct stat st;
         char *buf;
-        int r;
+        int r = 0;
 
         fd = open_checked(c, f, true, &st, warnings, errors);
         if (fd < 0)
@@ -1401,37 +1120,38 @@ static int read_secret(struct config *c, struct yaml_read_diags *warnings, struc
         while (size < cap - 1) {
                 ssize_t k = read(fd, buf + size, cap - 1 - size);
 
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
                         r = negative_errno();
-                        wipe_free(buf, cap);
-                        return file_error(c, errors, f, "cannot read '%s': %s", f->path, strerror(-r));
-                }
-                if (k == 0)
+                if (k <= 0)
                         break;
                 size += (size_t) k;
         }
-        if (size > CONFIG_MAX_SECRET_SIZE) {
-                wipe_free(buf, cap);
-                return file_error(c, errors, f, "'%s' is larger than %u bytes", f->path,
-                                  CONFIG_MAX_SECRET_SIZE);
-        }
+        too_large = size > CONFIG_MAX_SECRET_SIZE;
         /* One trailing newline is not part of the secret: editors and `echo` add one. */
         if (size > 0 && buf[size - 1] == '\n')
                 size--;
         buf[size] = 0;
-        if (size == 0) {
-                wipe_free(buf, cap);
-                return file_error(c, errors, f, "'%s' is empty", f->path);
+
+        if (r < 0)
+                r = file_error(c, errors, f, "cannot read '%s': %s", f->path, strerror(-r));
+        else if (too_large)
+                r = file_error(c, errors, f, "'%s' is larger than %u bytes", f->path,
+                               CONFIG_MAX_SECRET_SIZE);
+        else if (size == 0)
+                r = file_error(c, errors, f, "'%s' is empty", f->path);
+        else if (memchr(buf, 0, size) || strpbrk(buf, "\r\n"))
+                r = file_error(c, errors, f, "'%s' holds a line break or a NUL byte inside the secret",
+                               f->path);
+        else {
+                *ret = buf;
+                return 0;
         }
-        if (memchr(buf, 0, size) || strpbrk(buf, "\r\n")) {
-                wipe_free(buf, cap);
-                return file_error(c, errors, f, "'%s' holds a line break or a NUL byte inside the secret",
-                                  f->path);
-        }
-        *ret = buf;
-        return 0;
+        /* All of it, not just up to a NUL: a secret may have been read past one. */
+        explicit_bzero(buf, cap);
+        free(buf);
+        return r;
 }
 
 int config_load_secrets(struct config *c, struct yaml_read_diags *warnings, struct yaml_read_diags *errors) {

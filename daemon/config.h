@@ -10,24 +10,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cluster.h"
 #include "util.h"
 #include "yaml-read.h"
 
-#define CONFIG_DEFAULT_CONNECT_TIMEOUT_USEC (5 * USEC_PER_SEC)
-#define CONFIG_DEFAULT_REQUEST_TIMEOUT_USEC (30 * USEC_PER_SEC)
+/* The defaults of cluster.connect_timeout, cluster.request_timeout, cluster.max_result_window,
+ * concurrency and the retry keys are the cluster client's (cluster.h's CLUSTER_*_DEFAULT). */
 /* cluster.max_result_window: the connector index's index.max_result_window, which limits how far
  * the list API pages (Elasticsearch's default 10000); raise it only together with the index
  * setting. The cap keeps a typo from asking for absurd pages of memory. */
-#define CONFIG_DEFAULT_MAX_RESULT_WINDOW 10000U
 #define CONFIG_MAX_RESULT_WINDOW_MAX 10000000U
 #define CONFIG_DEFAULT_INTERVAL_USEC (5 * USEC_PER_MINUTE)
 #define CONFIG_DEFAULT_JITTER_PERCENT 10U
-#define CONFIG_DEFAULT_CONCURRENCY 2U
 #define CONFIG_MAX_CONCURRENCY 64U
-#define CONFIG_DEFAULT_RETRY_MAX_ATTEMPTS 5U
 #define CONFIG_MAX_RETRY_MAX_ATTEMPTS 1000U
-#define CONFIG_DEFAULT_RETRY_INITIAL_DELAY_USEC (500 * USEC_PER_MSEC)
-#define CONFIG_DEFAULT_RETRY_MAX_DELAY_USEC (30 * USEC_PER_SEC)
 #define CONFIG_DEFAULT_MAX_DELETIONS 10U
 #define CONFIG_UNLIMITED UINT64_MAX /* safety.max_deletions: "unlimited"; equals PLAN_UNLIMITED */
 #define CONFIG_DEFAULT_BACKUP_DIR "/var/lib/connector-reconciler/deleted"
@@ -40,15 +36,6 @@
  * room without letting a typo run on. */
 #define CONFIG_MAX_CLUSTER_UUID_LENGTH 64U
 #define CONFIG_MAX_SECRET_SIZE (64U * 1024U) /* bytes of a secret file */
-
-/* How requests authenticate: at most one method in a config. */
-enum config_auth {
-        CONFIG_AUTH_NONE,    /* an open cluster */
-        CONFIG_AUTH_API_KEY, /* cluster.api_key_file: "Authorization: ApiKey <secret>" */
-        CONFIG_AUTH_BASIC,   /* cluster.username + cluster.password_file: basic auth */
-        CONFIG_AUTH_BEARER,  /* cluster.bearer_token_file: "Authorization: Bearer <secret>" */
-        _CONFIG_AUTH_MAX,
-};
 
 /* A file a `*_file` key names. */
 struct config_file {
@@ -64,8 +51,11 @@ struct config {
 
         char *url;      /* cluster.url, or the URL cluster.cloud_id decodes to; no trailing '/' */
         char *cloud_id; /* as written, or NULL */
-        enum config_auth auth;
-        char *username;                 /* CONFIG_AUTH_BASIC only */
+        /* How requests authenticate, at most one method: CLUSTER_AUTH_NONE (an open cluster),
+         * CLUSTER_AUTH_API_KEY (cluster.api_key_file), CLUSTER_AUTH_BASIC (cluster.username and
+         * cluster.password_file) or CLUSTER_AUTH_BEARER (cluster.bearer_token_file). */
+        enum cluster_auth auth;
+        char *username;                 /* CLUSTER_AUTH_BASIC only */
         struct config_file secret_file; /* api_key_file, password_file or bearer_token_file */
         /* The secret that file holds: NULL until config_load_secrets(); without the one trailing
          * newline; wiped when the config is freed. */
@@ -151,7 +141,7 @@ static inline void config_freep(struct config **c) {
 }
 
 /* "none", "api_key", "basic", "bearer". */
-const char *config_auth_to_string(enum config_auth a);
+const char *config_auth_to_string(enum cluster_auth a);
 
 /* Parses a duration: one or more terms <integer><unit>, unit ms, s, m or h, units from largest
  * to smallest without repeats ("500ms", "30s", "5m", "1h30m", "1m30s"). Returns 0 and the value;

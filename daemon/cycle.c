@@ -46,20 +46,13 @@ struct cycle {
 };
 
 static void cluster_options_from_config(const struct config *c, struct cluster_options *o) {
-        static const enum cluster_auth auth[_CONFIG_AUTH_MAX] = {
-                [CONFIG_AUTH_NONE] = CLUSTER_AUTH_NONE,
-                [CONFIG_AUTH_API_KEY] = CLUSTER_AUTH_API_KEY,
-                [CONFIG_AUTH_BASIC] = CLUSTER_AUTH_BASIC,
-                [CONFIG_AUTH_BEARER] = CLUSTER_AUTH_BEARER,
-        };
-
         cluster_options_init(o);
         o->url = c->url;
-        o->auth = auth[c->auth];
-        o->api_key = c->auth == CONFIG_AUTH_API_KEY ? c->secret : NULL;
+        o->auth = c->auth;
+        o->api_key = c->auth == CLUSTER_AUTH_API_KEY ? c->secret : NULL;
         o->username = c->username;
-        o->password = c->auth == CONFIG_AUTH_BASIC ? c->secret : NULL;
-        o->bearer_token = c->auth == CONFIG_AUTH_BEARER ? c->secret : NULL;
+        o->password = c->auth == CLUSTER_AUTH_BASIC ? c->secret : NULL;
+        o->bearer_token = c->auth == CLUSTER_AUTH_BEARER ? c->secret : NULL;
         o->ca_file = c->ca_file.path;
         o->client_cert_file = c->client_cert_file.path;
         o->client_key_file = c->client_key_file.path;

@@ -1,4 +1,4 @@
-/* cluster.c's pure parts: id escaping, URLs and Cloud ids, versions and the delete parameters each
+/* cluster.c's pure parts: id escaping, versions and the delete parameters each
  * accepts, status -> errno, error bodies into messages, and the decoding of GET /, list pages
  * (whole and as filter_path leaves them), connector documents and sync-job pages from canned
  * bodies (tests/data/cluster/ and inline), and the paging logic that tells a complete listing
@@ -68,95 +68,6 @@ static void test_escape(void) {
         for (size_t i = 0; i < ELEMENTSOF(table); i++) {
                 _cleanup_free_ char *s = cluster_escape_segment(table[i].in);
                 is_str(s, table[i].out, "id '%s' escapes to one segment '%s'", table[i].in, table[i].out);
-        }
-}
-
-static void test_url(void) {
-        static const struct {
-                const char *in, *out, *message_part;
-        } table[] = {
-                { "http://localhost:9200", "http://localhost:9200", NULL },
-                { "https://es.example.net:9200/", "https://es.example.net:9200", NULL },
-                { "HTTPS://es.example.net/proxy/es//", "HTTPS://es.example.net/proxy/es", NULL },
-                { "http://[::1]:9200", "http://[::1]:9200", NULL },
-                { "ftp://es.example.net", NULL, "http:// or https://" },
-                { "es.example.net:9200", NULL, "http:// or https://" },
-                { "http://", NULL, "names no host" },
-                { "http:///x", NULL, "names no host" },
-                { "https://elastic:hunter2@es.example.net", NULL, "must not hold credentials" },
-                { "http://es.example.net/?pretty", NULL, "query or fragment" },
-                { "http://es.example.net/#x", NULL, "query or fragment" },
-                { "http://es example.net", NULL, "space or control" },
-                { "http://es.example.net\n", NULL, "space or control" },
-                { "", NULL, "No cluster URL" },
-        };
-
-        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
-                _cleanup_free_ char *s = NULL, *m = NULL;
-                int r = cluster_url_normalize(table[i].in, &s, &m);
-
-                /* By number: one of them holds a newline, which must not reach the TAP output. */
-                if (table[i].out) {
-                        is_int(r, 0, "URL #%zu is accepted", i);
-                        is_str(s, table[i].out, "URL #%zu becomes '%s'", i, table[i].out);
-                } else {
-                        is_int(r, -EINVAL, "URL #%zu is refused", i);
-                        ok(m && strstr(m, table[i].message_part), "and the message says '%s' ('%s')",
-                           table[i].message_part, strna(m));
-                        ok(!m || !strstr(m, "hunter2"), "and the message holds no password");
-                }
-        }
-}
-
-static void test_cloud_id(void) {
-        static const struct {
-                const char *in, *out, *message_part;
-        } table[] = {
-                { "staging:"
-                  "dXMtZWFzdC0xLmF3cy5mb3VuZC5pbyRjZWM2ZjI2MWE3NGJmMjRjZTMzYmI4ODExYjg0Mjk0ZiRjNmMyY2E2ZDA0M"
-                  "jI0OWFmMGNjN2Q3YTllOTYyNTc0Mw==",
-                  "https://cec6f261a74bf24ce33bb8811b84294f.us-east-1.aws.found.io:443", NULL },
-                { "staging:"
-                  "dXMtZWFzdC0xLmF3cy5mb3VuZC5pbyRjZWM2ZjI2MWE3NGJmMjRjZTMzYmI4ODExYjg0Mjk0ZiRjNmMyY2E2ZDA0M"
-                  "jI0OWFmMGNjN2Q3YTllOTYyNTc0Mw",
-                  "https://cec6f261a74bf24ce33bb8811b84294f.us-east-1.aws.found.io:443",
-                  NULL }, /* no padding */
-                { ":dXMtZWFzdC0xLmF3cy5mb3VuZC5pbyRjZWM2ZjI2MWE3NGJmMjRjZTMzYmI4ODExYjg0Mjk0ZiRjNmMyY2E2ZDA0"
-                  "MjI0OWFmMGNjN2Q3YTllOTYyNTc0Mw==",
-                  "https://cec6f261a74bf24ce33bb8811b84294f.us-east-1.aws.found.io:443",
-                  NULL }, /* no name */
-                { "my:deployment:ZXUtd2VzdC0xLmF3cy5mb3VuZC5pbzo5MjQzJGFiYzEyMyRkZWY0NTY=",
-                  "https://abc123.eu-west-1.aws.found.io:9243",
-                  NULL }, /* port on the host, ':' in the name */
-                { "x:ZXUtd2VzdC0xLmF3cy5mb3VuZC5pbyRhYmMxMjM6OTI0NCRkZWY0NTY=",
-                  "https://abc123.eu-west-1.aws.found.io:9244", NULL }, /* port on the uuid */
-                { "x:aG9zdC5leGFtcGxlJHV1aWQx", "https://uuid1.host.example:443",
-                  NULL }, /* no kibana part */
-                { "no-colon-at-all", NULL, "no ':'" },
-                { "name:", NULL, "nothing after" },
-                { "name:!!!not base64!!!", NULL, "not valid base64" },
-                { "name:aG9zdC5leGFtcGxl=", NULL, "not valid base64" }, /* bad padding */
-                { "name:aG9zdC5leGFtcGxl", NULL, "names no Elasticsearch cluster" },
-                { "name:JHV1aWQka2li", NULL, "names no host" },
-                { "name:aG9zdC5leGFtcGxlJCRraWI=", NULL, "no Elasticsearch cluster uuid" },
-                { "name:aG9zdC5leGFtcGxlOjk5OTk5JHUkaw==", NULL, "invalid port" },
-                { "name:aCR1JGskZXh0cmE=", NULL, "more parts" },
-                { "name:aCBvc3QkdSRr", NULL, "characters" },
-                { "name:aC94JHUkaw==", NULL, "characters" },
-        };
-
-        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
-                _cleanup_free_ char *s = NULL, *m = NULL;
-                int r = cluster_cloud_id_to_url(table[i].in, &s, &m);
-
-                if (table[i].out) {
-                        is_int(r, 0, "cloud id #%zu decodes", i);
-                        is_str(s, table[i].out, "cloud id #%zu gives '%s'", i, table[i].out);
-                } else {
-                        is_int(r, -EINVAL, "cloud id '%s' is refused", table[i].in);
-                        ok(m && strstr(m, table[i].message_part), "and the message says '%s' ('%s')",
-                           table[i].message_part, strna(m));
-                }
         }
 }
 
@@ -1079,8 +990,6 @@ static void test_lister(void) {
 
 int main(void) {
         test_escape();
-        test_url();
-        test_cloud_id();
         test_versions();
         test_check_version();
         test_delete_path();

@@ -85,7 +85,7 @@ static void test_defaults(void) {
         is_str(c->path, "good/minimal.yaml", "path: as given");
         is_str(c->url, "http://localhost:9200", "cluster.url");
         ok(!c->cloud_id, "cluster.cloud_id: none");
-        is_int(c->auth, CONFIG_AUTH_NONE, "no authentication: an open cluster");
+        is_int(c->auth, CLUSTER_AUTH_NONE, "no authentication: an open cluster");
         ok(!c->username && !c->secret_file.path && !c->secret, "no username, no secret");
         ok(!c->ca_file.path && !c->client_cert_file.path && !c->client_key_file.path, "no TLS files");
         ok(c->verify_tls, "verify_tls defaults to true");
@@ -122,7 +122,7 @@ static void test_full(void) {
         if (!ok(c, "full.yaml loads"))
                 return;
         is_str(c->url, "https://es.example.net:9200", "cluster.url: the trailing slash is dropped");
-        is_int(c->auth, CONFIG_AUTH_API_KEY, "api_key_file: API key authentication");
+        is_int(c->auth, CLUSTER_AUTH_API_KEY, "api_key_file: API key authentication");
         is_str(c->secret_file.path, "good/secrets/api-key", "api_key_file: relative to the config's folder");
         is_str(c->secret_file.key, "cluster.api_key_file", "the secret file's key");
         ok(c->secret_file.line == 4 && c->secret_file.column == 17, "the secret file's position (%u:%u)",
@@ -173,14 +173,14 @@ static void test_other_good(void) {
                        "cloud_id: decoded to the Elasticsearch URL");
                 ok(cloud->cloud_id && startswith(cloud->cloud_id, "my-deployment:"),
                    "cloud_id: kept as written");
-                is_int(cloud->auth, CONFIG_AUTH_BASIC, "username + password_file: basic authentication");
+                is_int(cloud->auth, CLUSTER_AUTH_BASIC, "username + password_file: basic authentication");
                 is_str(cloud->username, "connector-reconciler", "username");
                 is_str(cloud->secret_file.path, "good/password", "password_file");
                 ok(cloud->max_deletions == CONFIG_UNLIMITED, "max_deletions: unlimited");
         }
         if (ok(bearer, "bearer.yaml loads")) {
                 is_str(bearer->url, "https://[::1]:9200", "url: an IPv6 literal");
-                is_int(bearer->auth, CONFIG_AUTH_BEARER, "bearer_token_file: bearer authentication");
+                is_int(bearer->auth, CLUSTER_AUTH_BEARER, "bearer_token_file: bearer authentication");
                 is_str(bearer->secret_file.path, "/run/credentials/connector-reconciler.service/token",
                        "bearer_token_file: absolute");
                 is_int(bearer->connect_timeout_usec, 1500 * USEC_PER_MSEC, "connect_timeout: 1500ms");
@@ -627,6 +627,44 @@ static void test_credentials_never_shown(void) {
         }
 }
 
+/* cluster.cloud_id: what url.c checks, with the message at the value. */
+static void test_cloud_ids(void) {
+        static const struct {
+                const char *cloud_id;
+                const char *url;    /* NULL: refused */
+                const char *reason; /* after "is not a valid cloud id: " */
+        } cases[] = {
+                { "x:aCR1JGs=", "https://u.h:443", NULL },
+                { ":aCR1JGs", "https://u.h:443", NULL },
+                { "x:aCR1", "https://u.h:443", NULL },
+                { "aCR1JGs=", NULL, "it has no ':' between its name and its base64 part" },
+                { "x:aCR1JGs==", NULL, "the part after ':' is not base64" },
+                { "x:aCR1JGs===", NULL, "the part after ':' is not base64" },
+                { "x:aCR1JGskbQ==", NULL, "it has more parts than 'HOST$ELASTICSEARCH_ID$KIBANA_ID'" },
+                { "x:aCQ=", NULL, "it must decode to 'HOST$ELASTICSEARCH_ID$KIBANA_ID'" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_(config_freep) struct config *c = NULL;
+                _cleanup_free_ char *yaml = NULL, *errors = NULL, *want = NULL;
+                int r;
+
+                assert(asprintf(&yaml, "cluster:\n  cloud_id: \"%s\"\n" MAN, cases[i].cloud_id) >= 0);
+                r = parse_text(yaml, &c, &errors, NULL);
+                if (cases[i].url) {
+                        ok(r == 0 && c && streq(c->url, cases[i].url) &&
+                                   streq(c->cloud_id, cases[i].cloud_id),
+                           "cloud id '%s': '%s'", cases[i].cloud_id, cases[i].url);
+                        continue;
+                }
+                assert(asprintf(&want,
+                                "/etc/cr/c.yaml:2:13: 'cluster.cloud_id' is not a valid cloud id: %s\n",
+                                cases[i].reason) >= 0);
+                ok(r == -EINVAL && !c, "cloud id '%s': refused", cases[i].cloud_id);
+                is_str(errors, want, "cloud id '%s': the error", cases[i].cloud_id);
+        }
+}
+
 static void test_durations(void) {
         static const struct {
                 const char *s;
@@ -901,6 +939,7 @@ int main(void) {
         test_new_key_values();
         test_state_dir();
         test_credentials_never_shown();
+        test_cloud_ids();
         assert(chdir("bad") == 0);
         test_bad_corpus();
 

@@ -5,7 +5,7 @@
 #   check-static.sh SRCDIR -- CPPFLAGS...
 # cppcheck: tests/hygiene/cppcheck-suppressions.xml (each suppression names the file and the
 # symbol, with a comment saying why). clang-tidy: the checks in .clang-tidy, and the false
-# positives in tests/hygiene/clang-tidy-suppressions, each matched on file, check, message and
+# positives in tests/hygiene/static-suppressions, each matched on file, check, message and
 # the text of the source line (not its number, so that edits elsewhere do not break it).
 # CLANG_TIDY and CPPCHECK name the programs; JOBS (default: the CPU count) runs clang-tidy in
 # parallel.

@@ -1,6 +1,7 @@
 #!/bin/bash
 # `once` against the fake cluster: what is deleted and what is not, with which parameters, the
-# backups, the exit statuses of DESIGN.md, and failing closed. Asserts on the fake's request log.
+# backups, the exit statuses of connector-reconciler(8), and failing closed. Asserts on the
+# fake's request log.
 . "$top_srcdir/tests/lib.sh"
 
 seed() {  # seed FILE: four team-a connectors (one declared), one of team b, one unowned

@@ -1,6 +1,7 @@
 #!/bin/bash
-# `plan` and `validate` from the command line: DESIGN.md's semantics against the fake cluster,
-# asserted on `plan --format json`, the exit statuses, and that planning sends no write.
+# `plan` and `validate` from the command line: the semantics of connector-reconciler-manifest(5)
+# against the fake cluster, asserted on `plan --format json`, the exit statuses, and that planning
+# sends no write.
 . "$top_srcdir/tests/lib.sh"
 
 set_manifest() {  # set_manifest NAME YAML: (re)writes one manifest file

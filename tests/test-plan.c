@@ -1,4 +1,4 @@
-/* The plan: DESIGN.md's semantics, one table row per rule.
+/* The plan: connector-reconciler-manifest(5)'s semantics, one table row per rule.
  *
  * Each row gives the sets, the cluster's connectors and the policy in a compact notation, and
  * the expected plan as one string, so a failure prints the whole plan it got:
@@ -1093,7 +1093,7 @@ static void test_sort_order(void) {
         }
 }
 
-/* A brute-force planner, written from DESIGN.md's rules with no sorting cleverness, against
+/* A brute-force planner, written from the manual's rules with no sorting cleverness, against
  * which random inputs are checked: ids built from pieces that share long prefixes (past the 8-byte
  * digits and the 256-byte depth of plan.c's sort), bytes above 0x7f, control bytes, the empty id,
  * ids declared and listed more than once. */

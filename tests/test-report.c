@@ -121,7 +121,7 @@ static const char *json_matches(const cJSON *root, const struct plan *p, const c
                 return "not an object";
         cJSON_ArrayForEach(child, root) {
                 if (k >= ELEMENTSOF(json_keys) || !streq(child->string, json_keys[k]))
-                        return "keys differ from DESIGN.md's, or their order";
+                        return "keys differ from connector-reconciler(8)'s, or their order";
                 k++;
         }
         if (k != ELEMENTSOF(json_keys))
@@ -149,7 +149,7 @@ static const char *json_matches(const cJSON *root, const struct plan *p, const c
                                 return "fewer array elements than items";
                         cJSON_ArrayForEach(s, e) n++;
                         if (n != n_keys)
-                                return "an element has other keys than DESIGN.md's";
+                                return "an element has other keys than connector-reconciler(8)'s";
                         if (!streq(e->child->string, "id") || !json_str_is(e, "id", ids ? ids[i] : it->id))
                                 return "id differs (or is not the first key)";
                         switch (it->kind) {

@@ -1,3 +1,9 @@
+/* The connector API client's engine: operations made of calls (one logical HTTP request each),
+ * their retries on loop timers, the errors they end with, and the GET / every operation waits for.
+ * Then the small operations (GET / again, the listing's pages, one connector's document), the
+ * public entry points, and the client's life cycle. A connector's DELETE and its sync jobs are in
+ * cluster-delete.c. */
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -9,6 +15,7 @@
 #include <systemd/sd-event.h>
 
 #include "cluster.h"
+#include "cluster-internal.h"
 #include "backoff.h"
 #include "http.h"
 #include "plan.h"
@@ -17,16 +24,6 @@
 
 /* Retry timers may fire this much late, to coalesce wake-ups. */
 #define RETRY_TIMER_ACCURACY_USEC USEC_PER_MSEC
-
-const char *cluster_delete_result_to_string(enum cluster_delete_result r) {
-        static const char *const table[_CLUSTER_DELETE_RESULT_MAX] = {
-                [CLUSTER_DELETED] = "deleted",           [CLUSTER_DELETED_PARTLY] = "deleted_partly",
-                [CLUSTER_ALREADY_GONE] = "already_gone", [CLUSTER_CHANGED] = "changed",
-                [CLUSTER_DELETE_FAILED] = "failed",
-        };
-
-        return r >= 0 && r < _CLUSTER_DELETE_RESULT_MAX ? table[r] : NULL;
-}
 
 void cluster_options_init(struct cluster_options *o) {
         assert(o);
@@ -48,125 +45,7 @@ void cluster_options_init(struct cluster_options *o) {
         };
 }
 
-struct cluster_sync_jobs *cluster_sync_jobs_free(struct cluster_sync_jobs *j) {
-        if (!j)
-                return NULL;
-        strv_free(j->ids);
-        free(j->json);
-        free(j);
-        return NULL;
-}
-
-/* ---- The client: operations made of calls (one logical HTTP request each, with its retries) ---- */
-
-enum op_kind {
-        OP_INFO,
-        OP_IDENTIFY,
-        OP_LIST,
-        OP_GET,
-        OP_SYNC_JOBS,
-        OP_DELETE,
-};
-
-struct call;
-
-union op_callback {
-        void (*info)(struct cluster *c, int error, const struct cluster_info *info,
-                     const struct cluster_error *err, void *userdata);
-        void (*list)(struct cluster *c, int error, struct cluster_listing *listing,
-                     const struct cluster_error *err, void *userdata);
-        void (*get)(struct cluster *c, int error, struct cluster_document *document,
-                    const struct cluster_error *err, void *userdata);
-        void (*sync_jobs)(struct cluster *c, int error, struct cluster_sync_jobs *jobs,
-                          const struct cluster_error *err, void *userdata);
-        void (*delete)(struct cluster *c, int error, enum cluster_delete_result result,
-                       const struct cluster_error *err, void *userdata);
-};
-
-/* Which list of the cluster holds an op. */
-enum op_where {
-        OP_DETACHED,
-        OP_RUNNING,
-        OP_WAITING, /* for GET / */
-};
-
-struct op {
-        struct cluster *cluster;
-        struct op *prev, *next; /* in the cluster's list that 'where' names */
-        enum op_where where;
-        enum op_kind kind;
-        uint64_t info_generation; /* which GET / it waits for */
-
-        char *id;
-        struct call *calls_head, *calls_tail;
-
-        /* OP_LIST: the listing being taken, and which attempt it is. */
-        struct cluster_lister *lister;
-        unsigned list_attempt;
-        sd_event_source *relist_timer;
-
-        /* OP_SYNC_JOBS: the connector's jobs so far. */
-        uint64_t sync_from;
-        struct cluster_sync_jobs *jobs;
-        size_t jobs_alloc, json_alloc;
-
-        /* OP_DELETE */
-        bool delete_sync_jobs, hard;
-        char *delete_path;
-        struct call *delete_call; /* the connector's DELETE, also while it waits to be resent */
-        char *expected_body;      /* the document backed up: a retry goes out only while it still reads so */
-        size_t expected_size;
-        char **sync_ids; /* 8.12-8.13: the jobs to delete after the connector */
-        size_t n_sync_ids;
-        enum cluster_delete_result result; /* of the connector's DELETE, while its jobs go */
-        size_t sync_pending;
-        int sync_error;
-        struct cluster_error sync_err;
-
-        union op_callback callback;
-        void *userdata;
-};
-
-struct call {
-        struct cluster *cluster;
-        struct op *op;            /* owner; NULL for the shared GET / */
-        struct call *prev, *next; /* in op's calls */
-        char *request;            /* "METHOD /path?query", for messages */
-        char *method;
-        char *url;
-        unsigned attempt; /* 1-based: the attempt on the wire or the one to come */
-        struct http_request *http;
-        sd_event_source *timer;
-        void (*done)(struct call *call, struct http_response *resp);
-};
-
-struct cluster {
-        unsigned n_ref;
-        bool dead;
-        bool no_retry; /* cluster_stop_retrying() */
-
-        sd_event *event;
-        struct http_glue *http;
-        char *base_url;
-        char *auth_header; /* "Authorization: ..." or NULL; wiped on free */
-        const char *headers[3];
-        char *expected_uuid; /* cluster.cluster_uuid, or NULL */
-
-        struct backoff_policy retry;
-        unsigned page_size;
-        uint64_t max_result_window;
-
-        struct cluster_info info;
-        bool have_info;
-        struct call *info_call; /* the GET / in flight, if any */
-        uint64_t info_generation;
-
-        struct op *ops_head, *ops_tail;         /* running */
-        struct op *waiting_head, *waiting_tail; /* waiting for GET / */
-
-        void (*retry_hook)(struct cluster *c, const struct cluster_retry *r, void *userdata);
-        void *retry_hook_userdata;
-};
+/* ---- The client: operations made of calls (see cluster-internal.h) ---- */
 
 static struct cluster *cluster_ref(struct cluster *c) {
         c->n_ref++;
@@ -188,7 +67,7 @@ static void cluster_unref(struct cluster *c) {
 }
 DEFINE_CLEANUP_FUNC(struct cluster *, cluster_unref);
 
-static void call_free(struct call *call) {
+void cluster_call_free(struct call *call) {
         if (!call)
                 return;
 
@@ -205,7 +84,7 @@ static void call_free(struct call *call) {
         free(call);
 }
 
-static void op_free(struct op *op) {
+void cluster_op_free(struct op *op) {
         struct cluster *c;
 
         if (!op)
@@ -218,7 +97,7 @@ static void op_free(struct op *op) {
                 LIST_REMOVE(c->ops_head, c->ops_tail, op);
 
         while (op->calls_head)
-                call_free(op->calls_head);
+                cluster_call_free(op->calls_head);
         cluster_lister_free(op->lister);
         (void) sd_event_source_disable_unref(op->relist_timer);
         cluster_sync_jobs_free(op->jobs);
@@ -229,7 +108,6 @@ static void op_free(struct op *op) {
         free(op->id);
         free(op);
 }
-DEFINE_CLEANUP_FUNC(struct op *, op_free);
 
 static void on_http_done(struct http_response *resp, void *userdata);
 
@@ -239,12 +117,22 @@ static int call_send(struct call *call) {
                                   on_http_done, call, &call->http);
 }
 
-/* Creates a call for 'op' (NULL: the cluster's GET /) and sends it. 'hidden_query' (or NULL) goes
- * on the URL after 'path''s query but not into the request's description in messages. Returns 0
- * or a negative errno (nothing sent, nothing left behind). */
-static int call_start(struct cluster *c, struct op *op, const char *method, const char *path,
-                      const char *hidden_query, void (*done)(struct call *call, struct http_response *resp),
-                      struct call **ret) {
+void cluster_call_resend(struct call *call) {
+        int r;
+
+        r = call_send(call);
+        if (r < 0) {
+                struct http_response resp = {
+                        .error = r,
+                        .error_message = "Failed to start the request again",
+                };
+                call->done(call, &resp);
+        }
+}
+
+int cluster_call_start(struct cluster *c, struct op *op, const char *method, const char *path,
+                       const char *hidden_query, void (*done)(struct call *call, struct http_response *resp),
+                       struct call **ret) {
         struct call *call;
         int r;
 
@@ -258,13 +146,13 @@ static int call_start(struct cluster *c, struct op *op, const char *method, cons
         call->request = strdup_printf("%s %s", method, path);
         call->url = strdup_printf("%s%s%s", c->base_url, path, strempty(hidden_query));
         if (!call->method || !call->request || !call->url) {
-                call_free(call);
+                cluster_call_free(call);
                 return -ENOMEM;
         }
 
         r = call_send(call);
         if (r < 0) {
-                call_free(call);
+                cluster_call_free(call);
                 return r;
         }
 
@@ -284,8 +172,7 @@ static bool from_elasticsearch(const struct http_response *resp) {
         return resp->product && streq(resp->product, "Elasticsearch");
 }
 
-/* Whether an answer is Elasticsearch's 404: the connector (or job) is not there. */
-static bool is_gone(const struct http_response *resp) {
+bool cluster_response_is_gone(const struct http_response *resp) {
         return resp->error >= 0 && resp->status == 404 && from_elasticsearch(resp);
 }
 
@@ -351,27 +238,13 @@ static int response_to_error(const struct call *call, const struct http_response
         return error;
 }
 
-/* Checks that an answer is a 2xx from Elasticsearch: returns 0, or fills *ret and returns the
- * errno of what it is instead. */
-static int response_check(const struct call *call, const struct http_response *resp,
-                          struct cluster_error *ret) {
+int cluster_response_check(const struct call *call, const struct http_response *resp,
+                           struct cluster_error *ret) {
         if (resp->error < 0 || resp->status < 200 || resp->status > 299)
                 return response_to_error(call, resp, ret);
         if (!from_elasticsearch(resp))
                 return not_elasticsearch_error(call, resp, ret);
         return 0;
-}
-
-/* Fills *ret for a response whose body we could not use. */
-static int bad_body_error(const struct call *call, const struct http_response *resp, int error,
-                          const char *why, struct cluster_error *ret) {
-        *ret = (struct cluster_error){
-                .status = (int) resp->status,
-                .request = strdup(call->request),
-                .message =
-                        strdup_printf("Malformed response (%ld): %s", resp->status, why ?: "cannot decode"),
-        };
-        return ret->request && ret->message ? error : -ENOMEM;
 }
 
 static int oom_error(const struct call *call, struct cluster_error *ret) {
@@ -382,11 +255,21 @@ static int oom_error(const struct call *call, struct cluster_error *ret) {
         return -ENOMEM;
 }
 
-static void verify_start(struct call *call);
+int cluster_body_error(const struct call *call, const struct http_response *resp, int error, const char *why,
+                       struct cluster_error *ret) {
+        if (error == -ENOMEM)
+                return oom_error(call, ret);
+        *ret = (struct cluster_error){
+                .status = (int) resp->status,
+                .request = strdup(call->request),
+                .message =
+                        strdup_printf("Malformed response (%ld): %s", resp->status, why ?: "cannot decode"),
+        };
+        return ret->request && ret->message ? error : -ENOMEM;
+}
 
 static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         struct call *call = userdata;
-        int r;
 
         call->timer = sd_event_source_disable_unref(call->timer);
         call->attempt++;
@@ -394,18 +277,11 @@ static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         /* A DELETE whose answer did not come is sent again only once the connector reads as it did
          * when it was backed up: meanwhile it may have been deleted and created anew, or changed. */
         if (call->op && call->op->delete_call == call && call->op->expected_body) {
-                verify_start(call);
+                cluster_delete_verify(call);
                 return 0;
         }
 
-        r = call_send(call);
-        if (r < 0) {
-                struct http_response resp = {
-                        .error = r,
-                        .error_message = "Failed to start the request again",
-                };
-                call->done(call, &resp);
-        }
+        cluster_call_resend(call);
         return 0;
 }
 
@@ -473,7 +349,7 @@ static void op_fail(struct op *op, int error, const struct cluster_error *err) {
         void *userdata = op->userdata;
 
         assert(error < 0);
-        op_free(op);
+        cluster_op_free(op);
 
         switch (kind) {
         case OP_INFO:
@@ -495,8 +371,7 @@ static void op_fail(struct op *op, int error, const struct cluster_error *err) {
         }
 }
 
-/* Fails 'op' with a message of our own (no HTTP status). */
-static void op_fail_message(struct op *op, int error, const char *request, const char *message) {
+void cluster_op_fail_message(struct op *op, int error, const char *request, const char *message) {
         _cleanup_(cluster_error_done) struct cluster_error err = {
                 .request = request ? strdup(request) : NULL,
                 .message = strdup(message ?: "Out of memory"),
@@ -512,24 +387,22 @@ static void call_fail(struct call *call, const struct http_response *resp) {
         struct op *op = call->op;
         int r;
 
-        r = response_check(call, resp, &err);
+        r = cluster_response_check(call, resp, &err);
         assert(r < 0);
-        call_free(call);
+        cluster_call_free(call);
         op_fail(op, r, &err);
 }
 
-/* Fails the op of 'call' (and frees the call) with a body the decoder refused (r, why). */
-static void call_fail_body(struct call *call, const struct http_response *resp, int r, const char *why) {
+void cluster_call_fail_body(struct call *call, const struct http_response *resp, int r, const char *why) {
         _cleanup_(cluster_error_done) struct cluster_error err = {};
         struct op *op = call->op;
 
-        r = r == -ENOMEM ? oom_error(call, &err) : bad_body_error(call, resp, r, why, &err);
-        call_free(call);
+        r = cluster_body_error(call, resp, r, why, &err);
+        cluster_call_free(call);
         op_fail(op, r, &err);
 }
 
-/* Whether the answer is a 2xx from Elasticsearch; when it is not, the op fails (see call_fail()). */
-static bool call_ok(struct call *call, const struct http_response *resp) {
+bool cluster_call_ok(struct call *call, const struct http_response *resp) {
         if (resp->error >= 0 && resp->status >= 200 && resp->status <= 299 && from_elasticsearch(resp))
                 return true;
         call_fail(call, resp);
@@ -545,7 +418,7 @@ static int info_from_response(struct cluster *c, const struct call *call, struct
         _cleanup_free_ char *msg = NULL;
         int r;
 
-        r = response_check(call, resp, reterr);
+        r = cluster_response_check(call, resp, reterr);
         if (r < 0) {
                 if (r == -EPROTONOSUPPORT) {
                         /* Say where: this is the first thing a misconfigured URL meets. */
@@ -560,10 +433,8 @@ static int info_from_response(struct cluster *c, const struct call *call, struct
         }
 
         r = cluster_decode_info(resp->body, resp->body_size, ret, &msg);
-        if (r == -ENOMEM)
-                return oom_error(call, reterr);
         if (r < 0)
-                return bad_body_error(call, resp, r, msg, reterr);
+                return cluster_body_error(call, resp, r, msg, reterr);
 
         r = cluster_check_version(ret, &msg);
         if (r >= 0 && c->expected_uuid && !streq_ptr(ret->cluster_uuid, c->expected_uuid)) {
@@ -600,7 +471,7 @@ static void info_done(struct call *call, struct http_response *resp) {
 
         error = info_from_response(c, call, resp, &info, &err);
         c->info_call = NULL;
-        call_free(call);
+        cluster_call_free(call);
 
         if (error >= 0) {
                 cluster_info_done(&c->info);
@@ -626,13 +497,13 @@ static void info_done(struct call *call, struct http_response *resp) {
                         union op_callback cb = op->callback;
                         void *userdata = op->userdata;
 
-                        op_free(op);
+                        cluster_op_free(op);
                         cb.info(c, 0, &c->info, NULL, userdata);
                         continue;
                 }
                 r = op_begin(op);
                 if (r < 0)
-                        op_fail_message(op, r, NULL, "Failed to start the request");
+                        cluster_op_fail_message(op, r, NULL, "Failed to start the request");
         }
 }
 
@@ -642,7 +513,7 @@ static int op_wait_info(struct op *op) {
         int r;
 
         if (!c->info_call) {
-                r = call_start(c, NULL, "GET", "/", NULL, info_done, &c->info_call);
+                r = cluster_call_start(c, NULL, "GET", "/", NULL, info_done, &c->info_call);
                 if (r < 0)
                         return r;
                 c->info_generation++;
@@ -666,7 +537,7 @@ static void identify_done(struct call *call, struct http_response *resp) {
         int r;
 
         r = info_from_response(c, call, resp, &info, &err);
-        call_free(call);
+        cluster_call_free(call);
         if (r < 0)
                 return op_fail(op, r, &err);
 
@@ -681,7 +552,7 @@ static void identify_done(struct call *call, struct http_response *resp) {
                         m = strdup_printf("The cluster at %s is now '%s' (cluster_uuid '%s'), not '%s' "
                                           "(cluster_uuid '%s') as when it was listed",
                                           c->base_url, now, now_uuid, was, was_uuid);
-                return op_fail_message(op, -ESTALE, "GET /", m);
+                return cluster_op_fail_message(op, -ESTALE, "GET /", m);
         }
 
         cluster_info_done(&c->info);
@@ -690,12 +561,12 @@ static void identify_done(struct call *call, struct http_response *resp) {
 
         cb = op->callback;
         userdata = op->userdata;
-        op_free(op);
+        cluster_op_free(op);
         cb.info(c, 0, &c->info, NULL, userdata);
 }
 
 static int identify_begin(struct op *op) {
-        return call_start(op->cluster, op, "GET", "/", NULL, identify_done, NULL);
+        return cluster_call_start(op->cluster, op, "GET", "/", NULL, identify_done, NULL);
 }
 
 /* ---- GET /_connector pages ---- */
@@ -708,7 +579,8 @@ static int list_send(struct op *op, uint64_t from, unsigned size) {
         if (!path)
                 return -ENOMEM;
         /* The same on every page, so messages leave it out: they say which page. */
-        return call_start(op->cluster, op, "GET", path, "&" CLUSTER_LIST_FILTER_PATH, list_page_done, NULL);
+        return cluster_call_start(op->cluster, op, "GET", path, "&" CLUSTER_LIST_FILTER_PATH, list_page_done,
+                                  NULL);
 }
 
 /* Starts taking the listing, from its first page. */
@@ -735,7 +607,7 @@ static int on_relist_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         op->relist_timer = sd_event_source_disable_unref(op->relist_timer);
         r = list_start(op);
         if (r < 0)
-                op_fail_message(op, r, NULL, "Failed to start the request");
+                cluster_op_fail_message(op, r, NULL, "Failed to start the request");
         return 0;
 }
 
@@ -752,7 +624,7 @@ static void list_inconsistent(struct op *op, struct cluster_listing *listing) {
                         "The connector listing changed while it was read, %u times in a row (%s): it cannot "
                         "be trusted",
                         op->list_attempt, strna(l->incomplete_reason));
-                return op_fail_message(op, -EAGAIN, "GET /_connector", m);
+                return cluster_op_fail_message(op, -EAGAIN, "GET /_connector", m);
         }
 
         (void) backoff_next(&c->retry, op->list_attempt, NULL, now_usec(CLOCK_REALTIME), random_u64(),
@@ -761,7 +633,7 @@ static void list_inconsistent(struct op *op, struct cluster_listing *listing) {
                               usec_add(now_usec(CLOCK_MONOTONIC), delay), RETRY_TIMER_ACCURACY_USEC,
                               on_relist_timer, op);
         if (r < 0)
-                return op_fail_message(op, r, NULL, "Failed to arm a timer");
+                return cluster_op_fail_message(op, r, NULL, "Failed to arm a timer");
         (void) sd_event_source_set_description(op->relist_timer, "cluster-relist");
 
         notify_retry(c, &(struct cluster_retry){
@@ -786,44 +658,44 @@ static void list_page_done(struct call *call, struct http_response *resp) {
         unsigned size = 0;
         int r;
 
-        if (!call_ok(call, resp))
+        if (!cluster_call_ok(call, resp))
                 return;
 
         r = cluster_decode_list_page(resp->body, resp->body_size, &page, &msg);
         if (r < 0)
-                return call_fail_body(call, resp, r, msg);
-        call_free(call);
+                return cluster_call_fail_body(call, resp, r, msg);
+        cluster_call_free(call);
 
         r = cluster_lister_add(op->lister, &page);
         if (r < 0)
-                return op_fail_message(op, r, NULL, NULL);
+                return cluster_op_fail_message(op, r, NULL, NULL);
 
         r = cluster_lister_next(op->lister, &from, &size, &msg);
         if (r < 0)
-                return op_fail_message(op, r, NULL, msg);
+                return cluster_op_fail_message(op, r, NULL, msg);
         if (r > 0) {
                 r = list_send(op, from, size);
                 if (r < 0)
-                        op_fail_message(op, r, NULL, "Failed to start the request");
+                        cluster_op_fail_message(op, r, NULL, "Failed to start the request");
                 return;
         }
 
         r = cluster_lister_finish(op->lister, &listing);
         if (r < 0)
-                return op_fail_message(op, r, NULL, NULL);
+                return cluster_op_fail_message(op, r, NULL, NULL);
         if (!listing->complete)
                 return list_inconsistent(op, listing);
         listing->attempts = op->list_attempt;
 
         cb = op->callback;
         userdata = op->userdata;
-        op_free(op);
+        cluster_op_free(op);
         cb.list(c, 0, listing, NULL, userdata);
 }
 
 /* ---- GET /_connector/<id> ---- */
 
-static int connector_path(const char *id, char **ret) {
+int cluster_connector_path(const char *id, char **ret) {
         _cleanup_free_ char *e = cluster_escape_segment(id);
 
         if (!e)
@@ -841,23 +713,23 @@ static void get_done(struct call *call, struct http_response *resp) {
         void *userdata;
         int r;
 
-        if (!call_ok(call, resp))
+        if (!cluster_call_ok(call, resp))
                 return;
 
         doc = calloc(1, sizeof(*doc));
         if (!doc)
-                return call_fail_body(call, resp, -ENOMEM, NULL);
+                return cluster_call_fail_body(call, resp, -ENOMEM, NULL);
         r = cluster_decode_connector(resp->body, resp->body_size, op->id, &doc->connector, &msg);
         if (r < 0)
-                return call_fail_body(call, resp, r, msg);
+                return cluster_call_fail_body(call, resp, r, msg);
         /* The bytes exactly as they came: they become the backup. */
         doc->body = TAKE_PTR(resp->body);
         doc->body_size = resp->body_size;
-        call_free(call);
+        cluster_call_free(call);
 
         cb = op->callback;
         userdata = op->userdata;
-        op_free(op);
+        cluster_op_free(op);
         cb.get(c, 0, TAKE_PTR(doc), NULL, userdata);
 }
 
@@ -865,306 +737,10 @@ static int get_begin(struct op *op) {
         _cleanup_free_ char *path = NULL;
         int r;
 
-        r = connector_path(op->id, &path);
+        r = cluster_connector_path(op->id, &path);
         if (r < 0)
                 return r;
-        return call_start(op->cluster, op, "GET", path, NULL, get_done, NULL);
-}
-
-/* ---- GET /_connector/_sync_job?connector_id=<id>, every page ---- */
-
-static int sync_jobs_send(struct op *op);
-
-/* Appends one job of ours: its id (unless seen already) and its document. */
-static int sync_jobs_add(struct op *op, const char *body, struct cluster_sync_job *job) {
-        struct cluster_sync_jobs *j = op->jobs;
-
-        /* O(n²) in one connector's jobs, which a page of the listing shifts by a few at most. */
-        for (size_t k = 0; k < j->n_ids; k++)
-                if (streq(j->ids[k], job->id))
-                        return 0;
-
-        if (j->n_ids + 2 > op->jobs_alloc) {
-                size_t a = MAX(op->jobs_alloc * 2, (size_t) 8);
-                char **p = reallocarray(j->ids, a, sizeof(char *));
-
-                if (!p)
-                        return -ENOMEM;
-                j->ids = p;
-                op->jobs_alloc = a;
-        }
-        /* "[" doc ("," doc)* "]" and a NUL */
-        if (j->json_size + job->size + 3 > op->json_alloc) {
-                size_t a = MAX(op->json_alloc * 2, j->json_size + job->size + 3);
-                char *p = realloc(j->json, a);
-
-                if (!p)
-                        return -ENOMEM;
-                j->json = p;
-                op->json_alloc = a;
-        }
-        j->json[j->json_size++] = j->n_ids == 0 ? '[' : ',';
-        memcpy(j->json + j->json_size, body + job->offset, job->size);
-        j->json_size += job->size;
-        j->ids[j->n_ids++] = TAKE_PTR(job->id);
-        j->ids[j->n_ids] = NULL;
-        return 0;
-}
-
-static void sync_jobs_page_done(struct call *call, struct http_response *resp) {
-        _cleanup_(cluster_sync_job_page_done) struct cluster_sync_job_page page = {};
-        _cleanup_free_ char *msg = NULL;
-        struct op *op = call->op;
-        struct cluster *c = op->cluster;
-        struct cluster_sync_jobs *j = op->jobs;
-        union op_callback cb;
-        void *userdata;
-        int r;
-
-        if (!call_ok(call, resp))
-                return;
-        r = cluster_decode_sync_job_page(resp->body, resp->body_size, &page, &msg);
-        if (r < 0)
-                return call_fail_body(call, resp, r, msg);
-
-        for (size_t i = 0; i < page.n_jobs; i++) {
-                /* Only the jobs that say they are this connector's: a server or proxy that dropped
-                 * the filter must not get another connector's jobs deleted. */
-                if (!streq_ptr(page.jobs[i].connector_id, op->id)) {
-                        j->n_foreign++;
-                        continue;
-                }
-                r = sync_jobs_add(op, resp->body, &page.jobs[i]);
-                if (r < 0) {
-                        call_free(call);
-                        return op_fail_message(op, r, NULL, NULL);
-                }
-        }
-        call_free(call);
-
-        if (page.count > c->max_result_window) {
-                _cleanup_free_ char *id = cluster_escape_str(op->id), *m = NULL;
-
-                if (id)
-                        m = strdup_printf("Connector '%s' has %" PRIu64
-                                          " sync jobs; the list API shows at most %" PRIu64
-                                          " (index.max_result_window), so they cannot all be read",
-                                          id, page.count, c->max_result_window);
-                return op_fail_message(op, -EOVERFLOW, NULL, m);
-        }
-
-        op->sync_from += c->page_size;
-        if (op->sync_from < page.count && op->sync_from < c->max_result_window) {
-                r = sync_jobs_send(op);
-                if (r < 0)
-                        op_fail_message(op, r, NULL, "Failed to start the request");
-                return;
-        }
-
-        if (j->n_ids == 0) {
-                free(j->json);
-                j->json = strdup("[]");
-                if (!j->json)
-                        return op_fail_message(op, -ENOMEM, NULL, NULL);
-                j->json_size = 2;
-        } else {
-                j->json[j->json_size++] = ']';
-                j->json[j->json_size] = '\0';
-        }
-
-        cb = op->callback;
-        userdata = op->userdata;
-        op->jobs = NULL;
-        op_free(op);
-        cb.sync_jobs(c, 0, j, NULL, userdata);
-}
-
-static int sync_jobs_send(struct op *op) {
-        struct cluster *c = op->cluster;
-        _cleanup_free_ char *e = cluster_escape_segment(op->id), *path = NULL;
-        uint64_t size = MIN((uint64_t) c->page_size, c->max_result_window - op->sync_from);
-
-        if (!e)
-                return -ENOMEM;
-        path = strdup_printf("/_connector/_sync_job?connector_id=%s&from=%" PRIu64 "&size=%" PRIu64, e,
-                             op->sync_from, size);
-        if (!path)
-                return -ENOMEM;
-        return call_start(c, op, "GET", path, NULL, sync_jobs_page_done, NULL);
-}
-
-static int sync_jobs_begin(struct op *op) {
-        op->jobs = calloc(1, sizeof(struct cluster_sync_jobs));
-        if (!op->jobs)
-                return -ENOMEM;
-        return sync_jobs_send(op);
-}
-
-/* ---- DELETE /_connector/<id>, and on 8.12-8.13 its sync jobs after it ---- */
-
-static void op_finish_delete(struct op *op, int error, enum cluster_delete_result result,
-                             const struct cluster_error *err) {
-        struct cluster *c = op->cluster;
-        union op_callback cb = op->callback;
-        void *userdata = op->userdata;
-
-        op_free(op);
-        cb.delete(c, error, result, err, userdata);
-}
-
-static void sync_delete_done(struct call *call, struct http_response *resp) {
-        struct op *op = call->op;
-        _cleanup_(cluster_error_done) struct cluster_error err = {};
-        _cleanup_free_ char *msg = NULL;
-        int r = 0;
-
-        /* 404: gone already (e.g. deleted along with something else): fine. */
-        if (!is_gone(resp)) {
-                r = response_check(call, resp, &err);
-                if (r >= 0) {
-                        r = cluster_decode_acknowledged(resp->body, resp->body_size, &msg);
-                        if (r < 0)
-                                r = r == -ENOMEM ? oom_error(call, &err)
-                                                 : bad_body_error(call, resp, r, msg, &err);
-                }
-        }
-        if (r < 0 && op->sync_error == 0) {
-                op->sync_error = r;
-                op->sync_err = err;
-                err = (struct cluster_error){};
-        }
-        call_free(call);
-
-        assert(op->sync_pending > 0);
-        if (--op->sync_pending > 0)
-                return;
-
-        if (op->sync_error < 0) {
-                _cleanup_(cluster_error_done) struct cluster_error e = op->sync_err;
-
-                op->sync_err = (struct cluster_error){};
-                return op_finish_delete(op, op->sync_error, CLUSTER_DELETED_PARTLY, &e);
-        }
-        op_finish_delete(op, 0, op->result, NULL);
-}
-
-/* The connector is gone: on 8.12-8.13, its jobs go now, those that were backed up with it. */
-static void delete_connector_done(struct op *op, enum cluster_delete_result result) {
-        int r;
-
-        op->result = result;
-        for (size_t i = 0; i < op->n_sync_ids; i++) {
-                _cleanup_free_ char *e = cluster_escape_segment(op->sync_ids[i]), *path = NULL;
-
-                path = e ? strdup_printf("/_connector/_sync_job/%s", e) : NULL;
-                /* http.c keeps no more than max_in_flight of them on the wire. */
-                r = path ? call_start(op->cluster, op, "DELETE", path, NULL, sync_delete_done, NULL)
-                         : -ENOMEM;
-                if (r < 0) {
-                        /* The ones already sent are cancelled with the op. */
-                        _cleanup_(cluster_error_done) struct cluster_error err = {
-                                .message = strdup("Failed to start deleting its sync jobs"),
-                        };
-                        return op_finish_delete(op, r, CLUSTER_DELETED_PARTLY, &err);
-                }
-                op->sync_pending++;
-        }
-        if (op->sync_pending == 0)
-                op_finish_delete(op, 0, result, NULL);
-}
-
-static void delete_done(struct call *call, struct http_response *resp) {
-        _cleanup_free_ char *msg = NULL;
-        struct op *op = call->op;
-        int r;
-
-        if (is_gone(resp)) {
-                call_free(call);
-                return delete_connector_done(op, CLUSTER_ALREADY_GONE);
-        }
-        if (!call_ok(call, resp))
-                return;
-        /* Done only when Elasticsearch says so. */
-        r = cluster_decode_acknowledged(resp->body, resp->body_size, &msg);
-        if (r < 0)
-                return call_fail_body(call, resp, r, msg);
-        call_free(call);
-        delete_connector_done(op, CLUSTER_DELETED);
-}
-
-/* The GET before a DELETE is sent again: it goes out only to the document that was backed up. */
-static void verify_done(struct call *call, struct http_response *resp) {
-        struct op *op = call->op;
-        struct call *del = op->delete_call;
-        _cleanup_free_ char *id = NULL;
-        int r;
-
-        assert(del);
-
-        if (is_gone(resp)) {
-                call_free(call);
-                return delete_connector_done(op, CLUSTER_ALREADY_GONE);
-        }
-        if (!call_ok(call, resp))
-                return;
-        if (resp->body_size != op->expected_size ||
-            memcmp(resp->body, op->expected_body, op->expected_size) != 0) {
-                _cleanup_(cluster_error_done) struct cluster_error err;
-
-                id = cluster_escape_str(op->id);
-                err = (struct cluster_error){
-                        .request = strdup(call->request),
-                        .message = id ? strdup_printf("Connector '%s' changed while its DELETE waited to be "
-                                                      "sent again: it is not the connector that was backed "
-                                                      "up, so it is not deleted",
-                                                      id)
-                                      : NULL,
-                };
-                call_free(call);
-                return op_finish_delete(op, 0, CLUSTER_CHANGED, &err);
-        }
-        call_free(call);
-
-        if (op->cluster->no_retry)
-                return op_fail_message(op, -ECANCELED, del->request,
-                                       "Not sent again: the cycle is stopping");
-        r = call_send(del);
-        if (r < 0) {
-                struct http_response failed = {
-                        .error = r,
-                        .error_message = "Failed to start the request again",
-                };
-                del->done(del, &failed);
-        }
-}
-
-static void verify_start(struct call *del) {
-        struct op *op = del->op;
-        _cleanup_free_ char *path = NULL;
-        int r;
-
-        r = connector_path(op->id, &path);
-        if (r >= 0)
-                r = call_start(op->cluster, op, "GET", path, NULL, verify_done, NULL);
-        if (r < 0)
-                op_fail_message(op, r, NULL, "Failed to read the connector again before its DELETE");
-}
-
-static int delete_begin(struct op *op) {
-        bool by_client;
-        int r;
-
-        r = cluster_delete_path(&op->cluster->info, op->id, op->delete_sync_jobs, op->hard, &op->delete_path,
-                                &by_client);
-        if (r < 0)
-                return r;
-        /* The jobs are deleted by us only where the server cannot (8.12-8.13). */
-        if (!by_client) {
-                strv_free(op->sync_ids);
-                op->sync_ids = NULL;
-                op->n_sync_ids = 0;
-        }
-        return call_start(op->cluster, op, "DELETE", op->delete_path, NULL, delete_done, &op->delete_call);
+        return cluster_call_start(op->cluster, op, "GET", path, NULL, get_done, NULL);
 }
 
 static int op_begin(struct op *op) {
@@ -1176,9 +752,9 @@ static int op_begin(struct op *op) {
         case OP_GET:
                 return get_begin(op);
         case OP_SYNC_JOBS:
-                return sync_jobs_begin(op);
+                return cluster_sync_jobs_begin(op);
         case OP_DELETE:
-                return delete_begin(op);
+                return cluster_delete_begin(op);
         case OP_INFO:
                 break;
         }
@@ -1189,7 +765,7 @@ static int op_begin(struct op *op) {
 /* Creates an op. On failure nothing is left behind. */
 static int op_new(struct cluster *c, enum op_kind kind, const char *id, union op_callback callback,
                   void *userdata, struct op **ret) {
-        _cleanup_(op_freep) struct op *op = NULL;
+        _cleanup_(cluster_op_freep) struct op *op = NULL;
 
         assert(c);
         assert(!c->dead);
@@ -1216,7 +792,7 @@ static int op_new(struct cluster *c, enum op_kind kind, const char *id, union op
 /* Starts an op: at once when the version is known, else after GET /. On failure nothing is left
  * behind (the op is freed) and no callback runs. */
 static int op_submit(struct op *op_in) {
-        _cleanup_(op_freep) struct op *op = op_in;
+        _cleanup_(cluster_op_freep) struct op *op = op_in;
         struct cluster *c = op->cluster;
         int r;
 
@@ -1295,7 +871,7 @@ int cluster_delete(struct cluster *c, const char *id, const struct cluster_delet
                    void (*callback)(struct cluster *c, int error, enum cluster_delete_result result,
                                     const struct cluster_error *err, void *userdata),
                    void *userdata) {
-        struct op *op;
+        _cleanup_(cluster_op_freep) struct op *op = NULL;
         int r;
 
         assert(id);
@@ -1305,28 +881,10 @@ int cluster_delete(struct cluster *c, const char *id, const struct cluster_delet
         r = op_new(c, OP_DELETE, id, (union op_callback){ .delete = callback }, userdata, &op);
         if (r < 0)
                 return r;
-        op->delete_sync_jobs = o->delete_sync_jobs;
-        op->hard = o->hard;
-        if (o->expected_body) {
-                op->expected_body = memdup(o->expected_body, o->expected_size);
-                op->expected_size = o->expected_size;
-        }
-        if (o->n_sync_job_ids > 0) {
-                op->sync_ids = calloc(o->n_sync_job_ids + 1, sizeof(char *));
-                for (size_t i = 0; op->sync_ids && i < o->n_sync_job_ids; i++) {
-                        op->sync_ids[i] = strdup(o->sync_job_ids[i]);
-                        if (!op->sync_ids[i]) {
-                                strv_free(op->sync_ids);
-                                op->sync_ids = NULL;
-                        }
-                }
-                op->n_sync_ids = o->n_sync_job_ids;
-        }
-        if ((o->expected_body && !op->expected_body) || (o->n_sync_job_ids > 0 && !op->sync_ids)) {
-                op_free(op);
-                return -ENOMEM;
-        }
-        return op_submit(op);
+        r = cluster_delete_prepare(op, o);
+        if (r < 0)
+                return r;
+        return op_submit(TAKE_PTR(op));
 }
 
 void cluster_stop_retrying(struct cluster *c) {
@@ -1349,8 +907,9 @@ void cluster_stop_retrying(struct cluster *c) {
                                         waiting = call;
                 }
                 if (relist) {
-                        op_fail_message(relist, -ECANCELED, "GET /_connector",
-                                        "The connector listing was not taken again: the cycle is stopping");
+                        cluster_op_fail_message(
+                                relist, -ECANCELED, "GET /_connector",
+                                "The connector listing was not taken again: the cycle is stopping");
                         continue;
                 }
                 if (!waiting)
@@ -1498,10 +1057,10 @@ void cluster_cancel(struct cluster *c) {
                 return;
 
         while (c->ops_head)
-                op_free(c->ops_head);
+                cluster_op_free(c->ops_head);
         while (c->waiting_head)
-                op_free(c->waiting_head);
-        call_free(c->info_call);
+                cluster_op_free(c->waiting_head);
+        cluster_call_free(c->info_call);
         c->info_call = NULL;
 }
 

@@ -11,7 +11,7 @@
 #include "json-write.h"
 #include "util.h"
 
-#define BACKUP_SUFFIX_MAX 1000 /* ".2" ... ".999": more backups of one id in one second is a bug */
+#define BACKUP_SUFFIX_MAX     1000 /* ".2" ... ".999": more backups of one id in one second is a bug */
 #define BACKUP_STALE_TMP_USEC USEC_PER_HOUR
 
 static bool is_safe_char(unsigned char c) {

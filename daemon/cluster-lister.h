@@ -11,8 +11,8 @@
 /* The list API's 'count' is a search's total hits, which Elasticsearch counts exactly only up to
  * this many (track_total_hits defaults to 10,000): a count of this much means "at least". */
 #define CLUSTER_TOTAL_HITS_EXACT_MAX 10000u
-#define CLUSTER_PAGE_SIZE_DEFAULT 100u /* the list API's own default size */
-#define CLUSTER_PAGE_SIZE_MAX 10000u   /* from + size may never pass the result window */
+#define CLUSTER_PAGE_SIZE_DEFAULT    100u   /* the list API's own default size */
+#define CLUSTER_PAGE_SIZE_MAX        10000u /* from + size may never pass the result window */
 
 /* Every connector the cluster listed, sorted by id (bytewise), each id once. 'complete' is false
  * when the pages disagreed (a count that changed, a short page, fewer distinct ids than the

@@ -33,12 +33,12 @@
 /* How many times a listing is taken before one whose pages disagree fails the cycle. */
 #define CLUSTER_LIST_ATTEMPTS_MAX 3u
 /* The options' defaults; the config file's keys default to them too (config.c). */
-#define CLUSTER_CONNECT_TIMEOUT_USEC_DEFAULT (5 * USEC_PER_SEC)
-#define CLUSTER_REQUEST_TIMEOUT_USEC_DEFAULT (30 * USEC_PER_SEC)
-#define CLUSTER_MAX_IN_FLIGHT_DEFAULT 2u
-#define CLUSTER_RETRY_MAX_ATTEMPTS_DEFAULT 5u
+#define CLUSTER_CONNECT_TIMEOUT_USEC_DEFAULT     (5 * USEC_PER_SEC)
+#define CLUSTER_REQUEST_TIMEOUT_USEC_DEFAULT     (30 * USEC_PER_SEC)
+#define CLUSTER_MAX_IN_FLIGHT_DEFAULT            2u
+#define CLUSTER_RETRY_MAX_ATTEMPTS_DEFAULT       5u
 #define CLUSTER_RETRY_INITIAL_DELAY_USEC_DEFAULT (500 * USEC_PER_MSEC)
-#define CLUSTER_RETRY_MAX_DELAY_USEC_DEFAULT (30 * USEC_PER_SEC)
+#define CLUSTER_RETRY_MAX_DELAY_USEC_DEFAULT     (30 * USEC_PER_SEC)
 
 struct cluster;
 

@@ -161,10 +161,10 @@ struct config_key {
 #define KEY(p, parser, field) \
         { .path = (p), .parse = (parser), .offset = offsetof(struct config, field) }
 /* The same, with a range. */
-#define KEY_RANGE(p, parser, field, lo, hi) \
-        { \
+#define KEY_RANGE(p, parser, field, lo, hi)                                                            \
+        {                                                                                              \
                 .path = (p), .parse = (parser), .offset = offsetof(struct config, field), .min = (lo), \
-                .max = (hi) \
+                .max = (hi)                                                                            \
         }
 /* A key whose parser gets the whole struct config: a section, or a key that fills several fields. */
 #define KEY_CONFIG(p, parser) \

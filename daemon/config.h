@@ -19,23 +19,23 @@
 /* cluster.max_result_window: the connector index's index.max_result_window, which limits how far
  * the list API pages (Elasticsearch's default 10000); raise it only together with the index
  * setting. The cap keeps a typo from asking for absurd pages of memory. */
-#define CONFIG_MAX_RESULT_WINDOW_MAX 10000000U
-#define CONFIG_DEFAULT_INTERVAL_USEC (5 * USEC_PER_MINUTE)
+#define CONFIG_MAX_RESULT_WINDOW_MAX  10000000U
+#define CONFIG_DEFAULT_INTERVAL_USEC  (5 * USEC_PER_MINUTE)
 #define CONFIG_DEFAULT_JITTER_PERCENT 10U
-#define CONFIG_MAX_CONCURRENCY 64U
+#define CONFIG_MAX_CONCURRENCY        64U
 #define CONFIG_MAX_RETRY_MAX_ATTEMPTS 1000U
-#define CONFIG_DEFAULT_MAX_DELETIONS 10U
-#define CONFIG_UNLIMITED UINT64_MAX /* safety.max_deletions: "unlimited"; equals PLAN_UNLIMITED */
-#define CONFIG_DEFAULT_BACKUP_DIR "/var/lib/connector-reconciler/deleted"
+#define CONFIG_DEFAULT_MAX_DELETIONS  10U
+#define CONFIG_UNLIMITED              UINT64_MAX /* safety.max_deletions: "unlimited"; equals PLAN_UNLIMITED */
+#define CONFIG_DEFAULT_BACKUP_DIR     "/var/lib/connector-reconciler/deleted"
 /* state_dir when neither the key nor $STATE_DIRECTORY gives one. */
-#define CONFIG_DEFAULT_STATE_DIR "/var/lib/connector-reconciler"
+#define CONFIG_DEFAULT_STATE_DIR          "/var/lib/connector-reconciler"
 #define CONFIG_DEFAULT_CYCLE_TIMEOUT_USEC USEC_PER_HOUR
 /* cycle_timeout's limit: 7 days, written 168h since durations have no unit for days. */
 #define CONFIG_MAX_CYCLE_TIMEOUT_USEC (168 * USEC_PER_HOUR)
 /* cluster.cluster_uuid: Elasticsearch's are 22 characters of URL-safe base64; the limit leaves
  * room without letting a typo run on. */
 #define CONFIG_MAX_CLUSTER_UUID_LENGTH 64U
-#define CONFIG_MAX_SECRET_SIZE (64U * 1024U) /* bytes of a secret file */
+#define CONFIG_MAX_SECRET_SIZE         (64U * 1024U) /* bytes of a secret file */
 
 /* A file a `*_file` key names. */
 struct config_file {

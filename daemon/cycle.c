@@ -122,7 +122,7 @@ static void summarize_plan(struct cycle *c) {
         size_t n = 0;
 
 #define EXTRA(...) \
-        (n += \
+        (n +=      \
          (size_t) snprintf(extra + MIN(n, sizeof extra), sizeof extra - MIN(n, sizeof extra), __VA_ARGS__))
         if (p->counts[PLAN_WAITING] > 0)
                 EXTRA(", %zu waiting", p->counts[PLAN_WAITING]);
@@ -710,7 +710,8 @@ static int on_defer_start(sd_event_source *s, void *userdata) {
                 /* A checkout that began while they were read: not the manifests' fault. */
                 if (r != -ENOMEM && manifest_git_busy(c->config->manifests, &busy) > 0) {
                         cycle_log(c, LOG_WARNING, 0, MESSAGE_MANIFESTS_CHANGED,
-                                  "The manifests were read while a Git operation rewrote them: %s; trying again soon",
+                                  "The manifests were read while a Git operation rewrote them: %s; trying "
+                                  "again soon",
                                   busy);
                         summary_printf(c, "deleted nothing: %s", busy);
                         finish(c, CYCLE_RETRY);

@@ -13,7 +13,7 @@
 /* How many connectors may be between their GET and their DELETE at once (documents read and
  * waiting for their backup, backups written and waiting for a DELETE slot), and how many bytes
  * of documents may wait: this bounds memory whatever the plan's size. */
-#define EXEC_HELD_MAX 64
+#define EXEC_HELD_MAX       64
 #define EXEC_HELD_BYTES_MAX (16U * 1024U * 1024U)
 /* How often, at most, the 'may_delete' hook is asked while DELETEs go out. */
 #define EXEC_GATE_INTERVAL_USEC USEC_PER_SEC
@@ -489,8 +489,8 @@ static void drop_waiting(struct exec *e) {
 static void halt(struct exec *e) {
         struct log_field f[] = { { "CYCLE_ID", e->cycle_id } };
 
-        log_event(LOG_WARNING, 0, MESSAGE_MANIFESTS_CHANGED, f, ELEMENTSOF(f), "Stopping the deletions of this cycle: %s",
-                  strna(e->halt_reason));
+        log_event(LOG_WARNING, 0, MESSAGE_MANIFESTS_CHANGED, f, ELEMENTSOF(f),
+                  "Stopping the deletions of this cycle: %s", strna(e->halt_reason));
         drop_waiting(e);
 }
 

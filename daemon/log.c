@@ -12,7 +12,7 @@
 #include "escape.h"
 #include "util.h"
 
-#define LOG_LINE_MAX 4096 /* bytes of message kept; longer ones are cut with "..." */
+#define LOG_LINE_MAX   4096 /* bytes of message kept; longer ones are cut with "..." */
 #define LOG_FIELDS_MAX 32
 
 static enum log_target log_target = LOG_TARGET_AUTO;
@@ -131,7 +131,7 @@ static void write_journal(int level, int error, const char *message_id, const st
                         failed = true;
                         break;
                 }
-                iov[i] = (struct iovec) { .iov_base = buf[i], .iov_len = strlen(buf[i]) };
+                iov[i] = (struct iovec){ .iov_base = buf[i], .iov_len = strlen(buf[i]) };
         }
         if (failed || sd_journal_sendv(iov, (int) n) < 0)
                 /* Out of memory, or the journal is gone (shutdown, a test harness): do not lose the
@@ -142,8 +142,8 @@ static void write_journal(int level, int error, const char *message_id, const st
                 free(buf[i]);
 }
 
-int log_eventv(int level, int error, const char *message_id, const struct log_field *fields,
-               size_t n_fields, const char *fmt, va_list ap) {
+int log_eventv(int level, int error, const char *message_id, const struct log_field *fields, size_t n_fields,
+               const char *fmt, va_list ap) {
         char message[LOG_LINE_MAX];
         int saved_errno = errno;
         bool escaped = level & LOG_ESCAPED;
@@ -183,8 +183,8 @@ int log_eventv(int level, int error, const char *message_id, const struct log_fi
         return error;
 }
 
-int log_event(int level, int error, const char *message_id, const struct log_field *fields,
-              size_t n_fields, const char *fmt, ...) {
+int log_event(int level, int error, const char *message_id, const struct log_field *fields, size_t n_fields,
+              const char *fmt, ...) {
         va_list ap;
         int r;
 

@@ -8,7 +8,7 @@
 #include <syslog.h>
 
 enum log_target {
-        LOG_TARGET_AUTO,    /* journal when $JOURNAL_STREAM names our stderr, else console */
+        LOG_TARGET_AUTO, /* journal when $JOURNAL_STREAM names our stderr, else console */
         LOG_TARGET_JOURNAL,
         LOG_TARGET_CONSOLE,
         _LOG_TARGET_MAX,
@@ -38,27 +38,26 @@ int log_get_max_level(void);
 int log_internal(int level, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* As log_internal(), with a MESSAGE_ID (32 hex digits, may be NULL) and extra fields. */
-int log_event(int level, int error, const char *message_id, const struct log_field *fields,
-              size_t n_fields, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+int log_event(int level, int error, const char *message_id, const struct log_field *fields, size_t n_fields,
+              const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
-int log_eventv(int level, int error, const char *message_id, const struct log_field *fields,
-               size_t n_fields, const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
+int log_eventv(int level, int error, const char *message_id, const struct log_field *fields, size_t n_fields,
+               const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
 
-#define log_full_errno(level, error, ...)                                      \
-        ({                                                                     \
-                int _l = (level), _e = (error);                                \
-                (_l & ~LOG_ESCAPED) <= log_get_max_level() ? log_internal(_l, _e, __VA_ARGS__) \
-                                          : (_e);                              \
+#define log_full_errno(level, error, ...)                                                              \
+        ({                                                                                             \
+                int _l = (level), _e = (error);                                                        \
+                (_l & ~LOG_ESCAPED) <= log_get_max_level() ? log_internal(_l, _e, __VA_ARGS__) : (_e); \
         })
 #define log_full(level, ...) (void) log_full_errno((level), 0, __VA_ARGS__)
 
-#define log_debug(...) log_full(LOG_DEBUG, __VA_ARGS__)
-#define log_info(...) log_full(LOG_INFO, __VA_ARGS__)
-#define log_notice(...) log_full(LOG_NOTICE, __VA_ARGS__)
+#define log_debug(...)   log_full(LOG_DEBUG, __VA_ARGS__)
+#define log_info(...)    log_full(LOG_INFO, __VA_ARGS__)
+#define log_notice(...)  log_full(LOG_NOTICE, __VA_ARGS__)
 #define log_warning(...) log_full(LOG_WARNING, __VA_ARGS__)
-#define log_error(...) log_full(LOG_ERR, __VA_ARGS__)
+#define log_error(...)   log_full(LOG_ERR, __VA_ARGS__)
 
-#define log_debug_errno(error, ...) log_full_errno(LOG_DEBUG, error, __VA_ARGS__)
-#define log_info_errno(error, ...) log_full_errno(LOG_INFO, error, __VA_ARGS__)
+#define log_debug_errno(error, ...)   log_full_errno(LOG_DEBUG, error, __VA_ARGS__)
+#define log_info_errno(error, ...)    log_full_errno(LOG_INFO, error, __VA_ARGS__)
 #define log_warning_errno(error, ...) log_full_errno(LOG_WARNING, error, __VA_ARGS__)
-#define log_error_errno(error, ...) log_full_errno(LOG_ERR, error, __VA_ARGS__)
+#define log_error_errno(error, ...)   log_full_errno(LOG_ERR, error, __VA_ARGS__)

@@ -15,7 +15,7 @@
 
 /* On SIGTERM the DELETEs on the wire get this long to be answered, and the whole stop this long:
  * systemd's stop, and an operator's Ctrl-C, expect a second at most. */
-#define STOP_GRACE_USEC (700 * USEC_PER_MSEC)
+#define STOP_GRACE_USEC    (700 * USEC_PER_MSEC)
 #define STOP_DEADLINE_USEC USEC_PER_SEC
 /* A cycle cut short by a change of its manifests is tried again this soon, then twice as late
  * each time it happens again in a row, up to the interval. */
@@ -215,7 +215,8 @@ static int on_stuck(sd_event_source *s, uint64_t usec, void *userdata) {
 
         m->stuck_timer = sd_event_source_disable_unref(m->stuck_timer);
         log_event(LOG_CRIT, 0, MESSAGE_WATCHDOG_OFF, NULL, 0,
-                  "Cycle %u has not ended %" PRIu64 " ms past its cycle_timeout (a backup write hanging in the file "
+                  "Cycle %u has not ended %" PRIu64
+                  " ms past its cycle_timeout (a backup write hanging in the file "
                   "system?): stopping the watchdog, so that the service manager restarts the service",
                   m->cycles + 1, (stuck_after(m->config) - m->config->cycle_timeout_usec) / USEC_PER_MSEC);
         (void) sd_event_set_watchdog(m->event, false);
@@ -277,7 +278,8 @@ static int on_stop(sd_event_source *s, const struct signalfd_siginfo *si, void *
         m->stopping = true;
         if (m->once)
                 /* The cycle ends with what it did, said (and the exit status 1). */
-                log_event(LOG_WARNING, 0, MESSAGE_STOPPING, NULL, 0, "Received SIG%s, stopping the cycle", sig);
+                log_event(LOG_WARNING, 0, MESSAGE_STOPPING, NULL, 0, "Received SIG%s, stopping the cycle",
+                          sig);
         else {
                 (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping");
                 log_event(LOG_INFO, 0, MESSAGE_STOPPING, NULL, 0, "Received SIG%s, stopping%s", sig,
@@ -329,8 +331,8 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
         }
 
         /* Always: systemd waits for READY=1 after RELOADING=1. */
-        (void) sd_notifyf(false, "READY=1\nSTATUS=%s", r < 0 ? "Reload failed, running with the last good config"
-                                                              : "Config reloaded");
+        (void) sd_notifyf(false, "READY=1\nSTATUS=%s",
+                          r < 0 ? "Reload failed, running with the last good config" : "Config reloaded");
         return 0;
 }
 
@@ -381,7 +383,8 @@ static void manager_run(struct manager *m) {
         r = load_config(m->options, &m->config);
         if (r < 0) {
                 if (!m->once)
-                        log_error_errno(r, "Failed to load the config '%s', exiting", m->options->config_path);
+                        log_error_errno(r, "Failed to load the config '%s', exiting",
+                                        m->options->config_path);
                 m->status = CYCLE_INVALID;
                 return;
         }
@@ -396,8 +399,9 @@ static void manager_run(struct manager *m) {
         if (!m->once) {
                 log_event(LOG_INFO, 0, MESSAGE_STARTED, NULL, 0,
                           "Started: a cycle every %" PRIu64 " %s (jitter %u%%)%s",
-                          m->config->interval_usec >= USEC_PER_SEC ? m->config->interval_usec / USEC_PER_SEC
-                                                                   : m->config->interval_usec / USEC_PER_MSEC,
+                          m->config->interval_usec >= USEC_PER_SEC
+                                  ? m->config->interval_usec / USEC_PER_SEC
+                                  : m->config->interval_usec / USEC_PER_MSEC,
                           m->config->interval_usec >= USEC_PER_SEC ? "s" : "ms", m->config->jitter_percent,
                           m->options->dry_run || m->config->dry_run ? ", dry run" : "");
                 (void) sd_notify(false, "READY=1\nSTATUS=Started");

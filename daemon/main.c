@@ -103,7 +103,7 @@ static int verb_version(int argc, char **argv) {
 }
 
 static struct loop_options loop_options(void) {
-        return (struct loop_options) {
+        return (struct loop_options){
                 .config_path = arg_config,
                 .manifests_override = arg_manifests,
                 .dry_run = arg_dry_run,
@@ -217,8 +217,9 @@ static int verb_validate(int argc, char **argv) {
                 r = EXIT_FAILURE_RUNTIME;
         } else {
                 (void) printf("%s%s: %zu file%s, %zu set%s, %zu connector%s declared: valid\n",
-                              config_checked ? "config and " : "", m->n_files == 1 ? "manifest" : "manifests",
-                              m->n_files, m->n_files == 1 ? "" : "s", m->n_sets, m->n_sets == 1 ? "" : "s",
+                              config_checked ? "config and " : "",
+                              m->n_files == 1 ? "manifest" : "manifests", m->n_files,
+                              m->n_files == 1 ? "" : "s", m->n_sets, m->n_sets == 1 ? "" : "s",
                               m->n_declared, m->n_declared == 1 ? "" : "s");
                 r = EXIT_OK;
         }
@@ -235,11 +236,8 @@ struct verb {
 };
 
 static const struct verb verbs[] = {
-        { "run", verb_run },
-        { "once", verb_once },
-        { "plan", verb_plan },
-        { "validate", verb_validate },
-        { "version", verb_version },
+        { "run", verb_run },           { "once", verb_once },       { "plan", verb_plan },
+        { "validate", verb_validate }, { "version", verb_version },
 };
 
 static int parse_argv(int argc, char **argv) {
@@ -304,12 +302,14 @@ static int parse_argv(int argc, char **argv) {
                         char **l;
 
                         if (!plan_set_name_is_valid(optarg)) {
-                                log_error("Invalid --confirm-removed-set '%s': expected a set name (1 to 63 of "
+                                log_error("Invalid --confirm-removed-set '%s': expected a set name (1 to 63 "
+                                          "of "
                                           "a-z, 0-9 and '-')",
                                           optarg);
                                 return -EINVAL;
                         }
-                        l = reallocarray(arg_confirm_removed_sets, arg_n_confirm_removed_sets + 1, sizeof(char *));
+                        l = reallocarray(arg_confirm_removed_sets, arg_n_confirm_removed_sets + 1,
+                                         sizeof(char *));
                         if (!l)
                                 return log_error_errno(-ENOMEM, "Failed to parse the options: %m");
                         arg_confirm_removed_sets = l;

@@ -15,7 +15,7 @@
 #include "yaml-read.h"
 
 #define MANIFEST_API_VERSION "connector-reconciler/v1"
-#define MANIFEST_KIND "ConnectorSet"
+#define MANIFEST_KIND        "ConnectorSet"
 /* Connector ids are document _ids in the .elastic-connectors index, and Elasticsearch refuses an
  * _id longer than 512 bytes (IndexRequest validation). */
 #define MANIFEST_MAX_ID_BYTES 512U

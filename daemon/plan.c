@@ -56,7 +56,7 @@ struct ref {
 
 /* refs_sort(): runs this short are sorted by insertion; ids alike for this many bytes, by
  * qsort_r(), which bounds the recursion. */
-#define REFS_INSERTION_MAX 24
+#define REFS_INSERTION_MAX   24
 #define REFS_RADIX_DEPTH_MAX 256
 
 /* Bytes [depth, depth + 8) of id, big-endian, NUL-padded: such keys order as the ids do

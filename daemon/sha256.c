@@ -24,13 +24,13 @@ static const uint32_t K[64] = {
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 };
 
-#define ROTR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
-#define CH(x, y, z) ((z) ^ ((x) & ((y) ^ (z))))
+#define ROTR(x, n)   (((x) >> (n)) | ((x) << (32 - (n))))
+#define CH(x, y, z)  ((z) ^ ((x) & ((y) ^ (z))))
 #define MAJ(x, y, z) (((x) & (y)) | ((z) & ((x) | (y))))
-#define BSIG0(x) (ROTR(x, 2) ^ ROTR(x, 13) ^ ROTR(x, 22))
-#define BSIG1(x) (ROTR(x, 6) ^ ROTR(x, 11) ^ ROTR(x, 25))
-#define SSIG0(x) (ROTR(x, 7) ^ ROTR(x, 18) ^ ((x) >> 3))
-#define SSIG1(x) (ROTR(x, 17) ^ ROTR(x, 19) ^ ((x) >> 10))
+#define BSIG0(x)     (ROTR(x, 2) ^ ROTR(x, 13) ^ ROTR(x, 22))
+#define BSIG1(x)     (ROTR(x, 6) ^ ROTR(x, 11) ^ ROTR(x, 25))
+#define SSIG0(x)     (ROTR(x, 7) ^ ROTR(x, 18) ^ ((x) >> 3))
+#define SSIG1(x)     (ROTR(x, 17) ^ ROTR(x, 19) ^ ((x) >> 10))
 
 static uint32_t load_be32(const uint8_t *p) {
         return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | (uint32_t) p[3];
@@ -44,11 +44,11 @@ static void store_be32(uint8_t *p, uint32_t v) {
 }
 
 /* One round, with the working variables renamed instead of moved (6.2.2 step 3). */
-#define ROUND(a, b, c, d, e, f, g, h, i) \
-        do { \
+#define ROUND(a, b, c, d, e, f, g, h, i)                                         \
+        do {                                                                     \
                 uint32_t t1 = BSIG1(e) + CH(e, f, g) + K[i] + w[15 & (i)] + (h); \
-                (d) += t1; \
-                (h) = t1 + BSIG0(a) + MAJ(a, b, c); \
+                (d) += t1;                                                       \
+                (h) = t1 + BSIG0(a) + MAJ(a, b, c);                              \
         } while (0)
 
 /* The message schedule (6.2.2 step 1), kept as a ring of 16 words: word i replaces word i - 16. */

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #define SHA256_DIGEST_SIZE 32U
-#define SHA256_BLOCK_SIZE 64U
+#define SHA256_BLOCK_SIZE  64U
 
 struct sha256_ctx {
         uint32_t state[8];

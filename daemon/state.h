@@ -34,8 +34,8 @@
 
 #include "plan.h"
 
-#define STATE_FILE_NAME "state.json"
-#define STATE_LOCK_NAME "lock"
+#define STATE_FILE_NAME      "state.json"
+#define STATE_LOCK_NAME      "lock"
 #define STATE_FORMAT_VERSION 1
 /* The longest id: Elasticsearch's limit on a document _id, in bytes. */
 #define STATE_ID_MAX 512

@@ -15,45 +15,45 @@
 
 typedef uint64_t usec_t;
 
-#define USEC_INFINITY ((usec_t) UINT64_MAX)
-#define USEC_PER_MSEC ((usec_t) 1000ULL)
-#define USEC_PER_SEC ((usec_t) 1000000ULL)
+#define USEC_INFINITY   ((usec_t) UINT64_MAX)
+#define USEC_PER_MSEC   ((usec_t) 1000ULL)
+#define USEC_PER_SEC    ((usec_t) 1000000ULL)
 #define USEC_PER_MINUTE ((usec_t) (60ULL * USEC_PER_SEC))
-#define USEC_PER_HOUR ((usec_t) (60ULL * USEC_PER_MINUTE))
-#define NSEC_PER_USEC ((uint64_t) 1000ULL)
+#define USEC_PER_HOUR   ((usec_t) (60ULL * USEC_PER_MINUTE))
+#define NSEC_PER_USEC   ((uint64_t) 1000ULL)
 
-#define _cleanup_(f) __attribute__((cleanup(f)))
-#define _unused_ __attribute__((unused))
+#define _cleanup_(f)   __attribute__((cleanup(f)))
+#define _unused_       __attribute__((unused))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
-#define _pure_ __attribute__((pure))
-#define _const_ __attribute__((const))
-#define _likely_(x) (__builtin_expect(!!(x), 1))
-#define _unlikely_(x) (__builtin_expect(!!(x), 0))
+#define _pure_         __attribute__((pure))
+#define _const_        __attribute__((const))
+#define _likely_(x)    (__builtin_expect(!!(x), 1))
+#define _unlikely_(x)  (__builtin_expect(!!(x), 0))
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
-#define MIN(a, b) ((a) < (b) ? (a) : (b))
-#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define MIN(a, b)     ((a) < (b) ? (a) : (b))
+#define MAX(a, b)     ((a) > (b) ? (a) : (b))
 
 /* Takes ownership out of a cleanup variable: returns the pointer and leaves NULL behind. */
-#define TAKE_PTR(p)                             \
-        ({                                      \
-                __typeof__(p) _p_ = (p);        \
-                (p) = NULL;                     \
-                _p_;                            \
+#define TAKE_PTR(p)                      \
+        ({                               \
+                __typeof__(p) _p_ = (p); \
+                (p) = NULL;              \
+                _p_;                     \
         })
 
-#define TAKE_FD(fd)                             \
-        ({                                      \
-                int _fd_ = (fd);                \
-                (fd) = -1;                      \
-                _fd_;                           \
+#define TAKE_FD(fd)              \
+        ({                       \
+                int _fd_ = (fd); \
+                (fd) = -1;       \
+                _fd_;            \
         })
 
 /* Defines func##p(type *p), calling func(*p) when *p is set, for use with _cleanup_(). */
-#define DEFINE_CLEANUP_FUNC(type, func)                 \
-        static inline void func##p(type *p) {           \
-                if (*p)                                 \
-                        func(*p);                       \
+#define DEFINE_CLEANUP_FUNC(type, func)       \
+        static inline void func##p(type *p) { \
+                if (*p)                       \
+                        func(*p);             \
         }
 
 static inline void freep(void *p) {
@@ -201,26 +201,26 @@ static inline uint64_t random_u64(void) {
 }
 
 /* An intrusive doubly linked list kept as head and tail pointers; items have prev and next. */
-#define LIST_APPEND(head, tail, item)                   \
-        do {                                            \
-                (item)->prev = (tail);                  \
-                (item)->next = NULL;                    \
-                if (tail)                               \
-                        (tail)->next = (item);          \
-                else                                    \
-                        (head) = (item);                \
-                (tail) = (item);                        \
+#define LIST_APPEND(head, tail, item)          \
+        do {                                   \
+                (item)->prev = (tail);         \
+                (item)->next = NULL;           \
+                if (tail)                      \
+                        (tail)->next = (item); \
+                else                           \
+                        (head) = (item);       \
+                (tail) = (item);               \
         } while (0)
 
-#define LIST_REMOVE(head, tail, item)                           \
-        do {                                                    \
-                if ((item)->prev)                               \
-                        (item)->prev->next = (item)->next;      \
-                else                                            \
-                        (head) = (item)->next;                  \
-                if ((item)->next)                               \
-                        (item)->next->prev = (item)->prev;      \
-                else                                            \
-                        (tail) = (item)->prev;                  \
-                (item)->prev = (item)->next = NULL;             \
+#define LIST_REMOVE(head, tail, item)                      \
+        do {                                               \
+                if ((item)->prev)                          \
+                        (item)->prev->next = (item)->next; \
+                else                                       \
+                        (head) = (item)->next;             \
+                if ((item)->next)                          \
+                        (item)->next->prev = (item)->prev; \
+                else                                       \
+                        (tail) = (item)->prev;             \
+                (item)->prev = (item)->next = NULL;        \
         } while (0)

@@ -14,11 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define YAML_READ_MAX_FILE_SIZE (16U * 1024U * 1024U) /* bytes of one file or buffer */
-#define YAML_READ_MAX_SCALAR_SIZE (64U * 1024U)       /* bytes of one scalar, after unescaping */
-#define YAML_READ_MAX_DEPTH 64U                       /* sequences and mappings nested */
-#define YAML_READ_MAX_NODES 1000000U                  /* nodes of one file or buffer */
-#define YAML_READ_MAX_DIAGS 1000U                     /* messages kept in one list */
+#define YAML_READ_MAX_FILE_SIZE   (16U * 1024U * 1024U) /* bytes of one file or buffer */
+#define YAML_READ_MAX_SCALAR_SIZE (64U * 1024U)         /* bytes of one scalar, after unescaping */
+#define YAML_READ_MAX_DEPTH       64U                   /* sequences and mappings nested */
+#define YAML_READ_MAX_NODES       1000000U              /* nodes of one file or buffer */
+#define YAML_READ_MAX_DIAGS       1000U                 /* messages kept in one list */
 
 /* One message about a place in a file. */
 struct yaml_read_diag {

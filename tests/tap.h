@@ -12,13 +12,13 @@
 
 /* For the test's own setup, whose side effect is needed: assert() would vanish under -DNDEBUG.
  * A failed setup ends the test with a TAP "Bail out!". */
-#define assert_se(expr) \
-        do { \
-                if (!(expr)) { \
+#define assert_se(expr)                                                                           \
+        do {                                                                                      \
+                if (!(expr)) {                                                                    \
                         printf("Bail out! %s:%d: setup failed: %s\n", __FILE__, __LINE__, #expr); \
-                        fflush(stdout); \
-                        abort(); \
-                } \
+                        fflush(stdout);                                                           \
+                        abort();                                                                  \
+                }                                                                                 \
         } while (0)
 
 static int tap_planned = -1;

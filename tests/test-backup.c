@@ -118,7 +118,8 @@ int main(void) {
         ok(path1 && stat(path1, &st) == 0 && (st.st_mode & 0777) == 0600, "the backup has mode 0600");
         is_str(path1 ? read_file(path1) : NULL, doc, "the backup holds the document byte for byte");
 
-        is_int(backup_write(dir, "a/b", doc, strlen(doc), t, &path2), 0, "a second backup in the same second");
+        is_int(backup_write(dir, "a/b", doc, strlen(doc), t, &path2), 0,
+               "a second backup in the same second");
         ok(path2 && path1 && strcmp(path1, path2) != 0 && strstr(path2, ".20261128T000000Z.2.json"),
            "it gets its own name instead of replacing the first");
         is_str(path1 ? read_file(path1) : NULL, doc, "the first backup is untouched");
@@ -163,9 +164,10 @@ int main(void) {
 
                 assert_se(asprintf(&open_dir, "%s/open", tmpl) > 0);
                 assert_se(mkdir(open_dir, 0700) == 0 && chmod(open_dir, 0777) == 0);
-                is_int(backup_dir_prepare(open_dir, &hint), -EPERM, "a world-writable backup_dir is refused");
-                ok(hint && strstr(hint, "chmod go-w") && strstr(hint, open_dir), "with the chmod that fixes it ('%s')",
-                   strna(hint));
+                is_int(backup_dir_prepare(open_dir, &hint), -EPERM,
+                       "a world-writable backup_dir is refused");
+                ok(hint && strstr(hint, "chmod go-w") && strstr(hint, open_dir),
+                   "with the chmod that fixes it ('%s')", strna(hint));
                 (void) rmdir(open_dir);
         }
 
@@ -191,7 +193,8 @@ int main(void) {
         {
                 _cleanup_free_ char *bdir = NULL, *blocker = NULL;
                 const char *ids[] = { "batch-1", "batch-2", "batch-3" };
-                const char *bodies[] = { "{\"id\":\"batch-1\"}", "{\"id\":\"batch-2\"}", "{\"id\":\"batch-3\"}" };
+                const char *bodies[] = { "{\"id\":\"batch-1\"}", "{\"id\":\"batch-2\"}",
+                                         "{\"id\":\"batch-3\"}" };
                 struct backup_item items[3];
 
                 r = asprintf(&bdir, "%s/batch", tmpl);
@@ -202,8 +205,9 @@ int main(void) {
                 ok(mkdir(blocker, 0700) == 0, "a folder stands where batch-2's temporary file would go");
 
                 for (size_t i = 0; i < ELEMENTSOF(items); i++)
-                        items[i] = (struct backup_item) { .id = ids[i], .body = bodies[i], .size = strlen(bodies[i]),
-                                                          .error = 1 };
+                        items[i] = (struct backup_item){
+                                .id = ids[i], .body = bodies[i], .size = strlen(bodies[i]), .error = 1
+                        };
                 is_int(backup_write_batch(bdir, items, ELEMENTSOF(items), t), 0, "write a batch of three");
                 is_int(items[0].error, 0, "the first is written");
                 is_str(items[0].path ? read_file(items[0].path) : NULL, bodies[0], "and holds its document");
@@ -226,12 +230,14 @@ int main(void) {
                         r = asprintf(&missing, "%s/missing", tmpl);
                         assert(r > 0);
                         for (size_t i = 0; i < ELEMENTSOF(items); i++)
-                                items[i] = (struct backup_item) { .id = ids[i], .body = bodies[i],
-                                                                  .size = strlen(bodies[i]) };
+                                items[i] = (struct backup_item){ .id = ids[i],
+                                                                 .body = bodies[i],
+                                                                 .size = strlen(bodies[i]) };
                         is_int(backup_write_batch(missing, items, ELEMENTSOF(items), t), -ENOENT,
                                "a batch into a missing folder fails");
-                        ok(items[0].error == -ENOENT && items[1].error == -ENOENT && items[2].error == -ENOENT &&
-                                   !items[0].path && !items[1].path && !items[2].path,
+                        ok(items[0].error == -ENOENT && items[1].error == -ENOENT &&
+                                   items[2].error == -ENOENT && !items[0].path && !items[1].path &&
+                                   !items[2].path,
                            "every item carries the error and no path");
                 }
                 is_int(backup_write_batch(bdir, NULL, 0, t), 0, "an empty batch does nothing");
@@ -241,7 +247,8 @@ int main(void) {
         {
                 _cleanup_free_ char *out = NULL;
                 size_t size = 0;
-                const char document[] = "{\"id\":\"a/\\\"b\",\"is_native\":false,\"status\":\"created\",\"sync_now\":false}";
+                const char document[] =
+                        "{\"id\":\"a/\\\"b\",\"is_native\":false,\"status\":\"created\",\"sync_now\":false}";
                 const char jobs[] = "[{\"id\":\"j1\",\"connector\":{\"id\":\"a/\\\"b\"}}]";
                 struct backup_record rec = {
                         .connector_id = "a/\"b",
@@ -263,13 +270,19 @@ int main(void) {
                 is_int(backup_format(&rec, &out, &size), 0, "backup_format() formats a record");
                 is_int(size, out ? strlen(out) : 0, "its size is its length");
                 is_str(out,
-                       "{\"format\":\"connector-reconciler-backup\",\"format_version\":2,\"connector_id\":\"a/\\\"b\","
-                       "\"read_at\":\"2026-11-28T00:00:00.123456Z\",\"cycle_id\":\"0123456789abcdef0123456789abcdef\","
-                       "\"program\":\"" PACKAGE_NAME " " PACKAGE_VERSION "\",\"cluster\":{\"url\":\"https://es.example.net:9200\","
-                       "\"name\":\"prod\",\"uuid\":\"CxIK2jbeTXqpuT5dXy1jTg\",\"version\":\"8.13.4\"},\"manifests\":"
+                       "{\"format\":\"connector-reconciler-backup\",\"format_version\":2,\"connector_id\":"
+                       "\"a/\\\"b\","
+                       "\"read_at\":\"2026-11-28T00:00:00.123456Z\",\"cycle_id\":"
+                       "\"0123456789abcdef0123456789abcdef\","
+                       "\"program\":\"" PACKAGE_NAME " " PACKAGE_VERSION
+                       "\",\"cluster\":{\"url\":\"https://es.example.net:9200\","
+                       "\"name\":\"prod\",\"uuid\":\"CxIK2jbeTXqpuT5dXy1jTg\",\"version\":\"8.13.4\"},"
+                       "\"manifests\":"
                        "{\"path\":\"/srv/gitops\",\"digest\":\"sha256:00ff\",\"revision\":null},\"delete\":"
-                       "{\"delete_sync_jobs\":true,\"hard\":false},\"document\":{\"id\":\"a/\\\"b\",\"is_native\":false,"
-                       "\"status\":\"created\",\"sync_now\":false},\"sync_jobs\":[{\"id\":\"j1\",\"connector\":{\"id\":"
+                       "{\"delete_sync_jobs\":true,\"hard\":false},\"document\":{\"id\":\"a/"
+                       "\\\"b\",\"is_native\":false,"
+                       "\"status\":\"created\",\"sync_now\":false},\"sync_jobs\":[{\"id\":\"j1\","
+                       "\"connector\":{\"id\":"
                        "\"a/\\\"b\"}}]}\n",
                        "one line: the record, the document and the sync jobs as given");
                 out = mfree(out);

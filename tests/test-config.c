@@ -297,8 +297,8 @@ static int parse_text(const char *yaml, struct config **ret, char **ret_errors, 
         return r;
 }
 
-#define URL "cluster:\n  url: https://es:9200\n"
-#define MAN "manifests: m\n"
+#define URL     "cluster:\n  url: https://es:9200\n"
+#define MAN     "manifests: m\n"
 #define UUID_64 "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-"
 #define NAME_63 "a12345678901234567890123456789012345678901234567890123456789012"
 
@@ -763,11 +763,11 @@ static void test_secrets(void) {
         char big[CONFIG_MAX_SECRET_SIZE + 2];
         int r;
 
-#define RESET() \
-        do { \
-                free(secret); \
-                free(warnings); \
-                free(errors); \
+#define RESET()                                    \
+        do {                                       \
+                free(secret);                      \
+                free(warnings);                    \
+                free(errors);                      \
                 secret = warnings = errors = NULL; \
         } while (0)
 

@@ -379,7 +379,7 @@ static void test_keep_alive(sd_event *e) {
         responder_stop(&resp);
 }
 
-#define INFO_RESPONSE \
+#define INFO_RESPONSE                                                                               \
         "HTTP/1.1 200 OK\r\nX-elastic-product: Elasticsearch\r\nContent-Type: application/json\r\n" \
         "Content-Length: 30\r\n\r\n{\"version\":{\"number\":\"9.1.3\"}}"
 

@@ -35,14 +35,14 @@
 #include "tap.h"
 #include "util.h"
 
-#define SOFT "soft-deleted in the cluster (deleted: true); not deleted again"
+#define SOFT          "soft-deleted in the cluster (deleted: true); not deleted again"
 #define SOFT_DECLARED "declared, but soft-deleted in the cluster (deleted: true)"
-#define EMPTY(set, n) \
+#define EMPTY(set, n)                                                                                      \
         "set '" set "' declares no connectors but owns " n " in the cluster; refusing to delete them all " \
         "(set prune.allow_empty: true to allow this)"
 
-#define REMOVED(set, n, what, example) \
-        "set '" set "' is gone from the manifests since the last cycle that ran, and " n " " what \
+#define REMOVED(set, n, what, example)                                                                      \
+        "set '" set "' is gone from the manifests since the last cycle that ran, and " n " " what           \
         " it declared then would now be deleted (such as '" example "'); if its removal is meant, confirm " \
         "it (once: --confirm-removed-set " set "; in the config: safety.confirm_removed_sets)"
 
@@ -840,14 +840,14 @@ static size_t rng(size_t n) {
         return (size_t) (rng_state % n);
 }
 
-#define SHUFFLE(a, n) \
-        do { \
-                for (size_t _i = (n); _i > 1; _i--) { \
-                        size_t _j = rng(_i); \
+#define SHUFFLE(a, n)                                        \
+        do {                                                 \
+                for (size_t _i = (n); _i > 1; _i--) {        \
+                        size_t _j = rng(_i);                 \
                         __typeof__((a)[0]) _t = (a)[_i - 1]; \
-                        (a)[_i - 1] = (a)[_j]; \
-                        (a)[_j] = _t; \
-                } \
+                        (a)[_i - 1] = (a)[_j];               \
+                        (a)[_j] = _t;                        \
+                }                                            \
         } while (0)
 
 static void input_shuffle(struct input *in) {

@@ -25,7 +25,7 @@ static bool endswith(const char *s, const char *suffix) {
 }
 
 #define SETS(...) ((const char *const[]){ __VA_ARGS__, NULL })
-#define NO_SETS ((const char *const[]){ NULL })
+#define NO_SETS   ((const char *const[]){ NULL })
 
 static struct plan *plan_new(const char *blocked) {
         struct plan *p = calloc(1, sizeof(struct plan));

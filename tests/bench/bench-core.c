@@ -27,7 +27,7 @@
 #include "yaml-read.h"
 
 #define PLAN_SETS 50U
-#define REPS_MAX 1000U
+#define REPS_MAX  1000U
 
 static int cmp_usec(const void *a, const void *b) {
         usec_t x = *(const usec_t *) a, y = *(const usec_t *) b;

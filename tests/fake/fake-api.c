@@ -23,8 +23,8 @@ static inline void cjson_deletep(cJSON **j) {
 #define TRACK_TOTAL_HITS_DEFAULT 10000L
 /* The concrete index behind the .elastic-connectors alias, named in search shard failures. */
 #define CONNECTOR_INDEX ".elastic-connectors-v1"
-#define SYNC_JOB_INDEX ".elastic-connectors-sync-jobs-v1"
-#define NODE_ID "fake-node-0id0000000000"
+#define SYNC_JOB_INDEX  ".elastic-connectors-sync-jobs-v1"
+#define NODE_ID         "fake-node-0id0000000000"
 
 struct fake_api {
         struct fake_api_config config;

@@ -86,7 +86,7 @@
 #include "util.h"
 
 /* Elasticsearch's http.max_content_length is 100mb; the fake keeps less in memory. */
-#define MAX_BODY_BYTES (16u * 1024u * 1024u)
+#define MAX_BODY_BYTES    (16u * 1024u * 1024u)
 #define PARENT_CHECK_MSEC 500
 /* How long a trickled response sleeps between chunks. */
 #define TRICKLE_TICK_MSEC 100

@@ -80,10 +80,10 @@ static void test_base64_and_json(void) {
 }
 
 /* A page of GET _connector as the fake answers it, and the filter the reconciler lists with. */
-#define PAGE \
+#define PAGE                                                                                               \
         "{\"count\":2,\"results\":[{\"id\":\"a\",\"configuration\":{\"k\":{\"value\":\"v\",\"order\":1}}," \
         "\"deleted\":false,\"index_name\":\"search-a\",\"name\":\"A\",\"service_type\":\"s3\",\"status\":" \
-        "\"connected\"},{\"id\":\"b\",\"index_name\":null,\"name\":\"B\",\"service_type\":\"gd\"," \
+        "\"connected\"},{\"id\":\"b\",\"index_name\":null,\"name\":\"B\",\"service_type\":\"gd\","         \
         "\"deleted\":true,\"filtering\":[]}]}"
 #define RECONCILER_FILTER \
         "count,results.id,results.name,results.service_type,results.index_name,results.deleted"

@@ -30,14 +30,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define REQUIRE(cond, ...) \
-        do { \
-                if (!(cond)) { \
+#define REQUIRE(cond, ...)                                                           \
+        do {                                                                         \
+                if (!(cond)) {                                                       \
                         fprintf(stderr, "fuzz-json-scan: rule broken: %s: ", #cond); \
-                        fprintf(stderr, __VA_ARGS__); \
-                        fputc('\n', stderr); \
-                        abort(); \
-                } \
+                        fprintf(stderr, __VA_ARGS__);                                \
+                        fputc('\n', stderr);                                         \
+                        abort();                                                     \
+                }                                                                    \
         } while (0)
 
 static void *mfree(void *p) {

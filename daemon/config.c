@@ -588,7 +588,7 @@ static const struct yaml_read_node *key_of(const struct yaml_read_node *map,
 
 static int parse_cluster(struct parser *p, const struct yaml_read_node *map, const struct config_key *k,
                          void *data) {
-        const struct yaml_read_node *v[_CLUSTER_MAX], *auth = NULL;
+        const struct yaml_read_node *v[_CLUSTER_MAX] = {}, *auth = NULL;
         const char *auth_key = NULL;
         struct config *c = data;
         int r;
@@ -725,7 +725,7 @@ static const struct config_key retry_keys[_RETRY_MAX] = {
 
 static int parse_retry(struct parser *p, const struct yaml_read_node *map, const struct config_key *k,
                        void *data) {
-        const struct yaml_read_node *v[_RETRY_MAX];
+        const struct yaml_read_node *v[_RETRY_MAX] = {};
         struct config *c = data;
         int r;
 
@@ -862,7 +862,7 @@ static const struct config_key safety_keys[_SAFETY_MAX] = {
 
 static int parse_safety(struct parser *p, const struct yaml_read_node *map, const struct config_key *k,
                         void *data) {
-        const struct yaml_read_node *v[_SAFETY_MAX];
+        const struct yaml_read_node *v[_SAFETY_MAX] = {};
 
         return parse_section(p, map, k, safety_keys, _SAFETY_MAX, v, data);
 }
@@ -934,7 +934,7 @@ static int config_set_defaults(struct config *c) {
 
 static int parse_root(struct parser *p, const struct yaml_read_node *root, const char *manifests_override,
                       struct config *c) {
-        const struct yaml_read_node *v[_TOP_MAX];
+        const struct yaml_read_node *v[_TOP_MAX] = {};
         char buf[128];
         int r;
 

@@ -208,18 +208,6 @@ static void ctx_done(struct ctx *c) {
         free(c->media_params);
 }
 
-static char *strprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *strprintf(const char *fmt, ...) {
-        va_list ap;
-        char *m = NULL;
-
-        va_start(ap, fmt);
-        if (vasprintf(&m, fmt, ap) < 0)
-                m = NULL;
-        va_end(ap);
-        return m;
-}
-
 int fake_cluster_parse(const char *json, size_t len, const char *origin, char **ret_uuid, char **ret_name,
                        char **reterr) {
         _cleanup_cjson_ cJSON *j = NULL;
@@ -228,8 +216,8 @@ int fake_cluster_parse(const char *json, size_t len, const char *origin, char **
 
         j = cJSON_ParseWithLength(json, len);
         if (!j || !cJSON_IsObject(j)) {
-                *reterr = strprintf("%s: must be an object {\"cluster_uuid\": ..., \"cluster_name\": ...}",
-                                    origin);
+                *reterr = strdup_printf(
+                        "%s: must be an object {\"cluster_uuid\": ..., \"cluster_name\": ...}", origin);
                 return -EINVAL;
         }
         cJSON_ArrayForEach(it, j) {
@@ -238,11 +226,11 @@ int fake_cluster_parse(const char *json, size_t len, const char *origin, char **
                                                                   : NULL;
 
                 if (!slot) {
-                        *reterr = strprintf("%s: unknown key \"%s\"", origin, it->string);
+                        *reterr = strdup_printf("%s: unknown key \"%s\"", origin, it->string);
                         return -EINVAL;
                 }
                 if (!cJSON_IsString(it)) {
-                        *reterr = strprintf("%s: \"%s\" must be a string", origin, it->string);
+                        *reterr = strdup_printf("%s: \"%s\" must be a string", origin, it->string);
                         return -EINVAL;
                 }
                 free(*slot);
@@ -305,7 +293,7 @@ static int reply(struct ctx *c, int status, char *body) {
         c->resp->body_len = strlen(b);
         c->resp->body = TAKE_PTR(b);
         free(c->resp->content_type);
-        c->resp->content_type = strprintf("%s%s", type, strempty(c->media_params));
+        c->resp->content_type = strdup_printf("%s%s", type, strempty(c->media_params));
         return c->resp->content_type ? 0 : -ENOMEM;
 }
 
@@ -466,7 +454,7 @@ static int param_bool(struct ctx *c, const char *key, bool def, bool *ret) {
                 *ret = streq(v, "true");
                 return 0;
         }
-        m = strprintf("Failed to parse value [%s] as only [true] or [false] are allowed.", v);
+        m = strdup_printf("Failed to parse value [%s] as only [true] or [false] are allowed.", v);
         return m ? reply_iae(c, m) ?: 1 : -ENOMEM;
 }
 
@@ -510,10 +498,10 @@ static int param_int(struct ctx *c, const char *key, int def, int *ret) {
         }
         if (java_parse_int(v, ret))
                 return 0;
-        m = strprintf("Failed to parse int parameter [%s] with value [%s]", key, v);
+        m = strdup_printf("Failed to parse int parameter [%s] with value [%s]", key, v);
         sb_puts(&sb, ",\"caused_by\":{\"type\":\"number_format_exception\",\"reason\":");
         {
-                _cleanup_free_ char *nfe = strprintf("For input string: \"%s\"", v);
+                _cleanup_free_ char *nfe = strdup_printf("For input string: \"%s\"", v);
 
                 sb_json_cstr(&sb, nfe);
         }
@@ -657,8 +645,8 @@ static int check_no_body(struct ctx *c) {
 
         if (c->req->body_len == 0)
                 return 0;
-        m = strprintf("request [%s %s] does not support having a body", c->req->method,
-                      c->path ? c->path : c->raw_path);
+        m = strdup_printf("request [%s %s] does not support having a body", c->req->method,
+                          c->path ? c->path : c->raw_path);
         if (!m)
                 return -ENOMEM;
         r = reply_iae(c, m);
@@ -694,7 +682,7 @@ static int reply_not_found(struct ctx *c, const char *reason) {
 }
 
 static int reply_connector_not_found(struct ctx *c, const char *id) {
-        _cleanup_free_ char *m = strprintf("connector [%s] not found", id);
+        _cleanup_free_ char *m = strdup_printf("connector [%s] not found", id);
 
         return m ? reply_not_found(c, m) : -ENOMEM;
 }
@@ -709,7 +697,7 @@ static int check_result_window(struct ctx *c, int from, int size, const char *in
 
         if (window <= c->api->config.max_result_window)
                 return 0;
-        m = strprintf(
+        m = strdup_printf(
                 "Result window is too large, from + size must be less than or equal to: [%ld] but was "
                 "[%lld]. "
                 "See the scroll api for a more efficient way to request large data sets. This limit can be "
@@ -991,7 +979,7 @@ static const char *jackson_token(const cJSON *v) {
 }
 
 static int reply_parse_error(struct ctx *c, unsigned line, unsigned col, const char *message) {
-        _cleanup_free_ char *m = strprintf("[%u:%u] %s", line, col, message);
+        _cleanup_free_ char *m = strdup_printf("[%u:%u] %s", line, col, message);
         int r;
 
         if (!m)
@@ -1020,7 +1008,7 @@ static int parse_body(struct ctx *c, const char *parser, const char *const *fiel
         }
         if (!cJSON_IsObject(j)) {
                 _cleanup_free_ char *m =
-                        strprintf("[%s] Expected START_OBJECT but was: %s", parser, jackson_token(j));
+                        strdup_printf("[%s] Expected START_OBJECT but was: %s", parser, jackson_token(j));
 
                 return m ? reply_parse_error(c, 1, 1, m) : -ENOMEM;
         }
@@ -1036,13 +1024,14 @@ static int parse_body(struct ctx *c, const char *parser, const char *const *fiel
                                 kind = fields[i + 1];
                 for (const cJSON *prev = j->child; prev != it; prev = prev->next)
                         if (streq(prev->string, it->string)) {
-                                _cleanup_free_ char *m = strprintf("Duplicate field '%s'", it->string);
+                                _cleanup_free_ char *m = strdup_printf("Duplicate field '%s'", it->string);
 
                                 json_location(body, len, name_at, &line, &col);
                                 return m ? reply_parse_error(c, line, col, m) : -ENOMEM;
                         }
                 if (!kind) {
-                        _cleanup_free_ char *m = strprintf("[%s] unknown field [%s]", parser, it->string);
+                        _cleanup_free_ char *m =
+                                strdup_printf("[%s] unknown field [%s]", parser, it->string);
 
                         json_location(body, len, name_at, &line, &col);
                         return m ? reply_parse_error(c, line, col, m) : -ENOMEM;
@@ -1052,8 +1041,8 @@ static int parse_body(struct ctx *c, const char *parser, const char *const *fiel
                              : cJSON_IsBool(it) || (cJSON_IsString(it) && (streq(it->valuestring, "true") ||
                                                                            streq(it->valuestring, "false")));
                 if (!ok) {
-                        _cleanup_free_ char *m = strprintf("[%s] %s doesn't support values of type: %s",
-                                                           parser, it->string, jackson_token(it));
+                        _cleanup_free_ char *m = strdup_printf("[%s] %s doesn't support values of type: %s",
+                                                               parser, it->string, jackson_token(it));
 
                         json_location(body, len, value_at, &line, &col);
                         return m ? reply_parse_error(c, line, col, m) : -ENOMEM;
@@ -1188,7 +1177,8 @@ static int handle_put(struct ctx *c, bool with_id) {
                         return r;
                 for (size_t i = 0; i < n; i++)
                         if (!streq(docs[i]->id, id)) {
-                                m = strprintf("Index name [%s] is used by another connector.", index_name);
+                                m = strdup_printf("Index name [%s] is used by another connector.",
+                                                  index_name);
                                 return m ? reply_error(c, 400, "status_exception", m) : -ENOMEM;
                         }
         }
@@ -1245,7 +1235,7 @@ static int handle_sync_job_list(struct ctx *c) {
         if (status) {
                 q.status = lookup_ci(status, sync_statuses, ELEMENTSOF(sync_statuses));
                 if (!q.status) {
-                        m = strprintf("Unknown SyncStatus: %s", status);
+                        m = strdup_printf("Unknown SyncStatus: %s", status);
                         return m ? reply_iae(c, m) : -ENOMEM;
                 }
         }
@@ -1256,7 +1246,7 @@ static int handle_sync_job_list(struct ctx *c) {
                 const char *t = lookup_ci(types[i], job_types, ELEMENTSOF(job_types));
 
                 if (!t) {
-                        m = strprintf("Unknown ConnectorSyncJobType: %s", types[i]);
+                        m = strdup_printf("Unknown ConnectorSyncJobType: %s", types[i]);
                         return m ? reply_iae(c, m) : -ENOMEM;
                 }
                 free(types[i]);
@@ -1281,7 +1271,7 @@ static int reply_sync_job_not_found(struct ctx *c, const char *id) {
         /* Elasticsearch names only the id once the index exists. */
         if (fake_store_sync_job_index_exists(c->api->store))
                 return reply_not_found(c, id);
-        m = strprintf("connector sync job [%s] not found", id);
+        m = strdup_printf("connector sync job [%s] not found", id);
         return m ? reply_not_found(c, m) : -ENOMEM;
 }
 
@@ -1346,12 +1336,12 @@ static int handle_sync_job_post(struct ctx *c) {
                 return reply_error(c, 400, "action_request_validation_exception",
                                    "Validation Failed: 1: [id] of the connector cannot be null or empty;");
         if (job_type && !lookup_ci(job_type, job_types, ELEMENTSOF(job_types))) {
-                m = strprintf("Unknown ConnectorSyncJobType: %s", job_type);
+                m = strdup_printf("Unknown ConnectorSyncJobType: %s", job_type);
                 return m ? reply_iae(c, m) : -ENOMEM;
         }
         conn = fake_store_get_connector(c->api->store, connector_id);
         if (!conn) {
-                m = strprintf("Connector with id '%s' does not exist.", connector_id);
+                m = strdup_printf("Connector with id '%s' does not exist.", connector_id);
                 return m ? reply_not_found(c, m) : -ENOMEM;
         }
         generate_id(c->api, id);
@@ -1523,12 +1513,12 @@ static int reply_405(struct ctx *c, unsigned valid, const char *message) {
         if (!allowed || !allow)
                 return -ENOMEM;
         if (message)
-                m = strprintf("%s%s%s%s", message, valid ? ", allowed: [" : "", valid ? allowed : "",
-                              valid ? "]" : "");
+                m = strdup_printf("%s%s%s%s", message, valid ? ", allowed: [" : "", valid ? allowed : "",
+                                  valid ? "]" : "");
         else
-                m = strprintf("Incorrect HTTP method for uri [%s] and method [%s]%s%s%s", c->req->raw_target,
-                              c->req->method, valid ? ", allowed: [" : "", valid ? allowed : "",
-                              valid ? "]" : "");
+                m = strdup_printf("Incorrect HTTP method for uri [%s] and method [%s]%s%s%s",
+                                  c->req->raw_target, c->req->method, valid ? ", allowed: [" : "",
+                                  valid ? allowed : "", valid ? "]" : "");
         if (!m)
                 return -ENOMEM;
         r = reply_simple(c, 405, m);
@@ -1586,7 +1576,7 @@ static int check_content_type(struct ctx *c) {
                 base[strlen(base) - 1] = 0;
         if (streq(base, "application/json") || streq(base, "application/vnd.elasticsearch+json"))
                 return 0;
-        m = strprintf("Content-Type header [%s] is not supported", ct);
+        m = strdup_printf("Content-Type header [%s] is not supported", ct);
         if (!m)
                 return -ENOMEM;
         r = reply_simple(c, 406, m);
@@ -1668,8 +1658,8 @@ static int route(struct ctx *c) {
                         return reply_405(c, valid, NULL);
         }
         {
-                _cleanup_free_ char *m = strprintf("no handler found for uri [%s] and method [%s]",
-                                                   c->req->raw_target, c->req->method);
+                _cleanup_free_ char *m = strdup_printf("no handler found for uri [%s] and method [%s]",
+                                                       c->req->raw_target, c->req->method);
 
                 return m ? reply_simple(c, 400, m) : -ENOMEM;
         }
@@ -1726,8 +1716,8 @@ static int authenticate(struct ctx *c) {
         while (cred && *cred == ' ')
                 cred++;
         if (!h || !has_text(h) || streq(scheme, "other") || !cred || !*cred) {
-                m = strprintf("missing authentication credentials for REST request [%s]",
-                              c->req->raw_target);
+                m = strdup_printf("missing authentication credentials for REST request [%s]",
+                                  c->req->raw_target);
                 return m ? reply_401(c, m, NULL) : -ENOMEM;
         }
         if (streq(scheme, "ApiKey")) {
@@ -1752,9 +1742,9 @@ static int authenticate(struct ctx *c) {
                         if (cfg->api_key &&
                             base64_decode(cfg->api_key, strlen(cfg->api_key), &known, &klen) == 0 &&
                             strncmp(known, decoded, (size_t) (colon - decoded + 1)) == 0)
-                                m = strprintf("API key: invalid credentials for API key [%s]", id);
+                                m = strdup_printf("API key: invalid credentials for API key [%s]", id);
                         else
-                                m = strprintf("API key: unable to find apikey with id %s", id);
+                                m = strdup_printf("API key: unable to find apikey with id %s", id);
                         return m ? reply_401(c, unable, m) : -ENOMEM;
                 }
         }
@@ -1777,8 +1767,8 @@ static int authenticate(struct ctx *c) {
                 if (cfg->basic_user && streq(user, cfg->basic_user) && cfg->basic_password &&
                     streq(colon + 1, cfg->basic_password))
                         return 0;
-                m = strprintf("unable to authenticate user [%s] for REST request [%s]", user,
-                              c->req->raw_target);
+                m = strdup_printf("unable to authenticate user [%s] for REST request [%s]", user,
+                                  c->req->raw_target);
                 return m ? reply_401(c, m, NULL) : -ENOMEM;
         }
         /* Bearer */
@@ -1878,8 +1868,8 @@ static int check_media(struct ctx *c, bool *ret_answered) {
                 _cleanup_free_ char *cause = NULL, *extra = NULL;
                 struct strbuf sb = {};
 
-                m = strprintf("Invalid media-type value on headers [%s]", which);
-                cause = strprintf("invalid media-type [%s]", value);
+                m = strdup_printf("Invalid media-type value on headers [%s]", which);
+                cause = strdup_printf("invalid media-type [%s]", value);
                 if (!m || !cause)
                         return -ENOMEM;
                 sb_puts(&sb, ",\"caused_by\":{\"type\":\"illegal_argument_exception\",\"reason\":");
@@ -1902,23 +1892,25 @@ static int check_media(struct ctx *c, bool *ret_answered) {
         av = accept.compatible_with == -1 ? current : accept.compatible_with;
         cv = ctype.compatible_with == -1 ? current : ctype.compatible_with;
         if (av > current || av < minimum)
-                m = strprintf("Accept version must be either version %d or %d, but found %d. Accept=%s",
-                              current, minimum, av, c->req->accept);
+                m = strdup_printf("Accept version must be either version %d or %d, but found %d. Accept=%s",
+                                  current, minimum, av, c->req->accept);
         else if (has_content && (cv > current || cv < minimum))
-                m = strprintf("Content-Type version must be either version %d or %d, but found %d. "
-                              "Content-Type=%s",
-                              current, minimum, cv, c->req->content_type);
+                m = strdup_printf("Content-Type version must be either version %d or %d, but found %d. "
+                                  "Content-Type=%s",
+                                  current, minimum, cv, c->req->content_type);
         else if (has_content && cv != av)
-                m = strprintf("A compatible version is required on both Content-Type and Accept headers if "
-                              "either one "
-                              "has requested a compatible version and the compatible versions must match. "
-                              "Accept=%s, Content-Type=%s",
-                              strna(c->req->accept), strna(c->req->content_type));
+                m = strdup_printf(
+                        "A compatible version is required on both Content-Type and Accept headers if "
+                        "either one "
+                        "has requested a compatible version and the compatible versions must match. "
+                        "Accept=%s, Content-Type=%s",
+                        strna(c->req->accept), strna(c->req->content_type));
         else if (has_content && ((accept.compatible_with == -1) != (ctype.compatible_with == -1)))
-                m = strprintf("A compatible version is required on both Content-Type and Accept headers if "
-                              "either one "
-                              "has requested a compatible version. Accept=%s, Content-Type=%s",
-                              strna(c->req->accept), strna(c->req->content_type));
+                m = strdup_printf(
+                        "A compatible version is required on both Content-Type and Accept headers if "
+                        "either one "
+                        "has requested a compatible version. Accept=%s, Content-Type=%s",
+                        strna(c->req->accept), strna(c->req->content_type));
         else
                 return 0;
         if (!m)
@@ -1994,7 +1986,7 @@ static int handle(struct ctx *c) {
         if (qerr) {
                 /* A malformed query string fails the request before any handler runs. */
                 _cleanup_free_ char *extra = NULL,
-                                    *m = strprintf("java.lang.IllegalArgumentException: %s", qerr);
+                                    *m = strdup_printf("java.lang.IllegalArgumentException: %s", qerr);
                 struct strbuf sb = {};
 
                 if (!m)
@@ -2018,7 +2010,7 @@ static int handle(struct ctx *c) {
                 const char *et = param_str(c, "error_trace");
 
                 if (et && et[0] && has_text(et) && !streq(et, "true") && !streq(et, "false")) {
-                        _cleanup_free_ char *m = strprintf(
+                        _cleanup_free_ char *m = strdup_printf(
                                 "Failed to parse value [%s] as only [true] or [false] are allowed.", et);
 
                         return m ? reply_simple(c, 400, m) : -ENOMEM;

@@ -1,7 +1,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,18 +94,6 @@ void fake_fault_action_done(struct fake_fault_action *a) {
         *a = (struct fake_fault_action){};
 }
 
-static char *errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *errorf(const char *fmt, ...) {
-        va_list ap;
-        char *m = NULL;
-
-        va_start(ap, fmt);
-        if (vasprintf(&m, fmt, ap) < 0)
-                m = NULL;
-        va_end(ap);
-        return m;
-}
-
 static int get_integer(const cJSON *v, long min, long max, long *ret) {
         if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < (double) min ||
             v->valuedouble > (double) max)
@@ -161,10 +148,10 @@ static int parse_mutation(const cJSON *o, const char *where, struct fake_mutatio
         int r;
 
         if (!cJSON_IsObject(o)) {
-                *reterr = errorf("%s: \"mutate\" must be an object", where);
+                *reterr = strdup_printf("%s: \"mutate\" must be an object", where);
                 return -EINVAL;
         }
-        mwhere = errorf("%s: mutate", where);
+        mwhere = strdup_printf("%s: mutate", where);
         m = calloc(1, sizeof(*m));
         if (!mwhere || !m)
                 return -ENOMEM;
@@ -188,13 +175,13 @@ static int parse_mutation(const cJSON *o, const char *where, struct fake_mutatio
                         r = get_ids(v, streq(k, "delete_connectors") ? &m->delete_connectors
                                                                      : &m->delete_sync_jobs);
                         if (r == -EINVAL)
-                                *reterr = errorf("%s: \"%s\" must be an array of non-empty strings", mwhere,
-                                                 k);
+                                *reterr = strdup_printf("%s: \"%s\" must be an array of non-empty strings",
+                                                        mwhere, k);
                         if (r < 0)
                                 return r;
                 } else if (streq(k, "cluster")) {
                         _cleanup_free_ char *text = cJSON_PrintUnformatted(v),
-                                            *cwhere = errorf("%s: cluster", mwhere);
+                                            *cwhere = strdup_printf("%s: cluster", mwhere);
                         char *uuid = NULL, *name = NULL;
 
                         if (!text || !cwhere)
@@ -207,7 +194,7 @@ static int parse_mutation(const cJSON *o, const char *where, struct fake_mutatio
                         m->cluster_uuid = uuid;
                         m->cluster_name = name;
                 } else {
-                        *reterr = errorf("%s: unknown key \"%s\"", mwhere, k);
+                        *reterr = strdup_printf("%s: unknown key \"%s\"", mwhere, k);
                         return -EINVAL;
                 }
         }
@@ -231,7 +218,7 @@ static int parse_rule(const cJSON *o, struct rule *r, const char *where, char **
 
         *r = (struct rule){ .count = -1, .probability = 1.0 };
         if (!cJSON_IsObject(o)) {
-                *reterr = errorf("%s: must be an object", where);
+                *reterr = strdup_printf("%s: must be an object", where);
                 return -EINVAL;
         }
         cJSON_ArrayForEach(v, o) {
@@ -285,45 +272,48 @@ static int parse_rule(const cJSON *o, struct rule *r, const char *where, char **
                         *flag = cJSON_IsTrue(v);
                         terminal += *flag;
                 } else {
-                        *reterr = errorf("%s: unknown key \"%s\"", where, k);
+                        *reterr = strdup_printf("%s: unknown key \"%s\"", where, k);
                         return -EINVAL;
                 }
                 if (bad) {
-                        *reterr = errorf("%s: \"%s\" has an invalid value", where, k);
+                        *reterr = strdup_printf("%s: \"%s\" has an invalid value", where, k);
                         return -EINVAL;
                 }
         }
         if (terminal > 1) {
-                *reterr =
-                        errorf("%s: \"status\", \"drop\", \"malformed\" and \"truncate\" exclude each other",
-                               where);
+                *reterr = strdup_printf(
+                        "%s: \"status\", \"drop\", \"malformed\" and \"truncate\" exclude each other",
+                        where);
                 return -EINVAL;
         }
         if (r->action.body && (r->action.drop || r->action.malformed || r->action.truncate)) {
-                *reterr = errorf("%s: \"body\" excludes \"drop\", \"malformed\" and \"truncate\"", where);
+                *reterr = strdup_printf("%s: \"body\" excludes \"drop\", \"malformed\" and \"truncate\"",
+                                        where);
                 return -EINVAL;
         }
         if (terminal == 0 && r->action.delay_ms == 0 && r->action.trickle_bytes_per_sec == 0 &&
             !r->action.body && !r->action.no_product_header && !r->action.mutate) {
-                *reterr =
-                        errorf("%s: no action (one of \"status\", \"body\", \"delay_ms\", \"drop\", "
-                               "\"malformed\", \"truncate\", \"trickle_bytes_per_sec\", \"product_header\": "
-                               "false, \"mutate\")",
-                               where);
+                *reterr = strdup_printf(
+                        "%s: no action (one of \"status\", \"body\", \"delay_ms\", \"drop\", "
+                        "\"malformed\", \"truncate\", \"trickle_bytes_per_sec\", \"product_header\": "
+                        "false, \"mutate\")",
+                        where);
                 return -EINVAL;
         }
         if ((r->action.retry_after || r->action.error_type || r->action.reason) && r->action.status == 0) {
-                *reterr = errorf("%s: \"retry_after\", \"type\" and \"reason\" need a \"status\"", where);
+                *reterr = strdup_printf("%s: \"retry_after\", \"type\" and \"reason\" need a \"status\"",
+                                        where);
                 return -EINVAL;
         }
         if (r->action.body && (r->action.error_type || r->action.reason)) {
-                *reterr = errorf("%s: \"type\" and \"reason\" shape the error body, \"body\" replaces it: "
-                                 "give one or the other",
-                                 where);
+                *reterr = strdup_printf(
+                        "%s: \"type\" and \"reason\" shape the error body, \"body\" replaces it: "
+                        "give one or the other",
+                        where);
                 return -EINVAL;
         }
         if (r->action.content_type && !r->action.body) {
-                *reterr = errorf("%s: \"content_type\" needs a \"body\"", where);
+                *reterr = strdup_printf("%s: \"content_type\" needs a \"body\"", where);
                 return -EINVAL;
         }
         return 0;
@@ -338,12 +328,12 @@ int fake_faults_set(struct fake_faults *f, const char *json, size_t len, const c
 
         root = cJSON_ParseWithLength(json, len);
         if (!root) {
-                *reterr = errorf("%s: invalid JSON", origin);
+                *reterr = strdup_printf("%s: invalid JSON", origin);
                 return -EINVAL;
         }
         arr = cJSON_GetObjectItemCaseSensitive(root, "faults");
         if (!cJSON_IsObject(root) || !cJSON_IsArray(arr) || cJSON_GetArraySize(root) != 1) {
-                *reterr = errorf("%s: must be an object {\"faults\": [...]}", origin);
+                *reterr = strdup_printf("%s: must be an object {\"faults\": [...]}", origin);
                 return -EINVAL;
         }
         rules = calloc((size_t) cJSON_GetArraySize(arr) + 1, sizeof(*rules));

@@ -1,5 +1,4 @@
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -576,18 +575,6 @@ int fake_store_all_sync_jobs(const struct fake_store *s, const struct fake_doc *
         return all_docs(&s->sync_jobs, ret, ret_n);
 }
 
-static char *errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *errorf(const char *fmt, ...) {
-        va_list ap;
-        char *m = NULL;
-
-        va_start(ap, fmt);
-        if (vasprintf(&m, fmt, ap) < 0)
-                m = NULL;
-        va_end(ap);
-        return m;
-}
-
 /* Turns cJSON's error position into "line:column" (1-based). */
 static void text_position(const char *text, size_t len, const char *at, unsigned *ret_line,
                           unsigned *ret_col) {
@@ -638,7 +625,7 @@ static int load_array(const struct fake_store *s, cJSON *root, const char *key, 
         if (!arr)
                 return 0;
         if (!cJSON_IsArray(arr)) {
-                *reterr = errorf("%s: \"%s\" must be an array", origin, key);
+                *reterr = strdup_printf("%s: \"%s\" must be an array", origin, key);
                 return -EINVAL;
         }
         for (item = arr->child; item; item = next) {
@@ -648,19 +635,20 @@ static int load_array(const struct fake_store *s, cJSON *root, const char *key, 
                 next = item->next;
 
                 if (!cJSON_IsObject(item)) {
-                        *reterr = errorf("%s: %s[%zu]: must be an object", origin, key, i);
+                        *reterr = strdup_printf("%s: %s[%zu]: must be an object", origin, key, i);
                         return -EINVAL;
                 }
                 if (!cJSON_IsString(id) || id->valuestring[0] == 0) {
-                        *reterr = errorf("%s: %s[%zu]: \"id\" must be a non-empty string", origin, key, i);
+                        *reterr = strdup_printf("%s: %s[%zu]: \"id\" must be a non-empty string", origin,
+                                                key, i);
                         return -EINVAL;
                 }
                 if (kind == DOC_SYNC_JOB) {
                         const cJSON *c = cJSON_GetObjectItemCaseSensitive(item, "connector");
 
                         if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, "id"))) {
-                                *reterr = errorf("%s: %s[%zu]: \"connector.id\" must be a string", origin,
-                                                 key, i);
+                                *reterr = strdup_printf("%s: %s[%zu]: \"connector.id\" must be a string",
+                                                        origin, key, i);
                                 return -EINVAL;
                         }
                 }
@@ -694,17 +682,17 @@ int fake_store_load(struct fake_store *s, const char *text, size_t len, const ch
                 unsigned line, col;
 
                 text_position(text, len, cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() : text, &line, &col);
-                *reterr = errorf("%s:%u:%u: invalid JSON", origin, line, col);
+                *reterr = strdup_printf("%s:%u:%u: invalid JSON", origin, line, col);
                 return -EINVAL;
         }
         if (!cJSON_IsObject(root)) {
-                *reterr = errorf("%s: must be a JSON object with \"connectors\" and \"sync_jobs\" arrays",
-                                 origin);
+                *reterr = strdup_printf(
+                        "%s: must be a JSON object with \"connectors\" and \"sync_jobs\" arrays", origin);
                 return -EINVAL;
         }
         cJSON_ArrayForEach(it, root) {
                 if (!streq(it->string, "connectors") && !streq(it->string, "sync_jobs")) {
-                        *reterr = errorf("%s: unknown key \"%s\"", origin, it->string);
+                        *reterr = strdup_printf("%s: unknown key \"%s\"", origin, it->string);
                         return -EINVAL;
                 }
         }

@@ -152,18 +152,6 @@ static int hex_nibble(char c) {
         return -1;
 }
 
-static char *message_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *message_printf(const char *fmt, ...) {
-        va_list ap;
-        char *m = NULL;
-
-        va_start(ap, fmt);
-        if (vasprintf(&m, fmt, ap) < 0)
-                m = NULL;
-        va_end(ap);
-        return m;
-}
-
 int es_url_decode(const char *s, size_t n, bool plus_as_space, char **ret, char **reterr_message) {
         _cleanup_free_ char *buf = NULL, *orig = NULL;
         size_t pos = 0;
@@ -187,7 +175,7 @@ int es_url_decode(const char *s, size_t n, bool plus_as_space, char **ret, char 
                 /* The messages are those of Elasticsearch's RestUtils. */
                 if (i == n - 1) {
                         if (reterr_message)
-                                *reterr_message = message_printf(
+                                *reterr_message = strdup_printf(
                                         "unterminated escape sequence at end of string: %s", orig);
                         return -EINVAL;
                 }
@@ -199,16 +187,16 @@ int es_url_decode(const char *s, size_t n, bool plus_as_space, char **ret, char 
                 if (i == n - 1) {
                         if (reterr_message)
                                 *reterr_message =
-                                        message_printf("partial escape sequence at end of string: %s", orig);
+                                        strdup_printf("partial escape sequence at end of string: %s", orig);
                         return -EINVAL;
                 }
                 hi = hex_nibble(c);
                 lo = hex_nibble(s[++i]);
                 if (hi < 0 || lo < 0) {
                         if (reterr_message)
-                                *reterr_message = message_printf(
-                                        "invalid escape sequence `%%%c%c' at index %zu of: %s", s[i - 1],
-                                        s[i], i - 2, orig);
+                                *reterr_message =
+                                        strdup_printf("invalid escape sequence `%%%c%c' at index %zu of: %s",
+                                                      s[i - 1], s[i], i - 2, orig);
                         return -EINVAL;
                 }
                 buf[pos++] = (char) (hi * 16 + lo);

@@ -102,43 +102,6 @@ int backup_dir_prepare(const char *dir, char **reterr_hint) {
         return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t n) {
-        const char *p = buf;
-
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                p += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
-static int write_temporary(int dir_fd, const char *tmp_name, const void *body, size_t n) {
-        _cleanup_close_ int fd = -1;
-        int r;
-
-        fd = openat(dir_fd, tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0)
-                return negative_errno();
-        /* The umask could only narrow 0600; make sure of it against an odd umask of 0. */
-        if (fchmod(fd, 0600) < 0)
-                return negative_errno();
-        r = write_all(fd, body, n);
-        if (r < 0)
-                return r;
-        if (fsync(fd) < 0)
-                return negative_errno();
-        if (close(TAKE_FD(fd)) < 0)
-                return negative_errno();
-        return 0;
-}
-
 /* Writes one document under its final name in dir_fd, the folder not yet fsync'd. Returns 0 with
  * the name in 'name', or a negative errno with nothing left behind. */
 static int write_one(int dir_fd, const char *stamp, const struct backup_item *item, char *name,
@@ -156,7 +119,7 @@ static int write_one(int dir_fd, const char *stamp, const struct backup_item *it
                 return -ENOMEM;
         (void) unlinkat(dir_fd, tmp_name, 0); /* left over by a crash of a process with our pid */
 
-        r = write_temporary(dir_fd, tmp_name, item->body, item->size);
+        r = fs_create_synced(dir_fd, tmp_name, item->body, item->size, 0600);
         if (r < 0) {
                 (void) unlinkat(dir_fd, tmp_name, 0);
                 return r;

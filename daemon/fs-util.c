@@ -137,7 +137,7 @@ int fs_dir_prepare_private(const char *path, char **reterr_hint) {
         return 0;
 }
 
-static int write_all(int fd, const void *data, size_t size) {
+int fs_write_all(int fd, const void *data, size_t size) {
         const char *p = data;
 
         while (size > 0) {
@@ -227,7 +227,7 @@ struct buffer {
 static int fill_buffer(int fd, void *userdata) {
         const struct buffer *b = userdata;
 
-        return write_all(fd, b->data, b->size);
+        return fs_write_all(fd, b->data, b->size);
 }
 
 int fs_write_atomic(const char *dir, const char *name, const void *data, size_t size, mode_t mode) {
@@ -236,6 +236,15 @@ int fs_write_atomic(const char *dir, const char *name, const void *data, size_t 
         assert(data || size == 0);
 
         return write_atomic(dir, name, mode, fill_buffer, &b);
+}
+
+int fs_create_synced(int dir_fd, const char *name, const void *data, size_t size, mode_t mode) {
+        struct buffer b = { .data = data, .size = size };
+
+        assert(name);
+        assert(data || size == 0);
+
+        return write_temporary(dir_fd, name, mode, fill_buffer, &b);
 }
 
 /* The stream's buffer: large enough that a big file goes out in few write() calls. */

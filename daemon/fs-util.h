@@ -30,6 +30,12 @@ int fs_dir_prepare_private(const char *path, char **reterr_hint);
  * one component, -EISDIR when 'name' is a directory, the errno of the failed call otherwise. */
 int fs_write_atomic(const char *dir, const char *name, const void *data, size_t size, mode_t mode);
 
+/* Creates the file 'name' in the folder 'dir_fd' (O_EXCL, O_NOFOLLOW: it must not exist) with
+ * mode 'mode' (not narrowed by the umask), writes 'size' bytes of 'data' into it, and fsyncs and
+ * closes it; the folder is not fsync'd. Returns 0 or a negative errno, and then the file may be
+ * left behind partly written: the caller removes it. */
+int fs_create_synced(int dir_fd, const char *name, const void *data, size_t size, mode_t mode);
+
 /* As fs_write_atomic(), with the content written by 'write_fn' into 'f', a stream on the
  * temporary (borrowed: write_fn must not close it; fully buffered), so that a large file needs no
  * copy in memory. 'userdata' is passed through. write_fn returns 0, or a negative errno that
@@ -37,6 +43,10 @@ int fs_write_atomic(const char *dir, const char *name, const void *data, size_t 
  * stream (its error flag) fails the write too. */
 int fs_write_atomic_stream(const char *dir, const char *name, mode_t mode,
                            int (*write_fn)(FILE *f, void *userdata), void *userdata);
+
+/* Writes all 'size' bytes of 'data' to 'fd' at its offset, going on after a short write or an EINTR.
+ * Returns 0 or the negative errno of the failed write(). */
+int fs_write_all(int fd, const void *data, size_t size);
 
 /* Reads the regular file 'path' whole, at most 'max' bytes (max < SIZE_MAX / 2). Returns 0 and sets
  * *ret to a new buffer (owned by the caller) holding the content and a NUL after it, and

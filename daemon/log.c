@@ -91,18 +91,6 @@ static void format_message(char *buf, size_t size, int error, const char *fmt, v
         (void) escape_to_buffer(buf, size, raw, 0);
 }
 
-static char *journal_field(const char *fmt, ...) _printf_(1, 2);
-static char *journal_field(const char *fmt, ...) {
-        va_list ap;
-        char *f;
-        int r;
-
-        va_start(ap, fmt);
-        r = vasprintf(&f, fmt, ap);
-        va_end(ap);
-        return r < 0 ? NULL : f;
-}
-
 static void write_journal(int level, int error, const char *message_id, const struct log_field *fields,
                           size_t n_fields, const char *message) {
         /* One allocated "KEY=value" string per field: a log call costs no large stack frame. */
@@ -111,19 +99,19 @@ static void write_journal(int level, int error, const char *message_id, const st
         size_t n = 0;
         bool failed = false;
 
-        buf[n++] = journal_field("PRIORITY=%d", level);
-        buf[n++] = journal_field("MESSAGE=%s", message);
+        buf[n++] = strdup_printf("PRIORITY=%d", level);
+        buf[n++] = strdup_printf("MESSAGE=%s", message);
         if (message_id)
-                buf[n++] = journal_field("MESSAGE_ID=%s", message_id);
+                buf[n++] = strdup_printf("MESSAGE_ID=%s", message_id);
         if (error != 0)
-                buf[n++] = journal_field("ERRNO=%d", error < 0 ? -error : error);
+                buf[n++] = strdup_printf("ERRNO=%d", error < 0 ? -error : error);
         for (size_t i = 0; i < n_fields && i < LOG_FIELDS_MAX; i++) {
                 char value[LOG_LINE_MAX];
 
                 if (!fields[i].value)
                         continue;
                 (void) escape_to_buffer(value, sizeof value, fields[i].value, 0);
-                buf[n++] = journal_field("%s=%s", fields[i].key, value);
+                buf[n++] = strdup_printf("%s=%s", fields[i].key, value);
         }
 
         for (size_t i = 0; i < n; i++) {

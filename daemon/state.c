@@ -40,24 +40,6 @@ static const char *const second_names[_LIST_KIND_MAX] = {
 
 /* ---- the lock ---- */
 
-static int pwrite_all(int fd, const void *data, size_t size, off_t offset) {
-        const char *p = data;
-
-        while (size > 0) {
-                ssize_t k = pwrite(fd, p, size, offset);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                p += k;
-                size -= (size_t) k;
-                offset += k;
-        }
-        return 0;
-}
-
 /* The pid the lock file names ("PID\n"), or 0 when it names none. */
 static pid_t read_holder(int fd) {
         char buf[32], *end;
@@ -126,7 +108,7 @@ int state_lock(const char *dir, int *ret_fd, pid_t *reterr_holder) {
                 return negative_errno();
         n = snprintf(buf, sizeof buf, "%ld\n", (long) getpid());
         assert(n > 0 && (size_t) n < sizeof buf);
-        r = pwrite_all(fd, buf, (size_t) n, 0);
+        r = fs_write_all(fd, buf, (size_t) n); /* at offset 0: the file was just opened */
         if (r < 0)
                 return r;
 

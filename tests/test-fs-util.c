@@ -346,6 +346,46 @@ static void test_write_atomic_stream(void) {
         is_int(fs_write_atomic_stream(dir, "..", 0600, write_numbers, &n), -EINVAL, "'..': EINVAL");
 }
 
+static void test_create_synced(void) {
+        _cleanup_free_ char *dir = path_join(scratch, "c"), *f = path_join(scratch, "c/new");
+        _cleanup_close_ int dir_fd = -1;
+        mode_t old_umask;
+
+        assert_se(mkdir(dir, 0700) == 0);
+        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_se(dir_fd >= 0);
+
+        old_umask = umask(0777);
+        is_int(fs_create_synced(dir_fd, "new", "content", 7, 0600), 0, "create a file under umask 0777");
+        umask(old_umask);
+        is_str(slurp(f), "content", "it holds what was written");
+        is_int(mode_of(f), 0600, "with the mode asked for, whatever the umask");
+
+        is_int(fs_create_synced(dir_fd, "new", "other", 5, 0600), -EEXIST,
+               "a name that exists: EEXIST (never written through)");
+        is_str(slurp(f), "content", "the file that was there is untouched");
+
+        {
+                _cleanup_free_ char *target = path_join(scratch, "c-target"), *link = path_join(dir, "link");
+
+                assert_se(symlink(target, link) == 0);
+                ok(fs_create_synced(dir_fd, "link", "x", 1, 0600) < 0, "a symlink as the name is refused");
+                ok(access(target, F_OK) < 0, "and nothing is created where it points");
+        }
+
+        {
+                _cleanup_close_ int fd = -1;
+                static char big[3 * 65536 + 7];
+
+                memset(big, 'b', sizeof big);
+                is_int(fs_create_synced(dir_fd, "big", big, sizeof big, 0600), 0,
+                       "a file larger than a pipe's buffer");
+                fd = openat(dir_fd, "big", O_RDONLY | O_CLOEXEC);
+                assert_se(fd >= 0);
+                is_int(lseek(fd, 0, SEEK_END), (off_t) sizeof big, "is written whole");
+        }
+}
+
 static void test_read_file(void) {
         _cleanup_free_ char *dir = path_join(scratch, "r"), *f = path_join(scratch, "r/f"),
                             *e = path_join(scratch, "r/empty"), *fifo = path_join(scratch, "r/fifo"),
@@ -404,6 +444,7 @@ int main(void) {
         test_dir_prepare();
         test_write_atomic();
         test_write_atomic_stream();
+        test_create_synced();
         test_read_file();
 
         {

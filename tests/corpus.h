@@ -2,7 +2,7 @@
 
 /* Reading the good and bad corpora of tests/data/: sorted folder listings, whole files, and the
  * errors a bad file expects (NAME.expect, or the file's leading "# expect: " comment lines).
- * Header-only, for test-config.c and test-manifest.c. */
+ * Header-only, for test-config.c, test-manifest.c and test-yaml-read.c. */
 
 #include <assert.h>
 #include <dirent.h>

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "backup.h"
+#include "scratch.h"
 #include "tap.h"
 #include "util.h"
 
@@ -37,21 +38,6 @@ static int count_entries(const char *dir, const char *prefix) {
                         n++;
         closedir(d);
         return n;
-}
-
-static char *read_file(const char *path) {
-        static char buf[4096];
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        ssize_t n;
-
-        if (fd < 0)
-                return NULL;
-        n = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        if (n < 0)
-                return NULL;
-        buf[n] = '\0';
-        return buf;
 }
 
 static void *mfree(void *p) {
@@ -116,13 +102,13 @@ int main(void) {
         is_str(path1, e, "the backup is named <escaped id>.<UTC time>.json");
         free(e);
         ok(path1 && stat(path1, &st) == 0 && (st.st_mode & 0777) == 0600, "the backup has mode 0600");
-        is_str(path1 ? read_file(path1) : NULL, doc, "the backup holds the document byte for byte");
+        is_str(path1 ? read_small_file(path1) : NULL, doc, "the backup holds the document byte for byte");
 
         is_int(backup_write(dir, "a/b", doc, strlen(doc), t, &path2), 0,
                "a second backup in the same second");
         ok(path2 && path1 && strcmp(path1, path2) != 0 && strstr(path2, ".20261128T000000Z.2.json"),
            "it gets its own name instead of replacing the first");
-        is_str(path1 ? read_file(path1) : NULL, doc, "the first backup is untouched");
+        is_str(path1 ? read_small_file(path1) : NULL, doc, "the first backup is untouched");
 
         is_int(backup_write(dir, "../escape", doc, strlen(doc), t, &path3), 0, "an id holding '../'");
         ok(path3 && strncmp(path3, dir, strlen(dir)) == 0 && strchr(path3 + strlen(dir) + 1, '/') == NULL,
@@ -210,11 +196,13 @@ int main(void) {
                         };
                 is_int(backup_write_batch(bdir, items, ELEMENTSOF(items), t), 0, "write a batch of three");
                 is_int(items[0].error, 0, "the first is written");
-                is_str(items[0].path ? read_file(items[0].path) : NULL, bodies[0], "and holds its document");
+                is_str(items[0].path ? read_small_file(items[0].path) : NULL, bodies[0],
+                       "and holds its document");
                 is_int(items[1].error, -EEXIST, "the second fails alone");
                 ok(items[1].path == NULL, "and has no path");
                 is_int(items[2].error, 0, "the third is written after it");
-                is_str(items[2].path ? read_file(items[2].path) : NULL, bodies[2], "and holds its document");
+                is_str(items[2].path ? read_small_file(items[2].path) : NULL, bodies[2],
+                       "and holds its document");
                 ok(items[2].path && strstr(items[2].path, "/batch-3.20261128T000000Z.json"),
                    "under its own name");
                 is_int(count_entries(bdir, "batch-"), 2, "exactly two backups in the folder");
@@ -293,13 +281,6 @@ int main(void) {
                    "writes null for what it lacks");
         }
 
-        /* Clean up the scratch tree. */
-        {
-                char cmd[256];
-
-                (void) snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl);
-                r = system(cmd);
-                (void) r;
-        }
+        scratch_remove(tmpl);
         return done();
 }

@@ -16,11 +16,12 @@
 
 #include "config.h"
 #include "corpus.h"
+#include "scratch.h"
 #include "tap.h"
 #include "util.h"
 #include "yaml-read.h"
 
-static const char *tmp_dir;
+static char *tmp_dir;
 
 static void test_good_corpus(void) {
         size_t n;
@@ -918,11 +919,9 @@ static void test_secret_reload(void) {
 
 int main(void) {
         const char *top = getenv("top_srcdir") ?: ".";
-        char tmpl[PATH_MAX], dir[PATH_MAX];
+        char dir[PATH_MAX];
 
-        (void) snprintf(tmpl, sizeof(tmpl), "%s/test-config.XXXXXX", getenv("TMPDIR") ?: "/tmp");
-        tmp_dir = mkdtemp(tmpl);
-        assert(tmp_dir);
+        tmp_dir = scratch_new("test-config");
 
         (void) snprintf(dir, sizeof(dir), "%s/tests/data/config/good", top);
         if (chdir(dir) < 0)
@@ -947,12 +946,8 @@ int main(void) {
         test_secrets();
         test_secret_reload();
 
-        {
-                _cleanup_free_ char *cmd = NULL;
-
-                assert(chdir("/") == 0);
-                assert(asprintf(&cmd, "rm -rf '%s'", tmp_dir) >= 0);
-                (void) system(cmd);
-        }
+        assert_se(chdir("/") == 0);
+        scratch_remove(tmp_dir);
+        free(tmp_dir);
         return done();
 }

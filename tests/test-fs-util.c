@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 
 #include "fs-util.h"
+#include "scratch.h"
 #include "tap.h"
 #include "util.h"
 
@@ -59,22 +60,6 @@ static void write_file(const char *path, const char *content) {
         if (write(fd, content, strlen(content)) != (ssize_t) strlen(content))
                 abort();
         close(fd);
-}
-
-/* The whole file, with the test's own reader (not fs_read_file()): a static buffer. */
-static const char *slurp(const char *path) {
-        static char buf[4096];
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        ssize_t n;
-
-        if (fd < 0)
-                return NULL;
-        n = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        if (n < 0)
-                return NULL;
-        buf[n] = '\0';
-        return buf;
 }
 
 static void test_dir_prepare(void) {
@@ -205,7 +190,7 @@ static void test_write_atomic(void) {
         old_umask = umask(0);
         is_int(fs_write_atomic(dir, "data", "one", 3, 0600), 0, "write a new file");
         umask(old_umask);
-        is_str(slurp(f), "one", "it holds what was written");
+        is_str(read_small_file(f), "one", "it holds what was written");
         is_int(mode_of(f), 0600, "it is mode 0600 with umask 0");
         is_int(count_dot_entries(dir), 0, "no temporary is left");
 
@@ -215,7 +200,7 @@ static void test_write_atomic(void) {
         fd = open(f, O_RDONLY | O_CLOEXEC);
         assert(fd >= 0);
         is_int(fs_write_atomic(dir, "data", "second", 6, 0600), 0, "replace the file");
-        is_str(slurp(f), "second", "the name holds the new content");
+        is_str(read_small_file(f), "second", "the name holds the new content");
         assert_se(stat(f, &st2) == 0);
         ok(st1.st_ino != st2.st_ino, "it is a new file renamed over the old, not rewritten in place");
         {
@@ -237,7 +222,7 @@ static void test_write_atomic(void) {
                 _cleanup_free_ char *e = path_join(dir, "empty");
 
                 is_int(fs_write_atomic(dir, "empty", NULL, 0, 0600), 0, "an empty file");
-                is_str(slurp(e), "", "is empty");
+                is_str(read_small_file(e), "", "is empty");
         }
 
         /* A temporary with our pid left by a crash is replaced. */
@@ -249,7 +234,7 @@ static void test_write_atomic(void) {
                 write_file(stale, "half-written garbage");
                 is_int(fs_write_atomic(dir, "data", "fourth", 6, 0600), 0,
                        "a stale temporary of our pid does not stop the write");
-                is_str(slurp(f), "fourth", "the new content is in place");
+                is_str(read_small_file(f), "fourth", "the new content is in place");
                 is_int(count_dot_entries(dir), 0, "and the stale temporary is gone");
         }
 
@@ -274,7 +259,7 @@ static void test_write_atomic(void) {
                        "a write that fails halfway (RLIMIT_FSIZE): EFBIG");
                 assert_se(setrlimit(RLIMIT_FSIZE, &old_limit) == 0);
                 signal(SIGXFSZ, old_handler);
-                is_str(slurp(f), "fourth", "the old content is untouched");
+                is_str(read_small_file(f), "fourth", "the old content is untouched");
                 is_int(count_dot_entries(dir), 0, "no temporary is left");
         }
         {
@@ -286,7 +271,7 @@ static void test_write_atomic(void) {
                 assert_se(mkdir(blocker, 0700) == 0);
                 is_int(fs_write_atomic(dir, "data", "fifth", 5, 0600), -EEXIST,
                        "the temporary name is blocked: EEXIST");
-                is_str(slurp(f), "fourth", "the old content is untouched");
+                is_str(read_small_file(f), "fourth", "the old content is untouched");
                 assert_se(rmdir(blocker) == 0);
         }
 
@@ -358,12 +343,12 @@ static void test_create_synced(void) {
         old_umask = umask(0777);
         is_int(fs_create_synced(dir_fd, "new", "content", 7, 0600), 0, "create a file under umask 0777");
         umask(old_umask);
-        is_str(slurp(f), "content", "it holds what was written");
+        is_str(read_small_file(f), "content", "it holds what was written");
         is_int(mode_of(f), 0600, "with the mode asked for, whatever the umask");
 
         is_int(fs_create_synced(dir_fd, "new", "other", 5, 0600), -EEXIST,
                "a name that exists: EEXIST (never written through)");
-        is_str(slurp(f), "content", "the file that was there is untouched");
+        is_str(read_small_file(f), "content", "the file that was there is untouched");
 
         {
                 _cleanup_free_ char *target = path_join(scratch, "c-target"), *link = path_join(dir, "link");
@@ -447,13 +432,6 @@ int main(void) {
         test_create_synced();
         test_read_file();
 
-        {
-                char cmd[256];
-                int r;
-
-                (void) snprintf(cmd, sizeof cmd, "rm -rf '%s'", scratch);
-                r = system(cmd);
-                (void) r;
-        }
+        scratch_remove(scratch);
         return done();
 }

@@ -16,11 +16,12 @@
 #include "manifest.h"
 #include "corpus.h"
 #include "sha256.h"
+#include "scratch.h"
 #include "tap.h"
 #include "util.h"
 #include "yaml-read.h"
 
-static const char *tmp_dir;
+static char *tmp_dir;
 
 static bool is_manifest_entry(const char *name) {
         size_t n = strlen(name);
@@ -736,11 +737,9 @@ static void test_git_busy(void) {
 
 int main(void) {
         const char *top = getenv("top_srcdir") ?: ".";
-        char tmpl[PATH_MAX], dir[PATH_MAX];
+        char dir[PATH_MAX];
 
-        (void) snprintf(tmpl, sizeof(tmpl), "%s/test-manifest.XXXXXX", getenv("TMPDIR") ?: "/tmp");
-        tmp_dir = mkdtemp(tmpl);
-        assert(tmp_dir);
+        tmp_dir = scratch_new("test-manifest");
 
         (void) snprintf(dir, sizeof(dir), "%s/tests/data/manifests/good", top);
         if (chdir(dir) < 0)
@@ -762,12 +761,8 @@ int main(void) {
         test_digest();
         test_git_busy();
 
-        {
-                _cleanup_free_ char *cmd = NULL;
-
-                assert_se(chdir("/") == 0);
-                assert_se(asprintf(&cmd, "rm -rf '%s'", tmp_dir) >= 0);
-                (void) system(cmd);
-        }
+        assert_se(chdir("/") == 0);
+        scratch_remove(tmp_dir);
+        free(tmp_dir);
         return done();
 }

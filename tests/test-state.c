@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "state.h"
+#include "scratch.h"
 #include "tap.h"
 #include "util.h"
 
@@ -751,13 +752,6 @@ int main(void) {
         test_corrupt();
         test_large();
 
-        {
-                char cmd[256];
-                int r;
-
-                (void) snprintf(cmd, sizeof cmd, "rm -rf '%s'", scratch);
-                r = system(cmd);
-                (void) r;
-        }
+        scratch_remove(scratch);
         return done();
 }

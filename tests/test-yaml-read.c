@@ -7,25 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "corpus.h"
 #include "tap.h"
 #include "util.h"
 #include "yaml-read.h"
-
-static void diags_donep(struct yaml_read_diags *d) {
-        yaml_read_diags_done(d);
-}
-
-static char *joined(const struct yaml_read_diags *d) {
-        char *s = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&s, &len);
-
-        assert(f);
-        for (size_t i = 0; i < d->n_items; i++)
-                fprintf(f, "%s\n", d->items[i].text);
-        fclose(f);
-        return s;
-}
 
 /* Parses 'text' (or 'size' bytes of it) expecting refusal with exactly 'want'. */
 static void refused(const char *what, const char *text, size_t size, const char *want) {

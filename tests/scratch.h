@@ -2,10 +2,12 @@
 
 /* A unit test's scratch folder, and small files read back from it. Header-only. */
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "tap.h"
@@ -57,4 +59,21 @@ static inline const char *read_small_file(const char *path) {
                 return NULL;
         buf[n] = '\0';
         return buf;
+}
+
+/* How many entries of 'dir' have a name that starts with 'prefix', "." and ".." never counted (so
+ * "." counts the hidden entries: temporaries); -1 when 'dir' cannot be read. */
+static inline int count_entries(const char *dir, const char *prefix) {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        int n = 0;
+
+        if (!d)
+                return -1;
+        while ((de = readdir(d)))
+                if (strncmp(de->d_name, prefix, strlen(prefix)) == 0 && strcmp(de->d_name, ".") != 0 &&
+                    strcmp(de->d_name, "..") != 0)
+                        n++;
+        closedir(d);
+        return n;
 }

@@ -26,20 +26,6 @@ static const struct {
         { "%2F", "%252F" },
 };
 
-static int count_entries(const char *dir, const char *prefix) {
-        DIR *d = opendir(dir);
-        struct dirent *de;
-        int n = 0;
-
-        if (!d)
-                return -1;
-        while ((de = readdir(d)))
-                if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
-                        n++;
-        closedir(d);
-        return n;
-}
-
 static void *mfree(void *p) {
         free(p);
         return NULL;
@@ -114,7 +100,7 @@ int main(void) {
         ok(path3 && strncmp(path3, dir, strlen(dir)) == 0 && strchr(path3 + strlen(dir) + 1, '/') == NULL,
            "stays inside the backup folder");
 
-        is_int(count_entries(dir, "."), 2, "no temporary file is left behind (only . and ..)");
+        is_int(count_entries(dir, "."), 0, "no temporary file is left behind");
 
         /* A temporary file left by a writer that was killed goes at the next prepare, once it is
          * an hour old; a fresh one stays, whatever its pid says: its writer may live in another

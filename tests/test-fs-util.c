@@ -38,21 +38,6 @@ static bool is_dir(const char *path) {
         return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* The entries of 'dir' whose names start with a dot, but for "." and "..": temporaries. */
-static int count_dot_entries(const char *dir) {
-        DIR *d = opendir(dir);
-        struct dirent *de;
-        int n = 0;
-
-        if (!d)
-                return -1;
-        while ((de = readdir(d)))
-                if (de->d_name[0] == '.' && !streq(de->d_name, ".") && !streq(de->d_name, ".."))
-                        n++;
-        closedir(d);
-        return n;
-}
-
 static void write_file(const char *path, const char *content) {
         int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
@@ -192,7 +177,7 @@ static void test_write_atomic(void) {
         umask(old_umask);
         is_str(read_small_file(f), "one", "it holds what was written");
         is_int(mode_of(f), 0600, "it is mode 0600 with umask 0");
-        is_int(count_dot_entries(dir), 0, "no temporary is left");
+        is_int(count_entries(dir, "."), 0, "no temporary is left");
 
         /* Replacing: a reader that opened the old file keeps reading the old content, the name
          * gets a new inode with the new content; never a mix. */
@@ -210,7 +195,7 @@ static void test_write_atomic(void) {
                    "a reader of the old file still sees the old content whole");
                 close(fd);
         }
-        is_int(count_dot_entries(dir), 0, "no temporary is left");
+        is_int(count_entries(dir, "."), 0, "no temporary is left");
 
         /* The mode is the one asked for, even when the umask would narrow it. */
         old_umask = umask(0777);
@@ -235,7 +220,7 @@ static void test_write_atomic(void) {
                 is_int(fs_write_atomic(dir, "data", "fourth", 6, 0600), 0,
                        "a stale temporary of our pid does not stop the write");
                 is_str(read_small_file(f), "fourth", "the new content is in place");
-                is_int(count_dot_entries(dir), 0, "and the stale temporary is gone");
+                is_int(count_entries(dir, "."), 0, "and the stale temporary is gone");
         }
 
         /* Failures leave the old file and no temporary. */
@@ -245,7 +230,7 @@ static void test_write_atomic(void) {
                 assert_se(mkdir(sub, 0700) == 0);
                 is_int(fs_write_atomic(dir, "sub", "x", 1, 0600), -EISDIR, "the name is a folder: EISDIR");
                 ok(is_dir(sub), "the folder is untouched");
-                is_int(count_dot_entries(dir), 0, "no temporary is left");
+                is_int(count_entries(dir, "."), 0, "no temporary is left");
         }
         {
                 /* A write that fails halfway: the file size limit stops it after 4 bytes. */
@@ -260,7 +245,7 @@ static void test_write_atomic(void) {
                 assert_se(setrlimit(RLIMIT_FSIZE, &old_limit) == 0);
                 signal(SIGXFSZ, old_handler);
                 is_str(read_small_file(f), "fourth", "the old content is untouched");
-                is_int(count_dot_entries(dir), 0, "no temporary is left");
+                is_int(count_entries(dir, "."), 0, "no temporary is left");
         }
         {
                 _cleanup_free_ char *blocker = NULL;
@@ -321,13 +306,13 @@ static void test_write_atomic_stream(void) {
            "all of it, in order (%zu bytes)", size);
         free(content);
         is_int(mode_of(f), 0640, "with the mode asked for");
-        is_int(count_dot_entries(dir), 0, "no temporary is left");
+        is_int(count_entries(dir, "."), 0, "no temporary is left");
 
         is_int(fs_write_atomic_stream(dir, "data", 0600, write_then_fail, NULL), -EBADMSG,
                "the writer's error is returned");
         ok(fs_read_file(f, 1 << 24, &content, &size) == 0 && size == 1288890, "the old file is untouched");
         free(content);
-        is_int(count_dot_entries(dir), 0, "no temporary is left");
+        is_int(count_entries(dir, "."), 0, "no temporary is left");
         is_int(fs_write_atomic_stream(dir, "..", 0600, write_numbers, &n), -EINVAL, "'..': EINVAL");
 }
 

@@ -11,15 +11,11 @@
 #include "escape.h"
 #include "json-scan.h"
 #include "plan.h"
+#include "cjson-util.h"
 #include "util.h"
 
 /* How much of a server's text we quote in a message. */
 #define ERROR_LINE_MAX 200
-
-static inline void cJSON_Deletep(cJSON **p) {
-        if (*p)
-                cJSON_Delete(*p);
-}
 
 /* ---- Small helpers ---- */
 
@@ -775,6 +771,42 @@ int cluster_decode_acknowledged(const char *body, size_t size, char **reterr_mes
                                   "The response does not say 'acknowledged': true");
         if (r < 0)
                 return scan_result(&s, r, reterr_message);
+        return 0;
+}
+
+int cluster_decode_put_result(const char *body, size_t size, char **ret, char **reterr_message) {
+        _cleanup_free_ char *result = NULL;
+        struct json_scan s;
+        struct json_scan_token key, v;
+        int r;
+
+        assert(ret);
+
+        r = scan_open_object(&s, body, size, "The response", reterr_message);
+        while (r >= 0 && (r = scan_member(&s, &key, &v)) > 0) {
+                if (!json_scan_string_equal(&key, "result")) {
+                        r = json_scan_skip(&s, &v);
+                        continue;
+                }
+                if (result) {
+                        r = reterr_printf(reterr_message, -EBADMSG,
+                                          "The response's 'result' is given twice");
+                        break;
+                }
+                if (v.type != JSON_SCAN_STRING) {
+                        r = reterr_printf(reterr_message, -EBADMSG,
+                                          "The response's 'result' is not a string");
+                        break;
+                }
+                r = json_scan_string_dup(&v, &result);
+        }
+        if (r >= 0)
+                r = json_scan_finish(&s);
+        if (r >= 0 && !result)
+                r = reterr_printf(reterr_message, -EBADMSG, "The response has no 'result'");
+        if (r < 0)
+                return scan_result(&s, r, reterr_message);
+        *ret = TAKE_PTR(result);
         return 0;
 }
 

@@ -119,6 +119,11 @@ int cluster_decode_sync_job_page(const char *body, size_t size, struct cluster_s
  * confirmed. */
 int cluster_decode_acknowledged(const char *body, size_t size, char **reterr_message);
 
+/* Decodes the answer to a PUT of a connector or of one of its update endpoints: an object whose
+ * "result" is a string ("created", "updated", ...), given once; *ret gets a copy. Anything else is
+ * -EBADMSG with the reason. */
+int cluster_decode_put_result(const char *body, size_t size, char **ret, char **reterr_message);
+
 /* Frees the contents of n connectors and the array. */
 void cluster_connectors_free(struct plan_connector *a, size_t n);
 

@@ -23,6 +23,7 @@ enum op_kind {
         OP_GET,
         OP_SYNC_JOBS,
         OP_DELETE,
+        OP_PUT,
 };
 
 struct call;
@@ -38,6 +39,8 @@ union op_callback {
                           const struct cluster_error *err, void *userdata);
         void (*delete)(struct cluster *c, int error, enum cluster_delete_result result,
                        const struct cluster_error *err, void *userdata);
+        void (*put)(struct cluster *c, int error, const char *result, const struct cluster_error *err,
+                    void *userdata);
 };
 
 /* Which list of the cluster holds an op. */
@@ -80,6 +83,11 @@ struct op {
         int sync_error;
         struct cluster_error sync_err;
 
+        /* OP_PUT: the endpoint after the connector's path (or NULL) and the JSON body. */
+        char *put_endpoint;
+        char *put_body;
+        size_t put_size;
+
         union op_callback callback;
         void *userdata;
 };
@@ -91,6 +99,8 @@ struct call {
         char *request;            /* "METHOD /path?query", for messages */
         char *method;
         char *url;
+        char *body; /* what a PUT sends (owned by the op), or NULL */
+        size_t body_size;
         unsigned attempt; /* 1-based: the attempt on the wire or the one to come */
         struct http_request *http;
         sd_event_source *timer;
@@ -107,7 +117,8 @@ struct cluster {
         char *base_url;
         char *auth_header; /* "Authorization: ..." or NULL; wiped on free */
         const char *headers[3];
-        char *expected_uuid; /* cluster.cluster_uuid, or NULL */
+        const char *body_headers[4]; /* headers, and the Content-Type of a body */
+        char *expected_uuid;         /* cluster.cluster_uuid, or NULL */
 
         struct backoff_policy retry;
         unsigned page_size;
@@ -144,6 +155,12 @@ DEFINE_CLEANUP_FUNC(struct op *, cluster_op_free);
 int cluster_call_start(struct cluster *c, struct op *op, const char *method, const char *path,
                        const char *hidden_query, void (*done)(struct call *call, struct http_response *resp),
                        struct call **ret);
+
+/* As cluster_call_start(), for a request with a JSON body: 'body' (body_size bytes, owned by 'op',
+ * which outlives the call) is sent with each attempt. */
+int cluster_call_start_body(struct cluster *c, struct op *op, const char *method, const char *path,
+                            char *body, size_t body_size,
+                            void (*done)(struct call *call, struct http_response *resp), struct call **ret);
 
 /* Sends 'call' again, now; when that cannot start, its 'done' runs at once with a failed transfer. */
 void cluster_call_resend(struct call *call);

@@ -105,6 +105,11 @@ void cluster_op_free(struct op *op) {
         cluster_error_done(&op->sync_err);
         free(op->expected_body);
         free(op->delete_path);
+        free(op->put_endpoint);
+        if (op->put_body) {
+                explicit_bzero(op->put_body, op->put_size); /* a configuration may hold secrets */
+                free(op->put_body);
+        }
         free(op->id);
         free(op);
 }
@@ -112,10 +117,19 @@ void cluster_op_free(struct op *op) {
 static void on_http_done(struct http_response *resp, void *userdata);
 
 static int call_send(struct call *call) {
+        struct cluster *c = call->cluster;
+
         assert(!call->http);
-        return http_request_start(call->cluster->http, call->method, call->url, call->cluster->headers,
-                                  on_http_done, call, &call->http);
+        if (call->body)
+                return http_request_start_body(c->http, call->method, call->url, c->body_headers, call->body,
+                                               call->body_size, on_http_done, call, &call->http);
+        return http_request_start(c->http, call->method, call->url, c->headers, on_http_done, call,
+                                  &call->http);
 }
+
+static int call_start(struct cluster *c, struct op *op, const char *method, const char *path,
+                      const char *hidden_query, char *body, size_t body_size,
+                      void (*done)(struct call *call, struct http_response *resp), struct call **ret);
 
 void cluster_call_resend(struct call *call) {
         int r;
@@ -133,6 +147,19 @@ void cluster_call_resend(struct call *call) {
 int cluster_call_start(struct cluster *c, struct op *op, const char *method, const char *path,
                        const char *hidden_query, void (*done)(struct call *call, struct http_response *resp),
                        struct call **ret) {
+        return call_start(c, op, method, path, hidden_query, NULL, 0, done, ret);
+}
+
+int cluster_call_start_body(struct cluster *c, struct op *op, const char *method, const char *path,
+                            char *body, size_t body_size,
+                            void (*done)(struct call *call, struct http_response *resp), struct call **ret) {
+        assert(body);
+        return call_start(c, op, method, path, NULL, body, body_size, done, ret);
+}
+
+static int call_start(struct cluster *c, struct op *op, const char *method, const char *path,
+                      const char *hidden_query, char *body, size_t body_size,
+                      void (*done)(struct call *call, struct http_response *resp), struct call **ret) {
         struct call *call;
         int r;
 
@@ -140,6 +167,8 @@ int cluster_call_start(struct cluster *c, struct op *op, const char *method, con
         if (!call)
                 return -ENOMEM;
         call->cluster = c;
+        call->body = body;
+        call->body_size = body_size;
         call->attempt = 1;
         call->done = done;
         call->method = strdup(method);
@@ -367,6 +396,9 @@ static void op_fail(struct op *op, int error, const struct cluster_error *err) {
                 break;
         case OP_DELETE:
                 cb.delete(c, error, CLUSTER_DELETE_FAILED, err, userdata);
+                break;
+        case OP_PUT:
+                cb.put(c, error, NULL, err, userdata);
                 break;
         }
 }
@@ -743,6 +775,45 @@ static int get_begin(struct op *op) {
         return cluster_call_start(op->cluster, op, "GET", path, NULL, get_done, NULL);
 }
 
+/* ---- PUT /_connector/<id>[/<endpoint>] ---- */
+
+static void put_done(struct call *call, struct http_response *resp) {
+        _cleanup_free_ char *result = NULL, *msg = NULL;
+        struct op *op = call->op;
+        struct cluster *c = op->cluster;
+        union op_callback cb;
+        void *userdata;
+        int r;
+
+        if (!cluster_call_ok(call, resp))
+                return;
+        r = cluster_decode_put_result(resp->body, resp->body_size, &result, &msg);
+        if (r < 0)
+                return cluster_call_fail_body(call, resp, r, msg);
+        cluster_call_free(call);
+
+        cb = op->callback;
+        userdata = op->userdata;
+        cluster_op_free(op);
+        cb.put(c, 0, result, NULL, userdata);
+}
+
+static int put_begin(struct op *op) {
+        _cleanup_free_ char *path = NULL, *full = NULL;
+        int r;
+
+        r = cluster_connector_path(op->id, &path);
+        if (r < 0)
+                return r;
+        if (op->put_endpoint) {
+                full = strdup_printf("%s/%s", path, op->put_endpoint);
+                if (!full)
+                        return -ENOMEM;
+        }
+        return cluster_call_start_body(op->cluster, op, "PUT", full ?: path, op->put_body, op->put_size,
+                                       put_done, NULL);
+}
+
 static int op_begin(struct op *op) {
         switch (op->kind) {
         case OP_IDENTIFY:
@@ -755,6 +826,8 @@ static int op_begin(struct op *op) {
                 return cluster_sync_jobs_begin(op);
         case OP_DELETE:
                 return cluster_delete_begin(op);
+        case OP_PUT:
+                return put_begin(op);
         case OP_INFO:
                 break;
         }
@@ -856,6 +929,30 @@ int cluster_get(struct cluster *c, const char *id,
         assert(id);
         assert(callback);
         return op_new_submit(c, OP_GET, id, (union op_callback){ .get = callback }, userdata);
+}
+
+int cluster_put(struct cluster *c, const char *id, const char *endpoint, const char *body, size_t size,
+                void (*callback)(struct cluster *c, int error, const char *result,
+                                 const struct cluster_error *err, void *userdata),
+                void *userdata) {
+        _cleanup_(cluster_op_freep) struct op *op = NULL;
+        int r;
+
+        assert(id);
+        assert(body);
+        assert(callback);
+
+        if (endpoint && (endpoint[0] != '_' || strchr(endpoint, '?')))
+                return -EINVAL;
+        r = op_new(c, OP_PUT, id, (union op_callback){ .put = callback }, userdata, &op);
+        if (r < 0)
+                return r;
+        op->put_body = memdup(body, size);
+        op->put_size = size;
+        op->put_endpoint = endpoint ? strdup(endpoint) : NULL;
+        if (!op->put_body || (endpoint && !op->put_endpoint))
+                return -ENOMEM;
+        return op_submit(TAKE_PTR(op));
 }
 
 int cluster_list_sync_jobs(struct cluster *c, const char *id,
@@ -1032,6 +1129,10 @@ int cluster_new(struct cluster **ret, sd_event *event, const struct cluster_opti
         if (c->auth_header)
                 c->headers[n++] = c->auth_header;
         c->headers[n] = NULL;
+        for (size_t i = 0; i < n; i++)
+                c->body_headers[i] = c->headers[i];
+        c->body_headers[n++] = "Content-Type: application/json";
+        c->body_headers[n] = NULL;
 
         ho = (struct http_options){
                 .ca_file = o->ca_file,

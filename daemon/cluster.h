@@ -212,6 +212,18 @@ int cluster_delete(struct cluster *c, const char *id, const struct cluster_delet
                                     const struct cluster_error *err, void *userdata),
                    void *userdata);
 
+/* PUT /_connector/<id> (endpoint NULL: the create, which overwrites a connector that exists) or
+ * PUT /_connector/<id>/<endpoint> (an update endpoint: "_name", "_configuration", ...; -EINVAL for
+ * anything that does not start with '_'), with the JSON 'body' (size bytes; copied, and wiped when
+ * done: a configuration may hold secrets). The answer must be a 2xx from Elasticsearch with a JSON
+ * object whose "result" is a string: the callback gets it ("created", "updated", ...; borrowed for
+ * the call). Transient failures are retried, as for every request: both the create and the updates
+ * set what they carry, so sending one twice ends the same. */
+int cluster_put(struct cluster *c, const char *id, const char *endpoint, const char *body, size_t size,
+                void (*callback)(struct cluster *c, int error, const char *result,
+                                 const struct cluster_error *err, void *userdata),
+                void *userdata);
+
 /* From now on no request is retried, and none is sent again: every call waiting for its retry ends
  * now (its operation fails with -ECANCELED, its callback runs), and so does a listing waiting to
  * be taken again. Requests on the wire finish or time out. For a cycle past its deadline, or

@@ -37,6 +37,8 @@ struct http_request {
         char *header_buf; /* the header lines, NUL-separated; wiped on free (may hold secrets) */
         size_t header_buf_size;
         struct curl_slist *header_nodes; /* our own array, pointing into header_buf */
+        char *request_body;              /* what goes out, or NULL; wiped on free (may hold secrets) */
+        size_t request_body_size;
 
         char error_buffer[CURL_ERROR_SIZE];
         char *body;
@@ -190,6 +192,10 @@ static void request_free(struct http_request *r) {
                 free(r->header_buf);
         }
         free(r->header_nodes);
+        if (r->request_body) {
+                explicit_bzero(r->request_body, r->request_body_size);
+                free(r->request_body);
+        }
         free(r->body);
         free(r->product);
         free(r->retry_after);
@@ -626,16 +632,18 @@ static size_t write_callback(char *ptr, size_t size, size_t nmemb, void *userdat
         return n;
 }
 
-static int request_set_headers(struct http_request *r, const char *const *headers) {
-        size_t n = 0, size = 0;
+/* Copies the caller's headers, and 'extra' (or NULL) after them, into the request. */
+static int request_set_headers(struct http_request *r, const char *const *headers, const char *extra) {
+        size_t n = 0, size = 0, i = 0;
         char *p;
 
-        if (!headers)
-                return 0;
-
-        for (const char *const *h = headers; *h; h++) {
+        for (const char *const *h = headers; h && *h; h++) {
                 n++;
                 size += strlen(*h) + 1;
+        }
+        if (extra) {
+                n++;
+                size += strlen(extra) + 1;
         }
         if (n == 0)
                 return 0;
@@ -647,14 +655,19 @@ static int request_set_headers(struct http_request *r, const char *const *header
         r->header_buf_size = size;
 
         p = r->header_buf;
-        for (size_t i = 0; i < n; i++) {
-                size_t l = strlen(headers[i]) + 1;
+        for (const char *const *h = headers; h && *h; h++, i++) {
+                size_t l = strlen(*h) + 1;
 
-                memcpy(p, headers[i], l);
+                memcpy(p, *h, l);
                 r->header_nodes[i].data = p;
-                r->header_nodes[i].next = i + 1 < n ? &r->header_nodes[i + 1] : NULL;
                 p += l;
         }
+        if (extra) {
+                memcpy(p, extra, strlen(extra) + 1);
+                r->header_nodes[i].data = p;
+        }
+        for (i = 0; i + 1 < n; i++)
+                r->header_nodes[i].next = &r->header_nodes[i + 1];
         return 0;
 }
 
@@ -687,6 +700,12 @@ static int request_setup(struct http_request *r) {
                 return -EIO;
         if (r->header_nodes && curl_easy_setopt(c, CURLOPT_HTTPHEADER, r->header_nodes) != CURLE_OK)
                 return -EIO;
+        /* The body goes out with the method given (CURLOPT_CUSTOMREQUEST), its Content-Type from
+         * the caller's headers; libcurl does not copy it, the request owns it until freed. */
+        if (r->request_body && (curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+                                                 (curl_off_t) r->request_body_size) != CURLE_OK ||
+                                curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->request_body) != CURLE_OK))
+                return -EIO;
         if (g->connect_timeout_ms > 0 &&
             curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, g->connect_timeout_ms) != CURLE_OK)
                 return -EIO;
@@ -718,6 +737,13 @@ static int request_setup(struct http_request *r) {
 int http_request_start(struct http_glue *g, const char *method, const char *url, const char *const *headers,
                        void (*callback)(struct http_response *response, void *userdata), void *userdata,
                        struct http_request **ret) {
+        return http_request_start_body(g, method, url, headers, NULL, 0, callback, userdata, ret);
+}
+
+int http_request_start_body(struct http_glue *g, const char *method, const char *url,
+                            const char *const *headers, const void *body, size_t body_size,
+                            void (*callback)(struct http_response *response, void *userdata), void *userdata,
+                            struct http_request **ret) {
         _cleanup_(request_freep) struct http_request *r = NULL;
         struct http_request *p;
         int k;
@@ -739,9 +765,17 @@ int http_request_start(struct http_glue *g, const char *method, const char *url,
         if (!r->method || !r->url)
                 return -ENOMEM;
 
-        k = request_set_headers(r, headers);
+        /* "Expect:" keeps libcurl from asking for a 100 Continue before a body of a megabyte or more,
+         * a wait of a second with a server (or proxy) that does not answer it. */
+        k = request_set_headers(r, headers, body ? "Expect:" : NULL);
         if (k < 0)
                 return k;
+        if (body) {
+                r->request_body = memdup(body, body_size);
+                if (!r->request_body)
+                        return -ENOMEM;
+                r->request_body_size = body_size;
+        }
 
         k = glue_schedule_pump(g);
         if (k < 0)

@@ -64,6 +64,14 @@ int http_request_start(struct http_glue *g, const char *method, const char *url,
                        void (*callback)(struct http_response *response, void *userdata), void *userdata,
                        struct http_request **ret);
 
+/* As http_request_start(), with 'body_size' bytes of 'body' sent as the request's body (copied, and
+ * wiped when the request is freed: it may hold secrets); 'headers' should give its Content-Type.
+ * 'body' NULL sends none. */
+int http_request_start_body(struct http_glue *g, const char *method, const char *url,
+                            const char *const *headers, const void *body, size_t body_size,
+                            void (*callback)(struct http_response *response, void *userdata), void *userdata,
+                            struct http_request **ret);
+
 /* Aborts one request (running or queued) and frees it; its callback is not called. Must not be
  * called from that request's own callback. Accepts NULL. */
 void http_request_cancel(struct http_request *r);

@@ -629,6 +629,42 @@ static void test_acknowledged(void) {
         }
 }
 
+/* The answer to a PUT of a connector or of an update endpoint: its "result", once, a string. */
+static void test_put_result(void) {
+        static const struct {
+                const char *body;
+                const char *result;  /* NULL: refused */
+                const char *message; /* part of the reason, when refused */
+        } cases[] = {
+                { "{\"result\":\"updated\"}", "updated", NULL },
+                { "{\"id\":\"c\",\"result\":\"created\"}", "created", NULL },
+                { "{\"result\":\"noop\",\"x\":{\"y\":[1,{}]}}", "noop", NULL },
+                { "{}", NULL, "The response has no 'result'" },
+                { "{\"acknowledged\":true}", NULL, "The response has no 'result'" },
+                { "{\"result\":true}", NULL, "'result' is not a string" },
+                { "{\"result\":[\"updated\"]}", NULL, "'result' is not a string" },
+                { "{\"result\":\"updated\",\"result\":\"updated\"}", NULL, "'result' is given twice" },
+                { "[]", NULL, "not a JSON object" },
+                { "{\"result\":\"updated\"", NULL, "" },
+                { "", NULL, "" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *m = NULL, *result = NULL;
+                int r = cluster_decode_put_result(cases[i].body, strlen(cases[i].body), &result, &m);
+
+                if (cases[i].result) {
+                        is_int(r, 0, "PUT answer '%s': decoded", cases[i].body);
+                        is_str(result, cases[i].result, "PUT answer '%s': result", cases[i].body);
+                } else {
+                        is_int(r, -EBADMSG, "PUT answer '%s': refused", cases[i].body);
+                        ok(m && strstr(m, cases[i].message), "PUT answer '%s': says '%s' ('%s')",
+                           cases[i].body, cases[i].message, strna(m));
+                        ok(!result, "PUT answer '%s': no result", cases[i].body);
+                }
+        }
+}
+
 /* The document read for a backup: checked whole, its top-level members only. */
 static void test_documents_scan(void) {
         static const struct {
@@ -1003,6 +1039,7 @@ int main(void) {
         test_documents_scan();
         test_documents_not_connectors();
         test_acknowledged();
+        test_put_result();
         test_info();
         test_sync_jobs();
         test_lister();

@@ -64,7 +64,13 @@ static int on_conn(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         c->n += (size_t) k;
         c->buf[c->n] = '\0';
 
-        if (!strstr(c->buf, "\r\n\r\n"))
+        const char *end = strstr(c->buf, "\r\n\r\n");
+        const char *cl = strcasestr(c->buf, "\r\nContent-Length:");
+
+        if (!end)
+                return 0;
+        /* A request with a body is answered once the body is here too. */
+        if (cl && cl < end && c->n < (size_t) (end + 4 - c->buf) + strtoul(cl + 17, NULL, 10))
                 return 0;
 
         struct responder *r = c->responder;
@@ -247,6 +253,44 @@ static void test_exchange(sd_event *e) {
         ok(strstr(resp.last_request, "\r\nAccept: application/json\r\n") != NULL, "our headers are sent");
         ok(strstr(resp.last_request, "\r\nAuthorization: ApiKey c2VjcmV0\r\n") != NULL,
            "the authorization is sent");
+        result_done(&r);
+        responder_stop(&resp);
+}
+
+static void test_body(sd_event *e) {
+        struct responder resp = {
+                .response = "HTTP/1.1 200 OK\r\n"
+                            "x-elastic-product: Elasticsearch\r\n"
+                            "Content-Length: 20\r\n"
+                            "Connection: close\r\n"
+                            "\r\n"
+                            "{\"result\":\"updated\"}",
+        };
+        const char *const headers[] = { "Content-Type: application/json", NULL };
+        char body[2048];
+        _cleanup_(http_glue_freep) struct http_glue *g = NULL;
+        struct http_options o = { .verify_tls = true, .request_timeout_usec = 5 * USEC_PER_SEC };
+        struct result r = {};
+        _cleanup_free_ char *url = NULL, *want = NULL;
+
+        (void) snprintf(body, sizeof body, "{\"name\":\"caf\xc3\xa9\",\"pad\":\"%0*d\"}", 1900, 0);
+        url = url_for(responder_start(e, &resp, true), "/_connector/a/_name");
+        assert_se(http_glue_new(&g, e, &o) >= 0);
+        is_int(http_request_start_body(g, "PUT", url, headers, body, strlen(body), on_done, &r, NULL), 0,
+               "a request with a body starts");
+        run_until(e, &r.done);
+
+        is_int(r.status, 200, "it is answered");
+        ok(strncmp(resp.last_request, "PUT /_connector/a/_name HTTP/1.1\r\n",
+                   strlen("PUT /_connector/a/_name HTTP/1.1\r\n")) == 0,
+           "as a PUT");
+        assert_se(asprintf(&want, "\r\nContent-Length: %zu\r\n", strlen(body)) > 0);
+        ok(strstr(resp.last_request, want) != NULL, "with the body's length");
+        ok(strstr(resp.last_request, "\r\nContent-Type: application/json\r\n") != NULL,
+           "with the caller's Content-Type, not a form's");
+        ok(strlen(resp.last_request) >= strlen(body) &&
+                   streq(resp.last_request + strlen(resp.last_request) - strlen(body), body),
+           "and the body byte for byte");
         result_done(&r);
         responder_stop(&resp);
 }
@@ -619,6 +663,7 @@ int main(void) {
 
         test_codes();
         test_exchange(e);
+        test_body(e);
         test_cap_and_redirect(e);
         test_refused_and_timeout(e);
         test_queue(e);

@@ -66,6 +66,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 abort();
         msg = mfree(msg);
 
+        /* A PUT's answer is accepted only with its result. */
+        {
+                char *result = NULL;
+
+                if (cluster_decode_put_result(buf, size, &result, &msg) >= 0 && !result)
+                        abort();
+                free(result);
+                msg = mfree(msg);
+        }
+
         if (cluster_decode_info(buf, size, &info, &msg) >= 0) {
                 (void) cluster_check_version(&info, &msg);
                 cluster_info_done(&info);

@@ -83,3 +83,34 @@ struct backup_item {
  * removed). Returns 0, or a negative errno when the folder could not be opened (every item then
  * carries it). A backup is durable once this returns with its 'error' 0. */
 int backup_write_batch(const char *dir, struct backup_item *items, size_t n, usec_t realtime_usec);
+
+/* ---- Reading backups back (backup-read.c) ---- */
+
+/* Whether 'name' is the file name of a backup of the connector whose escaped id is 'escaped':
+ * "ESCAPED.YYYYMMDDTHHMMSSZ.json" or "ESCAPED.YYYYMMDDTHHMMSSZ.N.json" (N from 2). *ret_stamp and
+ * *ret_n (1 for the first form) order the backups of one connector. */
+bool backup_name_parse(const char *name, const char *escaped, char ret_stamp[static 17], unsigned *ret_n);
+
+/* The newest backup of connector 'id' in 'dir': the latest stamp, and of one stamp the highest
+ * suffix. Returns 0 and *ret_path (owned by the caller), -ENOENT when there is none, or the errno
+ * of opening or reading the folder. */
+int backup_find_newest(const char *dir, const char *id, char **ret_path);
+
+/* A backup read back. */
+struct backup_contents {
+        int format_version; /* 2 (an envelope), or 1 (a bare document, written before format 2) */
+        char *connector_id; /* the envelope's, or the document's "id" */
+        char *document;     /* the connector's document, JSON */
+        size_t document_size;
+        char *read_at;      /* when it was read (envelope only), or NULL */
+        char *es_version;   /* the server's version then (envelope only), or NULL */
+        char *cluster_uuid; /* (envelope only), or NULL */
+};
+
+void backup_contents_done(struct backup_contents *c);
+
+/* Parses a backup file's bytes: the envelope of format 2, or a bare connector document (format 1).
+ * Returns 0, or -EBADMSG with the reason in *reterr_message: not JSON, a format this program does
+ * not know (a newer one: the message says so), an envelope without its document, or a document
+ * without a string 'id'. */
+int backup_parse(const char *buf, size_t size, struct backup_contents *ret, char **reterr_message);

@@ -265,6 +265,115 @@ int main(void) {
                 is_int(backup_format(&rec, &out, &size), 0, "a record without sync jobs or a cluster name");
                 ok(out && strstr(out, "\"name\":null,") && strstr(out, "\"sync_jobs\":null}\n"),
                    "writes null for what it lacks");
+
+                /* Read back: what was written is what restore gets. */
+                {
+                        _cleanup_(backup_contents_done) struct backup_contents c = {};
+                        _cleanup_free_ char *err = NULL;
+
+                        is_int(out ? backup_parse(out, size, &c, &err) : -1, 0,
+                               "a backup of format 2 reads back");
+                        is_int(c.format_version, 2, "as format 2");
+                        is_str(c.connector_id, "a/\"b", "with its connector's id");
+                        is_str(c.document, document, "and the document as it was read");
+                        is_str(c.es_version, "8.13.4", "the server's version then");
+                        is_str(c.cluster_uuid, "CxIK2jbeTXqpuT5dXy1jTg", "the cluster's uuid");
+                        is_str(c.read_at, "2026-11-28T00:00:00.123456Z", "and when it was read");
+                }
+        }
+
+        /* Backups as restore finds them: by name, and by content. */
+        {
+                static const struct {
+                        const char *name;
+                        const char *stamp; /* NULL: not a backup of "a.b" */
+                        unsigned n;
+                } names[] = {
+                        { "a.b.20261128T000000Z.json", "20261128T000000Z", 1 },
+                        { "a.b.20261128T000000Z.2.json", "20261128T000000Z", 2 },
+                        { "a.b.20261128T000000Z.17.json", "20261128T000000Z", 17 },
+                        { "a.b.c.20261128T000000Z.json", NULL, 0 }, /* connector "a.b.c" */
+                        { "a.20261128T000000Z.json", NULL, 0 },     /* connector "a" */
+                        { "a.b.20261128T000000Z.1.json", NULL, 0 }, /* the first has no suffix */
+                        { "a.b.20261128T000000Z.02.json", NULL, 0 },
+                        { "a.b.20261128T000000Z.json.tmp", NULL, 0 }, /* a temporary */
+                        { ".a.b.123.tmp", NULL, 0 },
+                        { "a.b.2026112T0000000Z.json", NULL, 0 },
+                        { "a.b.20261128T000000Z.x.json", NULL, 0 },
+                        { "a.b.20261128T000000Z.99999999999.json", NULL, 0 },
+                };
+
+                for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                        char stamp[17] = "";
+                        unsigned n = 0;
+                        bool got = backup_name_parse(names[i].name, "a.b", stamp, &n);
+
+                        if (names[i].stamp)
+                                ok(got && streq(stamp, names[i].stamp) && n == names[i].n,
+                                   "'%s' is backup %u of %s", names[i].name, names[i].n, names[i].stamp);
+                        else
+                                ok(!got, "'%s' is no backup of 'a.b'", names[i].name);
+                }
+        }
+        {
+                _cleanup_free_ char *fdir = NULL, *path = NULL, *p1 = NULL, *p2 = NULL, *p3 = NULL,
+                                    *p4 = NULL;
+                usec_t t0 = (usec_t) 1795000000 * USEC_PER_SEC;
+
+                assert_se(asprintf(&fdir, "%s/find", tmpl) > 0);
+                assert_se(backup_dir_prepare(fdir, NULL) >= 0);
+                is_int(backup_find_newest(fdir, "x", &path), -ENOENT, "no backup of a connector: ENOENT");
+                assert_se(backup_write(fdir, "x", "{\"id\":\"x\",\"n\":1}", 16, t0, &p1) >= 0);
+                assert_se(backup_write(fdir, "x", "{\"id\":\"x\",\"n\":3}", 16, t0 + 2 * USEC_PER_SEC,
+                                       &p3) >= 0);
+                assert_se(backup_write(fdir, "x", "{\"id\":\"x\",\"n\":4}", 16, t0 + 2 * USEC_PER_SEC,
+                                       &p4) >= 0);
+                assert_se(backup_write(fdir, "x", "{\"id\":\"x\",\"n\":2}", 16, t0 + USEC_PER_SEC, &p2) >=
+                          0);
+                assert_se(backup_write(fdir, "x.y", "{\"id\":\"x.y\"}", 13, t0 + 9 * USEC_PER_SEC, NULL) >=
+                          0);
+                is_int(backup_find_newest(fdir, "x", &path), 0, "four backups of 'x', one of 'x.y'");
+                is_str(path, p4, "the newest is the later stamp's second backup, not the other connector's");
+        }
+        {
+                static const struct {
+                        const char *body;
+                        const char *error; /* NULL: reads, as format 1 */
+                } bodies[] = {
+                        { "{\"id\":\"old\",\"name\":\"n\"}", NULL },
+                        { "{\"id\":\"old\",\"name\":", "not JSON (a file cut short?)" },
+                        { "[]", "not a JSON object" },
+                        { "{\"name\":\"n\"}",
+                          "neither a backup envelope nor a connector document with an 'id'" },
+                        { "{\"format\":\"connector-reconciler-backup\",\"format_version\":3,\"document\":{}"
+                          "}",
+                          "format_version 3 is newer than this program reads (2)" },
+                        { "{\"format\":\"connector-reconciler-backup\",\"format_version\":\"2\"}",
+                          "its 'format_version' is not 2" },
+                        { "{\"format\":\"other\",\"format_version\":2}", "its 'format' is not a backup's" },
+                        { "{\"format\":\"connector-reconciler-backup\",\"format_version\":2,"
+                          "\"connector_id\":\"x\",\"document\":null}",
+                          "it has no 'document' object" },
+                        { "{\"format\":\"connector-reconciler-backup\",\"format_version\":2,"
+                          "\"document\":{\"id\":\"x\"}}",
+                          "it has no 'connector_id' string" },
+                };
+
+                for (size_t i = 0; i < ELEMENTSOF(bodies); i++) {
+                        _cleanup_(backup_contents_done) struct backup_contents c = {};
+                        _cleanup_free_ char *err = NULL;
+                        int k = backup_parse(bodies[i].body, strlen(bodies[i].body), &c, &err);
+
+                        if (!bodies[i].error) {
+                                is_int(k, 0, "a bare document (format 1) reads back");
+                                is_int(c.format_version, 1, "as format 1");
+                                is_str(c.connector_id, "old", "its id is the document's");
+                                ok(!c.es_version && !c.read_at, "and nothing else is known");
+                        } else {
+                                is_int(k, -EBADMSG, "refused: %s", bodies[i].body);
+                                is_str(err, bodies[i].error, "and says why");
+                        }
+                }
         }
 
         scratch_remove(tmpl);

@@ -52,15 +52,12 @@ static void log_diags(int level, const struct yaml_read_diags *d) {
                 log_full(level | LOG_ESCAPED, "%s", d->items[i].text);
 }
 
-/* Loads the config file and the secrets it names, logging every warning and error (each as
- * FILE:LINE:COLUMN: message). Returns 0 and *ret (owned by the caller), or a negative errno after
- * logging. */
-static int load_config(const struct loop_options *o, struct config **ret) {
+int loop_load_config(const char *path, const char *manifests_override, struct config **ret) {
         _cleanup_(config_freep) struct config *c = NULL;
         struct yaml_read_diags warnings = {}, errors = {};
         int r;
 
-        r = config_load(o->config_path, o->manifests_override, &c, &warnings, &errors);
+        r = config_load(path, manifests_override, &c, &warnings, &errors);
         if (r >= 0)
                 r = config_load_secrets(c, &warnings, &errors);
         log_diags(LOG_WARNING, &warnings);
@@ -306,7 +303,7 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
         (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64 "\nSTATUS=Reloading the config",
                           now_usec(CLOCK_MONOTONIC));
 
-        r = load_config(m->options, &c);
+        r = loop_load_config(m->options->config_path, m->options->manifests_override, &c);
         if (r < 0)
                 log_event(LOG_ERR, r, MESSAGE_RELOAD_FAILED, NULL, 0,
                           "Failed to reload '%s', keeping the last good config", m->options->config_path);
@@ -380,7 +377,7 @@ static void manager_done(struct manager *m) {
 static void manager_run(struct manager *m) {
         int r;
 
-        r = load_config(m->options, &m->config);
+        r = loop_load_config(m->options->config_path, m->options->manifests_override, &m->config);
         if (r < 0) {
                 if (!m->once)
                         log_error_errno(r, "Failed to load the config '%s', exiting",

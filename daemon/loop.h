@@ -31,3 +31,8 @@ enum cycle_status loop_run(const struct loop_options *o);
  * the stop's second. */
 enum cycle_status loop_once(const struct loop_options *o, bool plan_only,
                             int (*report)(const struct cycle_result *r, void *userdata), void *userdata);
+
+/* Loads the config file and the secrets it names, logging every warning and error (each as
+ * FILE:LINE:COLUMN: message). Returns 0 and *ret (owned by the caller), or a negative errno after
+ * logging. */
+int loop_load_config(const char *path, const char *manifests_override, struct config **ret);

@@ -15,6 +15,7 @@
 #include "loop.h"
 #include "manifest.h"
 #include "report.h"
+#include "restore-run.h"
 #include "util.h"
 
 /* Fixed, whatever the prefix: the units' ConfigurationDirectory= and LoadCredential= name /etc. */
@@ -60,6 +61,9 @@ static enum format arg_format = FORMAT_TEXT;
 static unsigned arg_page_size = 0;
 static char **arg_confirm_removed_sets = NULL;
 static size_t arg_n_confirm_removed_sets = 0;
+static const char *arg_from = NULL;
+static const char *arg_as = NULL;
+static bool arg_force = false;
 
 static void help(FILE *f) {
         (void) fprintf(f,
@@ -73,12 +77,18 @@ static void help(FILE *f) {
                        "                           3 safety stop)\n"
                        "  plan                     Show what one cycle would do, change nothing\n"
                        "  validate                 Check the config and the manifests offline\n"
+                       "  restore ID               Create a deleted connector again from its newest\n"
+                       "                           backup, replay its settings, and check it\n"
                        "  version                  Print the version and library versions\n"
                        "\n"
                        "Options:\n"
                        "  -c, --config FILE        Config file (default: %s)\n"
                        "      --manifests PATH     Manifest file or directory (overrides the config)\n"
-                       "      --dry-run            once, run: plan and log, delete nothing\n"
+                       "      --dry-run            once, run: plan and log, delete nothing;\n"
+                       "                           restore: print the requests, send no write\n"
+                       "      --from FILE          restore: this backup, not the newest\n"
+                       "      --as ID              restore: under this id instead\n"
+                       "      --force              restore: even if the manifests would delete it again\n"
                        "      --confirm-removed-set NAME\n"
                        "                           once, run: set NAME, gone from the manifests since the\n"
                        "                           last cycle, may have its connectors deleted\n"
@@ -230,14 +240,48 @@ static int verb_validate(int argc, char **argv) {
         return r;
 }
 
+static int verb_restore(int argc, char **argv) {
+        const struct restore_options o = {
+                .config_path = arg_config,
+                .manifests_override = arg_manifests,
+                .id = argv[1],
+                .from = arg_from,
+                .as_id = arg_as,
+                .dry_run = arg_dry_run,
+                .force = arg_force,
+        };
+
+        if (argc != 2) {
+                log_error("restore takes one connector id; see '%s --help'", program_invocation_short_name);
+                return EXIT_USAGE;
+        }
+        if (argv[1][0] == '\0') {
+                log_error("The connector id is empty");
+                return EXIT_USAGE;
+        }
+        /* A new id is held to what a manifest could declare: one that differs from the intended
+         * one by a character nobody sees would be an orphan at once. */
+        if (arg_as && (arg_as[0] == '\0' ||
+                       manifest_check_id(arg_as, strlen(arg_as), &(struct manifest_id_error){}) < 0)) {
+                log_error("Invalid --as '%s': empty, or with a character a manifest may not declare (white "
+                          "space at "
+                          "an end, a control or format character, invalid UTF-8)",
+                          arg_as);
+                return EXIT_USAGE;
+        }
+        no_core_dumps();
+        return exit_status(restore_run(&o));
+}
+
 struct verb {
         const char *name;
         int (*func)(int argc, char **argv);
+        unsigned n_args; /* the arguments after the command */
 };
 
 static const struct verb verbs[] = {
-        { "run", verb_run },           { "once", verb_once },       { "plan", verb_plan },
-        { "validate", verb_validate }, { "version", verb_version },
+        { "run", verb_run, 0 },           { "once", verb_once, 0 },       { "plan", verb_plan, 0 },
+        { "validate", verb_validate, 0 }, { "version", verb_version, 0 }, { "restore", verb_restore, 1 },
 };
 
 static int parse_argv(int argc, char **argv) {
@@ -248,6 +292,9 @@ static int parse_argv(int argc, char **argv) {
                 ARG_FORMAT,
                 ARG_PAGE_SIZE,
                 ARG_CONFIRM_REMOVED_SET,
+                ARG_FROM,
+                ARG_AS,
+                ARG_FORCE,
         };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
@@ -256,6 +303,9 @@ static int parse_argv(int argc, char **argv) {
                 { "log-target", required_argument, NULL, ARG_LOG_TARGET },
                 { "format", required_argument, NULL, ARG_FORMAT },
                 { "confirm-removed-set", required_argument, NULL, ARG_CONFIRM_REMOVED_SET },
+                { "from", required_argument, NULL, ARG_FROM },
+                { "as", required_argument, NULL, ARG_AS },
+                { "force", no_argument, NULL, ARG_FORCE },
                 /* Not in --help: the connectors asked for per list page, for tests. */
                 { "page-size", required_argument, NULL, ARG_PAGE_SIZE },
                 { "verbose", no_argument, NULL, 'v' },
@@ -319,6 +369,15 @@ static int parse_argv(int argc, char **argv) {
                 case ARG_DRY_RUN:
                         arg_dry_run = true;
                         break;
+                case ARG_FROM:
+                        arg_from = optarg;
+                        break;
+                case ARG_AS:
+                        arg_as = optarg;
+                        break;
+                case ARG_FORCE:
+                        arg_force = true;
+                        break;
                 case ARG_LOG_TARGET:
                         r = log_target_from_string(optarg);
                         if (r < 0) {
@@ -358,14 +417,16 @@ static int run(int argc, char **argv) {
                 return EXIT_USAGE;
         }
 
-        if (argc - optind > 1) {
-                log_error("Unexpected argument '%s' after the command '%s'", argv[optind + 1], argv[optind]);
-                return EXIT_USAGE;
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
+                if (!streq(argv[optind], verbs[i].name))
+                        continue;
+                if ((size_t) (argc - optind - 1) > verbs[i].n_args) {
+                        log_error("Unexpected argument '%s' after the command '%s'",
+                                  argv[optind + 1 + verbs[i].n_args], argv[optind]);
+                        return EXIT_USAGE;
+                }
+                return verbs[i].func(argc - optind, argv + optind);
         }
-
-        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                if (streq(argv[optind], verbs[i].name))
-                        return verbs[i].func(argc - optind, argv + optind);
 
         log_error("Unknown command '%s'; see '%s --help'", argv[optind], program_invocation_short_name);
         return EXIT_USAGE;

@@ -390,3 +390,26 @@ int restore_check_build(const char *wanted, size_t wanted_size, const char *actu
         c = (struct restore_check){};
         return 0;
 }
+
+char *restore_step_body_for_display(const struct restore_step *step) {
+        _cleanup_cjson_ cJSON *body = NULL;
+        cJSON *configuration;
+
+        assert(step);
+        if (!step->body)
+                return NULL;
+        body = cJSON_ParseWithLength(step->body, step->body_size);
+        if (!body)
+                return NULL;
+        configuration = cJSON_GetObjectItemCaseSensitive(body, "configuration");
+        for (cJSON *e = cJSON_IsObject(configuration) ? configuration->child : NULL; e; e = e->next) {
+                cJSON *value = cJSON_GetObjectItemCaseSensitive(e, "value");
+
+                if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "sensitive")) || !value ||
+                    cJSON_IsNull(value) || (cJSON_IsString(value) && value->valuestring[0] == '\0'))
+                        continue;
+                if (!cJSON_ReplaceItemInObjectCaseSensitive(e, "value", cJSON_CreateString("(sensitive)")))
+                        return NULL;
+        }
+        return cJSON_PrintUnformatted(body);
+}

@@ -44,6 +44,10 @@ void restore_plan_done(struct restore_plan *p);
 int restore_plan_build(const char *document, size_t size, const struct cluster_info *info,
                        struct restore_plan *ret, char **reterr_message);
 
+/* The step's body as it may be shown (--dry-run): the value of each configuration entry marked
+ * "sensitive": true replaced by "(sensitive)". NULL for a skipped step, or when out of memory. */
+char *restore_step_body_for_display(const struct restore_step *step);
+
 enum restore_field_state {
         RESTORE_FIELD_RESTORED,       /* reads back as in the document */
         RESTORE_FIELD_DIFFERS,        /* was sent, but reads back otherwise */

@@ -1191,28 +1191,3 @@ int config_load_secrets(struct config *c, struct yaml_read_diags *warnings, stru
         }
         return 0;
 }
-
-void config_to_cluster_options(const struct config *c, struct cluster_options *o) {
-        cluster_options_init(o);
-        o->url = c->url;
-        o->auth = c->auth;
-        o->api_key = c->auth == CLUSTER_AUTH_API_KEY ? c->secret : NULL;
-        o->username = c->username;
-        o->password = c->auth == CLUSTER_AUTH_BASIC ? c->secret : NULL;
-        o->bearer_token = c->auth == CLUSTER_AUTH_BEARER ? c->secret : NULL;
-        o->ca_file = c->ca_file.path;
-        o->client_cert_file = c->client_cert_file.path;
-        o->client_key_file = c->client_key_file.path;
-        o->verify_tls = c->verify_tls;
-        o->connect_timeout_usec = c->connect_timeout_usec;
-        o->request_timeout_usec = c->request_timeout_usec;
-        o->max_result_window = c->max_result_window;
-        o->max_in_flight = c->concurrency;
-        o->expected_uuid = c->cluster_uuid;
-        o->proxy = c->proxy;
-        o->retry = (struct backoff_policy){
-                .max_attempts = c->retry_max_attempts,
-                .initial_delay_usec = c->retry_initial_delay_usec,
-                .max_delay_usec = c->retry_max_delay_usec,
-        };
-}

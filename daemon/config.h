@@ -147,7 +147,3 @@ const char *config_auth_to_string(enum cluster_auth a);
  * to smallest without repeats ("500ms", "30s", "5m", "1h30m", "1m30s"). Returns 0 and the value;
  * -EINVAL for anything else, bare numbers included; -ERANGE on overflow. */
 int config_parse_duration(const char *s, usec_t *ret);
-
-/* The cluster client's options from the config (cluster_options_init() first): the strings are
- * borrowed from 'c', which must outlive cluster_new(). */
-void config_to_cluster_options(const struct config *c, struct cluster_options *o);

@@ -45,6 +45,31 @@ struct cycle {
         void *userdata;
 };
 
+void cycle_cluster_options(const struct config *c, struct cluster_options *o) {
+        cluster_options_init(o);
+        o->url = c->url;
+        o->auth = c->auth;
+        o->api_key = c->auth == CLUSTER_AUTH_API_KEY ? c->secret : NULL;
+        o->username = c->username;
+        o->password = c->auth == CLUSTER_AUTH_BASIC ? c->secret : NULL;
+        o->bearer_token = c->auth == CLUSTER_AUTH_BEARER ? c->secret : NULL;
+        o->ca_file = c->ca_file.path;
+        o->client_cert_file = c->client_cert_file.path;
+        o->client_key_file = c->client_key_file.path;
+        o->verify_tls = c->verify_tls;
+        o->connect_timeout_usec = c->connect_timeout_usec;
+        o->request_timeout_usec = c->request_timeout_usec;
+        o->max_result_window = c->max_result_window;
+        o->max_in_flight = c->concurrency;
+        o->expected_uuid = c->cluster_uuid;
+        o->proxy = c->proxy;
+        o->retry = (struct backoff_policy){
+                .max_attempts = c->retry_max_attempts,
+                .initial_delay_usec = c->retry_initial_delay_usec,
+                .max_delay_usec = c->retry_max_delay_usec,
+        };
+}
+
 static void cycle_log(struct cycle *c, int level, int error, const char *message_id, const char *fmt, ...)
         _printf_(5, 6);
 static void cycle_log(struct cycle *c, int level, int error, const char *message_id, const char *fmt, ...) {
@@ -591,7 +616,7 @@ static int start_listing(struct cycle *c) {
         _cleanup_free_ char *message = NULL;
         int r;
 
-        config_to_cluster_options(c->config, &o);
+        cycle_cluster_options(c->config, &o);
         if (c->page_size > 0)
                 o.page_size = c->page_size;
         r = cluster_new(&c->cluster, c->event, &o, &message);

@@ -80,3 +80,7 @@ void cycle_stop(struct cycle *c, usec_t grace_usec);
  * is not called. Accepts NULL; returns NULL. */
 struct cycle *cycle_free(struct cycle *c);
 DEFINE_CLEANUP_FUNC(struct cycle *, cycle_free);
+
+/* The cluster client's options from the config (cluster_options_init() first): the strings are
+ * borrowed from 'c', which must outlive cluster_new(). */
+void cycle_cluster_options(const struct config *c, struct cluster_options *o);

@@ -164,7 +164,12 @@ static void on_put(struct cluster *c, int error, const char *result, const struc
         r->n_sent++;
         rlog(r, LOG_INFO, 0, MESSAGE_RESTORE_STEP, s->name, "Restoring '%s': %s %s", r->target, s->name,
              result);
-        (void) printf("  %-15s %s\n", s->name, result);
+        /* On 9.x the GET answers 404 for a soft-deleted connector, whose document the create
+         * then overwrites: "updated". */
+        (void) printf("  %-15s %s%s\n", s->name, result,
+                      !s->endpoint && streq(result, "updated")
+                              ? " (over the soft-deleted connector of that id)"
+                              : "");
         r->step++;
         send_next(r);
 }
@@ -197,8 +202,6 @@ static void send_next(struct restorer *r) {
 }
 
 static void print_dry_run(struct restorer *r) {
-        _cleanup_free_ char *path = NULL;
-
         (void) printf("Would send (--dry-run, nothing sent):\n");
         for (size_t i = 0; i < r->plan.n_steps; i++) {
                 const struct restore_step *s = &r->plan.steps[i];
@@ -219,9 +222,9 @@ static void print_dry_run(struct restorer *r) {
 
 static void on_existing(struct cluster *c, int error, struct cluster_document *doc,
                         const struct cluster_error *err, void *userdata) {
-        _cleanup_(cluster_document_freep) struct cluster_document *d = doc;
         struct restorer *r = userdata;
 
+        cluster_document_free(doc); /* whether it exists is all that matters */
         if (error >= 0) {
                 rlog(r, LOG_ERR, 0, MESSAGE_RESTORE_FAILED, "check", "Connector '%s' exists: not restored",
                      r->target);
@@ -379,6 +382,7 @@ static enum cycle_status read_backup(struct restorer *r) {
         if (r->backup.read_at)
                 (void) printf(" (read %s)", r->backup.read_at);
         (void) printf("\n");
+        (void) fflush(stdout); /* before any message on stderr */
         return CYCLE_OK;
 }
 
@@ -420,7 +424,7 @@ enum cycle_status restore_run(const struct restore_options *o) {
         if (k < 0)
                 return log_error_errno(k, "Failed to set up the event loop: %m"), CYCLE_FAILED;
 
-        config_to_cluster_options(r.config, &co);
+        cycle_cluster_options(r.config, &co);
         co.max_in_flight = 1;
         k = cluster_new(&r.cluster, r.event, &co, &msg);
         if (k < 0)

@@ -105,6 +105,7 @@ static const char *type_name(int type) {
 }
 
 static int check_types(const cJSON *doc, char **reterr) {
+        assert(doc);
         for (const cJSON *v = doc->child; v; v = v->next) {
                 int type = v->string ? field_type(v->string) : 0;
 
@@ -270,13 +271,35 @@ void restore_check_done(struct restore_check *c) {
         *c = (struct restore_check){};
 }
 
-/* Absent and null are the same to a reader: Elasticsearch writes some fields as null that a create
- * leaves out. */
-static bool same_value(const cJSON *a, const cJSON *b) {
-        bool a_none = !a || cJSON_IsNull(a), b_none = !b || cJSON_IsNull(b);
+static bool is_none(const cJSON *v) {
+        return !v || cJSON_IsNull(v);
+}
 
-        if (a_none || b_none)
-                return a_none && b_none;
+/* Whether every member of object 'a' that is not null has its equal in 'b'. */
+static bool same_value(const cJSON *a, const cJSON *b);
+static bool members_within(const cJSON *a, const cJSON *b) {
+        for (const cJSON *m = a->child; m; m = m->next)
+                if (!is_none(m) && !same_value(m, cJSON_GetObjectItemCaseSensitive(b, m->string)))
+                        return false;
+        return true;
+}
+
+/* JSON equality where absent and null are the same, at every depth, and the order of an object's
+ * members does not matter: Elasticsearch leaves out members that are null (a configuration
+ * entry's tooltip) and orders them its own way (a configuration in a Java HashMap's order). */
+static bool same_value(const cJSON *a, const cJSON *b) {
+        if (is_none(a) || is_none(b))
+                return is_none(a) && is_none(b);
+        if (cJSON_IsObject(a) && cJSON_IsObject(b))
+                return members_within(a, b) && members_within(b, a);
+        if (cJSON_IsArray(a) && cJSON_IsArray(b)) {
+                const cJSON *x = a->child, *y = b->child;
+
+                for (; x && y; x = x->next, y = y->next)
+                        if (!same_value(x, y))
+                                return false;
+                return !x && !y;
+        }
         return cJSON_Compare(a, b, true);
 }
 
@@ -290,7 +313,7 @@ static char *short_value(const cJSON *v) {
         if (!s)
                 return NULL;
         if (strlen(s) > 60)
-                strcpy(s + 57, "...");
+                memcpy(s + 57, "...", sizeof "...");
         return TAKE_PTR(s);
 }
 

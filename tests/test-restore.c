@@ -162,7 +162,8 @@ static char *check_string(const struct restore_check *c) {
 static void test_check(void) {
         const char *same_with_runtime =
                 "{\"id\":\"c1\",\"api_key_id\":\"k1\",\"api_key_secret_id\":\"s1\","
-                "\"configuration\":{\"host\":{\"label\":\"Host\",\"type\":\"str\",\"value\":\"db\"}},"
+                "\"configuration\":{\"host\":{\"value\":\"db\",\"tooltip\":null,\"type\":\"str\",\"label\":"
+                "\"Host\"}},"
                 "\"custom_scheduling\":{},\"description\":\"d\",\"error\":null,"
                 "\"features\":{\"incremental_sync\":{\"enabled\":true}},"
                 "\"filtering\":[{\"domain\":\"DEFAULT\",\"active\":{\"rules\":[]},\"draft\":{\"rules\":[]}}]"

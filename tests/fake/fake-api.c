@@ -10,7 +10,9 @@
 #include <cjson/cJSON.h>
 
 #include "fake-api.h"
+#include "fake-api-internal.h"
 #include "fake-filter.h"
+#include "fake-update.h"
 #include "util.h"
 
 static inline void cjson_deletep(cJSON **j) {
@@ -22,7 +24,7 @@ static inline void cjson_deletep(cJSON **j) {
 /* Elasticsearch's default for track_total_hits: a search counts matches exactly up to this many. */
 #define TRACK_TOTAL_HITS_DEFAULT 10000L
 /* The concrete index behind the .elastic-connectors alias, named in search shard failures. */
-#define CONNECTOR_INDEX ".elastic-connectors-v1"
+#define CONNECTOR_INDEX FAKE_CONNECTOR_INDEX
 #define SYNC_JOB_INDEX  ".elastic-connectors-sync-jobs-v1"
 #define NODE_ID         "fake-node-0id0000000000"
 
@@ -177,6 +179,7 @@ enum route_id {
         ROUTE_SYNC_JOB_POST,
         ROUTE_SYNC_JOB_GET,
         ROUTE_SYNC_JOB_DELETE,
+        ROUTE_UPDATE, /* one per enum fake_update_endpoint from here on */
 };
 
 struct ctx {
@@ -665,6 +668,50 @@ static int finish_params(struct ctx *c, bool reads_body) {
         return reads_body ? 0 : check_no_body(c);
 }
 
+/* ---- what fake-api-internal.h lends the endpoint modules ---- */
+
+/* struct fake_ctx is never defined: it names a struct ctx for the modules outside this file. */
+static struct ctx *ctx_of(struct fake_ctx *c) {
+        return (struct ctx *) c;
+}
+
+static const struct ctx *const_ctx_of(const struct fake_ctx *c) {
+        return (const struct ctx *) c;
+}
+
+const struct fake_version *fake_ctx_version(const struct fake_ctx *c) {
+        return &const_ctx_of(c)->api->config.version;
+}
+
+struct fake_store *fake_ctx_store(struct fake_ctx *c) {
+        return ctx_of(c)->api->store;
+}
+
+const struct fake_request *fake_ctx_request(const struct fake_ctx *c) {
+        return const_ctx_of(c)->req;
+}
+
+const char *fake_ctx_path_param(const struct fake_ctx *c) {
+        return const_ctx_of(c)->path_param;
+}
+
+const char *fake_ctx_param(struct fake_ctx *c, const char *key) {
+        return param_str(ctx_of(c), key);
+}
+
+int fake_ctx_finish_params(struct fake_ctx *c, bool reads_body) {
+        return finish_params(ctx_of(c), reads_body);
+}
+
+int fake_ctx_reply(struct fake_ctx *c, int status, char *body) {
+        return reply(ctx_of(c), status, body);
+}
+
+int fake_ctx_reply_error(struct fake_ctx *c, int status, const char *type, const char *reason,
+                         const char *extra, const char *cause) {
+        return reply_error_extra(ctx_of(c), status, type, reason, extra, cause);
+}
+
 /* ---- documents in responses ---- */
 
 static void append_doc(struct strbuf *sb, const struct fake_doc *d) {
@@ -964,7 +1011,7 @@ static void member_location(const char *s, size_t len, int n, const char **ret_n
         }
 }
 
-static const char *jackson_token(const cJSON *v) {
+const char *fake_jackson_token(const cJSON *v) {
         if (cJSON_IsNumber(v))
                 return "VALUE_NUMBER";
         if (cJSON_IsBool(v))
@@ -1007,8 +1054,8 @@ static int parse_body(struct ctx *c, const char *parser, const char *const *fiel
                                          "Unexpected character or end-of-input: the body is not valid JSON");
         }
         if (!cJSON_IsObject(j)) {
-                _cleanup_free_ char *m =
-                        strdup_printf("[%s] Expected START_OBJECT but was: %s", parser, jackson_token(j));
+                _cleanup_free_ char *m = strdup_printf("[%s] Expected START_OBJECT but was: %s", parser,
+                                                       fake_jackson_token(j));
 
                 return m ? reply_parse_error(c, 1, 1, m) : -ENOMEM;
         }
@@ -1042,7 +1089,7 @@ static int parse_body(struct ctx *c, const char *parser, const char *const *fiel
                                                                            streq(it->valuestring, "false")));
                 if (!ok) {
                         _cleanup_free_ char *m = strdup_printf("[%s] %s doesn't support values of type: %s",
-                                                               parser, it->string, jackson_token(it));
+                                                               parser, it->string, fake_jackson_token(it));
 
                         json_location(body, len, value_at, &line, &col);
                         return m ? reply_parse_error(c, line, col, m) : -ENOMEM;
@@ -1398,6 +1445,9 @@ struct route {
         unsigned min_major, min_minor;
 };
 
+/* The route of an update endpoint (fake-update.c). */
+#define UPDATE_ROUTE(endpoint) ((enum route_id)(ROUTE_UPDATE + (endpoint)))
+
 static const struct route routes[] = {
         { "", M_GET, ROUTE_MAIN, 0, 0 },
         { "", M_HEAD, ROUTE_MAIN, 0, 0 },
@@ -1411,6 +1461,25 @@ static const struct route routes[] = {
         { "_connector/_sync_job", M_POST, ROUTE_SYNC_JOB_POST, 0, 0 },
         { "_connector/_sync_job/{connector_sync_job_id}", M_GET, ROUTE_SYNC_JOB_GET, 0, 0 },
         { "_connector/_sync_job/{connector_sync_job_id}", M_DELETE, ROUTE_SYNC_JOB_DELETE, 0, 0 },
+        { "_connector/{connector_id}/_name", M_PUT, UPDATE_ROUTE(FAKE_UPDATE_NAME), 8, 12 },
+        { "_connector/{connector_id}/_configuration", M_PUT, UPDATE_ROUTE(FAKE_UPDATE_CONFIGURATION), 8,
+          12 },
+        { "_connector/{connector_id}/_scheduling", M_PUT, UPDATE_ROUTE(FAKE_UPDATE_SCHEDULING), 8, 12 },
+        { "_connector/{connector_id}/_pipeline", M_PUT, UPDATE_ROUTE(FAKE_UPDATE_PIPELINE), 8, 12 },
+        { "_connector/{connector_id}/_filtering", M_PUT, UPDATE_ROUTE(FAKE_UPDATE_FILTERING), 8, 12 },
+        { "_connector/{connector_id}/_filtering/_activate", M_PUT,
+          UPDATE_ROUTE(FAKE_UPDATE_FILTERING_ACTIVATE), 8, 14 },
+        { "_connector/{connector_id}/_filtering/_validation", M_PUT,
+          UPDATE_ROUTE(FAKE_UPDATE_FILTERING_VALIDATION), 8, 14 },
+        { "_connector/{connector_id}/_index_name", M_PUT, UPDATE_ROUTE(FAKE_UPDATE_INDEX_NAME), 8, 13 },
+        { "_connector/{connector_id}/_service_type", M_PUT, UPDATE_ROUTE(FAKE_UPDATE_SERVICE_TYPE), 8, 13 },
+        { "_connector/{connector_id}/_native", M_PUT, UPDATE_ROUTE(FAKE_UPDATE_NATIVE), 8, 13 },
+        { "_connector/{connector_id}/_api_key_id", M_PUT, UPDATE_ROUTE(FAKE_UPDATE_API_KEY_ID), 8, 13 },
+        { "_connector/{connector_id}/_features", M_PUT, UPDATE_ROUTE(FAKE_UPDATE_FEATURES), 8, 15 },
+        { "_connector/{connector_id}/_status", M_PUT, UPDATE_ROUTE(FAKE_UPDATE_STATUS), 8, 13 },
+        { "_connector/{connector_id}/_error", M_PUT, UPDATE_ROUTE(FAKE_UPDATE_ERROR), 8, 12 },
+        { "_connector/{connector_id}/_check_in", M_PUT, UPDATE_ROUTE(FAKE_UPDATE_CHECK_IN), 8, 12 },
+        { "_connector/{connector_id}/_last_sync", M_PUT, UPDATE_ROUTE(FAKE_UPDATE_LAST_SYNC), 8, 12 },
 };
 
 /* The distinct patterns, explicit ones first: PathTrie tries exact nodes before wildcards. */
@@ -1420,6 +1489,23 @@ static const char *const patterns[] = {
         "_connector/_sync_job",
         "_connector/{connector_id}",
         "_connector/_sync_job/{connector_sync_job_id}",
+        /* The update endpoints: a path they share with a sync job's is tried as one first. */
+        "_connector/{connector_id}/_name",
+        "_connector/{connector_id}/_configuration",
+        "_connector/{connector_id}/_scheduling",
+        "_connector/{connector_id}/_pipeline",
+        "_connector/{connector_id}/_filtering",
+        "_connector/{connector_id}/_filtering/_activate",
+        "_connector/{connector_id}/_filtering/_validation",
+        "_connector/{connector_id}/_index_name",
+        "_connector/{connector_id}/_service_type",
+        "_connector/{connector_id}/_native",
+        "_connector/{connector_id}/_api_key_id",
+        "_connector/{connector_id}/_features",
+        "_connector/{connector_id}/_status",
+        "_connector/{connector_id}/_error",
+        "_connector/{connector_id}/_check_in",
+        "_connector/{connector_id}/_last_sync",
 };
 
 /* One segment of a path, pointing into it. */
@@ -1550,7 +1636,12 @@ static int dispatch(struct ctx *c, enum route_id id) {
                 return handle_sync_job_get(c);
         case ROUTE_SYNC_JOB_DELETE:
                 return handle_sync_job_delete(c);
+        case ROUTE_UPDATE:
+                break;
         }
+        if (id >= ROUTE_UPDATE && id < ROUTE_UPDATE + _FAKE_UPDATE_MAX)
+                return fake_update_handle((struct fake_ctx *) c,
+                                          (enum fake_update_endpoint)(id - ROUTE_UPDATE));
         return -EINVAL;
 }
 

@@ -12,7 +12,8 @@
  *     --version X.Y.Z        the Elasticsearch version to be (default 9.1.3): before 8.14 DELETE
  *                            takes no parameter, 8.14 adds delete_sync_jobs, 8.15 adds PUT
  *                            _connector without an id, 9.0 makes DELETE a soft delete and adds
- *                            hard and include_deleted
+ *                            hard and include_deleted; the update endpoints (_name, ...) come
+ *                            with 8.12 to 8.15 (tests/fake/README.md)
  *     --api-key KEY          require "Authorization: ApiKey KEY" (KEY as sent: base64 of id:secret)
  *     --basic USER:PASS      accept HTTP Basic authentication with these credentials
  *     --bearer TOKEN         accept "Authorization: Bearer TOKEN"

@@ -11,6 +11,7 @@
 #include "fake-fault.h"
 #include "fake-filter.h"
 #include "fake-store.h"
+#include "fake-update.h"
 #include "fake-util.h"
 #include "tap.h"
 #include "util.h"
@@ -939,6 +940,147 @@ static void test_api(void) {
         env_done(&e);
 }
 
+static void test_update_rules(void) {
+        const char *two[] = { "host", "port" }, *same[] = { "BB", "Aa" }, *abc[] = { "c", "b", "a" };
+        const char *grown[] = { "q", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l" };
+        char *s = NULL;
+
+        /* Hashes worked out by hand: "host" lands in bucket 8 of 16, "port" in 5; "Aa" and "BB"
+         * share 2112; 'q' (113) is bucket 1 of 16 but 17 of 32, where 13 keys put it. */
+        fake_java_hash_order(two, 2);
+        ok(streq(two[0], "port") && streq(two[1], "host"), "a HashMap iterates port before host");
+        fake_java_hash_order(same, 2);
+        ok(streq(same[0], "BB") && streq(same[1], "Aa"), "keys of one bucket keep their insertion order");
+        fake_java_hash_order(abc, 3);
+        ok(streq(abc[0], "a") && streq(abc[1], "b") && streq(abc[2], "c"), "single letters by code");
+        fake_java_hash_order(grown, ELEMENTSOF(grown));
+        ok(streq(grown[0], "a") && streq(grown[11], "l") && streq(grown[12], "q"),
+           "thirteen keys grow the table to 32 buckets");
+
+        static const struct {
+                const char *in, *out;
+        } dates[] = {
+                { "2023-05-25T12:30:00.000Z", "2023-05-25T12:30:00.000Z" },
+                { "2024-05-01", "2024-05-01T00:00:00.000Z" },
+                { "2024", "2024-01-01T00:00:00.000Z" },
+                { "2024-05-01T12:00:00+02:00", "2024-05-01T10:00:00.000Z" },
+                { "2024-05-01T12:00Z", "2024-05-01T12:00:00.000Z" },
+                { "2024-05-01T12:00:00.123456Z", "2024-05-01T12:00:00.123456Z" },
+                { "2024-02-29T23:59:59.5-0130", "2024-03-01T01:29:59.500Z" },
+                { "1700000000000", "2023-11-14T22:13:20.000Z" },
+                { "-1", "1969-12-31T23:59:59.999Z" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(dates); i++) {
+                is_int(fake_instant_normalize(dates[i].in, &s), 0, "the date '%s' reads", dates[i].in);
+                is_str(s, dates[i].out, "as the Instant %s", dates[i].out);
+                free(s);
+                s = NULL;
+        }
+        is_int(fake_instant_normalize("2023-02-29", &s), -EINVAL, "February 29th of 2023 is no date");
+        is_int(fake_instant_normalize("this is not a timestamp", &s), -EINVAL, "words are no date");
+        is_int(fake_instant_normalize("2024-05-01 12:00", &s), -EINVAL, "a space instead of T is no date");
+
+        static const struct {
+                const char *expr;
+                bool valid;
+        } crons[] = {
+                { "0 0 0 * * ?", true },         { "1 0 0 * * ?", true },
+                { "0 0/15 * * * ?", true },      { "0 0 12 ? * MON-FRI", true },
+                { "0 0 12 ? * mon,wed", true },  { "0 0 12 ? * 6#3", true },
+                { "0 0 12 L * ?", true },        { "0 0 12 15W * ?", true },
+                { "0 0 12 ? JAN-MAR 2L", true }, { "0 0 0 * * ? 2030", true },
+                { "61 0 0 * * ?", false },       { "0 60 0 * * ?", false },
+                { "0 0 24 * * ?", false },       { "0 0 0 * * *", false },
+                { "0 0 0 ? * ?", false },        { "0 0 0 * *", false },
+                { "0 0 0 * * ? 2030 1", false }, { "x 0 0 * * ?", false },
+                { "0 0 0 32 * ?", false },       { "0 0 0 ? * 8", false },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(crons); i++)
+                ok(fake_cron_valid(crons[i].expr) == crons[i].valid, "the cron expression '%s' is %s",
+                   crons[i].expr, crons[i].valid ? "valid" : "refused");
+
+        static const struct {
+                const char *name, *problem;
+        } names[] = {
+                { "search-1", NULL },
+                { "content-ünï", NULL },
+                { "_bad", "must not start with '_', '-', or '+'" },
+                { "+bad", "must not start with '_', '-', or '+'" },
+                { "a b", "must not contain the following characters [\\, /, *, ?, \", <, >, |,  , ,]" },
+                { "a/b", "must not contain the following characters [\\, /, *, ?, \", <, >, |,  , ,]" },
+                { "", "must not be empty" },
+                { "a#b", "must not contain '#'" },
+                { "a:b", "must not contain ':'" },
+                { "..", "must not be '.' or '..'" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                is_int(fake_index_name_check(names[i].name, &s), names[i].problem ? 1 : 0,
+                       "the index name '%s' is %s", names[i].name, names[i].problem ? "refused" : "taken");
+                is_str(s, names[i].problem, "with Elasticsearch's reason");
+                free(s);
+                s = NULL;
+        }
+        {
+                char longname[301];
+
+                memset(longname, 'a', 300);
+                longname[300] = 0;
+                is_int(fake_index_name_check(longname, &s), 1, "a 300-byte index name is refused");
+                is_str(s, "index name is too long, (300 > 255)", "as too long");
+                free(s);
+        }
+}
+
+/* The update endpoints through fake_api_handle(): the answer, the stored document, and the list
+ * order (a rewritten document moves after its ties; a noop writes nothing). */
+static void test_update_api(void) {
+        static const char more[] = "{\"connectors\":[{\"id\":\"c\",\"index_name\":\"i-a\",\"name\":\"C\"}]}";
+        struct env e;
+        char *err = NULL;
+
+        env_init(&e, "9.1.3", NULL);
+        ok(fake_store_load(e.store, more, strlen(more), "more", &err) == 0, "a second connector on i-a");
+        is_int(call(&e, "GET", "/_connector?index_name=i-a&filter_path=results.id", NULL, NULL), 200,
+               "list i-a");
+        is_str(e.resp.body, "{\"results\":[{\"id\":\"a\"},{\"id\":\"c\"}]}", "a, then c (write order)");
+        is_int(call(&e, "PUT", "/_connector/a/_name", NULL, "{\"name\":\"A2\"}"), 200, "rename a");
+        is_str(e.resp.body, "{\"result\":\"updated\"}", "updated");
+        is_int(call(&e, "GET", "/_connector?index_name=i-a&filter_path=results.id", NULL, NULL), 200,
+               "list i-a");
+        is_str(e.resp.body, "{\"results\":[{\"id\":\"c\"},{\"id\":\"a\"}]}",
+               "the rewritten a moved after c");
+        is_int(call(&e, "PUT", "/_connector/c/_name", NULL, "{\"name\":\"C\"}"), 200,
+               "rename c to its name");
+        is_str(e.resp.body, "{\"result\":\"noop\"}", "a noop");
+        is_int(call(&e, "GET", "/_connector?index_name=i-a&filter_path=results.id", NULL, NULL), 200,
+               "list i-a");
+        is_str(e.resp.body, "{\"results\":[{\"id\":\"c\"},{\"id\":\"a\"}]}", "a noop writes nothing");
+        is_int(call(&e, "GET", "/_connector/a?filter_path=name", NULL, NULL), 200, "get a");
+        is_str(e.resp.body, "{\"name\":\"A2\"}", "a has its new name");
+        is_int(call(&e, "PUT", "/_connector/a/_service_type", NULL, "{\"service_type\":\"s\"}"), 200,
+               "a service type");
+        is_int(call(&e, "GET", "/_connector/a?filter_path=service_type,status", NULL, NULL), 200, "get a");
+        is_str(e.resp.body, "{\"status\":\"created\",\"service_type\":\"s\"}",
+               "appended after the others; a created connector stays created");
+        is_int(call(&e, "PUT", "/_connector/zz/_name", NULL, "{\"name\":\"x\"}"), 404,
+               "a missing connector");
+        ok(e.resp.body &&
+                   strstr(e.resp.body,
+                          "\"type\":\"document_missing_exception\",\"reason\":\"[zz]: document missing\""),
+           "is a missing document to an update that does not read it first");
+        is_str(e.resp.connector_id, "zz", "the log names the connector");
+        env_done(&e);
+
+        env_init(&e, "8.12.2", NULL);
+        is_int(call(&e, "PUT", "/_connector/a/_index_name", NULL, "{\"index_name\":\"x\"}"), 400,
+               "8.12 has no _index_name");
+        is_str(e.resp.body,
+               "{\"error\":\"no handler found for uri [/_connector/a/_index_name] and method "
+               "[PUT]\",\"status\":400}",
+               "no handler");
+        env_done(&e);
+}
+
 int main(void) {
         test_url_decode();
         test_glob_and_distance();
@@ -952,5 +1094,7 @@ int main(void) {
         test_fault_new_keys();
         test_cluster_parse();
         test_api();
+        test_update_rules();
+        test_update_api();
         return done();
 }

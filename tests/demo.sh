@@ -47,7 +47,19 @@ jq -r 'select(.control | not) | "  \(.method) \(.raw_path)\(if .raw_query != "" 
 section "Left in the cluster"
 curl -sS "$url/_connector" | jq -r '.results[] | "  \(.id)"'
 
-section "Backups of what was deleted (restore one with PUT _connector/<id>)"
+section "Backups of what was deleted"
 ls -l "$demo/backups"
+
+# The first connector deleted, to show how one comes back.
+restored=$(jq -r 'select(.method == "DELETE" and .connector_id != null) | .connector_id' "$demo/requests.log" | head -n 1)
+if [ -n "$restored" ]; then
+        section "Undo: restore '$restored' from its backup"
+        printf '(The manifests would delete it again, so restore refuses; declaring it in a manifest is the
+'
+        printf 'fix, --force restores it anyway.)
+'
+        run "$top_builddir/connector-reconciler" -c "$demo/config.yaml" --log-target console restore "$restored" || true
+        run "$top_builddir/connector-reconciler" -c "$demo/config.yaml" --log-target console restore "$restored" --force 2>/dev/null
+fi
 
 printf '\nThe config, the request log and the backups are in %s\n' "$demo"

@@ -60,6 +60,9 @@ struct op {
         char *id;
         struct call *calls_head, *calls_tail;
 
+        /* OP_GET: with include_deleted=true (9.0+): a soft-deleted connector is found too. */
+        bool include_deleted;
+
         /* OP_LIST: the listing being taken, and which attempt it is. */
         struct cluster_lister *lister;
         unsigned list_attempt;

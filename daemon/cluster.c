@@ -766,13 +766,19 @@ static void get_done(struct call *call, struct http_response *resp) {
 }
 
 static int get_begin(struct op *op) {
-        _cleanup_free_ char *path = NULL;
+        _cleanup_free_ char *path = NULL, *full = NULL;
         int r;
 
         r = cluster_connector_path(op->id, &path);
         if (r < 0)
                 return r;
-        return cluster_call_start(op->cluster, op, "GET", path, NULL, get_done, NULL);
+        /* Before 9.0 nothing is soft-deleted, and the parameter is unknown (a 400). */
+        if (op->include_deleted && cluster_version_at_least(&op->cluster->info, 9, 0)) {
+                full = strdup_printf("%s?include_deleted=true", path);
+                if (!full)
+                        return -ENOMEM;
+        }
+        return cluster_call_start(op->cluster, op, "GET", full ?: path, NULL, get_done, NULL);
 }
 
 /* ---- PUT /_connector/<id>[/<endpoint>] ---- */
@@ -929,6 +935,24 @@ int cluster_get(struct cluster *c, const char *id,
         assert(id);
         assert(callback);
         return op_new_submit(c, OP_GET, id, (union op_callback){ .get = callback }, userdata);
+}
+
+int cluster_get_including_deleted(struct cluster *c, const char *id,
+                                  void (*callback)(struct cluster *c, int error,
+                                                   struct cluster_document *document,
+                                                   const struct cluster_error *err, void *userdata),
+                                  void *userdata) {
+        _cleanup_(cluster_op_freep) struct op *op = NULL;
+        int r;
+
+        assert(id);
+        assert(callback);
+
+        r = op_new(c, OP_GET, id, (union op_callback){ .get = callback }, userdata, &op);
+        if (r < 0)
+                return r;
+        op->include_deleted = true;
+        return op_submit(TAKE_PTR(op));
 }
 
 int cluster_put(struct cluster *c, const char *id, const char *endpoint, const char *body, size_t size,

@@ -169,6 +169,14 @@ int cluster_get(struct cluster *c, const char *id,
                                  const struct cluster_error *err, void *userdata),
                 void *userdata);
 
+/* As cluster_get(), with include_deleted=true on 9.0 and later, where a soft-deleted connector
+ * (document.connector.deleted true) is found too; before 9.0 the same as cluster_get(). */
+int cluster_get_including_deleted(struct cluster *c, const char *id,
+                                  void (*callback)(struct cluster *c, int error,
+                                                   struct cluster_document *document,
+                                                   const struct cluster_error *err, void *userdata),
+                                  void *userdata);
+
 /* A connector's sync jobs, as cluster_list_sync_jobs() read them. */
 struct cluster_sync_jobs {
         char **ids; /* NULL-terminated: the jobs whose connector.id is the connector, each once */

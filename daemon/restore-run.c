@@ -39,9 +39,10 @@ struct restorer {
         sd_event *event;
         struct cluster *cluster;
         struct restore_plan plan;
-        size_t step;   /* the next step to send */
-        size_t n_sent; /* steps the cluster answered */
-        bool created;  /* the create was answered: the connector exists now */
+        size_t step;         /* the next step to send */
+        size_t n_sent;       /* steps the cluster answered */
+        bool created;        /* the create was answered: the connector exists now */
+        bool from_tombstone; /* no backup: the soft-deleted document in the cluster (9.0+) */
         enum cycle_status status;
 };
 
@@ -248,9 +249,61 @@ static void on_existing(struct cluster *c, int error, struct cluster_document *d
         send_next(r);
 }
 
+static enum cycle_status check_manifests(struct restorer *r);
+static void start_restore(struct restorer *r, const struct cluster_info *info);
+
+static void on_tombstone(struct cluster *c, int error, struct cluster_document *doc,
+                         const struct cluster_error *err, void *userdata) {
+        _cleanup_(cluster_document_freep) struct cluster_document *d = doc;
+        struct restorer *r = userdata;
+        enum cycle_status s;
+
+        if (error == -ENOENT) {
+                log_error(
+                        "No backup of connector '%s' in %s, and no soft-deleted connector of that id in the "
+                        "cluster",
+                        r->o->id, r->config->backup_dir);
+                return finish(r, CYCLE_FAILED);
+        }
+        if (error < 0) {
+                log_error_errno(error, "Failed to read connector '%s': %s", r->o->id,
+                                err && err->message ? err->message : strerror(-error));
+                return finish(r, CYCLE_FAILED);
+        }
+        if (!d->connector.deleted) {
+                log_error(
+                        "Connector '%s' is not deleted, and it has no backup in %s: nothing to restore from",
+                        r->o->id, r->config->backup_dir);
+                return finish(r, CYCLE_FAILED);
+        }
+
+        r->backup = (struct backup_contents){
+                .connector_id = strdup(r->o->id),
+                .document_size = d->body_size,
+                .document = TAKE_PTR(d->body),
+        };
+        r->backup_path = strdup("its soft-deleted document in the cluster");
+        if (!r->backup.connector_id || !r->backup_path) {
+                log_error_errno(-ENOMEM, "Failed to restore: %m");
+                return finish(r, CYCLE_FAILED);
+        }
+        (void) printf("Restoring connector '%s'%s%s%s from its soft-deleted document in the cluster\n",
+                      r->o->id, r->o->as_id ? " as '" : "", strempty(r->o->as_id), r->o->as_id ? "'" : "");
+        (void) fflush(stdout);
+
+        if (r->o->force)
+                log_warning("--force: not checking whether the manifests would delete '%s' again",
+                            r->target);
+        else {
+                s = check_manifests(r);
+                if (s != CYCLE_OK)
+                        return finish(r, s);
+        }
+        start_restore(r, cluster_get_info(c));
+}
+
 static void on_info(struct cluster *c, int error, const struct cluster_info *info,
                     const struct cluster_error *err, void *userdata) {
-        _cleanup_free_ char *m = NULL;
         struct restorer *r = userdata;
         int k;
 
@@ -259,9 +312,31 @@ static void on_info(struct cluster *c, int error, const struct cluster_info *inf
                                 err && err->message ? err->message : strerror(-error));
                 return finish(r, CYCLE_FAILED);
         }
+        if (r->from_tombstone) {
+                if (!cluster_version_at_least(info, 9, 0)) {
+                        log_error("No backup of connector '%s' in %s, and Elasticsearch %s keeps no "
+                                  "soft-deleted "
+                                  "connectors",
+                                  r->o->id, r->config->backup_dir, info->version);
+                        return finish(r, CYCLE_FAILED);
+                }
+                k = cluster_get_including_deleted(r->cluster, r->o->id, on_tombstone, r);
+                if (k < 0) {
+                        log_error_errno(k, "Failed to read connector '%s': %m", r->o->id);
+                        finish(r, CYCLE_FAILED);
+                }
+                return;
+        }
         if (r->backup.es_version)
                 (void) printf("Backed up from Elasticsearch %s; restoring to %s.\n", r->backup.es_version,
                               info->version);
+        start_restore(r, info);
+}
+
+/* With the document in hand: the plan, then whether the connector exists. */
+static void start_restore(struct restorer *r, const struct cluster_info *info) {
+        _cleanup_free_ char *m = NULL;
+        int k;
 
         k = restore_plan_build(r->backup.document, r->backup.document_size, info, &r->plan, &m);
         if (k < 0) {
@@ -310,6 +385,7 @@ static enum cycle_status check_manifests(struct restorer *r) {
                 return log_error_errno(-ENOMEM, "Failed to restore: %m"), CYCLE_FAILED;
         free(conn.id);
         conn.id = id;
+        conn.deleted = false; /* as it will be: a soft-deleted document is no orphan, a live one is */
 
         k = manifest_load(r->config->manifests, &m, &errors);
         for (size_t i = 0; i < errors.n_items; i++)
@@ -353,8 +429,13 @@ static enum cycle_status read_backup(struct restorer *r) {
         } else {
                 k = backup_find_newest(r->config->backup_dir, r->o->id, &r->backup_path);
                 if (k == -ENOENT) {
-                        log_error("No backup of connector '%s' in %s", r->o->id, r->config->backup_dir);
-                        return CYCLE_FAILED;
+                        /* On 9.x a soft-deleted connector keeps its document in the cluster. */
+                        (void) printf("No backup of connector '%s' in %s: looking for its soft-deleted "
+                                      "document in the cluster\n",
+                                      r->o->id, r->config->backup_dir);
+                        (void) fflush(stdout);
+                        r->from_tombstone = true;
+                        return CYCLE_OK;
                 }
                 if (k < 0)
                         return log_error_errno(k, "Failed to read %s: %m", r->config->backup_dir),
@@ -405,7 +486,9 @@ enum cycle_status restore_run(const struct restore_options *o) {
         s = read_backup(&r);
         if (s != CYCLE_OK)
                 return s;
-        if (o->force)
+        if (r.from_tombstone)
+                ; /* checked once the soft-deleted document is read */
+        else if (o->force)
                 log_warning("--force: not checking whether the manifests would delete '%s' again", r.target);
         else {
                 s = check_manifests(&r);

@@ -201,8 +201,9 @@ head -c 200 "$backup" >"$TEST_TMP/cut.json"
 reconcile -c "$CFG" restore team-a-old --from "$TEST_TMP/cut.json"
 is "$RC" 2 "a backup cut short: exit 2"
 reconcile -c "$CFG" restore nobody
-is "$RC" 1 "no backup of the connector: exit 1"
-grep -q "No backup of connector 'nobody' in $B" "$ERR"; ok $? "and says where it looked"
+is "$RC" 1 "no backup of the connector, nor a soft-deleted one: exit 1"
+grep -q "No backup of connector 'nobody' in $B, and no soft-deleted connector of that id" "$ERR"; ok $? \
+        "and says where it looked"
 is "$(fake_requests 'select(.method == "PUT")' | wc -l)" 0 "none of these sent a PUT"
 
 # --- A bare document, as backups were before format 2. ---
@@ -218,6 +219,40 @@ reconcile -c "$CFG" restore team-a-old --force
 is "$RC" 0 "--force restores a connector the manifests would delete"
 grep -q -- "--force: not checking whether the manifests would delete 'team-a-old' again" "$ERR"; ok $? \
         "and warns"
+stop_fake
+
+# --- No backup: on 9.x the soft-deleted document in the cluster is the source. ---
+start_fake --seed "$TEST_TMP/seed.json"
+rm -rf "$B" "$TEST_TMP/state"
+write_set "$M/team-a.yaml" team-a team-a- team-a-keep
+write_config "$CFG"
+reconcile -c "$CFG" once
+is "$(deleted_ids)" team-a-old "9.1: team-a-old is soft-deleted"
+rm -f "$B"/team-a-old.*.json
+: >"$FAKE_LOG"
+reconcile -c "$CFG" restore team-a-old
+is "$RC" 3 "without a backup the soft-deleted document is read, and the manifests still refuse"
+is "$(fake_requests 'select(.method == "GET" and .connector_id == "team-a-old") | .query' | tr -d '\n')" \
+        '{"include_deleted":"true"}' "it was read with include_deleted=true"
+write_set "$M/team-a.yaml" team-a team-a- team-a-keep team-a-old
+: >"$FAKE_LOG"
+reconcile -c "$CFG" restore team-a-old
+is "$RC" 0 "declared, it is restored from its soft-deleted document"
+grep -q "^Restoring connector 'team-a-old' from its soft-deleted document in the cluster$" "$OUT"; ok $? \
+        "and says where from"
+is "$(fake_control GET /_connector/team-a-old | jq -c "$restorable" | normalized)" "$wanted" "with every field"
+is "$(fake_control GET /_connector/team-a-old | jq -c .deleted)" false "and no longer deleted"
+fake_control DELETE '/_connector/team-a-old?hard=true' >/dev/null
+reconcile -c "$CFG" restore team-a-old
+is "$RC" 1 "hard-deleted without a backup: exit 1"
+grep -q "No backup of connector 'team-a-old' in $B, and no soft-deleted connector of that id" "$ERR"; ok $? \
+        "and says so"
+stop_fake
+start_fake --seed "$TEST_TMP/seed.json" --version 8.19.0
+write_config "$CFG"
+reconcile -c "$CFG" restore team-a-old
+is "$RC" 1 "8.19 without a backup: exit 1"
+grep -q "and Elasticsearch 8.19.0 keeps no soft-deleted connectors" "$ERR"; ok $? "and says why"
 stop_fake
 
 tap_done

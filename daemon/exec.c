@@ -165,6 +165,37 @@ static void op_end(struct exec_op *op, enum exec_outcome outcome) {
 
 static void start_more(struct exec *e);
 
+/* Whether the connector is certainly still there after its DELETE: the DELETE was not sent again
+ * because the connector changed since its backup, or Elasticsearch refused it outright (a 4xx
+ * other than 404, 408 and 429; a resend goes out only after a GET found the connector as backed
+ * up, so an earlier attempt cannot have deleted it). No answer, a timeout or a 5xx leave the
+ * outcome unknown. */
+static bool delete_refused(enum cluster_delete_result result, const struct cluster_error *err) {
+        if (result == CLUSTER_CHANGED)
+                return true;
+        if (result != CLUSTER_DELETE_FAILED || !err)
+                return false;
+        return err->status >= 400 && err->status < 500 && err->status != 404 && err->status != 408 &&
+               err->status != 429;
+}
+
+/* The backup of a connector that was not deleted is no copy of anything gone: removed, so that a
+ * DELETE refused every cycle does not leave a file per cycle. */
+static void drop_backup(struct exec_op *op) {
+        if (!op->backup_path)
+                return;
+        if (unlink(op->backup_path) < 0 && errno != ENOENT) {
+                log_warning_errno(-errno,
+                                  "Failed to remove the backup %s of connector '%s', which was not "
+                                  "deleted: %m",
+                                  op->backup_path, op->item->id);
+                return;
+        }
+        log_info("Removed the backup %s: connector '%s' was not deleted", op->backup_path, op->item->id);
+        free(op->backup_path);
+        op->backup_path = NULL;
+}
+
 static void on_deleted(struct cluster *c, int error, enum cluster_delete_result result,
                        const struct cluster_error *err, void *userdata) {
         struct exec_op *op = userdata;
@@ -210,6 +241,8 @@ static void on_deleted(struct cluster *c, int error, enum cluster_delete_result 
                 log_event(LOG_ERR, error, MESSAGE_DELETE_FAILED, of.f, of.n,
                           "Failed to delete connector '%s': %s", id, error_text(error, err));
         }
+        if (delete_refused(result, err))
+                drop_backup(op);
         op_end(op, outcome);
         start_more(e);
 }

@@ -244,13 +244,31 @@ cat >"$TEST_TMP/faults.json" <<'JSON'
 JSON
 start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json"
 write_config "$CFG"
+rm -rf "$B"
 reconcile -c "$CFG" once
 is "$RC" 1 "a delete that fails with 400: exit 1"
+is "$(ls "$B" | sed 's/\..*//' | tr '\n' ' ')" "team-a-legacy " \
+        "the backup of the connector the cluster refused to delete is removed; the deleted one's stays"
+grep -q "Removed the backup $B/team-a-old\..*\.json: connector 'team-a-old' was not deleted" "$ERR"; ok $? \
+        "and the removal is logged"
 is "$(fake_requests 'select(.method == "DELETE" and .path == "/_connector/team-a-old")' | wc -l)" 1 "400 is not retried"
 is "$(fake_requests 'select(.method == "DELETE" and .path == "/_connector/team-a-legacy") | .status' | tr '\n' ' ')" \
         "null 200 " "a dropped connection is retried, and the 400 did not stop it"
 grep -q "Failed to delete connector 'team-a-old': 400 illegal_argument_exception: nope" "$ERR"
 ok $? "the failure quotes Elasticsearch's error"
+stop_fake
+
+# A DELETE whose outcome is unknown (every attempt a 503) keeps its backup.
+cat >"$TEST_TMP/faults.json" <<'JSON'
+{"faults":[{"method":"DELETE","path":"/_connector/team-a-old","status":503}]}
+JSON
+start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json"
+write_config "$CFG"
+rm -rf "$B"
+reconcile -c "$CFG" once
+is "$RC" 1 "a delete that never gets an answer but 503: exit 1"
+is "$(ls "$B" | sed 's/\..*//' | sort | tr '\n' ' ')" "team-a-legacy team-a-old " \
+        "a 503 may hide a deletion: that backup stays"
 stop_fake
 
 cat >"$TEST_TMP/faults.json" <<'JSON'

@@ -280,8 +280,8 @@ static void on_tombstone(struct cluster *c, int error, struct cluster_document *
         r->backup = (struct backup_contents){
                 .connector_id = strdup(r->o->id),
                 .document_size = d->body_size,
-                .document = TAKE_PTR(d->body),
         };
+        r->backup.document = TAKE_PTR(d->body);
         r->backup_path = strdup("its soft-deleted document in the cluster");
         if (!r->backup.connector_id || !r->backup_path) {
                 log_error_errno(-ENOMEM, "Failed to restore: %m");

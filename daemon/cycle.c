@@ -183,15 +183,99 @@ static void load_state(struct cycle *c) {
                 c->state = NULL;
 }
 
-/* Remembers the orphans still to delete (with since when) and, when the plan was carried out,
- * which set declared what. Returns 0 or a negative errno, logged. */
+/* Whether 'it' is an orphan protected because this program deleted it lately and it is back. */
+static bool item_returned(const struct plan_item *it) {
+        return it && it->kind == PLAN_PROTECTED && it->reason && streq(it->reason, PLAN_REASON_RETURNED);
+}
+
+/* Says, every cycle, which connectors came back after this program deleted them: something
+ * re-creates them, and someone should decide. */
+static void log_returned(struct cycle *c) {
+        const struct plan *p = c->result.plan;
+
+        for (size_t i = 0; i < p->n_items; i++) {
+                const struct plan_item *it = p->items + i;
+                const struct log_field f[] = { { "CYCLE_ID", c->id }, { "CONNECTOR_ID", it->id } };
+
+                if (!item_returned(it))
+                        continue;
+                (void) log_event(
+                        LOG_WARNING, 0, MESSAGE_CONNECTOR_RETURNED, f, ELEMENTSOF(f),
+                        "Connector '%s' is back after this program deleted it: something re-creates "
+                        "it (an Elastic Agent re-creates hard-deleted connectors); not deleting it "
+                        "again until it is declared, no longer owned, or gone",
+                        it->id);
+        }
+}
+
+/* The connectors deleted lately, for the next cycle: those this cycle deleted, and of the earlier
+ * ones, those back and protected (kept while they are listed so) and those not listed for fewer
+ * than PLAN_DELETED_CYCLES cycles. Sorted by id, each once; the strings are borrowed. *ret is NULL
+ * (and *ret_n 0) when there are none. Returns 0 or -ENOMEM. */
+static int deleted_lately(struct cycle *c, struct plan_deleted **ret, size_t *ret_n) {
+        const struct plan *p = c->result.plan;
+        const struct plan_deleted *old = c->state ? c->state->deleted : NULL;
+        size_t n_old = c->state ? c->state->n_deleted : 0, n_new = 0, n = 0, i = 0, j = 0;
+        const struct plan_item *deletes = p->items; /* PLAN_DELETE comes first, sorted by id */
+        _cleanup_free_ struct plan_deleted *a = NULL;
+
+        for (size_t k = 0; c->exec && k < p->counts[PLAN_DELETE]; k++)
+                if (exec_get_outcome(c->exec, deletes + k) == EXEC_DELETED)
+                        n_new++;
+        *ret = NULL;
+        *ret_n = 0;
+        if (n_old + n_new == 0)
+                return 0;
+        a = calloc(n_old + n_new, sizeof(*a));
+        if (!a)
+                return -ENOMEM;
+
+        /* A merge of two sorted lists: the one deleted now wins over its earlier record. */
+        while (i < n_old || j < p->counts[PLAN_DELETE]) {
+                const struct plan_item *d = j < p->counts[PLAN_DELETE] ? deletes + j : NULL;
+                int cmp = i >= n_old ? 1 : !d ? -1 : strcmp(old[i].id, d->id);
+
+                if (cmp >= 0) {
+                        if (c->exec && exec_get_outcome(c->exec, d) == EXEC_DELETED)
+                                a[n++] = (struct plan_deleted){ .id = d->id };
+                        j++;
+                        if (cmp == 0)
+                                i++;
+                        continue;
+                }
+
+                const struct plan_item *it = plan_find(p, old[i].id);
+                bool listed = it && it->connector && !it->connector->deleted;
+
+                if (listed ? item_returned(it) : old[i].cycles_absent + 1 < PLAN_DELETED_CYCLES)
+                        a[n++] = (struct plan_deleted){
+                                .id = old[i].id,
+                                .cycles_absent = listed ? 0 : old[i].cycles_absent + 1,
+                        };
+                i++;
+        }
+        if (n > 0) {
+                *ret = TAKE_PTR(a);
+                *ret_n = n;
+        }
+        return 0;
+}
+
+/* Remembers the orphans still to delete (with since when), the connectors deleted lately and,
+ * when the plan was carried out, which set declared what. Returns 0 or a negative errno, logged. */
 static int save_state(struct cycle *c, bool carried_out) {
         const struct plan *p = c->result.plan;
         _cleanup_free_ struct plan_orphan_seen *orphans = NULL;
         _cleanup_free_ struct plan_prior *prior = NULL;
+        _cleanup_free_ struct plan_deleted *deleted = NULL;
         struct state s = {};
         size_t n = 0;
         int r;
+
+        r = deleted_lately(c, &deleted, &s.n_deleted);
+        if (r < 0)
+                return log_error_errno(r, "Failed to save the state: %m");
+        s.deleted = deleted;
 
         orphans =
                 calloc(MAX(p->counts[PLAN_DELETE] + p->counts[PLAN_WAITING], (size_t) 1), sizeof(*orphans));
@@ -537,6 +621,8 @@ static void on_listed(struct cluster *cl, int error, struct cluster_listing *lis
                 .n_prior = c->state && c->state->have_prior ? c->state->n_prior : 0,
                 .confirmed_removed = c->confirmed,
                 .n_confirmed_removed = c->n_confirmed,
+                .deleted = c->state ? c->state->deleted : NULL,
+                .n_deleted = c->state ? c->state->n_deleted : 0,
         };
         r = plan_build(c->manifest->sets, c->manifest->n_sets, listing->connectors, listing->n_connectors,
                        &policy, &c->result.plan);
@@ -550,6 +636,7 @@ static void on_listed(struct cluster *cl, int error, struct cluster_listing *lis
                 summarize_plan(c);
                 return finish(c, c->result.plan->blocked ? CYCLE_BLOCKED : CYCLE_OK);
         }
+        log_returned(c);
 
         if (c->result.plan->blocked) {
                 cycle_log(c, LOG_WARNING, 0, MESSAGE_SAFETY_STOP, "Safety stop, deleting nothing: %s",

@@ -298,6 +298,12 @@ static int seen_cmp(const void *key, const void *elem) {
         return strcmp(key, e->id);
 }
 
+static int deleted_cmp(const void *key, const void *elem) {
+        const struct plan_deleted *e = elem;
+
+        return strcmp(key, e->id);
+}
+
 /* Since when 'id' is an orphan: what an earlier cycle saw, or now. Never later than now. */
 static uint64_t orphan_since(const struct plan_policy *policy, const char *id) {
         const struct plan_orphan_seen *e = NULL;
@@ -343,6 +349,13 @@ static int item_undeclared(struct plan_item *it, const struct plan_set *sets, si
         if (c->deleted) {
                 it->kind = PLAN_PROTECTED;
                 it->reason = strdup("soft-deleted in the cluster (deleted: true); not deleted again");
+                return it->reason ? 0 : -ENOMEM;
+        }
+
+        if (n_no_prune == 0 && policy && policy->n_deleted > 0 &&
+            bsearch(id, policy->deleted, policy->n_deleted, sizeof(struct plan_deleted), deleted_cmp)) {
+                it->kind = PLAN_PROTECTED;
+                it->reason = strdup(PLAN_REASON_RETURNED);
                 return it->reason ? 0 : -ENOMEM;
         }
 
@@ -697,6 +710,30 @@ int plan_build(const struct plan_set *sets, size_t n_sets, const struct plan_con
 
         *ret = TAKE_PTR(p);
         return 0;
+}
+
+static int item_id_cmp(const void *key, const void *elem) {
+        const struct plan_item *it = elem;
+
+        return strcmp(key, it->id);
+}
+
+const struct plan_item *plan_find(const struct plan *p, const char *id) {
+        const struct plan_item *base = p->items;
+
+        assert(id);
+
+        /* Sorted by kind, then by id: one search in each kind's run. */
+        for (size_t k = 0; k < _PLAN_KIND_MAX; base += p->counts[k], k++) {
+                const struct plan_item *it;
+
+                if (p->counts[k] == 0)
+                        continue;
+                it = bsearch(id, base, p->counts[k], sizeof(struct plan_item), item_id_cmp);
+                if (it)
+                        return it;
+        }
+        return NULL;
 }
 
 struct plan *plan_free(struct plan *p) {

@@ -58,6 +58,17 @@ struct plan_orphan_seen {
         uint64_t since_usec;
 };
 
+/* A connector this program deleted, and how many cycles since have not listed it. While it is
+ * listed again it is protected (something re-creates it: an Elastic Agent re-creates connectors
+ * that were hard-deleted), instead of deleted again and again. */
+struct plan_deleted {
+        char *id;
+        uint64_t cycles_absent;
+};
+
+/* How many cycles a deleted connector is remembered while not listed. */
+#define PLAN_DELETED_CYCLES 3u
+
 /* A connector id that set 'set' declared in the last cycle that carried out its plan. */
 struct plan_prior {
         char *id;
@@ -83,6 +94,11 @@ struct plan_policy {
         size_t n_prior;
         char *const *confirmed_removed;
         size_t n_confirmed_removed;
+
+        /* The connectors this program deleted lately (sorted by id, each id once; may be NULL): an
+         * orphan among them is protected, not deleted again. */
+        const struct plan_deleted *deleted;
+        size_t n_deleted;
 };
 
 enum plan_kind {
@@ -183,6 +199,15 @@ int plan_recheck(const struct plan_set *sets, size_t n_sets, const struct plan_i
                  const struct plan_connector *c, bool declared, struct plan_recheck *ret);
 
 /* Frees the plan and everything it owns (not the inputs it borrows). Accepts NULL; returns NULL. */
+/* The item of 'id', or NULL. O(log n). */
+const struct plan_item *plan_find(const struct plan *p, const char *id);
+
+/* The reason of an orphan protected because this program deleted it lately and it is back. */
+#define PLAN_REASON_RETURNED                                                                             \
+        "deleted by this program in a recent cycle and listed again: something re-creates it (an "       \
+        "Elastic Agent re-creates hard-deleted connectors); not deleted again until it is declared, no " \
+        "longer owned, or gone"
+
 struct plan *plan_free(struct plan *p);
 static inline void plan_freep(struct plan **p) {
         if (*p)

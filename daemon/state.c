@@ -25,17 +25,20 @@
 enum list_kind {
         LIST_ORPHANS,
         LIST_PRIOR,
+        LIST_DELETED,
         _LIST_KIND_MAX,
 };
 
 static const char *const list_names[_LIST_KIND_MAX] = {
         [LIST_ORPHANS] = "orphans",
         [LIST_PRIOR] = "prior",
+        [LIST_DELETED] = "deleted",
 };
 
 static const char *const second_names[_LIST_KIND_MAX] = {
         [LIST_ORPHANS] = "since_usec",
         [LIST_PRIOR] = "set",
+        [LIST_DELETED] = "cycles_absent",
 };
 
 /* ---- the lock ---- */
@@ -150,6 +153,9 @@ struct state *state_free(struct state *s) {
                 free(s->prior[i].set);
         }
         free(s->prior);
+        for (size_t i = 0; i < s->n_deleted; i++)
+                free(s->deleted[i].id);
+        free(s->deleted);
         free(s);
         return NULL;
 }
@@ -421,6 +427,17 @@ static int read_list(struct json_scan *s, enum list_kind kind, struct state *st,
                                         (struct plan_orphan_seen){ .id = id, .since_usec = since };
                         }
                         r = a ? 0 : -ENOMEM;
+                } else if (kind == LIST_DELETED) {
+                        struct plan_deleted *a;
+
+                        previous = i > 0 ? st->deleted[i - 1].id : NULL;
+                        a = grow(st->deleted, &allocated, i + 1, sizeof st->deleted[0]);
+                        if (a) {
+                                st->deleted = a;
+                                a[st->n_deleted++] =
+                                        (struct plan_deleted){ .id = id, .cycles_absent = since };
+                        }
+                        r = a ? 0 : -ENOMEM;
                 } else {
                         struct plan_prior *a;
 
@@ -455,7 +472,7 @@ static int parse_state(const char *body, size_t size, struct state **ret, char *
         _cleanup_(state_freep) struct state *st = NULL;
         struct json_scan s;
         struct json_scan_token t;
-        bool have_version = false, have_orphans = false;
+        bool have_version = false, have_orphans = false, have_deleted = false;
         int r;
 
         r = state_new(&st);
@@ -513,6 +530,13 @@ static int parse_state(const char *body, size_t size, struct state **ret, char *
                                 return bad(reterr_message, "'prior' is given twice");
                         st->have_prior = true;
                         r = read_list(&s, LIST_PRIOR, st, reterr_message);
+                        if (r < 0)
+                                return r;
+                } else if (json_scan_string_equal(&key, "deleted")) {
+                        if (have_deleted)
+                                return bad(reterr_message, "'deleted' is given twice");
+                        have_deleted = true;
+                        r = read_list(&s, LIST_DELETED, st, reterr_message);
                         if (r < 0)
                                 return r;
                 } else
@@ -696,6 +720,18 @@ static void write_prior(FILE *f, const struct state *s, const struct ref *refs) 
         (void) fputs(first ? "]" : "\n]", f);
 }
 
+static void write_deleted(FILE *f, const struct state *s) {
+        (void) fputs(",\"deleted\":[", f);
+        for (size_t i = 0; i < s->n_deleted; i++) {
+                (void) fputs(i == 0 ? "\n{\"id\":" : ",\n{\"id\":", f);
+                write_string(f, s->deleted[i].id);
+                (void) fputs(",\"cycles_absent\":", f);
+                write_u64(f, s->deleted[i].cycles_absent);
+                (void) fputc('}', f);
+        }
+        (void) fputs("\n]", f);
+}
+
 static int write_state(FILE *f, void *userdata) {
         const struct writer *w = userdata;
         off_t size;
@@ -708,6 +744,8 @@ static int write_state(FILE *f, void *userdata) {
         write_orphans(f, w->state, w->orphans);
         if (w->prior)
                 write_prior(f, w->state, w->prior);
+        if (w->state->n_deleted > 0)
+                write_deleted(f, w->state);
         (void) fputs("}\n", f);
         funlockfile(f);
 
@@ -735,6 +773,11 @@ int state_save(const char *dir, const struct state *s) {
                         return -EINVAL;
         for (size_t i = 0; s->have_prior && i < s->n_prior; i++)
                 if (!string_is_valid(s->prior[i].id, STATE_ID_MAX) || !string_is_valid(s->prior[i].set, 0))
+                        return -EINVAL;
+        /* The caller gives these sorted and unique (they are few). */
+        for (size_t i = 0; i < s->n_deleted; i++)
+                if (!string_is_valid(s->deleted[i].id, STATE_ID_MAX) ||
+                    (i > 0 && strcmp(s->deleted[i - 1].id, s->deleted[i].id) >= 0))
                         return -EINVAL;
 
         orphans = malloc(MAX(s->n_orphans, (size_t) 1) * sizeof *orphans);

@@ -16,14 +16,20 @@
  *   ],"prior":[
  *   {"id":"ID","set":"SET"},
  *   ...
+ *   ],"deleted":[
+ *   {"id":"ID","cycles_absent":N},
+ *   ...
  *   ]}
  *
  * Read strictly, as RFC 8259 JSON (json-scan.h) holding exactly this: an object whose first member
  * is "format_version": 1 (so that a file of another version is told apart before anything else in
  * it is read), then "orphans" (required) and "prior" (optional: absent means no cycle that carried
- * out its plan is recorded yet, which differs from an empty list), no other member, none twice.
+ * out its plan is recorded yet, which differs from an empty list) and "deleted" (optional, left
+ * out when empty: the connectors this program deleted lately, plan.h's struct plan_deleted), no
+ * other member, none twice.
  * Each entry is an object with exactly its two members, in any order; "id" is a non-empty string
- * of at most STATE_ID_MAX bytes, "set" a non-empty string, "since_usec" a non-negative integer
+ * of at most STATE_ID_MAX bytes, "set" a non-empty string, "since_usec" and "cycles_absent" a
+ * non-negative integer
  * written in digits only (no sign, fraction or exponent) that fits 64 bits. In each array the ids
  * are sorted bytewise, each at most once. A caller treats a file that is not exactly this as empty
  * (and says so): a lost state restarts every clock, it never shortens one. */
@@ -51,7 +57,9 @@ struct state {
         size_t n_orphans;
         struct plan_prior *prior;
         size_t n_prior;
-        bool have_prior; /* false: no "prior" recorded (prior is then NULL and n_prior 0) */
+        bool have_prior;              /* false: no "prior" recorded (prior is then NULL and n_prior 0) */
+        struct plan_deleted *deleted; /* sorted by id, each once: connectors deleted lately */
+        size_t n_deleted;
 };
 
 /* Takes the lock of the state folder 'dir' (which must exist): opens or creates DIR/lock (mode

@@ -147,8 +147,11 @@ FAKE_N=0
 # start_fake [ARGS...]: starts the fake cluster on a free loopback port with a request log in
 # $TEST_TMP and waits (at most 10 s) until it listens. Sets FAKE_PORT, FAKE_URL (https:// when
 # --tls-cert is given), FAKE_LOG, FAKE_PID; the process is ended on exit with the others. A start
-# that fails is a "Bail out!": the test ends there, saying why.
+# that fails is a "Bail out!": the test ends there, saying why. A new cluster is a new deployment:
+# the state folder of write_config ($TEST_TMP/state) is emptied, since what it remembers (orphans
+# seen, connectors deleted, which come back protected) was of the cluster before.
 start_fake() {
+        rm -rf "$TEST_TMP/state"
         FAKE_N=$((FAKE_N + 1))
         FAKE_LOG="$TEST_TMP/fake-$FAKE_N.log"
         _fake_port_file="$TEST_TMP/fake-$FAKE_N.port"

@@ -13,6 +13,7 @@
  *   prior:     space-separated "ID=SET": who declared what in the last cycle that ran; NULL = none
  *              recorded
  *   confirmed: comma-separated names of removed sets confirmed
+ *   deleted:   space-separated ids this program deleted lately
  *   want:      the items in plan order, space-separated:
  *              delete:ID(SETS[,sync][,hard])  protected:ID(SETS: REASON)  keep:ID(SET)
  *              missing:ID(SET[: REASON])  unmanaged:ID  waiting:ID(SETS[,sync][,hard],until=SECONDS)
@@ -55,6 +56,7 @@ struct row {
         const char *seen;
         const char *prior;
         const char *confirmed;
+        const char *deleted;
         const char *want;
         const char *blocked;
         bool order_sensitive;
@@ -452,6 +454,38 @@ static const struct row rows[] = {
                         ")",
         },
 
+        /* Deleted lately, and back. */
+        {
+                .name = "deleted lately and listed again: protected, not deleted again",
+                .sets = { "A decl=k" },
+                .actual = "k x y",
+                .deleted = "x gone",
+                .want = "delete:y(A) keep:k(A) protected:x(A: " PLAN_REASON_RETURNED ")",
+        },
+        {
+                .name = "deleted lately and back, but declared now or no longer owned: as usual",
+                .sets = { "A id=a- decl=a-k" },
+                .actual = "a-k b-x",
+                .deleted = "a-k b-x",
+                .want = "keep:a-k(A) unmanaged:b-x",
+        },
+        {
+                .name = "deleted lately and back, with grace: protected, never waiting",
+                .sets = { "A decl=k" },
+                .actual = "k x",
+                .grace = "100@1000",
+                .deleted = "x",
+                .want = "keep:k(A) protected:x(A: " PLAN_REASON_RETURNED ")",
+        },
+        {
+                .name = "deleted lately and back: not counted against max_deletions",
+                .sets = { "A decl=k" },
+                .actual = "k x y",
+                .max = "1",
+                .deleted = "x",
+                .want = "delete:y(A) keep:k(A) protected:x(A: " PLAN_REASON_RETURNED ")",
+        },
+
         /* Removed sets. */
         {
                 .name = "removed set: its connectors, orphans of another set now, block the cycle",
@@ -724,8 +758,16 @@ struct input {
         size_t n_prior;
         char **confirmed;
         size_t n_confirmed;
+        struct plan_deleted *deleted;
+        size_t n_deleted;
         struct plan_policy policy;
 };
+
+static int deleted_cmp(const void *a, const void *b) {
+        const struct plan_deleted *x = a, *y = b;
+
+        return strcmp(x->id, y->id);
+}
 
 static int seen_cmp(const void *a, const void *b) {
         return strcmp(((const struct plan_orphan_seen *) a)->id, ((const struct plan_orphan_seen *) b)->id);
@@ -805,6 +847,17 @@ static void input_parse(const struct row *r, struct input *in) {
                 in->policy.prior = in->prior;
                 in->policy.n_prior = in->n_prior;
         }
+        if (r->deleted) {
+                char **ids = split(r->deleted, ' ', &in->n_deleted);
+
+                in->deleted = calloc(MAX(in->n_deleted, (size_t) 1), sizeof(*in->deleted));
+                for (size_t i = 0; i < in->n_deleted; i++)
+                        in->deleted[i] = (struct plan_deleted){ .id = ids[i] };
+                free(ids);
+                qsort(in->deleted, in->n_deleted, sizeof(*in->deleted), deleted_cmp);
+                in->policy.deleted = in->deleted;
+                in->policy.n_deleted = in->n_deleted;
+        }
         if (r->confirmed) {
                 in->confirmed = split(r->confirmed, ',', &in->n_confirmed);
                 in->policy.confirmed_removed = in->confirmed;
@@ -828,6 +881,9 @@ static void input_done(struct input *in) {
         }
         free(in->prior);
         strv_free(in->confirmed);
+        for (size_t i = 0; i < in->n_deleted; i++)
+                free(in->deleted[i].id);
+        free(in->deleted);
 }
 
 static uint64_t rng_state;

@@ -480,4 +480,54 @@ reconcile -c "$CFG" once
 is "$(deleted_ids | tr '\n' ' ')" "team-a-new " "17: seen for longer than the grace by consecutive cycles: deleted"
 stop_fake
 
+# ---- 18. A connector that comes back after its deletion (an Elastic Agent re-creates
+# hard-deleted connectors) is protected, not deleted again and again.
+fresh
+set_file a.yaml team-a "id_prefix: team-a-" team-a-keep
+write_seed "$TEST_TMP/seed.json" "team-a-keep search-a-keep gd" "team-a-agent search-a-agent gd"
+start_fake --seed "$TEST_TMP/seed.json" --version 8.19.0
+write_config "$CFG"
+reconcile -c "$CFG" once
+is "$(deleted_ids | tr '\n' ' ')" "team-a-agent " "18: the orphan is deleted"
+is "$(jq -c '.deleted' "$TEST_TMP/state/state.json")" '[{"id":"team-a-agent","cycles_absent":0}]' \
+        "18: the state folder remembers it"
+recreate() {
+        fake_control POST /_fake/connectors \
+                "{\"connectors\":[$(connector team-a-agent search-a-agent gd)]}" >/dev/null
+}
+recreate
+reconcile -c "$CFG" once
+is "$RC" 0 "18: it is back: the cycle succeeds"
+is "$(deleted_ids | wc -l)" 1 "18: and does not delete it again"
+grep -q "Connector 'team-a-agent' is back after this program deleted it: something re-creates it" "$ERR"
+ok $? "18: and says why"
+reconcile -c "$CFG" --format json plan
+is "$(jq -r '.protected[] | select(.id == "team-a-agent") | .reason' "$OUT")" \
+        "deleted by this program in a recent cycle and listed again: something re-creates it (an Elastic Agent re-creates hard-deleted connectors); not deleted again until it is declared, no longer owned, or gone" \
+        "18: plan shows it protected, with the reason"
+reconcile -c "$CFG" once
+reconcile -c "$CFG" once
+reconcile -c "$CFG" once
+is "$(deleted_ids | wc -l)" 1 "18: while it stays, it stays protected, cycle after cycle"
+
+# Declared now: the record goes; undeclared again later, it is an orphan like any other.
+set_file a.yaml team-a "id_prefix: team-a-" team-a-keep team-a-agent
+reconcile -c "$CFG" once
+is "$(jq -c '.deleted // []' "$TEST_TMP/state/state.json")" '[]' "18: declared, it is forgotten"
+set_file a.yaml team-a "id_prefix: team-a-" team-a-keep
+reconcile -c "$CFG" once
+is "$(deleted_ids | wc -l)" 2 "18: undeclared again, it is deleted as an orphan"
+
+# Not back within three cycles: forgotten, and deleted again should it come back later.
+reconcile -c "$CFG" once
+reconcile -c "$CFG" once
+is "$(jq -c '.deleted' "$TEST_TMP/state/state.json")" '[{"id":"team-a-agent","cycles_absent":2}]' \
+        "18: each cycle that does not list it counts"
+reconcile -c "$CFG" once
+is "$(jq -c '.deleted // []' "$TEST_TMP/state/state.json")" '[]' "18: after three cycles it is forgotten"
+recreate
+reconcile -c "$CFG" once
+is "$(deleted_ids | wc -l)" 3 "18: and back later, it is deleted again"
+stop_fake
+
 tap_done

@@ -494,6 +494,70 @@ static void test_hand_written(void) {
            "in prior too");
 }
 
+/* The connectors deleted lately: optional, written only when there are some, read strictly. */
+static void test_deleted(void) {
+        _cleanup_free_ char *dir = make_dir("deleted"), *file = path_join(dir, STATE_FILE_NAME);
+        _cleanup_(state_freep) struct state *s = NULL, *l = NULL;
+        char a[] = "a", b[] = "b\n", z[] = "z";
+        struct plan_deleted d[] = { { .id = a, .cycles_absent = 0 }, { .id = b, .cycles_absent = 2 } };
+        char *message = NULL;
+
+        assert_se(state_new(&s) >= 0);
+        is_int(state_save(dir, s), 0, "a state without deleted connectors is saved");
+        ok(!strstr(read_small_file(file) ?: "deleted", "deleted"), "and the file has no 'deleted' member");
+
+        s->deleted = d;
+        s->n_deleted = ELEMENTSOF(d);
+        is_int(state_save(dir, s), 0, "two deleted connectors are saved");
+        is_str(read_small_file(file),
+               "{\"format_version\":1,\"orphans\":[],\"deleted\":[\n{\"id\":\"a\",\"cycles_absent\":0},\n"
+               "{\"id\":\"b\\n\",\"cycles_absent\":2}\n]}\n",
+               "one a line, after the orphans");
+        is_int(state_load(dir, &l, &message), 0, "and read back");
+        ok(l && l->n_deleted == 2 && streq(l->deleted[0].id, "a") && l->deleted[0].cycles_absent == 0 &&
+                   streq(l->deleted[1].id, "b\n") && l->deleted[1].cycles_absent == 2,
+           "as they were");
+
+        d[0].id = z;
+        is_int(state_save(dir, s), -EINVAL, "deleted connectors out of order are refused");
+        d[0].id = b;
+        is_int(state_save(dir, s), -EINVAL, "an id given twice is refused");
+        s->deleted = NULL;
+        s->n_deleted = 0;
+
+        {
+                static const struct {
+                        const char *text;
+                        const char *message;
+                } bad[] = {
+                        { "{\"format_version\":1,\"orphans\":[],\"deleted\":[],\"deleted\":[]}",
+                          "'deleted' is given twice" },
+                        { "{\"format_version\":1,\"orphans\":[],\"deleted\":[{\"id\":\"b\",\"cycles_"
+                          "absent\":1},"
+                          "{\"id\":\"a\",\"cycles_absent\":1}]}",
+                          "'deleted[1].id' sorts before 'deleted[0].id' (ids must be sorted)" },
+                        { "{\"format_version\":1,\"orphans\":[],\"deleted\":[{\"id\":\"a\"}]}",
+                          "'deleted[0].cycles_absent' is missing" },
+                        { "{\"format_version\":1,\"orphans\":[],\"deleted\":[{\"id\":\"a\",\"cycles_"
+                          "absent\":-1}]}",
+                          "'deleted[0].cycles_absent' is not a non-negative integer" },
+                        { "{\"format_version\":1,\"orphans\":[],\"deleted\":{}}",
+                          "'deleted' is not an array" },
+                };
+
+                for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                        _cleanup_(state_freep) struct state *x = NULL;
+
+                        free(message);
+                        message = NULL;
+                        write_file(file, bad[i].text, strlen(bad[i].text));
+                        is_int(state_load(dir, &x, &message), -EBADMSG, "refused: %s", bad[i].text);
+                        is_str(message, bad[i].message, "because %s", bad[i].message);
+                }
+        }
+        free(message);
+}
+
 static void test_corrupt(void) {
         static const struct {
                 const char *text;
@@ -750,6 +814,7 @@ int main(void) {
         test_round_trip();
         test_hand_written();
         test_corrupt();
+        test_deleted();
         test_large();
 
         scratch_remove(scratch);

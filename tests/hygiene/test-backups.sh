@@ -21,8 +21,10 @@ skip() {  # skip COUNT REASON: COUNT skipped tests
 }
 
 # backup_config DIR: the config with backup_dir DIR; the fake's connectors restored (the 9.x
-# default soft-deletes, so a second cycle would find nothing to delete) and its log emptied.
+# default soft-deletes, so a second cycle would find nothing to delete) and its log emptied, and
+# the state folder too (connectors deleted and back again would be protected).
 backup_config() {
+        rm -rf "$TEST_TMP/state"
         write_config "$CFG"
         sed -i "s|^backup_dir: .*|backup_dir: $1|" "$CFG"
         fake_control DELETE /_fake/connectors >/dev/null

@@ -677,6 +677,8 @@ static void perr_done(struct perr *e) {
 /* The sentinel a parse step returns once *e holds the exception. */
 #define PARSE_FAILED (-EBADMSG)
 
+static int perr_vadd(struct perr *e, const char *type, bool located, const char *fmt, va_list ap)
+        _printf_(4, 0);
 static int perr_vadd(struct perr *e, const char *type, bool located, const char *fmt, va_list ap) {
         char *reason = NULL;
 

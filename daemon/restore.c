@@ -116,8 +116,26 @@ static int check_types(const cJSON *doc, char **reterr) {
         return 0;
 }
 
+/* The first member name given twice in an object, at any depth, or NULL. cJSON keeps both, and
+ * no reading of such a document is the right one: Elasticsearch never writes one. */
+static const char *repeated_member(const cJSON *v) {
+        for (const cJSON *m = v->child; m; m = m->next) {
+                const char *r;
+
+                if (cJSON_IsObject(v))
+                        for (const cJSON *o = v->child; o != m; o = o->next)
+                                if (streq(o->string, m->string))
+                                        return m->string;
+                r = repeated_member(m);
+                if (r)
+                        return r;
+        }
+        return NULL;
+}
+
 static int parse_object(const char *json, size_t size, const char *what, cJSON **ret, char **reterr) {
         cJSON *j = cJSON_ParseWithLength(json, size);
+        const char *twice;
 
         if (!j) {
                 /* cJSON reports nothing but allocation failures and syntax alike: say which. */
@@ -126,6 +144,13 @@ static int parse_object(const char *json, size_t size, const char *what, cJSON *
         if (!cJSON_IsObject(j)) {
                 cJSON_Delete(j);
                 return reterr_printf(reterr, -EBADMSG, "%s is not a JSON object", what);
+        }
+        twice = repeated_member(j);
+        if (twice) {
+                int r = reterr_printf(reterr, -EBADMSG, "%s has a member named '%s' twice", what, twice);
+
+                cJSON_Delete(j);
+                return r;
         }
         *ret = j;
         return 0;

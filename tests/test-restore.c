@@ -131,6 +131,12 @@ static void test_bad_documents(void) {
                 { "{\"id\":\"c\",\"is_native\":\"true\"}", "The document's 'is_native' is not a boolean" },
                 { "{\"id\":\"c\",\"filtering\":{}}", "The document's 'filtering' is not an array" },
                 { "{\"id\":\"c\",\"configuration\":[]}", "The document's 'configuration' is not an object" },
+                { "{\"id\":\"c\",\"scheduling\":{\"full\":{},\"full\":{}}}",
+                  "The document has a member named 'full' twice" },
+                { "{\"id\":\"c\",\"name\":\"a\",\"name\":\"b\"}",
+                  "The document has a member named 'name' twice" },
+                { "{\"id\":\"c\",\"filtering\":[{\"a\":1,\"a\":2}]}",
+                  "The document has a member named 'a' twice" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(table); i++) {

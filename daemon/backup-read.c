@@ -7,6 +7,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "backup.h"
 #include "cjson-util.h"
@@ -192,4 +194,154 @@ int backup_parse(const char *buf, size_t size, struct backup_contents *ret, char
         *ret = c;
         c = (struct backup_contents){};
         return 0;
+}
+
+int backup_name_split(const char *name, char **ret_escaped, char ret_stamp[static 17], unsigned *ret_n) {
+        _cleanup_free_ char *escaped = NULL;
+        size_t len = strlen(name), base;
+        const char *dot;
+
+        /* From the end: ".json", then ".N" or not, then ".STAMP"; the rest is the escaped id, which
+         * may hold dots and digits itself. backup_name_parse() has the last word. */
+        /* An escaped id never starts with '.' (backup_escape_id()): such a name is not ours. */
+        if (name[0] == '.' || len < 5 || !streq(name + len - 5, ".json"))
+                return 0;
+        base = len - 5;
+        dot = memrchr(name, '.', base);
+        if (dot && (size_t) (name + base - dot - 1) > 0 &&
+            strspn(dot + 1, "0123456789") == (size_t) (name + base - dot - 1))
+                base = (size_t) (dot - name);
+        if (base < 1 + 1 + 16 || name[base - 17] != '.')
+                return 0;
+        escaped = strndup(name, base - 17);
+        if (!escaped)
+                return -ENOMEM;
+        if (!backup_name_parse(name, escaped, ret_stamp, ret_n))
+                return 0;
+        *ret_escaped = TAKE_PTR(escaped);
+        return 1;
+}
+
+struct found {
+        char *name;
+        char *escaped;
+        char stamp[17];
+        unsigned n;
+};
+
+static int found_cmp(const void *a, const void *b) {
+        const struct found *x = a, *y = b;
+        int c = strcmp(x->escaped, y->escaped);
+
+        if (c == 0)
+                c = strcmp(x->stamp, y->stamp);
+        if (c == 0)
+                c = (x->n > y->n) - (x->n < y->n);
+        return c;
+}
+
+static int digits(const char *s, size_t n) {
+        int v = 0;
+
+        for (size_t i = 0; i < n; i++)
+                v = v * 10 + (s[i] - '0');
+        return v;
+}
+
+/* A stamp "YYYYMMDDTHHMMSSZ" (backup_name_parse() checked its digits) as microseconds since the
+ * epoch. */
+static uint64_t stamp_usec(const char *stamp) {
+        struct tm tm = {
+                .tm_year = digits(stamp, 4) - 1900,
+                .tm_mon = digits(stamp + 4, 2) - 1,
+                .tm_mday = digits(stamp + 6, 2),
+                .tm_hour = digits(stamp + 9, 2),
+                .tm_min = digits(stamp + 11, 2),
+                .tm_sec = digits(stamp + 13, 2),
+        };
+        time_t t = timegm(&tm);
+
+        return t < 0 ? 0 : (uint64_t) t * USEC_PER_SEC;
+}
+
+int backup_prune(const char *dir, uint64_t cutoff_realtime_usec,
+                 bool (*is_live)(const char *escaped, void *userdata), void *userdata, size_t *ret_removed) {
+        struct found *f = NULL;
+        size_t n = 0, allocated = 0, removed = 0;
+        struct dirent *de;
+        DIR *d;
+        int r = 0;
+
+        assert(dir);
+        assert(is_live);
+
+        d = opendir(dir);
+        if (!d)
+                return negative_errno();
+        for (;;) {
+                struct found e = {};
+                int k;
+
+                errno = 0;
+                de = readdir(d);
+                if (!de) {
+                        if (errno != 0)
+                                r = negative_errno();
+                        break;
+                }
+                k = backup_name_split(de->d_name, &e.escaped, e.stamp, &e.n);
+                if (k == 0)
+                        continue;
+                e.name = k > 0 ? strdup(de->d_name) : NULL;
+                if (k > 0 && n == allocated) {
+                        size_t a = MAX(allocated * 2, (size_t) 64);
+                        struct found *g = reallocarray(f, a, sizeof(*f));
+
+                        if (g) {
+                                f = g;
+                                allocated = a;
+                        }
+                }
+                if (k < 0 || !e.name || n == allocated) {
+                        free(e.name);
+                        free(e.escaped);
+                        r = -ENOMEM;
+                        break;
+                }
+                f[n++] = e;
+        }
+        (void) closedir(d);
+
+        if (r >= 0) {
+                if (n > 0)
+                        qsort(f, n, sizeof(*f), found_cmp);
+                for (size_t i = 0; i < n; i++) {
+                        bool newest = i + 1 == n || !streq(f[i].escaped, f[i + 1].escaped);
+                        _cleanup_free_ char *path = NULL;
+
+                        if (stamp_usec(f[i].stamp) >= cutoff_realtime_usec)
+                                continue;
+                        if (newest && !is_live(f[i].escaped, userdata))
+                                continue;
+                        path = strdup_printf("%s/%s", dir, f[i].name);
+                        if (!path) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        if (unlink(path) < 0) {
+                                if (errno != ENOENT && r >= 0)
+                                        r = negative_errno();
+                                continue;
+                        }
+                        removed++;
+                }
+        }
+        for (size_t i = 0; i < n; i++) {
+                free(f[i].name);
+                free(f[i].escaped);
+        }
+        free(f);
+        if (ret_removed)
+                *ret_removed = removed;
+        return r;
 }

@@ -114,3 +114,16 @@ void backup_contents_done(struct backup_contents *c);
  * not know (a newer one: the message says so), an envelope without its document, or a document
  * without a string 'id'. */
 int backup_parse(const char *buf, size_t size, struct backup_contents *ret, char **reterr_message);
+
+/* Splits a backup's file name, "ESCAPED.YYYYMMDDTHHMMSSZ[.N].json" (N from 2), into the escaped id
+ * (*ret_escaped, owned by the caller), the stamp and N (1 without one). Returns 1, 0 when 'name'
+ * is no backup's name (a temporary, say), or -ENOMEM. */
+int backup_name_split(const char *name, char **ret_escaped, char ret_stamp[static 17], unsigned *ret_n);
+
+/* Removes from 'dir' the backups stamped before 'cutoff_realtime_usec', except the newest of each
+ * connector that is_live() says the cluster does not list (it may be the only copy of a deleted
+ * connector). is_live() gets a connector's escaped id (backup_escape_id()). Files that are no
+ * backups are left alone. *ret_removed counts the files removed. Returns 0, or the negative errno
+ * of reading the folder or of the first removal that failed (the others are still tried). */
+int backup_prune(const char *dir, uint64_t cutoff_realtime_usec,
+                 bool (*is_live)(const char *escaped, void *userdata), void *userdata, size_t *ret_removed);

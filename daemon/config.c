@@ -879,6 +879,7 @@ enum {
         TOP_BACKUP_DIR,
         TOP_STATE_DIR,
         TOP_CYCLE_TIMEOUT,
+        TOP_BACKUP_RETENTION,
         _TOP_MAX,
 };
 
@@ -895,6 +896,7 @@ static const struct config_key top_keys[_TOP_MAX] = {
         [TOP_STATE_DIR] = KEY("state_dir", get_path, state_dir),
         [TOP_CYCLE_TIMEOUT] = KEY_RANGE("cycle_timeout", get_duration, cycle_timeout_usec, 0,
                                         CONFIG_MAX_CYCLE_TIMEOUT_USEC),
+        [TOP_BACKUP_RETENTION] = KEY("backup_retention", get_duration_or_off, backup_retention_usec),
 };
 
 /* The folder systemd made for the service's state: the first of $STATE_DIRECTORY's paths
@@ -926,6 +928,7 @@ static int config_set_defaults(struct config *c) {
         c->dry_run = false;
         c->cycle_timeout_usec = CONFIG_DEFAULT_CYCLE_TIMEOUT_USEC;
         c->orphan_grace_usec = 0;
+        c->backup_retention_usec = CONFIG_DEFAULT_BACKUP_RETENTION_USEC;
         c->backup_dir = strdup(CONFIG_DEFAULT_BACKUP_DIR);
         if (!c->backup_dir)
                 return -ENOMEM;

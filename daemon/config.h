@@ -30,6 +30,8 @@
 /* state_dir when neither the key nor $STATE_DIRECTORY gives one. */
 #define CONFIG_DEFAULT_STATE_DIR          "/var/lib/connector-reconciler"
 #define CONFIG_DEFAULT_CYCLE_TIMEOUT_USEC USEC_PER_HOUR
+/* backup_retention's default: 30 days. */
+#define CONFIG_DEFAULT_BACKUP_RETENTION_USEC (30 * 24 * USEC_PER_HOUR)
 /* cycle_timeout's limit: 7 days, written 168h since durations have no unit for days. */
 #define CONFIG_MAX_CYCLE_TIMEOUT_USEC (168 * USEC_PER_HOUR)
 /* cluster.cluster_uuid: Elasticsearch's are 22 characters of URL-safe base64; the limit leaves
@@ -87,6 +89,9 @@ struct config {
         uint64_t max_deletions; /* CONFIG_UNLIMITED for no limit */
         bool dry_run;
         char *backup_dir; /* resolved */
+        /* backup_retention: a backup older than this is removed at the end of a cycle, but never
+         * the newest of a connector the cluster does not list (0: off, none is removed). */
+        usec_t backup_retention_usec;
         /* state_dir: where the daemon keeps its state (orphans' first-seen times, the sets of the
          * last cycle, the lock that keeps two instances apart). Resolved like backup_dir; without
          * the key, the first of the ':'-separated paths in $STATE_DIRECTORY when that is set and

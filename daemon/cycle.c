@@ -33,6 +33,8 @@ struct cycle {
         struct state *state;                       /* what earlier cycles saw: never NULL once read */
         struct cluster *cluster;
         struct cluster_listing *listing;
+        char **live_escaped; /* prune_backups(): the listed connectors' escaped ids, sorted */
+        size_t n_live_escaped;
         struct exec *exec;
         struct backup_record record;
 
@@ -330,8 +332,62 @@ static int save_state(struct cycle *c, bool carried_out) {
         return 0;
 }
 
+static int escaped_cmp(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static bool escaped_is_live(const char *escaped, void *userdata) {
+        const struct cycle *c = userdata;
+
+        return bsearch(&escaped, c->live_escaped, c->n_live_escaped, sizeof(char *), escaped_cmp);
+}
+
+/* backup_retention: removes the backups older than that, but the newest of each connector the
+ * cluster does not list, which may be its only copy. Best effort: a failure is logged, the cycle
+ * goes on. */
+static void prune_backups(struct cycle *c) {
+        const struct config *cfg = c->config;
+        const struct cluster_listing *l = c->listing;
+        uint64_t now = now_usec(CLOCK_REALTIME);
+        size_t removed = 0;
+        int r;
+
+        if (cfg->backup_retention_usec == 0 || !l || now < cfg->backup_retention_usec)
+                return;
+
+        c->live_escaped = calloc(MAX(l->n_connectors, (size_t) 1), sizeof(char *));
+        if (!c->live_escaped) {
+                log_error_errno(-ENOMEM, "Failed to remove old backups: %m");
+                return;
+        }
+        for (size_t i = 0; i < l->n_connectors; i++) {
+                if (l->connectors[i].deleted)
+                        continue; /* soft-deleted: its backup may be all that is left to restore from */
+                c->live_escaped[c->n_live_escaped] = backup_escape_id(l->connectors[i].id);
+                if (!c->live_escaped[c->n_live_escaped]) {
+                        log_error_errno(-ENOMEM, "Failed to remove old backups: %m");
+                        return;
+                }
+                c->n_live_escaped++;
+        }
+        qsort(c->live_escaped, c->n_live_escaped, sizeof(char *), escaped_cmp);
+
+        r = backup_prune(cfg->backup_dir, now - cfg->backup_retention_usec, escaped_is_live, c, &removed);
+        if (r == -ENOENT)
+                return; /* no backup yet */
+        if (r < 0)
+                cycle_log(c, LOG_WARNING, r, MESSAGE_BACKUP_FAILED,
+                          "Failed to remove some backups older than backup_retention from '%s': %m",
+                          cfg->backup_dir);
+        if (removed > 0)
+                cycle_log(c, LOG_INFO, 0, NULL, "Removed %zu backup%s older than backup_retention from '%s'",
+                          removed, removed == 1 ? "" : "s", cfg->backup_dir);
+}
+
 /* The cycle is over for the plan (carried out or not): remember what it saw, then finish. */
 static void finish_with_state(struct cycle *c, enum cycle_status status, bool carried_out) {
+        if (!c->plan_only && !c->dry_run && c->result.plan)
+                prune_backups(c);
         if (!c->plan_only && !c->dry_run && c->result.plan && save_state(c, carried_out) < 0 &&
             status == CYCLE_OK) {
                 status = CYCLE_FAILED;
@@ -931,6 +987,9 @@ struct cycle *cycle_free(struct cycle *c) {
         c->exec = exec_free(c->exec);
         c->cluster = cluster_free(c->cluster);
         c->listing = cluster_listing_free(c->listing);
+        for (size_t i = 0; i < c->n_live_escaped; i++)
+                free(c->live_escaped[i]);
+        free(c->live_escaped);
         c->manifest = manifest_free(c->manifest);
         c->state = state_free(c->state);
         c->result.plan = plan_free(c->result.plan);

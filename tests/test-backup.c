@@ -31,6 +31,22 @@ static void *mfree(void *p) {
         return NULL;
 }
 
+/* is_live() for backup_prune(): only the connector named by 'userdata' is listed. */
+static bool is_live_stub(const char *escaped, void *userdata) {
+        return streq(escaped, userdata);
+}
+
+/* An empty file 'name' in 'dir'. */
+static void write_file_in(const char *dir, const char *name) {
+        _cleanup_free_ char *p = NULL;
+        int fd;
+
+        assert_se(asprintf(&p, "%s/%s", dir, name) > 0);
+        fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        assert_se(fd >= 0);
+        close(fd);
+}
+
 int main(void) {
         char tmpl[] = "/tmp/test-backup.XXXXXX";
         _cleanup_free_ char *dir = NULL, *path1 = NULL, *path2 = NULL, *path3 = NULL;
@@ -334,6 +350,89 @@ int main(void) {
                           0);
                 is_int(backup_find_newest(fdir, "x", &path), 0, "four backups of 'x', one of 'x.y'");
                 is_str(path, p4, "the newest is the later stamp's second backup, not the other connector's");
+        }
+        /* Any backup's name, split; and pruning by age. */
+        {
+                static const struct {
+                        const char *name;
+                        const char *escaped; /* NULL: no backup's name */
+                        const char *stamp;
+                        unsigned n;
+                } split_names[] = {
+                        { "a.20261128T000000Z.json", "a", "20261128T000000Z", 1 },
+                        { "a.b.20261128T000000Z.2.json", "a.b", "20261128T000000Z", 2 },
+                        { "x.123.20261128T000000Z.json", "x.123", "20261128T000000Z", 1 },
+                        { "x.123.20261128T000000Z.45.json", "x.123", "20261128T000000Z", 45 },
+                        { "a%2Fb.20261128T000000Z.json", "a%2Fb", "20261128T000000Z", 1 },
+                        { ".a.20261128T000000Z.json", NULL, NULL, 0 },
+                        { ".20261128T000000Z.json", NULL, NULL, 0 },
+                        { "a.20261128T000000Z.1.json", NULL, NULL, 0 },
+                        { "a.20261128T000000Z.json.tmp", NULL, NULL, 0 },
+                        { ".a.4242.tmp", NULL, NULL, 0 },
+                        { "notes.json", NULL, NULL, 0 },
+                        { "a.2026112T000000Z.json", NULL, NULL, 0 },
+                };
+
+                for (size_t i = 0; i < ELEMENTSOF(split_names); i++) {
+                        _cleanup_free_ char *escaped = NULL;
+                        char stamp[17] = "";
+                        unsigned n = 0;
+                        int k = backup_name_split(split_names[i].name, &escaped, stamp, &n);
+
+                        if (split_names[i].escaped)
+                                ok(k == 1 && streq(escaped, split_names[i].escaped) &&
+                                           streq(stamp, split_names[i].stamp) && n == split_names[i].n,
+                                   "'%s' is backup %u of '%s'", split_names[i].name, split_names[i].n,
+                                   split_names[i].escaped);
+                        else
+                                ok(k == 0 && !escaped, "'%s' is no backup's name", split_names[i].name);
+                }
+        }
+        {
+                _cleanup_free_ char *pdir = NULL;
+                usec_t day = 24 * USEC_PER_HOUR, now = (usec_t) 1795000000 * USEC_PER_SEC;
+                size_t removed = 0;
+                char live[] = "live";
+                struct {
+                        const char *id;
+                        usec_t age;
+                        bool kept;
+                } files[] = {
+                        { "gone", 40 * day, false }, /* deleted, older than the newest: removed */
+                        { "gone", 35 * day, true },  /* deleted, its newest: kept, however old */
+                        { "live", 50 * day, false }, /* the cluster lists it again: every old one goes */
+                        { "live", 31 * day, false },
+                        { "fresh", 2 * day, true }, /* young */
+                        { "fresh", 1 * day, true },
+                        { "fresh.2", 45 * day, true }, /* another connector, deleted: its newest */
+                };
+                char *paths[ELEMENTSOF(files)] = {};
+
+                assert_se(asprintf(&pdir, "%s/prune", tmpl) > 0);
+                assert_se(backup_dir_prepare(pdir, NULL) >= 0);
+                for (size_t i = 0; i < ELEMENTSOF(files); i++)
+                        assert_se(backup_write(pdir, files[i].id, "{}", 2, now - files[i].age, &paths[i]) >=
+                                  0);
+                write_file_in(pdir, "notes.txt");
+
+                is_int(backup_prune(pdir, now - 30 * day, is_live_stub, live, &removed), 0,
+                       "pruning backups older than 30 days");
+                is_int(removed, 3, "three are removed");
+                for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                        ok((access(paths[i], F_OK) == 0) == files[i].kept, "%s, %s days old: %s",
+                           files[i].id,
+                           files[i].age == 40 * day   ? "40"
+                           : files[i].age == 35 * day ? "35"
+                           : files[i].age == 50 * day ? "50"
+                           : files[i].age == 31 * day ? "31"
+                           : files[i].age == 45 * day ? "45"
+                                                      : "a few",
+                           files[i].kept ? "kept" : "removed");
+                        free(paths[i]);
+                }
+                ok(count_entries(pdir, "notes.txt") == 1, "a file that is no backup is left alone");
+                is_int(backup_prune(pdir, now - 30 * day, is_live_stub, live, &removed), 0, "pruning again");
+                is_int(removed, 0, "removes nothing more");
         }
         {
                 static const struct {

@@ -111,6 +111,7 @@ static void test_defaults(void) {
         is_int(c->cycle_timeout_usec, CONFIG_DEFAULT_CYCLE_TIMEOUT_USEC,
                "CONFIG_DEFAULT_CYCLE_TIMEOUT_USEC");
         is_int(c->orphan_grace_usec, 0, "safety.orphan_grace defaults to off");
+        is_int(c->backup_retention_usec, 30 * 24 * USEC_PER_HOUR, "backup_retention defaults to 30 days");
         ok(!c->confirm_removed_sets && c->n_confirm_removed_sets == 0,
            "safety.confirm_removed_sets defaults to none");
 }
@@ -151,6 +152,7 @@ static void test_full(void) {
         is_str(c->state_dir, "good/state", "state_dir: relative to the config's folder");
         is_int(c->cycle_timeout_usec, 30 * USEC_PER_MINUTE, "cycle_timeout: 30m");
         is_int(c->orphan_grace_usec, 2 * USEC_PER_HOUR, "safety.orphan_grace: 2h");
+        is_int(c->backup_retention_usec, 240 * USEC_PER_HOUR, "backup_retention: 240h");
         if (ok(c->n_confirm_removed_sets == 2 && c->confirm_removed_sets,
                "safety.confirm_removed_sets: two names")) {
                 is_str(c->confirm_removed_sets[0], "billing", "safety.confirm_removed_sets[0]");
@@ -207,6 +209,7 @@ static void test_other_good(void) {
                 is_int(socks->cycle_timeout_usec, CONFIG_MAX_CYCLE_TIMEOUT_USEC,
                        "CONFIG_MAX_CYCLE_TIMEOUT_USEC");
                 is_int(socks->orphan_grace_usec, 0, "orphan_grace: off");
+                is_int(socks->backup_retention_usec, 0, "backup_retention: off");
                 ok(!socks->confirm_removed_sets && socks->n_confirm_removed_sets == 0,
                    "confirm_removed_sets: [] is none");
         }

@@ -363,4 +363,34 @@ is "$(fake_requests 'select(.method == "DELETE")' | wc -l)" 0 "and no DELETE"
 grep -q "Failed to prepare the backup folder" "$ERR"; ok $? "the error names the backup folder"
 stop_fake
 
+# --- backup_retention: old backups go at the end of a cycle, but never the newest of a connector
+# the cluster does not list. ---
+start_fake --seed "$TEST_TMP/seed.json"
+rm -rf "$B"
+mkdir -m 700 "$B"
+old=$(date -u -d '40 days ago' +%Y%m%dT%H%M%SZ)
+older=$(date -u -d '50 days ago' +%Y%m%dT%H%M%SZ)
+recent=$(date -u -d '2 days ago' +%Y%m%dT%H%M%SZ)
+for f in "gone-long-ago.$older" "gone-long-ago.$old" "team-a-hr.$older" "team-a-hr.$recent" "not-listed.$older.2"; do
+        echo '{}' >"$B/$f.json"
+done
+echo 'notes' >"$B/README"
+write_config "$CFG"
+reconcile -c "$CFG" once
+is "$RC" 0 "a cycle with old backups around"
+is "$(ls "$B" | grep -v '^team-a-\(old\|legacy\)\.' | sort | tr '\n' ' ')" \
+        "README gone-long-ago.$old.json not-listed.$older.2.json team-a-hr.$recent.json " \
+        "older than 30 days: removed, but the newest of each unlisted connector and the recent ones stay"
+is "$(ls "$B" | grep -c '^team-a-\(old\|legacy\)\.')" 2 "this cycle's backups stay"
+grep -q "Removed 2 backups older than backup_retention from '$B'" "$ERR"; ok $? "the removal is logged"
+rm -rf "$B"
+mkdir -m 700 "$B"
+echo '{}' >"$B/team-a-hr.$older.json"
+write_config "$CFG" "backup_retention: off"
+reconcile -c "$CFG" --dry-run once
+is "$(ls "$B" | grep -c "team-a-hr.$older")" 1 "--dry-run removes no backup"
+reconcile -c "$CFG" once
+is "$(ls "$B" | grep -c "team-a-hr.$older")" 1 "backup_retention: off removes none"
+stop_fake
+
 tap_done

@@ -53,6 +53,15 @@ bool backup_name_parse(const char *name, const char *escaped, char ret_stamp[sta
         return true;
 }
 
+/* The next entry of 'd' in *ret: 1, 0 at the end, or the negative errno of readdir(). */
+static int next_entry(DIR *d, struct dirent **ret) {
+        errno = 0;
+        *ret = readdir(d);
+        if (*ret)
+                return 1;
+        return errno != 0 ? negative_errno() : 0;
+}
+
 int backup_find_newest(const char *dir, const char *id, char **ret_path) {
         _cleanup_free_ char *escaped = NULL, *best = NULL;
         char best_stamp[17] = "";
@@ -76,13 +85,9 @@ int backup_find_newest(const char *dir, const char *id, char **ret_path) {
                 unsigned n;
                 int c;
 
-                errno = 0;
-                de = readdir(d);
-                if (!de) {
-                        if (errno != 0)
-                                r = negative_errno();
+                r = next_entry(d, &de);
+                if (r <= 0)
                         break;
-                }
                 if (!backup_name_parse(de->d_name, escaped, stamp, &n))
                         continue;
                 c = strcmp(stamp, best_stamp);
@@ -282,13 +287,9 @@ int backup_prune(const char *dir, uint64_t cutoff_realtime_usec,
                 struct found e = {};
                 int k;
 
-                errno = 0;
-                de = readdir(d);
-                if (!de) {
-                        if (errno != 0)
-                                r = negative_errno();
+                r = next_entry(d, &de);
+                if (r <= 0)
                         break;
-                }
                 k = backup_name_split(de->d_name, &e.escaped, e.stamp, &e.n);
                 if (k == 0)
                         continue;

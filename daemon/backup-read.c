@@ -59,7 +59,7 @@ static int next_entry(DIR *d, struct dirent **ret) {
         *ret = readdir(d);
         if (*ret)
                 return 1;
-        return errno != 0 ? negative_errno() : 0;
+        return errno > 0 ? -errno : 0;
 }
 
 int backup_find_newest(const char *dir, const char *id, char **ret_path) {

@@ -88,6 +88,7 @@ int backup_find_newest(const char *dir, const char *id, char **ret_path) {
                 r = next_entry(d, &de);
                 if (r <= 0)
                         break;
+                assert(de);
                 if (!backup_name_parse(de->d_name, escaped, stamp, &n))
                         continue;
                 c = strcmp(stamp, best_stamp);
@@ -290,6 +291,7 @@ int backup_prune(const char *dir, uint64_t cutoff_realtime_usec,
                 r = next_entry(d, &de);
                 if (r <= 0)
                         break;
+                assert(de);
                 k = backup_name_split(de->d_name, &e.escaped, e.stamp, &e.n);
                 if (k == 0)
                         continue;

@@ -291,14 +291,9 @@ static void on_tombstone(struct cluster *c, int error, struct cluster_document *
                       r->o->id, r->o->as_id ? " as '" : "", strempty(r->o->as_id), r->o->as_id ? "'" : "");
         (void) fflush(stdout);
 
-        if (r->o->force)
-                log_warning("--force: not checking whether the manifests would delete '%s' again",
-                            r->target);
-        else {
-                s = check_manifests(r);
-                if (s != CYCLE_OK)
-                        return finish(r, s);
-        }
+        s = check_manifests(r);
+        if (s != CYCLE_OK)
+                return finish(r, s);
         start_restore(r, cluster_get_info(c));
 }
 
@@ -361,7 +356,8 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 }
 
 /* Whether the manifests would delete the connector as the backup describes it, under its new id:
- * CYCLE_OK when not, CYCLE_BLOCKED (saying which sets own it) when they would. */
+ * CYCLE_OK when not (or with --force, saying so), CYCLE_BLOCKED (saying which sets own it) when they
+ * would. */
 static enum cycle_status check_manifests(struct restorer *r) {
         _cleanup_(manifest_freep) struct manifest *m = NULL;
         _cleanup_(plan_freep) struct plan *p = NULL;
@@ -372,6 +368,12 @@ static enum cycle_status check_manifests(struct restorer *r) {
                                       .now_usec = now_usec(CLOCK_REALTIME) };
         char *id;
         int k;
+
+        if (r->o->force) {
+                log_warning("--force: not checking whether the manifests would delete '%s' again",
+                            r->target);
+                return CYCLE_OK;
+        }
 
         k = cluster_decode_connector(r->backup.document, r->backup.document_size, r->backup.connector_id,
                                      &conn, &msg);
@@ -486,11 +488,8 @@ enum cycle_status restore_run(const struct restore_options *o) {
         s = read_backup(&r);
         if (s != CYCLE_OK)
                 return s;
-        if (r.from_tombstone)
-                ; /* checked once the soft-deleted document is read */
-        else if (o->force)
-                log_warning("--force: not checking whether the manifests would delete '%s' again", r.target);
-        else {
+        /* From the tombstone, once the soft-deleted document is read. */
+        if (!r.from_tombstone) {
                 s = check_manifests(&r);
                 if (s != CYCLE_OK)
                         return s;

@@ -188,6 +188,67 @@ is "$(cat "$TEST_TMP/err")" "fake-cluster: $TEST_TMP/bad-seed.json: connectors[0
 "$FAKE_CLUSTER" --version 9.1 2>"$TEST_TMP/err"
 is "$?" 1 "a bad version fails the start"
 
+# PUT's body parser suggests the field meant, as every ConstructingObjectParser does.
+start_fake --seed "$top_srcdir/tests/data/fake/connectors.json" --version 9.1.3
+put_body() {  # put_body ID BODY
+        fake_curl PUT "/_connector/$1" -H 'Content-Type: application/json' --data-binary "$2"
+}
+put_body x '{"index_nam":"search-x"}'
+is "$(jq -r '"\(.status) \(.error.type): \(.error.reason)"' "$HTTP_BODY")" \
+        "400 x_content_parse_exception: [1:2] [connector_put_request] unknown field [index_nam] did you mean [index_name]?" \
+        "PUT: an unknown field with the one suggestion"
+put_body x '{"nme":"x"}'
+is "$(jq -r .error.reason "$HTTP_BODY")" "[1:2] [connector_put_request] unknown field [nme] did you mean [name]?" \
+        "PUT: another"
+fake_curl POST /_connector/_sync_job -H 'Content-Type: application/json' --data-binary '{"id":"team-a-hr","job_typ":"full"}'
+is "$(jq -r .error.reason "$HTTP_BODY")" \
+        "[1:19] [connector_sync_job_post_request] unknown field [job_typ] did you mean [job_type]?" \
+        "a sync job POST suggests too"
+
+# 9.x: an Elastic-managed (native) connector's index must start with "content-"; the request's
+# validation refuses it before anything is written.
+put_body native-1 '{"index_name":"search-native","is_native":true}'
+is "$(jq -c . "$HTTP_BODY")" \
+        '{"error":{"root_cause":[{"type":"action_request_validation_exception","reason":"Validation Failed: 1: Index [search-native] is invalid. Index attached to an Elastic-managed connector must start with the prefix: [content-];"}],"type":"action_request_validation_exception","reason":"Validation Failed: 1: Index [search-native] is invalid. Index attached to an Elastic-managed connector must start with the prefix: [content-];"},"status":400}' \
+        "9.x PUT: a native connector on a search- index is refused"
+fake_curl GET /_connector/native-1
+is "$HTTP_STATUS" 404 "and not created"
+fake_curl POST /_connector -H 'Content-Type: application/json' --data-binary '{"index_name":"search-native","is_native":"true"}'
+is "$(jq -r .error.reason "$HTTP_BODY")" \
+        "Validation Failed: 1: Index [search-native] is invalid. Index attached to an Elastic-managed connector must start with the prefix: [content-];" \
+        "9.x POST: likely (and \"true\" as a string is true)"
+put_body native-1 '{"index_name":"_Bad","is_native":true}'
+is "$(jq -r .error.reason "$HTTP_BODY")" \
+        "Validation Failed: 1: [_Bad] InvalidIndexNameException[Invalid index name [_Bad], must not start with '_', '-', or '+'];2: Index [_Bad] is invalid. Index attached to an Elastic-managed connector must start with the prefix: [content-];" \
+        "9.x PUT: an invalid index name first, then the prefix"
+put_body native-1 '{"index_name":"content-native","is_native":true}'
+is "$HTTP_STATUS $(jq -r .result "$HTTP_BODY")" "201 created" "9.x PUT: a native connector on a content- index"
+put_body native-2 '{"index_name":"search-native","is_native":false}'
+is "$HTTP_STATUS" 201 "9.x PUT: a connector that is not native needs no prefix"
+put_body native-3 '{"is_native":true}'
+is "$HTTP_STATUS" 201 "9.x PUT: nor one without an index"
+stop_fake
+
+# 8.x: no prefix rule; 8.12 names a missing connector by its bare id.
+start_fake --seed "$top_srcdir/tests/data/fake/connectors.json" --version 8.19.0
+put_body native-1 '{"index_name":"search-native","is_native":true}'
+is "$HTTP_STATUS" 201 "8.19 PUT: a native connector on any index"
+fake_curl GET /_connector/nope
+is "$(jq -r .error.reason "$HTTP_BODY")" "connector [nope] not found" "8.19: GET of a missing connector"
+stop_fake
+start_fake --seed "$top_srcdir/tests/data/fake/connectors.json" --version 8.12.2
+fake_curl GET /_connector/nope
+is "$(jq -c . "$HTTP_BODY")" \
+        '{"error":{"root_cause":[{"type":"resource_not_found_exception","reason":"nope"}],"type":"resource_not_found_exception","reason":"nope"},"status":404}' \
+        "8.12: GET of a missing connector names the bare id"
+fake_curl DELETE /_connector/nope
+is "$HTTP_STATUS $(jq -r .error.reason "$HTTP_BODY")" "404 nope" "8.12: so does DELETE"
+put_body x '{"name":"x","servic_type":"y"}'
+is "$(jq -r .error.reason "$HTTP_BODY")" \
+        "[1:13] [connector_put_request] unknown field [servic_type] did you mean [service_type]?" \
+        "8.12 PUT: the suggestion too"
+stop_fake
+
 # --parent-pid: it does not outlive its parent (waited for at most 10 s).
 sleep 60 &
 sleeper=$!

@@ -30,6 +30,12 @@ const char *fake_ctx_param(struct fake_ctx *c, const char *key);
 /* What BaseRestHandler checks once the handler read its parameters: unrecognized parameters, then
  * a body the handler did not read. 0, 1 after answering with the error, or -ENOMEM. */
 int fake_ctx_finish_params(struct fake_ctx *c, bool reads_body);
+/* The transport action's authorization (SecurityActionFilter), which runs once the REST handler
+ * read the parameters and the body and the request passed its validate(): 'action' is the end
+ * of the action's name after "xpack/connector/" ("delete", "update_name", "sync_job/post",
+ * "secret/get"). 0 when the credential's role grants it, 1 after answering 403
+ * security_exception, or -ENOMEM. A handler calls it once, before it reads or writes the store. */
+int fake_ctx_authorize(struct fake_ctx *c, const char *action);
 /* Answers with 'body' (taken; NULL means -ENOMEM), filtered and indented as asked. 0 or -ENOMEM. */
 int fake_ctx_reply(struct fake_ctx *c, int status, char *body);
 /* Answers with Elasticsearch's error body, see fake_error_body(). 0 or -ENOMEM. */

@@ -196,6 +196,9 @@ struct ctx {
         bool vnd;           /* the client asked for application/vnd.elasticsearch+json */
         bool pretty;
         const char *filter_path; /* the parameter's value (borrowed from params), or NULL */
+        /* Who a 403 names, when the credential is a read-only one ("API key id [x] of user [y]",
+         * "user [x] with effective roles [y]"); NULL when it may do anything. */
+        char *read_only_subject;
         int oom;
 };
 
@@ -209,6 +212,7 @@ static void ctx_done(struct ctx *c) {
         free(c->path);
         free(c->path_param);
         free(c->media_params);
+        free(c->read_only_subject);
 }
 
 int fake_cluster_parse(const char *json, size_t len, const char *origin, char **ret_uuid, char **ret_name,
@@ -712,6 +716,58 @@ int fake_ctx_reply_error(struct fake_ctx *c, int status, const char *type, const
         return reply_error_extra(ctx_of(c), status, type, reason, extra, cause);
 }
 
+/* ---- authorization ---- */
+
+/* What the read-only role may do: the actions of ClusterPrivilegeResolver's
+ * MONITOR_CONNECTOR_PATTERN. */
+static bool connector_read_action(const char *action) {
+        return streq(action, "get") || streq(action, "list") || streq(action, "sync_job/get") ||
+               streq(action, "sync_job/list");
+}
+
+/* AuthorizationService denies with AuthorizationDenialMessages.actionDenied(): "action [NAME]
+ * is unauthorized for SUBJECT", the index action's failure context ("on indices [...]"), and
+ * the privileges that would grant it, least first (ClusterPrivilegeResolver.sortByAccessLevel).
+ * The action names changed twice: cluster:admin/xpack/connector/... in 8.12, which only manage
+ * and all granted; indices:data/read|write/xpack/connector/... on the connector (or sync job)
+ * index from 8.13 (pull request 105289, merged for 8.13), granted by index privileges; and from
+ * 9.0 the cluster names again, granted by monitor_connector and manage_connector (pull request
+ * 119863). The secrets stayed cluster actions, which manage_connector leaves out. */
+static int authorize(struct ctx *c, const char *action) {
+        const struct fake_version *v = &c->api->config.version;
+        const char *who = c->read_only_subject, *secret = startswith(action, "secret/");
+        _cleanup_free_ char *m = NULL;
+        int r;
+
+        if (!who || connector_read_action(action))
+                return 0;
+        if (secret)
+                m = strdup_printf("action [cluster:admin/xpack/connector/%s] is unauthorized for %s, this "
+                                  "action is granted by the cluster privileges [%s,manage,all]",
+                                  action, who,
+                                  streq(secret, "get") ? "read_connector_secrets" : "write_connector_secrets");
+        else if (fake_version_at_least(v, 8, 13) && !fake_version_at_least(v, 9, 0))
+                /* RBACEngine denies before resolving the request's index: the context names it as
+                 * the request does. */
+                m = strdup_printf("action [indices:data/write/xpack/connector/%s] is unauthorized for %s "
+                                  "on indices [%s], this action is granted by the index privileges "
+                                  "[write,all]",
+                                  action, who, startswith(action, "sync_job/") ? SYNC_JOB_INDEX : CONNECTOR_INDEX);
+        else
+                m = strdup_printf("action [cluster:admin/xpack/connector/%s] is unauthorized for %s, this "
+                                  "action is granted by the cluster privileges [%s]",
+                                  action, who,
+                                  fake_version_at_least(v, 9, 0) ? "manage_connector,manage,all" : "manage,all");
+        if (!m)
+                return -ENOMEM;
+        r = reply_error(c, 403, "security_exception", m);
+        return r < 0 ? r : 1;
+}
+
+int fake_ctx_authorize(struct fake_ctx *c, const char *action) {
+        return authorize(ctx_of(c), action);
+}
+
 /* ---- documents in responses ---- */
 
 static void append_doc(struct strbuf *sb, const struct fake_doc *d) {
@@ -728,9 +784,15 @@ static int reply_not_found(struct ctx *c, const char *reason) {
         return reply_error(c, 404, "resource_not_found_exception", reason);
 }
 
+/* GET and DELETE of a missing connector. 8.12's ConnectorIndexService named the bare id (new
+ * ResourceNotFoundException(connectorId), read in the release that had only the 8.12 endpoints);
+ * later ones word it "connector [ID] not found" (connectorNotFoundErrorMsg). */
 static int reply_connector_not_found(struct ctx *c, const char *id) {
-        _cleanup_free_ char *m = strdup_printf("connector [%s] not found", id);
+        _cleanup_free_ char *m = NULL;
 
+        if (!fake_version_at_least(&c->api->config.version, 8, 13))
+                return reply_not_found(c, id);
+        m = strdup_printf("connector [%s] not found", id);
         return m ? reply_not_found(c, m) : -ENOMEM;
 }
 
@@ -877,7 +939,7 @@ static int handle_list(struct ctx *c) {
                         return r < 0 ? r : 0;
         }
         if ((r = check_page(c, from, size)) != 0 || (r = finish_params(c, false)) != 0 ||
-            (r = check_result_window(c, from, size, CONNECTOR_INDEX)) != 0)
+            (r = authorize(c, "list")) != 0 || (r = check_result_window(c, from, size, CONNECTOR_INDEX)) != 0)
                 return r < 0 ? r : 0;
         q.index_names = (const char *const *) index_names;
         q.n_index_names = n_index_names;
@@ -906,8 +968,7 @@ static int handle_get(struct ctx *c) {
                 if (r != 0)
                         return r < 0 ? r : 0;
         }
-        r = finish_params(c, false);
-        if (r != 0)
+        if ((r = finish_params(c, false)) != 0 || (r = authorize(c, "get")) != 0)
                 return r < 0 ? r : 0;
         d = fake_store_get_connector(c->api->store, c->path_param);
         if (!d || (d->deleted && !include_deleted && fake_version_at_least(&c->api->config.version, 9, 0)))
@@ -934,8 +995,7 @@ static int handle_delete(struct ctx *c) {
                 if (r != 0)
                         return r < 0 ? r : 0;
         }
-        r = finish_params(c, false);
-        if (r != 0)
+        if ((r = finish_params(c, false)) != 0 || (r = authorize(c, "delete")) != 0)
                 return r < 0 ? r : 0;
         d = fake_store_get_connector(c->api->store, c->path_param);
         if (!fake_version_at_least(v, 9, 0) || hard) {
@@ -1035,6 +1095,44 @@ static int reply_parse_error(struct ctx *c, unsigned line, unsigned col, const c
         return r < 0 ? r : 1;
 }
 
+/* SuggestingErrorOnUnknown: "[parser] unknown field [x]", with "did you mean" the declared fields
+ * closest to it by Lucene's Levenshtein distance (above 0.5), best first, then by name.
+ * 'fields' as parse_body() takes it. */
+static char *unknown_field_message(const char *parser, const char *name, const char *const *fields) {
+        struct cand {
+                float d;
+                const char *k;
+        } cands[16];
+        struct strbuf sb = {};
+        char *m = NULL;
+        size_t n = 0;
+
+        for (size_t i = 0; fields[i] && n < ELEMENTSOF(cands); i += 2) {
+                float d = lucene_levenshtein(name, fields[i]);
+                size_t k = n++;
+
+                if (d <= 0.5f) {
+                        n--;
+                        continue;
+                }
+                /* Insertion sort: by distance, best first, then by name. */
+                for (; k > 0 && (cands[k - 1].d < d || (cands[k - 1].d == d && strcmp(cands[k - 1].k, fields[i]) > 0));
+                     k--)
+                        cands[k] = cands[k - 1];
+                cands[k] = (struct cand){ d, fields[i] };
+        }
+        sb_printf(&sb, "[%s] unknown field [%s]", parser, name);
+        if (n == 1)
+                sb_printf(&sb, " did you mean [%s]?", cands[0].k);
+        else if (n > 1) {
+                sb_puts(&sb, " did you mean any of [");
+                for (size_t i = 0; i < n; i++)
+                        sb_printf(&sb, "%s%s", i ? ", " : "", cands[i].k);
+                sb_puts(&sb, "]?");
+        }
+        return sb_steal(&sb, &m) < 0 ? NULL : m;
+}
+
 /* Parses a request body with an ObjectParser's strictness: known fields of the right type only.
  * 'fields' alternates names and kinds ('s' string, 'b' boolean). Returns 1 after answering. */
 static int parse_body(struct ctx *c, const char *parser, const char *const *fields, cJSON **ret) {
@@ -1077,8 +1175,7 @@ static int parse_body(struct ctx *c, const char *parser, const char *const *fiel
                                 return m ? reply_parse_error(c, line, col, m) : -ENOMEM;
                         }
                 if (!kind) {
-                        _cleanup_free_ char *m =
-                                strdup_printf("[%s] unknown field [%s]", parser, it->string);
+                        _cleanup_free_ char *m = unknown_field_message(parser, it->string, fields);
 
                         json_location(body, len, name_at, &line, &col);
                         return m ? reply_parse_error(c, line, col, m) : -ENOMEM;
@@ -1173,6 +1270,41 @@ static int new_connector_source(const struct fake_version *v, const cJSON *req, 
         return sb_steal(&sb, ret);
 }
 
+/* The validate() of PutConnectorAction and PostConnectorAction on 9.x (ConnectorActionRequest's
+ * validateIndexName() and validateManagedConnectorIndexPrefix(), elastic/elasticsearch#117778):
+ * an index name Elasticsearch would refuse, and an Elastic-managed (native) connector on an index
+ * without the "content-" prefix. Not modelled before 9.0, whose request validation was not read.
+ * 0, 1 after answering, or -ENOMEM. */
+static int validate_put(struct ctx *c, const cJSON *req) {
+        const char *index_name = json_string_or_null(req, "index_name");
+        const cJSON *native = cJSON_GetObjectItemCaseSensitive(req, "is_native");
+        _cleanup_free_ char *problem = NULL, *m = NULL;
+        struct strbuf sb = {};
+        unsigned n = 0;
+        int r;
+
+        if (!fake_version_at_least(&c->api->config.version, 9, 0) || !index_name)
+                return 0;
+        r = fake_index_name_check(index_name, &problem);
+        if (r < 0)
+                return r;
+        sb_puts(&sb, "Validation Failed: ");
+        if (r > 0)
+                sb_printf(&sb, "%u: [%s] InvalidIndexNameException[Invalid index name [%s], %s];", ++n,
+                          index_name, index_name, problem);
+        if ((cJSON_IsTrue(native) || (cJSON_IsString(native) && streq(native->valuestring, "true"))) &&
+            !startswith(index_name, "content-"))
+                sb_printf(&sb,
+                          "%u: Index [%s] is invalid. Index attached to an Elastic-managed connector must "
+                          "start with the prefix: [content-];",
+                          ++n, index_name);
+        r = sb_steal(&sb, &m);
+        if (r < 0 || n == 0)
+                return r;
+        r = reply_error(c, 400, "action_request_validation_exception", m);
+        return r < 0 ? r : 1;
+}
+
 static int handle_put(struct ctx *c, bool with_id) {
         static const char *const fields[] = { "description", "s", "index_name", "s", "is_native",    "b",
                                               "language",    "s", "name",       "s", "service_type", "s",
@@ -1202,8 +1334,9 @@ static int handle_put(struct ctx *c, bool with_id) {
                 if (!j)
                         return -ENOMEM;
         }
-        r = finish_params(c, true);
-        if (r != 0)
+        /* TransportAction.execute(): the request's validate(), then the security filter. */
+        if ((r = finish_params(c, true)) != 0 || (r = validate_put(c, j)) != 0 ||
+            (r = authorize(c, streq(c->req->method, "POST") ? "post" : "put")) != 0)
                 return r < 0 ? r : 0;
         if (with_id)
                 id = c->path_param;
@@ -1302,6 +1435,7 @@ static int handle_sync_job_list(struct ctx *c) {
                         return -ENOMEM;
         }
         if ((r = check_page(c, from, size)) != 0 || (r = finish_params(c, false)) != 0 ||
+            (r = authorize(c, "sync_job/list")) != 0 ||
             (r = check_result_window(c, from, size, SYNC_JOB_INDEX)) != 0)
                 return r < 0 ? r : 0;
         q.job_types = (const char *const *) types;
@@ -1329,8 +1463,7 @@ static int handle_sync_job_get(struct ctx *c) {
         int r;
 
         (void) param_str(c, "connector_sync_job_id");
-        r = finish_params(c, false);
-        if (r != 0)
+        if ((r = finish_params(c, false)) != 0 || (r = authorize(c, "sync_job/get")) != 0)
                 return r < 0 ? r : 0;
         d = fake_store_get_sync_job(c->api->store, c->path_param);
         if (!d)
@@ -1344,8 +1477,7 @@ static int handle_sync_job_delete(struct ctx *c) {
         int r;
 
         (void) param_str(c, "connector_sync_job_id");
-        r = finish_params(c, false);
-        if (r != 0)
+        if ((r = finish_params(c, false)) != 0 || (r = authorize(c, "sync_job/delete")) != 0)
                 return r < 0 ? r : 0;
         r = fake_store_remove_sync_job(c->api->store, c->path_param);
         if (r == -ENOENT)
@@ -1386,6 +1518,8 @@ static int handle_sync_job_post(struct ctx *c) {
                 m = strdup_printf("Unknown ConnectorSyncJobType: %s", job_type);
                 return m ? reply_iae(c, m) : -ENOMEM;
         }
+        if ((r = authorize(c, "sync_job/post")) != 0)
+                return r < 0 ? r : 0;
         conn = fake_store_get_connector(c->api->store, connector_id);
         if (!conn) {
                 m = strdup_printf("Connector with id '%s' does not exist.", connector_id);
@@ -1791,7 +1925,23 @@ static int reply_401(struct ctx *c, const char *reason, const char *additional) 
         return 1;
 }
 
-/* Returns 0 when authenticated, 1 after answering 401. */
+/* The user who owns the fake's API keys, and the role of its read-only user: Elasticsearch names
+ * them in a 403. Chosen here; a real cluster names the key's creator and the user's roles. */
+#define API_KEY_OWNER     "elastic"
+#define READ_ONLY_ROLE    "connector_reader"
+
+/* Whether the encoded 'key' (base64 of id:secret) has the id 'decoded' starts with, up to its
+ * colon at 'id_len'. */
+static bool key_has_id(const char *key, const char *decoded, size_t id_len) {
+        _cleanup_free_ char *known = NULL;
+        size_t len;
+
+        return key && base64_decode(key, strlen(key), &known, &len) == 0 &&
+               strncmp(known, decoded, id_len + 1) == 0;
+}
+
+/* Returns 0 when authenticated, 1 after answering 401. A read-only credential sets
+ * c->read_only_subject. */
 static int authenticate(struct ctx *c) {
         const struct fake_api_config *cfg = &c->api->config;
         const char *h = c->req->authorization, *scheme = fake_auth_scheme(h), *cred;
@@ -1801,7 +1951,8 @@ static int authenticate(struct ctx *c) {
                 "for this request";
         int r;
 
-        if (!cfg->api_key && !cfg->basic_user && !cfg->bearer)
+        if (!cfg->api_key && !cfg->basic_user && !cfg->bearer && !cfg->api_key_read_only &&
+            !cfg->basic_read_only_user)
                 return 0;
         cred = h ? h + strcspn(h, " ") : NULL;
         while (cred && *cred == ' ')
@@ -1824,15 +1975,19 @@ static int authenticate(struct ctx *c) {
                 if (!colon || colon == decoded) {
                         return reply_401(c, unable, "API key: invalid ApiKey value");
                 } else {
-                        _cleanup_free_ char *known = NULL,
-                                            *id = strndup(decoded, (size_t) (colon - decoded));
-                        size_t klen;
+                        _cleanup_free_ char *id = strndup(decoded, (size_t) (colon - decoded));
+                        size_t id_len = (size_t) (colon - decoded);
 
                         if (!id)
                                 return -ENOMEM;
-                        if (cfg->api_key &&
-                            base64_decode(cfg->api_key, strlen(cfg->api_key), &known, &klen) == 0 &&
-                            strncmp(known, decoded, (size_t) (colon - decoded + 1)) == 0)
+                        if (cfg->api_key_read_only && streq(cred, cfg->api_key_read_only)) {
+                                /* AuthorizationDenialMessages: an API key has privileges, not roles. */
+                                c->read_only_subject =
+                                        strdup_printf("API key id [%s] of user [" API_KEY_OWNER "]", id);
+                                return c->read_only_subject ? 0 : -ENOMEM;
+                        }
+                        if (key_has_id(cfg->api_key, decoded, id_len) ||
+                            key_has_id(cfg->api_key_read_only, decoded, id_len))
                                 m = strdup_printf("API key: invalid credentials for API key [%s]", id);
                         else
                                 m = strdup_printf("API key: unable to find apikey with id %s", id);
@@ -1858,6 +2013,12 @@ static int authenticate(struct ctx *c) {
                 if (cfg->basic_user && streq(user, cfg->basic_user) && cfg->basic_password &&
                     streq(colon + 1, cfg->basic_password))
                         return 0;
+                if (cfg->basic_read_only_user && streq(user, cfg->basic_read_only_user) &&
+                    cfg->basic_read_only_password && streq(colon + 1, cfg->basic_read_only_password)) {
+                        c->read_only_subject = strdup_printf(
+                                "user [%s] with effective roles [" READ_ONLY_ROLE "]", user);
+                        return c->read_only_subject ? 0 : -ENOMEM;
+                }
                 m = strdup_printf("unable to authenticate user [%s] for REST request [%s]", user,
                                   c->req->raw_target);
                 return m ? reply_401(c, m, NULL) : -ENOMEM;

@@ -32,6 +32,13 @@ struct fake_api_config {
         const char *basic_user;
         const char *basic_password;
         const char *bearer;
+        /* Credentials of a role that may read connectors but not manage them (the cluster
+         * privileges monitor and monitor_connector, or what a version had for them): every
+         * other connector action is a 403 security_exception. An API key must be base64 of
+         * id:secret (its id is in the message). Borrowed; NULL when not given. */
+        const char *api_key_read_only;
+        const char *basic_read_only_user;
+        const char *basic_read_only_password;
         long max_result_window; /* index.max_result_window, 10000 by default */
         /* What GET / reports (copied); NULL: FAKE_CLUSTER_UUID, FAKE_CLUSTER_NAME. */
         const char *cluster_uuid;

@@ -17,7 +17,13 @@
  *     --api-key KEY          require "Authorization: ApiKey KEY" (KEY as sent: base64 of id:secret)
  *     --basic USER:PASS      accept HTTP Basic authentication with these credentials
  *     --bearer TOKEN         accept "Authorization: Bearer TOKEN"
- *                            (with none of the three, security is off: no credentials needed)
+ *     --api-key-read-only KEY, --basic-read-only USER:PASS
+ *                            accept a credential whose role may read connectors and sync jobs
+ *                            but not manage them: every other connector action is a 403
+ *                            security_exception worded as the version words it (KEY must be
+ *                            base64 of id:secret; the key's owner is "elastic", the user's role
+ *                            "connector_reader")
+ *                            (with none of these, security is off: no credentials needed)
  *     --faults FILE          fault rules, {"faults": [RULE...]} (see tests/fake/README.md): match
  *                            on method, path, count, skip, probability; act with delay_ms,
  *                            status (retry_after, type, reason), body (content_type), drop,
@@ -685,6 +691,8 @@ static void help(void) {
                "  --api-key KEY           require Authorization: ApiKey KEY\n"
                "  --basic USER:PASS       accept Basic authentication\n"
                "  --bearer TOKEN          accept Authorization: Bearer TOKEN\n"
+               "  --api-key-read-only KEY accept an API key that may read connectors, not manage them\n"
+               "  --basic-read-only USER:PASS  a user who may read connectors, not manage them\n"
                "  --faults FILE           fault rules {\"faults\": [...]}: method, path, count, skip,\n"
                "                          probability; delay_ms, status, retry_after, type, reason,\n"
                "                          body, content_type, drop, malformed, truncate,\n"
@@ -722,6 +730,8 @@ int main(int argc, char *argv[]) {
                 OPT_API_KEY,
                 OPT_BASIC,
                 OPT_BEARER,
+                OPT_API_KEY_READ_ONLY,
+                OPT_BASIC_READ_ONLY,
                 OPT_FAULTS,
                 OPT_FAULT_SEED,
                 OPT_LOG,
@@ -741,6 +751,8 @@ int main(int argc, char *argv[]) {
                 { "api-key", required_argument, NULL, OPT_API_KEY },
                 { "basic", required_argument, NULL, OPT_BASIC },
                 { "bearer", required_argument, NULL, OPT_BEARER },
+                { "api-key-read-only", required_argument, NULL, OPT_API_KEY_READ_ONLY },
+                { "basic-read-only", required_argument, NULL, OPT_BASIC_READ_ONLY },
                 { "faults", required_argument, NULL, OPT_FAULTS },
                 { "fault-seed", required_argument, NULL, OPT_FAULT_SEED },
                 { "log", required_argument, NULL, OPT_LOG },
@@ -756,7 +768,7 @@ int main(int argc, char *argv[]) {
         };
         const char *port_file = NULL, *seed = NULL, *faults_file = NULL, *log_path = NULL, *cert_file = NULL,
                    *key_file = NULL, *version = "9.1.3";
-        _cleanup_free_ char *basic_user = NULL, *cert = NULL, *key = NULL;
+        _cleanup_free_ char *basic_user = NULL, *reader = NULL, *cert = NULL, *key = NULL;
         struct fake_api_config cfg = { .max_result_window = 10000 };
         long port = 0, fault_seed = 1, parent = 0, v;
         struct MHD_Daemon *d;
@@ -806,6 +818,34 @@ int main(int argc, char *argv[]) {
                 case OPT_BEARER:
                         cfg.bearer = optarg;
                         break;
+                case OPT_API_KEY_READ_ONLY: {
+                        _cleanup_free_ char *decoded = NULL;
+                        size_t len;
+
+                        /* A 403 names the key's id. */
+                        if (base64_decode(optarg, strlen(optarg), &decoded, &len) < 0 ||
+                            !memchr(decoded, ':', len) || decoded[0] == ':') {
+                                fprintf(stderr, "fake-cluster: --api-key-read-only wants base64 of id:secret\n");
+                                return 1;
+                        }
+                        cfg.api_key_read_only = optarg;
+                        break;
+                }
+                case OPT_BASIC_READ_ONLY: {
+                        const char *colon = strchr(optarg, ':');
+
+                        if (!colon) {
+                                fprintf(stderr, "fake-cluster: --basic-read-only wants USER:PASS\n");
+                                return 1;
+                        }
+                        free(reader);
+                        reader = strndup(optarg, (size_t) (colon - optarg));
+                        if (!reader)
+                                return 1;
+                        cfg.basic_read_only_user = reader;
+                        cfg.basic_read_only_password = colon + 1;
+                        break;
+                }
                 case OPT_FAULTS:
                         faults_file = optarg;
                         break;

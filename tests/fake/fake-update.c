@@ -1836,6 +1836,7 @@ static int set_field(cJSON *o, const char *key, cJSON *v) {
 struct call {
         struct fake_ctx *c;
         const struct fake_version *v;
+        enum fake_update_endpoint endpoint;
         bool v9;
         const char *id;
         cJSON *body; /* the parsed request body */
@@ -1915,13 +1916,35 @@ static void validate_id(struct call *k) {
                                    : "[connector_id] cannot be null or empty.");
 }
 
-/* TransportAction.execute(): a request that fails validate() is answered before anything runs. */
+/* The end of each endpoint's action name (Update*Action.NAME), after "xpack/connector/". */
+static const char *const action_names[_FAKE_UPDATE_MAX] = {
+        [FAKE_UPDATE_NAME] = "update_name",
+        [FAKE_UPDATE_CONFIGURATION] = "update_configuration",
+        [FAKE_UPDATE_SCHEDULING] = "update_scheduling",
+        [FAKE_UPDATE_PIPELINE] = "update_pipeline",
+        [FAKE_UPDATE_FILTERING] = "update_filtering",
+        [FAKE_UPDATE_FILTERING_ACTIVATE] = "update_filtering/activate",
+        [FAKE_UPDATE_FILTERING_VALIDATION] = "update_filtering/draft_validation",
+        [FAKE_UPDATE_INDEX_NAME] = "update_index_name",
+        [FAKE_UPDATE_SERVICE_TYPE] = "update_service_type",
+        [FAKE_UPDATE_NATIVE] = "update_native",
+        [FAKE_UPDATE_API_KEY_ID] = "update_api_key_id",
+        [FAKE_UPDATE_FEATURES] = "update_features",
+        [FAKE_UPDATE_STATUS] = "update_status",
+        [FAKE_UPDATE_ERROR] = "update_error",
+        [FAKE_UPDATE_CHECK_IN] = "update_last_seen",
+        [FAKE_UPDATE_LAST_SYNC] = "update_last_sync_stats",
+};
+
+/* TransportAction.execute(): a request that fails validate() is answered before anything runs;
+ * then the security filter authorizes the action. Every endpoint passes here once, before it
+ * reads or writes the store. */
 static int check_invalid(struct call *k) {
         _cleanup_free_ char *list = NULL, *m = NULL;
         int r;
 
         if (k->n_invalid == 0 && !k->invalid.oom)
-                return 0;
+                return fake_ctx_authorize(k->c, action_names[k->endpoint]);
         r = sb_steal(&k->invalid, &list);
         if (r < 0)
                 return r;
@@ -2745,6 +2768,7 @@ int fake_update_handle(struct fake_ctx *c, enum fake_update_endpoint endpoint) {
         struct call k = {
                 .c = c,
                 .v = fake_ctx_version(c),
+                .endpoint = endpoint,
                 .id = fake_ctx_path_param(c),
         };
         int r;

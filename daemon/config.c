@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "duration.h"
 #include "plan.h"
 #include "url.h"
 #include "util.h"
@@ -59,55 +60,6 @@ struct config *config_free(struct config *c) {
         strv_free(c->confirm_removed_sets);
         free(c);
         return NULL;
-}
-
-/* The units of a duration, largest first: a compound duration goes down this list. */
-static const struct {
-        const char *unit;
-        usec_t usec;
-} units[] = {
-        { "h", USEC_PER_HOUR },
-        { "m", USEC_PER_MINUTE },
-        { "s", USEC_PER_SEC },
-        { "ms", USEC_PER_MSEC },
-};
-
-int config_parse_duration(const char *s, usec_t *ret) {
-        usec_t total = 0;
-        size_t next = 0; /* the largest unit still allowed */
-
-        assert(s);
-
-        if (!*s)
-                return -EINVAL;
-        while (*s) {
-                uint64_t v = 0;
-                size_t n = 0, u;
-
-                if (!isdigit((unsigned char) *s))
-                        return -EINVAL;
-                for (; isdigit((unsigned char) *s); s++) {
-                        if (v > (UINT64_MAX - 9) / 10)
-                                return -ERANGE;
-                        v = v * 10 + (uint64_t) (*s - '0');
-                }
-                while (s[n] >= 'a' && s[n] <= 'z')
-                        n++;
-                if (n == 0)
-                        return -EINVAL;
-                for (u = next; u < ELEMENTSOF(units); u++)
-                        if (strlen(units[u].unit) == n && strncmp(s, units[u].unit, n) == 0)
-                                break;
-                if (u >= ELEMENTSOF(units))
-                        return -EINVAL;
-                if (v > (USEC_INFINITY - 1) / units[u].usec || total > USEC_INFINITY - 1 - v * units[u].usec)
-                        return -ERANGE;
-                total += v * units[u].usec;
-                next = u + 1;
-                s += n;
-        }
-        *ret = total;
-        return 0;
 }
 
 struct parser {
@@ -266,7 +218,7 @@ static int read_duration(struct parser *p, const struct yaml_read_node *n, const
                 return error_at(p, n, "'%s' needs a unit (ms, s, m or h), e.g. '%ss'", path, n->value);
         if (!yaml_read_is_string(n))
                 return type_error(p, n, path, want);
-        r = config_parse_duration(n->value, ret);
+        r = duration_parse(n->value, ret);
         if (r == -ERANGE)
                 return error_at(p, n, "'%s' is too long a duration: '%s'", path, n->value);
         if (r < 0)
@@ -276,19 +228,6 @@ static int read_duration(struct parser *p, const struct yaml_read_node *n, const
                         "e.g. 500ms, 30s, 5m, 1h30m)",
                         path, n->value);
         return 0;
-}
-
-/* Writes a duration the way the config file does ("168h", "1h30m"): whole milliseconds only. */
-static void format_duration(usec_t u, char *buf, size_t size) {
-        size_t n = 0;
-
-        buf[0] = 0;
-        for (size_t i = 0; i < ELEMENTSOF(units) && n < size; i++) {
-                if (u < units[i].usec)
-                        continue;
-                n += (size_t) snprintf(buf + n, size - n, "%" PRIu64 "%s", u / units[i].usec, units[i].unit);
-                u %= units[i].usec;
-        }
 }
 
 /* A duration longer than 0, and no longer than k->max when that is set. */
@@ -305,7 +244,7 @@ static int get_duration(struct parser *p, const struct yaml_read_node *n, const 
         if (k->max > 0 && v > k->max) {
                 char max[64];
 
-                format_duration(k->max, max, sizeof(max));
+                duration_format(k->max, max, sizeof(max));
                 /* Durations have no unit for days: say how many days the limit is. */
                 if (k->max % (24 * USEC_PER_HOUR) == 0)
                         return error_at(p, n, "'%s' must be at most %s (%" PRIu64 " days), got '%s'",

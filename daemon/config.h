@@ -147,8 +147,3 @@ static inline void config_freep(struct config **c) {
 
 /* "none", "api_key", "basic", "bearer". */
 const char *config_auth_to_string(enum cluster_auth a);
-
-/* Parses a duration: one or more terms <integer><unit>, unit ms, s, m or h, units from largest
- * to smallest without repeats ("500ms", "30s", "5m", "1h30m", "1m30s"). Returns 0 and the value;
- * -EINVAL for anything else, bare numbers included; -ERANGE on overflow. */
-int config_parse_duration(const char *s, usec_t *ret);

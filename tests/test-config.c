@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "corpus.h"
+#include "duration.h"
 #include "scratch.h"
 #include "tap.h"
 #include "util.h"
@@ -710,7 +711,7 @@ static void test_durations(void) {
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 usec_t v = 12345;
-                int r = config_parse_duration(cases[i].s, &v);
+                int r = duration_parse(cases[i].s, &v);
 
                 ok(r == cases[i].r && (r < 0 ? v == 12345 : v == cases[i].usec), "duration '%s': %d",
                    cases[i].s, r);

@@ -1,6 +1,6 @@
 /* libFuzzer target: the two time parsers on one input, each checked against what it must return.
  *
- * config_parse_duration() is compared with a second, deliberately plain reading of the grammar
+ * duration_parse() is compared with a second, deliberately plain reading of the grammar
  * (optional terms <digits>h, <digits>m, <digits>s, <digits>ms in that order, at least one, the
  * total below USEC_INFINITY): both must accept the same inputs with the same value.
  *
@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../daemon/config.h" /* not "config.h": that is autoconf's */
 #include "backoff.h"
+#include "duration.h"
 #include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -93,7 +93,7 @@ static void check_duration(const char *s) {
         bool valid;
         int r;
 
-        r = config_parse_duration(s, &got);
+        r = duration_parse(s, &got);
         valid = reference_duration(s, &want);
         assert(r == 0 || r == -EINVAL || r == -ERANGE);
         assert((r == 0) == valid);

@@ -60,7 +60,7 @@ struct op {
         char *id;
         struct call *calls_head, *calls_tail;
 
-        /* OP_GET: with include_deleted=true (9.0+): a soft-deleted connector is found too. */
+        /* OP_GET, OP_LIST: with include_deleted=true (9.0+): soft-deleted connectors are found too. */
         bool include_deleted;
 
         /* OP_LIST: the listing being taken, and which attempt it is. */

@@ -606,7 +606,10 @@ static int identify_begin(struct op *op) {
 static void list_page_done(struct call *call, struct http_response *resp);
 
 static int list_send(struct op *op, uint64_t from, unsigned size) {
-        _cleanup_free_ char *path = strdup_printf("/_connector?from=%" PRIu64 "&size=%u", from, size);
+        /* Before 9.0 nothing is soft-deleted, and the parameter is unknown (a 400). */
+        bool deleted = op->include_deleted && cluster_version_at_least(&op->cluster->info, 9, 0);
+        _cleanup_free_ char *path = strdup_printf("/_connector?from=%" PRIu64 "&size=%u%s", from, size,
+                                                  deleted ? "&include_deleted=true" : "");
 
         if (!path)
                 return -ENOMEM;
@@ -920,12 +923,19 @@ int cluster_identify(struct cluster *c,
                              (union op_callback){ .info = callback }, userdata);
 }
 
-int cluster_list(struct cluster *c,
+int cluster_list(struct cluster *c, bool include_deleted,
                  void (*callback)(struct cluster *c, int error, struct cluster_listing *listing,
                                   const struct cluster_error *err, void *userdata),
                  void *userdata) {
+        _cleanup_(cluster_op_freep) struct op *op = NULL;
+        int r;
+
         assert(callback);
-        return op_new_submit(c, OP_LIST, NULL, (union op_callback){ .list = callback }, userdata);
+        r = op_new(c, OP_LIST, NULL, (union op_callback){ .list = callback }, userdata, &op);
+        if (r < 0)
+                return r;
+        op->include_deleted = include_deleted;
+        return op_submit(TAKE_PTR(op));
 }
 
 int cluster_get(struct cluster *c, const char *id,

@@ -147,15 +147,15 @@ int cluster_identify(struct cluster *c,
                      void *userdata);
 
 /* Lists every connector: GET /_connector?from=N&size=S&<CLUSTER_LIST_FILTER_PATH> page after page
- * (include_deleted is never sent, so 9.x hides soft-deleted connectors; filter_path is left out of
- * the request in messages, which say which page). A listing is used only when it is consistent:
+ * (on 9.0 and later with include_deleted=true when 'include_deleted', else 9.x hides soft-deleted
+ * connectors; filter_path is left out of the request in messages, which say which page). A listing is used only when it is consistent:
  * every page reported the same count and the pages together hold exactly that many distinct
  * connectors. One that is not is taken again after a retry delay (the retry hook is told), up to
  * CLUSTER_LIST_ATTEMPTS_MAX listings; then it fails with -EAGAIN. Fails with -EOVERFLOW when the
  * cluster holds more connectors than the result window lets us see, or at least as many as it (a
  * count at the exact-count limit), after the first page. On success 'listing' (complete) is owned
  * by the callback (free it with cluster_listing_free()). */
-int cluster_list(struct cluster *c,
+int cluster_list(struct cluster *c, bool include_deleted,
                  void (*callback)(struct cluster *c, int error, struct cluster_listing *listing,
                                   const struct cluster_error *err, void *userdata),
                  void *userdata);

@@ -37,6 +37,7 @@ struct cycle {
         size_t n_live_escaped;
         struct exec *exec;
         struct backup_record record;
+        uint64_t plan_realtime_usec; /* the plan's "now" */
 
         sd_event_source *defer;
         sd_event_source *timeout;
@@ -185,6 +186,15 @@ static void load_state(struct cycle *c) {
                 c->state = NULL;
 }
 
+/* Whether the listing should show soft-deleted connectors (on 9.0 and later): when a set may purge
+ * them (prune.purge_after), so that the plan sees the ones due. */
+static bool wants_soft_deleted(const struct cycle *c) {
+        for (size_t i = 0; i < c->manifest->n_sets; i++)
+                if (c->manifest->sets[i].prune_enabled && c->manifest->sets[i].purge_after_usec > 0)
+                        return true;
+        return false;
+}
+
 /* Whether 'it' is an orphan protected because this program deleted it lately and it is back. */
 static bool item_returned(const struct plan_item *it) {
         return it && it->kind == PLAN_PROTECTED && it->reason && streq(it->reason, PLAN_REASON_RETURNED);
@@ -210,15 +220,18 @@ static void log_returned(struct cycle *c) {
         }
 }
 
-/* The connectors deleted lately, for the next cycle: those this cycle deleted, and of the earlier
- * ones, those back and protected (kept while they are listed so) and those not listed for fewer
- * than PLAN_DELETED_CYCLES cycles. Sorted by id, each once; the strings are borrowed. *ret is NULL
- * (and *ret_n 0) when there are none. Returns 0 or -ENOMEM. */
+/* The connectors deleted lately, for the next cycle: those this cycle deleted (deleted_usec now),
+ * and of the earlier ones, those back and protected or listed soft-deleted (kept while they are
+ * listed so, the soft-deleted ones until their purge) and those not listed for fewer than
+ * PLAN_DELETED_CYCLES cycles. An earlier one without a deleted_usec gets now: a purge's clock
+ * starts late, never early. Sorted by id, each once; the strings are borrowed. *ret is NULL (and
+ * *ret_n 0) when there are none. Returns 0 or -ENOMEM. */
 static int deleted_lately(struct cycle *c, struct plan_deleted **ret, size_t *ret_n) {
         const struct plan *p = c->result.plan;
         const struct plan_deleted *old = c->state ? c->state->deleted : NULL;
         size_t n_old = c->state ? c->state->n_deleted : 0, n_new = 0, n = 0, i = 0, j = 0;
         const struct plan_item *deletes = p->items; /* PLAN_DELETE comes first, sorted by id */
+        uint64_t now = c->plan_realtime_usec;
         _cleanup_free_ struct plan_deleted *a = NULL;
 
         for (size_t k = 0; c->exec && k < p->counts[PLAN_DELETE]; k++)
@@ -239,7 +252,7 @@ static int deleted_lately(struct cycle *c, struct plan_deleted **ret, size_t *re
 
                 if (cmp >= 0) {
                         if (c->exec && exec_get_outcome(c->exec, d) == EXEC_DELETED)
-                                a[n++] = (struct plan_deleted){ .id = d->id };
+                                a[n++] = (struct plan_deleted){ .id = d->id, .deleted_usec = now };
                         j++;
                         if (cmp == 0)
                                 i++;
@@ -248,11 +261,13 @@ static int deleted_lately(struct cycle *c, struct plan_deleted **ret, size_t *re
 
                 const struct plan_item *it = plan_find(p, old[i].id);
                 bool listed = it && it->connector && !it->connector->deleted;
+                bool soft = it && it->connector && it->connector->deleted;
 
-                if (listed ? item_returned(it) : old[i].cycles_absent + 1 < PLAN_DELETED_CYCLES)
+                if (listed ? item_returned(it) : soft || old[i].cycles_absent + 1 < PLAN_DELETED_CYCLES)
                         a[n++] = (struct plan_deleted){
                                 .id = old[i].id,
-                                .cycles_absent = listed ? 0 : old[i].cycles_absent + 1,
+                                .cycles_absent = listed || soft ? 0 : old[i].cycles_absent + 1,
+                                .deleted_usec = old[i].deleted_usec ?: now,
                         };
                 i++;
         }
@@ -670,7 +685,7 @@ static void on_listed(struct cluster *cl, int error, struct cluster_listing *lis
         policy = (struct plan_policy){
                 .max_deletions = cfg->max_deletions,
                 .orphan_grace_usec = cfg->orphan_grace_usec,
-                .now_usec = now_usec(CLOCK_REALTIME),
+                .now_usec = c->plan_realtime_usec = now_usec(CLOCK_REALTIME),
                 .seen = c->state ? c->state->orphans : NULL,
                 .n_seen = c->state ? c->state->n_orphans : 0,
                 .prior = c->state && c->state->have_prior ? c->state->prior : NULL,
@@ -778,7 +793,7 @@ static int start_listing(struct cycle *c) {
                           "cluster's "
                           "identity is not checked");
 
-        r = cluster_list(c->cluster, on_listed, c);
+        r = cluster_list(c->cluster, wants_soft_deleted(c), on_listed, c);
         if (r < 0) {
                 cycle_log(c, LOG_ERR, r, MESSAGE_CLUSTER_FAILED, "Failed to start listing the cluster: %m");
                 summary_printf(c, "failed to list: %s", strerror(-r));

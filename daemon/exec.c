@@ -120,6 +120,8 @@ static void op_fields_init(struct op_fields *of, const struct exec_op *op) {
                 of->f[of->n++] = (struct log_field){ "CONNECTOR_INDEX_NAME", c->index_name };
         of->f[of->n++] = (struct log_field){ "DELETE_SYNC_JOBS", op->delete_sync_jobs ? "true" : "false" };
         of->f[of->n++] = (struct log_field){ "HARD", op->hard ? "true" : "false" };
+        if (it->purge)
+                of->f[of->n++] = (struct log_field){ "PURGE", "true" };
         if (op->backup_path)
                 of->f[of->n++] = (struct log_field){ "BACKUP_PATH", op->backup_path };
 }
@@ -214,7 +216,10 @@ static void on_deleted(struct cluster *c, int error, enum cluster_delete_result 
                 outcome = EXEC_DELETED;
                 log_event(LOG_NOTICE, 0, MESSAGE_CONNECTOR_DELETED, of.f, of.n, "Deleted connector '%s'%s%s",
                           id, op->delete_sync_jobs ? " and its sync jobs" : "",
-                          op->hard ? " (hard delete)" : "");
+                          op->item->purge ? " for good (hard delete), soft-deleted by this program "
+                                            "longer than prune.purge_after ago"
+                          : op->hard      ? " (hard delete)"
+                                          : "");
                 if (result == CLUSTER_DELETED_PARTLY) {
                         e->result.jobs_failed++;
                         op_fields_status(&of, err);
@@ -582,7 +587,10 @@ again:
                         break;
                 op = &e->ops[e->next++];
                 op->state = OP_READING;
-                r = cluster_get(e->cluster, op->item->id, on_document, op);
+                /* A purge reads the soft-deleted document, which a plain GET does not find. */
+                r = op->item->purge
+                            ? cluster_get_including_deleted(e->cluster, op->item->id, on_document, op)
+                            : cluster_get(e->cluster, op->item->id, on_document, op);
                 if (r < 0) {
                         struct op_fields of;
 

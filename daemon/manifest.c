@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "duration.h"
 #include "manifest.h"
 #include "manifest-walk.h"
 #include "plan.h"
@@ -298,8 +299,41 @@ static int parse_selector(struct loader *l, const struct yaml_read_node *n, stru
         return 0;
 }
 
+/* spec.prune.purge_after: a duration as the config file writes them, or off (0). */
+static int get_purge_after(struct loader *l, const struct yaml_read_node *n, uint64_t *ret) {
+        static const char path[] = "spec.prune.purge_after";
+        usec_t v;
+        int r;
+
+        /* A plain off is a YAML 1.1 boolean to the reader, but here it can only mean the word. */
+        if (n->kind == YAML_READ_SCALAR && (n->type == YAML_READ_STRING || n->type == YAML_READ_BOOL_1_1) &&
+            streq(n->value, "off")) {
+                *ret = 0;
+                return 0;
+        }
+        if (n->kind == YAML_READ_SCALAR && n->type == YAML_READ_INT)
+                return error_at(l, n, "'%s' needs a unit (ms, s, m or h), e.g. '%sh', or off", path,
+                                n->value);
+        if (!yaml_read_is_string(n))
+                return type_error(l, n, path, "a duration such as 168h, or off");
+        r = duration_parse(n->value, &v);
+        if (r == -ERANGE)
+                return error_at(l, n, "'%s' is too long a duration: '%s'", path, n->value);
+        if (r < 0)
+                return error_at(
+                        l, n,
+                        "'%s' is not a valid duration: '%s' (write an integer and a unit, ms, s, m or "
+                        "h, e.g. 168h, or off)",
+                        path, n->value);
+        if (v == 0)
+                return error_at(l, n, "'%s' must be longer than 0: write 'off' to turn it off", path);
+        *ret = v;
+        return 0;
+}
+
 static int parse_prune(struct loader *l, const struct yaml_read_node *n, struct plan_set *s) {
-        static const char *const keys[] = { "enabled", "delete_sync_jobs", "hard", "allow_empty" };
+        static const char *const keys[] = { "enabled", "delete_sync_jobs", "hard", "allow_empty",
+                                            "purge_after" };
         bool *fields[] = { &s->prune_enabled, &s->delete_sync_jobs, &s->hard, &s->allow_empty };
         const struct yaml_read_node *v[ELEMENTSOF(keys)];
         char path[PATH_BUF];
@@ -310,13 +344,27 @@ static int parse_prune(struct loader *l, const struct yaml_read_node *n, struct 
         r = yaml_read_mapping_slots(n, l->file, "spec.prune", keys, ELEMENTSOF(keys), v, l->errors);
         if (r == -ENOMEM)
                 return r;
-        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
                 if (!v[i])
                         continue;
                 r = get_bool(l, v[i], yaml_read_path_key(path, sizeof(path), "spec.prune", keys[i]),
                              fields[i]);
                 if (r == -ENOMEM)
                         return r;
+        }
+        if (v[4]) {
+                r = get_purge_after(l, v[4], &s->purge_after_usec);
+                if (r == -ENOMEM)
+                        return r;
+                /* A hard delete leaves nothing to purge: the two together are a misreading. */
+                if (r >= 0 && s->purge_after_usec > 0 && s->hard) {
+                        r = error_at(l, v[4],
+                                     "'spec.prune.purge_after' purges soft-deleted connectors, but "
+                                     "'spec.prune.hard: true' deletes them for good at once: drop one of "
+                                     "the two");
+                        if (r == -ENOMEM)
+                                return r;
+                }
         }
         return 0;
 }

@@ -313,13 +313,53 @@ static uint64_t orphan_since(const struct plan_policy *policy, const char *id) {
         return e && e->since_usec <= policy->now_usec ? e->since_usec : policy->now_usec;
 }
 
+static const struct plan_deleted *find_deleted(const struct plan_policy *policy, const char *id) {
+        if (!policy || policy->n_deleted == 0)
+                return NULL;
+        return bsearch(id, policy->deleted, policy->n_deleted, sizeof(struct plan_deleted), deleted_cmp);
+}
+
+/* a + b, or UINT64_MAX when that overflows: a time that never comes. */
+static uint64_t add_saturated(uint64_t a, uint64_t b) {
+        return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* Decides about a listed, soft-deleted connector that 'n_owners' sets own, none of them with
+ * pruning disabled when 'all_prune'; 'purge_after' is the longest purge_after of the owners, 0
+ * when one of them has none. 'policy' NULL: a recheck of a purge, which the listing found due. */
+static int item_soft_deleted(struct plan_item *it, bool all_prune, uint64_t purge_after, bool sync,
+                             const struct plan_policy *policy, bool rechecking_purge) {
+        const struct plan_deleted *d = find_deleted(policy, it->id);
+
+        if (all_prune && purge_after > 0 && (rechecking_purge || (d && d->deleted_usec > 0))) {
+                uint64_t due = rechecking_purge ? 0 : add_saturated(d->deleted_usec, purge_after);
+
+                if (rechecking_purge || policy->now_usec >= due) {
+                        it->kind = PLAN_DELETE;
+                        it->purge = it->hard = true;
+                        it->delete_sync_jobs = sync;
+                        it->since_usec = rechecking_purge ? 0 : d->deleted_usec;
+                        return 0;
+                }
+                it->kind = PLAN_PROTECTED;
+                it->deletable_at_usec = due;
+                it->reason = strdup(PLAN_REASON_PURGE_AT);
+                return it->reason ? 0 : -ENOMEM;
+        }
+        it->kind = PLAN_PROTECTED;
+        it->reason = strdup("soft-deleted in the cluster (deleted: true); not deleted again");
+        return it->reason ? 0 : -ENOMEM;
+}
+
 /* Decides about a listed connector no set declares; id is a copy of its id. 'owners' (n_sets
- * long) is scratch space. 'policy' (NULL for none) decides between PLAN_DELETE and PLAN_WAITING. */
+ * long) is scratch space. 'policy' (NULL for none) decides between PLAN_DELETE and PLAN_WAITING,
+ * and about purges; without it, 'rechecking_purge' says a purge is being decided again. */
 static int item_undeclared(struct plan_item *it, const struct plan_set *sets, size_t n_sets, const char *id,
                            const struct plan_connector *c, const struct plan_set **owners,
-                           const struct plan_policy *policy) {
+                           const struct plan_policy *policy, bool rechecking_purge) {
         size_t n_owners = 0, n_no_prune = 0;
-        bool sync = true, hard = true;
+        uint64_t purge_after = 0;
+        bool sync = true, hard = true, all_purge = true;
         int r;
 
         it->id = strdup(id);
@@ -335,6 +375,8 @@ static int item_undeclared(struct plan_item *it, const struct plan_set *sets, si
                 hard = hard && sets[i].hard;
                 if (!sets[i].prune_enabled)
                         n_no_prune++;
+                all_purge = all_purge && sets[i].purge_after_usec > 0;
+                purge_after = MAX(purge_after, sets[i].purge_after_usec);
         }
 
         if (n_owners == 0) {
@@ -346,14 +388,11 @@ static int item_undeclared(struct plan_item *it, const struct plan_set *sets, si
         if (r < 0)
                 return r;
 
-        if (c->deleted) {
-                it->kind = PLAN_PROTECTED;
-                it->reason = strdup("soft-deleted in the cluster (deleted: true); not deleted again");
-                return it->reason ? 0 : -ENOMEM;
-        }
+        if (c->deleted)
+                return item_soft_deleted(it, n_no_prune == 0, all_purge ? purge_after : 0, sync, policy,
+                                         rechecking_purge);
 
-        if (n_no_prune == 0 && policy && policy->n_deleted > 0 &&
-            bsearch(id, policy->deleted, policy->n_deleted, sizeof(struct plan_deleted), deleted_cmp)) {
+        if (n_no_prune == 0 && find_deleted(policy, id)) {
                 it->kind = PLAN_PROTECTED;
                 it->reason = strdup(PLAN_REASON_RETURNED);
                 return it->reason ? 0 : -ENOMEM;
@@ -620,7 +659,7 @@ static int builder_decide(struct builder *b, const struct ref *d, const struct r
 
         if (d)
                 return item_declared(it, b->sets + b->decl_set[d->pos], d->id, conn, c && c->deleted);
-        return item_undeclared(it, b->sets, b->n_sets, c->id, conn, b->scratch, b->policy);
+        return item_undeclared(it, b->sets, b->n_sets, c->id, conn, b->scratch, b->policy, false);
 }
 
 int plan_build(const struct plan_set *sets, size_t n_sets, const struct plan_connector *actual,
@@ -841,11 +880,16 @@ int plan_recheck(const struct plan_set *sets, size_t n_sets, const struct plan_i
         owners = calloc(MAX(n_sets, (size_t) 1), sizeof(*owners));
         if (!owners)
                 return -ENOMEM;
-        r = item_undeclared(&now, sets, n_sets, c->id, c, owners, NULL);
+        r = item_undeclared(&now, sets, n_sets, c->id, c, owners, NULL, item->purge);
         if (r < 0)
                 goto finish;
 
-        if (now.kind == PLAN_DELETE && now.n_sets == item->n_sets) {
+        if (item->purge && !c->deleted) {
+                ret->reason = strdup("it is no longer soft-deleted (deleted: false): something restored it");
+                r = ret->reason ? 0 : -ENOMEM;
+                goto finish;
+        }
+        if (now.kind == PLAN_DELETE && now.purge == item->purge && now.n_sets == item->n_sets) {
                 same = true;
                 for (size_t i = 0; i < now.n_sets && same; i++)
                         same = streq(now.sets[i], item->sets[i]);

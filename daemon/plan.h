@@ -34,6 +34,9 @@ struct plan_set {
         bool delete_sync_jobs; /* default false */
         bool hard;             /* default false */
         bool allow_empty;      /* default false */
+        /* prune.purge_after: how long after this program soft-deleted a connector (Elasticsearch
+         * 9.0+, hard false) it deletes it for good; 0 (the default): never. */
+        uint64_t purge_after_usec;
         struct plan_declared *connectors;
         size_t n_connectors;
 };
@@ -64,6 +67,7 @@ struct plan_orphan_seen {
 struct plan_deleted {
         char *id;
         uint64_t cycles_absent;
+        uint64_t deleted_usec; /* when (CLOCK_REALTIME, usec); 0: not known */
 };
 
 /* How many cycles a deleted connector is remembered while not listed. */
@@ -119,7 +123,10 @@ struct plan_item {
          * declared id the cluster lists as soft-deleted (PLAN_MISSING too), that connector. */
         const struct plan_connector *connector;
         bool delete_sync_jobs; /* PLAN_DELETE: every owning set says so */
-        bool hard;             /* PLAN_DELETE: every owning set says so */
+        bool hard;             /* PLAN_DELETE: every owning set says so, or a purge */
+        /* PLAN_DELETE: the hard delete of a connector this program soft-deleted, once every owning
+         * set's prune.purge_after has passed (the connector is listed with deleted: true). */
+        bool purge;
         /* PLAN_DELETE/PROTECTED: the owning sets; KEEP/MISSING: the declaring set; UNMANAGED:
          * none. Sorted by name (bytewise), no name twice. */
         char **sets;
@@ -129,7 +136,8 @@ struct plan_item {
         char *reason;
         /* PLAN_DELETE, PLAN_WAITING: since when it is an orphan (CLOCK_REALTIME, usec). */
         uint64_t since_usec;
-        /* PLAN_WAITING: when it becomes deletable. */
+        /* PLAN_WAITING: when it becomes deletable; PLAN_PROTECTED with PLAN_REASON_PURGE_AT: when
+         * it is purged. */
         uint64_t deletable_at_usec;
 };
 
@@ -144,10 +152,16 @@ struct plan {
  * and must outlive the plan (items point at actual connectors).
  *
  * Beyond the semantics of connector-reconciler-manifest(5), the rules where it is silent:
- * - A soft-deleted connector (deleted: true) is never deleted again. Declared, it is
- *   PLAN_MISSING (it exists but does not serve), with a reason. Owned and not declared, it is
- *   PLAN_PROTECTED with the reason "soft-deleted ...", so that `plan` still shows it. Owned by
+ * - A soft-deleted connector (deleted: true) is never deleted again, but for a purge. Declared,
+ *   it is PLAN_MISSING (it exists but does not serve), with a reason. Owned and not declared, it
+ *   is PLAN_PROTECTED with the reason "soft-deleted ...", so that `plan` still shows it. Owned by
  *   no set, it is PLAN_UNMANAGED like any other.
+ * - Purge: an owned, undeclared, soft-deleted connector that policy->deleted records with a
+ *   deleted_usec (this program deleted it then), when every owning set prunes and has a
+ *   purge_after, is PLAN_DELETE with hard and purge once the longest of those purge_after has
+ *   passed since (now_usec at or after deleted_usec + purge_after), and PLAN_PROTECTED with
+ *   PLAN_REASON_PURGE_AT and deletable_at_usec until then. Grace does not apply (it was an
+ *   orphan long enough to be deleted once); max_deletions and the removed-set rule do.
  * - A declared id is PLAN_KEEP with the declaring set even when no set's selector owns it.
  * - allow_empty: a set with prune.enabled, no declared connectors and allow_empty false blocks
  *   the cycle when its selector owns any listed connector at all, soft-deleted ones and ones
@@ -192,13 +206,15 @@ void plan_recheck_done(struct plan_recheck *r);
  * read now ('declared': whether the manifests declare its id). It stays to be deleted only when it
  * is still an orphan of exactly the same sets, all of them pruning, and not soft-deleted; the flags
  * are those of the sets that own it now. Anything else (declared now, owned by another set or by
- * none, protected, soft-deleted) is "changed since the listing", with the reason. Grace,
- * max_deletions and allow_empty are not applied again: they were, on the whole listing. Returns 0
- * and fills *ret, or -ENOMEM. */
+ * none, protected, soft-deleted) is "changed since the listing", with the reason. A purge
+ * (item->purge) is the other way round: it stays one only while the connector is still
+ * soft-deleted, owned by exactly the same sets, all of them pruning and each with a purge_after
+ * (read with include_deleted, since on 9.x a plain GET answers 404 for it). Grace, purge_after's
+ * time, max_deletions and allow_empty are not applied again: they were, on the whole listing.
+ * Returns 0 and fills *ret, or -ENOMEM. */
 int plan_recheck(const struct plan_set *sets, size_t n_sets, const struct plan_item *item,
                  const struct plan_connector *c, bool declared, struct plan_recheck *ret);
 
-/* Frees the plan and everything it owns (not the inputs it borrows). Accepts NULL; returns NULL. */
 /* The item of 'id', or NULL. O(log n). */
 const struct plan_item *plan_find(const struct plan *p, const char *id);
 
@@ -208,6 +224,12 @@ const struct plan_item *plan_find(const struct plan *p, const char *id);
         "Elastic Agent re-creates hard-deleted connectors); not deleted again until it is declared, no " \
         "longer owned, or gone"
 
+/* The reason of a connector this program soft-deleted, waiting for prune.purge_after to pass
+ * (deletable_at_usec says until when). */
+#define PLAN_REASON_PURGE_AT \
+        "soft-deleted by this program (deleted: true); deleted for good once prune.purge_after has passed"
+
+/* Frees the plan and everything it owns (not the inputs it borrows). Accepts NULL; returns NULL. */
 struct plan *plan_free(struct plan *p);
 static inline void plan_freep(struct plan **p) {
         if (*p)

@@ -64,9 +64,10 @@ int report_plan_json_ctx(FILE *f, const struct plan *p, const struct report_cont
 
                         switch (it->kind) {
                         case PLAN_DELETE:
-                                (void) fprintf(f, ",\"delete_sync_jobs\":%s,\"hard\":%s,\"sets\":[",
-                                               it->delete_sync_jobs ? "true" : "false",
-                                               it->hard ? "true" : "false");
+                                (void) fprintf(
+                                        f, ",\"delete_sync_jobs\":%s,\"hard\":%s,\"purge\":%s,\"sets\":[",
+                                        it->delete_sync_jobs ? "true" : "false", it->hard ? "true" : "false",
+                                        it->purge ? "true" : "false");
                                 for (size_t j = 0; j < it->n_sets; j++) {
                                         if (j > 0)
                                                 (void) fputc(',', f);
@@ -82,6 +83,13 @@ int report_plan_json_ctx(FILE *f, const struct plan *p, const struct report_cont
                         case PLAN_PROTECTED:
                                 (void) fputs(",\"reason\":", f);
                                 json_write_string(f, it->reason);
+                                if (it->deletable_at_usec > 0) {
+                                        char at[32];
+
+                                        (void) fprintf(f, ",\"purge_at\":\"%s\"",
+                                                       format_time(at, it->deletable_at_usec));
+                                } else
+                                        (void) fputs(",\"purge_at\":null", f);
                                 break;
                         case PLAN_WAITING: {
                                 char since[32], at[32];
@@ -177,10 +185,10 @@ int report_plan_text_ctx(FILE *f, const struct plan *p, const struct report_cont
                                 (void) fputs("  (", f);
                                 text_sets(f, it, "sets");
                                 if (it->delete_sync_jobs || it->hard)
-                                        (void) fprintf(f, "; %s%s%s",
+                                        (void) fprintf(f, "; %s%s%s%s",
                                                        it->delete_sync_jobs ? "delete_sync_jobs" : "",
                                                        it->delete_sync_jobs && it->hard ? ", " : "",
-                                                       it->hard ? "hard" : "");
+                                                       it->hard ? "hard" : "", it->purge ? ", purge" : "");
                                 (void) fputc(')', f);
                                 break;
                         case PLAN_PROTECTED:
@@ -210,6 +218,11 @@ int report_plan_text_ctx(FILE *f, const struct plan *p, const struct report_cont
                         if (it->reason) {
                                 (void) fputs(": ", f);
                                 text_string(f, it->reason);
+                        }
+                        if (it->kind == PLAN_PROTECTED && it->deletable_at_usec > 0) {
+                                char at[32];
+
+                                (void) fprintf(f, " (at %s)", format_time(at, it->deletable_at_usec));
                         }
                         (void) fputc('\n', f);
                 }

@@ -296,13 +296,33 @@ static int read_string(struct json_scan *s, const char *list, size_t index, cons
         return 0;
 }
 
-/* Reads one entry, after its '{', into *ret_id and *ret_set or *ret_since. */
+/* Reads the integer member 'member' of entry 'index' of 'list', its key read already. */
+static int read_u64(struct json_scan *s, const char *list, size_t index, const char *member, uint64_t *ret,
+                    char **reterr_message) {
+        struct json_scan_token v;
+        int r;
+
+        r = next(s, &v, reterr_message);
+        if (r < 0)
+                return r;
+        r = parse_u64(&v, ret);
+        if (r == -ERANGE)
+                return bad(reterr_message, "'%s[%zu].%s' is larger than %" PRIu64, list, index, member,
+                           UINT64_MAX);
+        if (r == 0)
+                return bad(reterr_message, "'%s[%zu].%s' is not a non-negative integer", list, index,
+                           member);
+        return 0;
+}
+
+/* Reads one entry, after its '{', into *ret_id and *ret_set or *ret_since, and for "deleted" its
+ * optional "deleted_usec" into *ret_deleted_usec (0 when absent). */
 static int read_entry(struct json_scan *s, enum list_kind kind, size_t index, char **ret_id, char **ret_set,
-                      uint64_t *ret_since, char **reterr_message) {
+                      uint64_t *ret_since, uint64_t *ret_deleted_usec, char **reterr_message) {
         const char *list = list_names[kind], *second = second_names[kind];
         _cleanup_free_ char *id = NULL, *set = NULL;
-        bool have_second = false;
-        uint64_t since = 0;
+        bool have_second = false, have_deleted_usec = false;
+        uint64_t since = 0, deleted_usec = 0;
         int r;
 
         for (;;) {
@@ -326,25 +346,20 @@ static int read_entry(struct json_scan *s, enum list_kind kind, size_t index, ch
                                 return bad(reterr_message, "'%s[%zu].%s' is given twice", list, index,
                                            second);
                         have_second = true;
-                        if (kind == LIST_PRIOR) {
+                        if (kind == LIST_PRIOR)
                                 r = read_string(s, list, index, "set", 0, &set, reterr_message);
-                                if (r < 0)
-                                        return r;
-                        } else {
-                                struct json_scan_token v;
-
-                                r = next(s, &v, reterr_message);
-                                if (r < 0)
-                                        return r;
-                                r = parse_u64(&v, &since);
-                                if (r == -ERANGE)
-                                        return bad(reterr_message, "'%s[%zu].%s' is larger than %" PRIu64,
-                                                   list, index, second, UINT64_MAX);
-                                if (r == 0)
-                                        return bad(reterr_message,
-                                                   "'%s[%zu].%s' is not a non-negative integer", list, index,
-                                                   second);
-                        }
+                        else
+                                r = read_u64(s, list, index, second, &since, reterr_message);
+                        if (r < 0)
+                                return r;
+                } else if (kind == LIST_DELETED && json_scan_string_equal(&key, "deleted_usec")) {
+                        if (have_deleted_usec)
+                                return bad(reterr_message, "'%s[%zu].deleted_usec' is given twice", list,
+                                           index);
+                        have_deleted_usec = true;
+                        r = read_u64(s, list, index, "deleted_usec", &deleted_usec, reterr_message);
+                        if (r < 0)
+                                return r;
                 } else {
                         char where[32];
 
@@ -363,6 +378,7 @@ static int read_entry(struct json_scan *s, enum list_kind kind, size_t index, ch
                 *ret_set = TAKE_PTR(set);
         else
                 *ret_since = since;
+        *ret_deleted_usec = deleted_usec;
         return 0;
 }
 
@@ -401,7 +417,7 @@ static int read_list(struct json_scan *s, enum list_kind kind, struct state *st,
         for (size_t i = 0;; i++) {
                 const char *previous;
                 char *id = NULL, *set = NULL;
-                uint64_t since = 0;
+                uint64_t since = 0, deleted_usec = 0;
                 int c;
 
                 r = next(s, &t, reterr_message);
@@ -412,7 +428,7 @@ static int read_list(struct json_scan *s, enum list_kind kind, struct state *st,
                 if (t.type != JSON_SCAN_OBJECT_BEGIN)
                         return bad(reterr_message, "'%s[%zu]' is not an object", list, i);
 
-                r = read_entry(s, kind, i, &id, &set, &since, reterr_message);
+                r = read_entry(s, kind, i, &id, &set, &since, &deleted_usec, reterr_message);
                 if (r < 0)
                         return r;
 
@@ -434,8 +450,11 @@ static int read_list(struct json_scan *s, enum list_kind kind, struct state *st,
                         a = grow(st->deleted, &allocated, i + 1, sizeof st->deleted[0]);
                         if (a) {
                                 st->deleted = a;
-                                a[st->n_deleted++] =
-                                        (struct plan_deleted){ .id = id, .cycles_absent = since };
+                                a[st->n_deleted++] = (struct plan_deleted){
+                                        .id = id,
+                                        .cycles_absent = since,
+                                        .deleted_usec = deleted_usec,
+                                };
                         }
                         r = a ? 0 : -ENOMEM;
                 } else {
@@ -727,6 +746,10 @@ static void write_deleted(FILE *f, const struct state *s) {
                 write_string(f, s->deleted[i].id);
                 (void) fputs(",\"cycles_absent\":", f);
                 write_u64(f, s->deleted[i].cycles_absent);
+                if (s->deleted[i].deleted_usec > 0) {
+                        (void) fputs(",\"deleted_usec\":", f);
+                        write_u64(f, s->deleted[i].deleted_usec);
+                }
                 (void) fputc('}', f);
         }
         (void) fputs("\n]", f);

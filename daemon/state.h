@@ -17,7 +17,7 @@
  *   {"id":"ID","set":"SET"},
  *   ...
  *   ],"deleted":[
- *   {"id":"ID","cycles_absent":N},
+ *   {"id":"ID","cycles_absent":N,"deleted_usec":N},
  *   ...
  *   ]}
  *
@@ -27,9 +27,11 @@
  * out its plan is recorded yet, which differs from an empty list) and "deleted" (optional, left
  * out when empty: the connectors this program deleted lately, plan.h's struct plan_deleted), no
  * other member, none twice.
- * Each entry is an object with exactly its two members, in any order; "id" is a non-empty string
- * of at most STATE_ID_MAX bytes, "set" a non-empty string, "since_usec" and "cycles_absent" a
- * non-negative integer
+ * Each entry is an object with exactly its two members, in any order, and for "deleted" an
+ * optional third, "deleted_usec" (when this program deleted it, CLOCK_REALTIME; left out when not
+ * known, as in files written before it was kept); "id" is a non-empty string
+ * of at most STATE_ID_MAX bytes, "set" a non-empty string, "since_usec", "cycles_absent" and
+ * "deleted_usec" a non-negative integer
  * written in digits only (no sign, fraction or exponent) that fits 64 bits. In each array the ids
  * are sorted bytewise, each at most once. A caller treats a file that is not exactly this as empty
  * (and says so): a lost state restarts every clock, it never shortens one. */

@@ -501,7 +501,7 @@ int main(int argc, char **argv) {
         else if (streq(verb, "identify") && optind == argc)
                 r = cluster_info(c, on_first_info, NULL);
         else if (streq(verb, "list") && optind == argc)
-                r = cluster_list(c, on_list, NULL);
+                r = cluster_list(c, false, on_list, NULL);
         else if (streq(verb, "get") && optind + 1 == argc)
                 r = cluster_get(c, argv[optind], on_get, NULL);
         else if (streq(verb, "sync-jobs") && optind + 1 == argc)

@@ -259,6 +259,7 @@ write_seed() {
 #   --service-types LIST  selector.service_types: [LIST]
 #   --delete-sync-jobs    prune.delete_sync_jobs: true
 #   --allow-empty         prune.allow_empty: true
+#   --purge-after D       prune.purge_after: D
 # The connectors come last, so that a test can append "    - id: ..." lines.
 write_set() {
         _set_file=$1 _set_name=$2 _set_prefix=$3 _set_types='' _set_prune=
@@ -268,6 +269,7 @@ write_set() {
                 --service-types) _set_types=$2; shift 2 ;;
                 --delete-sync-jobs) _set_prune="$_set_prune    delete_sync_jobs: true\n"; shift ;;
                 --allow-empty) _set_prune="$_set_prune    allow_empty: true\n"; shift ;;
+                --purge-after) _set_prune="$_set_prune    purge_after: $2\n"; shift 2 ;;
                 *) break ;;
                 esac
         done

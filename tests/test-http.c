@@ -533,7 +533,7 @@ static void test_cluster_cancel(sd_event *e) {
 
         c = client_for(e, responder_start(e, &resp, true));
         cluster_set_retry_hook(c, on_retry, &o);
-        assert_se(cluster_list(c, on_list, &o) >= 0);
+        assert_se(cluster_list(c, false, on_list, &o) >= 0);
         for (unsigned i = 0; i < 200 && o.n_retries == 0; i++)
                 assert_se(sd_event_run(e, 50 * USEC_PER_MSEC) >= 0);
         is_int(o.n_retries, 1, "a 503 with Retry-After: 30 schedules a retry");
@@ -552,7 +552,7 @@ static void test_cluster_cancel(sd_event *e) {
         hanging = (struct outcome){};
         routes[2].response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
         assert_se(cluster_get(c, "y", on_get, &freeing) >= 0);
-        assert_se(cluster_list(c, on_list, &hanging) >= 0);
+        assert_se(cluster_list(c, false, on_list, &hanging) >= 0);
         for (unsigned i = 0; i < 200 && freeing.n_callbacks == 0; i++)
                 assert_se(sd_event_run(e, 50 * USEC_PER_MSEC) >= 0);
         is_int(freeing.n_callbacks, 1, "after a cancel the client works again");

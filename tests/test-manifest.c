@@ -134,7 +134,18 @@ static void test_defaults(void) {
            "minimal.yaml: an omitted selector matches everything (no lists)");
         ok(s->prune_enabled && !s->delete_sync_jobs && !s->hard && !s->allow_empty,
            "minimal.yaml: prune defaults: enabled true, delete_sync_jobs, hard, allow_empty false");
+        ok(s->purge_after_usec == 0, "minimal.yaml: prune.purge_after defaults to off");
         ok(s->n_connectors == 0 && !s->connectors, "minimal.yaml: no connectors");
+}
+
+static void test_purge_after(void) {
+        _cleanup_(manifest_freep) struct manifest *m = load_ok("purge.yaml");
+
+        if (!ok(m && m->n_sets == 2, "purge.yaml: two sets"))
+                return;
+        ok(m->sets[0].purge_after_usec == 168 * USEC_PER_HOUR && !m->sets[0].hard,
+           "purge.yaml: purge_after 168h read, and the delete stays soft");
+        ok(m->sets[1].purge_after_usec == 0, "purge.yaml: purge_after: off is off");
 }
 
 static void test_values(void) {
@@ -142,14 +153,9 @@ static void test_values(void) {
                 const char *file;
                 size_t sets, declared;
         } counts[] = {
-                { "bom-crlf.yaml", 1, 1 },
-                { "full.yaml", 1, 2 },
-                { "id-512-bytes.yaml", 1, 1 },
-                { "minimal.yaml", 1, 0 },
-                { "name-63.yaml", 2, 0 },
-                { "quoting.yaml", 1, 5 },
-                { "selector-lists.yaml", 1, 2 },
-                { "multi-document.yml", 2, 3 },
+                { "bom-crlf.yaml", 1, 1 }, { "full.yaml", 1, 2 },           { "id-512-bytes.yaml", 1, 1 },
+                { "minimal.yaml", 1, 0 },  { "name-63.yaml", 2, 0 },        { "purge.yaml", 2, 2 },
+                { "quoting.yaml", 1, 5 },  { "selector-lists.yaml", 1, 2 }, { "multi-document.yml", 2, 3 },
                 { "tree", 5, 5 },
         };
 
@@ -747,6 +753,7 @@ int main(void) {
         test_good_corpus();
         test_full();
         test_defaults();
+        test_purge_after();
         test_values();
         test_tree();
 

@@ -42,7 +42,7 @@ set_manifest a "$(header team-a)
 plan_json
 is "$RC" 0 "plan exits 0"
 is "$(echo "$PLAN" | jq -c '.delete')" \
-        '[{"id":"a-2","delete_sync_jobs":false,"hard":false,"sets":["team-a"]},{"id":"a-3","delete_sync_jobs":false,"hard":false,"sets":["team-a"]}]' \
+        '[{"id":"a-2","delete_sync_jobs":false,"hard":false,"purge":false,"sets":["team-a"]},{"id":"a-3","delete_sync_jobs":false,"hard":false,"purge":false,"sets":["team-a"]}]' \
         "selector: every key must match (a-4's index name does not), a list matches any item"
 is "$(echo "$PLAN" | jq -c '.keep')" '[{"id":"a-1","set":"team-a"}]' "declared: kept, with its set"
 is "$(echo "$PLAN" | jq -c '.missing')" '[{"id":"a-missing","set":"team-a"}]' "declared but absent: missing"
@@ -84,7 +84,7 @@ set_manifest sp "$(header sharepoint)
   connectors: []"
 plan_json
 is "$(echo "$PLAN" | jq -c '.delete')" \
-        '[{"id":"a-2","delete_sync_jobs":true,"hard":false,"sets":["drives","team-a"]},{"id":"a-4","delete_sync_jobs":true,"hard":false,"sets":["drives"]}]' \
+        '[{"id":"a-2","delete_sync_jobs":true,"hard":false,"purge":false,"sets":["drives","team-a"]},{"id":"a-4","delete_sync_jobs":true,"hard":false,"purge":false,"sets":["drives"]}]' \
         "overlap: delete_sync_jobs when every owner says so, hard only when every owner does"
 is "$(echo "$PLAN" | jq -c '[.protected[] | .id]')" '["a-3"]' "prune disabled in one of two owning sets: protected"
 echo "$PLAN" | jq -e '.protected[0].reason | test("sharepoint")' >/dev/null; ok $? "the reason names the set"

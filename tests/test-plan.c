@@ -3,8 +3,8 @@
  * Each row gives the sets, the cluster's connectors and the policy in a compact notation, and
  * the expected plan as one string, so a failure prints the whole plan it got:
  *
- *   set:       "NAME [id=P,P] [svc=T,T] [idx=P,P] [noprune] [sync] [hard] [allow_empty] [decl=ID,ID]"
- *              (prune on, sync/hard/allow_empty off unless named)
+ *   set:       "NAME [id=P,P] [svc=T,T] [idx=P,P] [noprune] [sync] [hard] [allow_empty] [purge=SECONDS]
+ *              [decl=ID,ID]" (prune on, sync/hard/allow_empty/purge_after off unless named)
  *   actual:    space-separated "[!]ID[|SERVICE_TYPE[|INDEX_NAME]]"; '!' = soft-deleted,
  *              an absent or empty field = NULL
  *   max:       safety.max_deletions, NULL = unlimited
@@ -13,9 +13,9 @@
  *   prior:     space-separated "ID=SET": who declared what in the last cycle that ran; NULL = none
  *              recorded
  *   confirmed: comma-separated names of removed sets confirmed
- *   deleted:   space-separated ids this program deleted lately
+ *   deleted:   space-separated "ID[@SECONDS]": ids this program deleted lately, and when
  *   want:      the items in plan order, space-separated:
- *              delete:ID(SETS[,sync][,hard])  protected:ID(SETS: REASON)  keep:ID(SET)
+ *              delete:ID(SETS[,sync][,hard][,purge])  protected:ID(SETS[,at=SECONDS]: REASON)  keep:ID(SET)
  *              missing:ID(SET[: REASON])  unmanaged:ID  waiting:ID(SETS[,sync][,hard],until=SECONDS)
  *              (SETS joined by '+')
  *   blocked:   the expected reason, or NULL
@@ -486,6 +486,77 @@ static const struct row rows[] = {
                 .want = "delete:y(A) keep:k(A) protected:x(A: " PLAN_REASON_RETURNED ")",
         },
 
+        /* Purging what this program soft-deleted (prune.purge_after). */
+        {
+                .name = "purge: due, a hard delete; not yet, protected until when it is due",
+                .sets = { "A purge=100 sync decl=k" },
+                .actual = "k !x !y",
+                .grace = "0@1000",
+                .deleted = "x@900 y@901",
+                .want = "delete:x(A,sync,hard,purge) keep:k(A) protected:y(A,at=1001: " PLAN_REASON_PURGE_AT
+                        ")",
+        },
+        {
+                .name = "purge: never a tombstone this program did not make, or made at a time not known",
+                .sets = { "A purge=100 decl=k" },
+                .actual = "k !x !y !z",
+                .grace = "0@1000",
+                .deleted = "y z@0",
+                .want = "keep:k(A) protected:x(A: " SOFT ") protected:y(A: " SOFT ") protected:z(A: " SOFT
+                        ")",
+        },
+        {
+                .name = "purge: every owning set must purge, and the longest purge_after counts",
+                .sets = { "A id=a purge=100 allow_empty", "B svc=s purge=500 allow_empty",
+                          "C svc=t allow_empty" },
+                .actual = "!a1|s !a2|t !a3|u",
+                .grace = "0@500",
+                .deleted = "a1@100 a2@100 a3@100",
+                .want = "delete:a3(A,hard,purge) protected:a1(A+B,at=600: " PLAN_REASON_PURGE_AT
+                        ") protected:a2(A+C: " SOFT ")",
+        },
+        {
+                .name = "purge: a set with pruning disabled keeps the tombstone",
+                .sets = { "A purge=100 allow_empty", "B noprune purge=100" },
+                .actual = "!x",
+                .grace = "0@1000",
+                .deleted = "x@100",
+                .want = "protected:x(A+B: " SOFT ")",
+        },
+        {
+                .name = "purge: declared again, the tombstone is missing, never purged",
+                .sets = { "A purge=100 decl=x" },
+                .actual = "!x",
+                .grace = "0@1000",
+                .deleted = "x@100",
+                .want = "missing:x(A: " SOFT_DECLARED ")",
+        },
+        {
+                .name = "purge: live again after the delete, protected as returned, not purged",
+                .sets = { "A purge=100 decl=k" },
+                .actual = "k x",
+                .grace = "0@1000",
+                .deleted = "x@100",
+                .want = "keep:k(A) protected:x(A: " PLAN_REASON_RETURNED ")",
+        },
+        {
+                .name = "purge: counted against max_deletions, without grace",
+                .sets = { "A purge=100 decl=k" },
+                .actual = "k !x y",
+                .max = "1",
+                .grace = "5000@1000",
+                .deleted = "x@100",
+                .want = "delete:x(A,hard,purge) keep:k(A) waiting:y(A,until=6000)",
+        },
+        {
+                .name = "purge: a due time past the end of time never comes",
+                .sets = { "A purge=18446744073709 decl=k" },
+                .actual = "k !x",
+                .grace = "0@1000",
+                .deleted = "x@18446744073709",
+                .want = "keep:k(A) protected:x(A,at=18446744073709: " PLAN_REASON_PURGE_AT ")",
+        },
+
         /* Removed sets. */
         {
                 .name = "removed set: its connectors, orphans of another set now, block the cycle",
@@ -607,6 +678,8 @@ static void parse_set(const char *spec, struct plan_set *s) {
                         s->hard = true;
                 else if (streq(t, "allow_empty"))
                         s->allow_empty = true;
+                else if ((v = startswith(t, "purge=")))
+                        s->purge_after_usec = strtoull(v, NULL, 10) * USEC_PER_SEC;
                 else {
                         fprintf(stderr, "bad set token '%s'\n", t);
                         abort();
@@ -668,6 +741,10 @@ static char *serialize_full(const struct plan *p, bool reasons) {
                         fputs(",sync", f);
                 if (it->hard)
                         fputs(",hard", f);
+                if (it->purge)
+                        fputs(",purge", f);
+                if (it->kind == PLAN_PROTECTED && it->deletable_at_usec > 0)
+                        fprintf(f, ",at=%" PRIu64, it->deletable_at_usec / USEC_PER_SEC);
                 if (it->kind == PLAN_WAITING)
                         fprintf(f, ",until=%" PRIu64, it->deletable_at_usec / USEC_PER_SEC);
                 if (it->reason)
@@ -714,6 +791,12 @@ static const char *check_invariants(const struct plan *p, const struct plan_conn
                 if (it->kind != PLAN_DELETE && it->kind != PLAN_WAITING &&
                     (it->delete_sync_jobs || it->hard))
                         return "delete flags on an item that is not deleted";
+                if (it->purge &&
+                    (it->kind != PLAN_DELETE || !it->hard || !it->connector || !it->connector->deleted))
+                        return "a purge that is not the hard delete of a soft-deleted connector";
+                if (it->deletable_at_usec > 0 && it->kind != PLAN_WAITING &&
+                    !(it->kind == PLAN_PROTECTED && it->connector && it->connector->deleted))
+                        return "a time to act on an item that is neither waiting nor awaiting its purge";
                 switch (it->kind) {
                 case PLAN_DELETE:
                 case PLAN_WAITING:
@@ -851,8 +934,15 @@ static void input_parse(const struct row *r, struct input *in) {
                 char **ids = split(r->deleted, ' ', &in->n_deleted);
 
                 in->deleted = calloc(MAX(in->n_deleted, (size_t) 1), sizeof(*in->deleted));
-                for (size_t i = 0; i < in->n_deleted; i++)
+                for (size_t i = 0; i < in->n_deleted; i++) {
+                        char *at = strchr(ids[i], '@');
+
                         in->deleted[i] = (struct plan_deleted){ .id = ids[i] };
+                        if (at) {
+                                in->deleted[i].deleted_usec = strtoull(at + 1, NULL, 10) * USEC_PER_SEC;
+                                *at = '\0';
+                        }
+                }
                 free(ids);
                 qsort(in->deleted, in->n_deleted, sizeof(*in->deleted), deleted_cmp);
                 in->policy.deleted = in->deleted;
@@ -1401,6 +1491,69 @@ static void test_random(void) {
 }
 
 /* plan_recheck(): one orphan of set A, decided again on the connector as read later. */
+/* A purge decided again: it stays one only while the connector is still soft-deleted and owned
+ * by the same sets, each purging. */
+static void test_recheck_purge(void) {
+        static const struct {
+                const char *name;
+                const char *now; /* the connector as read: "[!]ID[|SERVICE_TYPE[|INDEX_NAME]]" */
+                bool declared;
+                bool delete;
+                const char *reason;
+        } cases[] = {
+                { "still soft-deleted, same sets", "!x|gd|a-1", false, true, NULL },
+                { "live again", "x|gd|a-1", false, false,
+                  "it is no longer soft-deleted (deleted: false): something restored it" },
+                { "declared now", "!x|gd|a-1", true, false, "the manifests declare it now" },
+                { "owned by another purging set", "!x|gd|b-1", false, false,
+                  "the sets that own it are 'B' now, not 'A' as in the listing" },
+                { "owned by a set without purge_after", "!x|gd|d-1", false, false,
+                  "it is protected now: " SOFT },
+                { "owned by a set that does not prune, too", "!x|keep|a-1", false, false,
+                  "it is protected now: " SOFT },
+        };
+        struct input in;
+        _cleanup_(plan_freep) struct plan *p = NULL;
+        const struct row r = {
+                .sets = { "A idx=a sync purge=100 decl=k", "B idx=b- purge=100 decl=k3",
+                          "C svc=keep noprune decl=k4", "D idx=d- decl=k5" },
+                .actual = "!x|gd|a-1",
+                .grace = "0@1000",
+                .deleted = "x@100",
+        };
+        const struct plan_item *item;
+
+        input_parse(&r, &in);
+        assert_se(plan_build(in.sets, in.n_sets, in.actual, in.n_actual, &in.policy, &p) == 0);
+        item = plan_find(p, "x");
+        if (!ok(item && item->kind == PLAN_DELETE && item->purge && item->hard,
+                "recheck purge: x is a purge of A")) {
+                input_done(&in);
+                return;
+        }
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct plan_connector *now = NULL;
+                struct plan_recheck rc;
+                size_t n_now = 0;
+
+                parse_actual(cases[i].now, &now, &n_now);
+                assert_se(n_now == 1);
+                is_int(plan_recheck(in.sets, in.n_sets, item, now, cases[i].declared, &rc), 0,
+                       "recheck purge, %s: returns 0", cases[i].name);
+                is_int(rc.delete, cases[i].delete, "recheck purge, %s: %s", cases[i].name,
+                       cases[i].delete ? "still purged" : "not purged");
+                if (cases[i].delete)
+                        ok(rc.hard && rc.delete_sync_jobs,
+                           "recheck purge, %s: a hard delete, with the sync jobs", cases[i].name);
+                is_str(rc.reason, cases[i].reason, "recheck purge, %s: reason", cases[i].name);
+                plan_recheck_done(&rc);
+                plan_connector_done(now);
+                free(now);
+        }
+        input_done(&in);
+}
+
 static void test_recheck(void) {
         static const struct {
                 const char *name;
@@ -1473,6 +1626,7 @@ int main(void) {
         for (size_t i = 0; i < ELEMENTSOF(rows); i++)
                 test_row(rows + i, i);
         test_recheck();
+        test_recheck_purge();
         test_invalid_input();
         test_kind_to_string();
         test_done();

@@ -136,7 +136,11 @@ static const char *json_matches(const cJSON *root, const struct plan *p, const c
 
                 if (!cJSON_IsArray(arr))
                         return "a kind is not an array";
-                n_keys = kind == PLAN_DELETE || kind == PLAN_WAITING ? 4 : kind == PLAN_UNMANAGED ? 1 : 2;
+                n_keys = kind == PLAN_DELETE      ? 5
+                         : kind == PLAN_WAITING   ? 4
+                         : kind == PLAN_UNMANAGED ? 1
+                         : kind == PLAN_PROTECTED ? 3
+                                                  : 2;
 
                 for (size_t i = 0; i < p->n_items; i++) {
                         const struct plan_item *it = p->items + i;
@@ -155,7 +159,8 @@ static const char *json_matches(const cJSON *root, const struct plan *p, const c
                         switch (it->kind) {
                         case PLAN_DELETE:
                                 if (!json_bool_is(e, "delete_sync_jobs", it->delete_sync_jobs) ||
-                                    !json_bool_is(e, "hard", it->hard))
+                                    !json_bool_is(e, "hard", it->hard) ||
+                                    !json_bool_is(e, "purge", it->purge))
                                         return "delete flags differ";
                                 sets = cJSON_GetObjectItemCaseSensitive(e, "sets");
                                 if (!cJSON_IsArray(sets) || (size_t) cJSON_GetArraySize(sets) != it->n_sets)
@@ -175,6 +180,11 @@ static const char *json_matches(const cJSON *root, const struct plan *p, const c
                         case PLAN_PROTECTED:
                                 if (!json_str_is(e, "reason", it->reason))
                                         return "reason differs";
+                                if (it->deletable_at_usec > 0
+                                            ? !cJSON_IsString(
+                                                      cJSON_GetObjectItemCaseSensitive(e, "purge_at"))
+                                            : !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(e, "purge_at")))
+                                        return "purge_at differs";
                                 break;
                         case PLAN_WAITING:
                                 sets = cJSON_GetObjectItemCaseSensitive(e, "sets");
@@ -240,18 +250,22 @@ static void test_json(void) {
         out = capture(report_plan_json, small, &r);
         is_int(r, 0, "json, small plan: returns 0");
         is_str(out,
-               "{\"delete\":[{\"id\":\"team-a-old\",\"delete_sync_jobs\":true,\"hard\":true,\"sets\":["
+               "{\"delete\":[{\"id\":\"team-a-old\",\"delete_sync_jobs\":true,\"hard\":true,\"purge\":false,"
+               "\"sets\":["
                "\"team-a\"]},"
-               "{\"id\":\"team-a-tmp\",\"delete_sync_jobs\":false,\"hard\":false,\"sets\":[\"team-a\","
+               "{\"id\":\"team-a-tmp\",\"delete_sync_jobs\":false,\"hard\":false,\"purge\":false,\"sets\":["
+               "\"team-a\","
                "\"team-b\"]},"
-               "{\"id\":\"x-hard\",\"delete_sync_jobs\":false,\"hard\":true,\"sets\":[\"A\"]},"
-               "{\"id\":\"x-sync\",\"delete_sync_jobs\":true,\"hard\":false,\"sets\":[\"A\"]}],"
+               "{\"id\":\"x-hard\",\"delete_sync_jobs\":false,\"hard\":true,\"purge\":false,\"sets\":[\"A\"]"
+               "},"
+               "{\"id\":\"x-sync\",\"delete_sync_jobs\":true,\"hard\":false,\"purge\":false,\"sets\":[\"A\"]"
+               "}],"
                "\"keep\":[{\"id\":\"team-a-hr\",\"set\":\"team-a\"}],"
                "\"missing\":[{\"id\":\"team-a-gone\",\"set\":\"team-a\"},{\"id\":\"team-a-wiki\",\"set\":"
                "\"team-a\"}],"
                "\"unmanaged\":[{\"id\":\"other\"}],"
                "\"protected\":[{\"id\":\"team-b-old\",\"reason\":\"set 'team-b' has prune.enabled: "
-               "false\"}],"
+               "false\",\"purge_at\":null}],"
                "\"waiting\":[],"
                "\"blocked\":null}\n",
                "json, small plan: exact output");

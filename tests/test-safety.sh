@@ -489,8 +489,8 @@ start_fake --seed "$TEST_TMP/seed.json" --version 8.19.0
 write_config "$CFG"
 reconcile -c "$CFG" once
 is "$(deleted_ids | tr '\n' ' ')" "team-a-agent " "18: the orphan is deleted"
-is "$(jq -c '.deleted' "$TEST_TMP/state/state.json")" '[{"id":"team-a-agent","cycles_absent":0}]' \
-        "18: the state folder remembers it"
+is "$(jq -c '[.deleted[] | {id, cycles_absent, when: (.deleted_usec > 0)}]' "$TEST_TMP/state/state.json")" \
+        '[{"id":"team-a-agent","cycles_absent":0,"when":true}]' "18: the state folder remembers it, and when"
 recreate() {
         fake_control POST /_fake/connectors \
                 "{\"connectors\":[$(connector team-a-agent search-a-agent gd)]}" >/dev/null
@@ -521,7 +521,7 @@ is "$(deleted_ids | wc -l)" 2 "18: undeclared again, it is deleted as an orphan"
 # Not back within three cycles: forgotten, and deleted again should it come back later.
 reconcile -c "$CFG" once
 reconcile -c "$CFG" once
-is "$(jq -c '.deleted' "$TEST_TMP/state/state.json")" '[{"id":"team-a-agent","cycles_absent":2}]' \
+is "$(jq -c '[.deleted[] | {id, cycles_absent}]' "$TEST_TMP/state/state.json")" '[{"id":"team-a-agent","cycles_absent":2}]' \
         "18: each cycle that does not list it counts"
 reconcile -c "$CFG" once
 is "$(jq -c '.deleted // []' "$TEST_TMP/state/state.json")" '[]' "18: after three cycles it is forgotten"

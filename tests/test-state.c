@@ -499,7 +499,8 @@ static void test_deleted(void) {
         _cleanup_free_ char *dir = make_dir("deleted"), *file = path_join(dir, STATE_FILE_NAME);
         _cleanup_(state_freep) struct state *s = NULL, *l = NULL;
         char a[] = "a", b[] = "b\n", z[] = "z";
-        struct plan_deleted d[] = { { .id = a, .cycles_absent = 0 }, { .id = b, .cycles_absent = 2 } };
+        struct plan_deleted d[] = { { .id = a, .cycles_absent = 0, .deleted_usec = 1700000000000000 },
+                                    { .id = b, .cycles_absent = 2 } };
         char *message = NULL;
 
         assert_se(state_new(&s) >= 0);
@@ -510,12 +511,14 @@ static void test_deleted(void) {
         s->n_deleted = ELEMENTSOF(d);
         is_int(state_save(dir, s), 0, "two deleted connectors are saved");
         is_str(read_small_file(file),
-               "{\"format_version\":1,\"orphans\":[],\"deleted\":[\n{\"id\":\"a\",\"cycles_absent\":0},\n"
+               "{\"format_version\":1,\"orphans\":[],\"deleted\":[\n{\"id\":\"a\",\"cycles_absent\":0,"
+               "\"deleted_usec\":1700000000000000},\n"
                "{\"id\":\"b\\n\",\"cycles_absent\":2}\n]}\n",
-               "one a line, after the orphans");
+               "one a line, after the orphans; deleted_usec only when known");
         is_int(state_load(dir, &l, &message), 0, "and read back");
         ok(l && l->n_deleted == 2 && streq(l->deleted[0].id, "a") && l->deleted[0].cycles_absent == 0 &&
-                   streq(l->deleted[1].id, "b\n") && l->deleted[1].cycles_absent == 2,
+                   l->deleted[0].deleted_usec == 1700000000000000 && streq(l->deleted[1].id, "b\n") &&
+                   l->deleted[1].cycles_absent == 2 && l->deleted[1].deleted_usec == 0,
            "as they were");
 
         d[0].id = z;
@@ -543,6 +546,15 @@ static void test_deleted(void) {
                           "'deleted[0].cycles_absent' is not a non-negative integer" },
                         { "{\"format_version\":1,\"orphans\":[],\"deleted\":{}}",
                           "'deleted' is not an array" },
+                        { "{\"format_version\":1,\"orphans\":[],\"deleted\":[{\"id\":\"a\",\"cycles_"
+                          "absent\":1,\"deleted_usec\":1.5}]}",
+                          "'deleted[0].deleted_usec' is not a non-negative integer" },
+                        { "{\"format_version\":1,\"orphans\":[],\"deleted\":[{\"id\":\"a\",\"cycles_"
+                          "absent\":1,\"deleted_usec\":1,\"deleted_usec\":1}]}",
+                          "'deleted[0].deleted_usec' is given twice" },
+                        { "{\"format_version\":1,\"orphans\":[{\"id\":\"a\",\"since_usec\":1,"
+                          "\"deleted_usec\":1}]}",
+                          "'orphans[0]' has an unknown member \"deleted_usec\"" },
                 };
 
                 for (size_t i = 0; i < ELEMENTSOF(bad); i++) {

@@ -281,6 +281,16 @@ static void on_sync_jobs(struct cluster *c, int error, struct cluster_sync_jobs 
                 return start_more(e);
         }
         op_fields_init(&of, op);
+        if (error < 0 && !e->jobs_by_client) {
+                /* 8.14+: the cluster deletes the jobs itself; the list is only their record. */
+                op_fields_status(&of, err);
+                log_event(LOG_WARNING, error, NULL, of.f, of.n,
+                          "Failed to list the sync jobs of connector '%s' for its backup, deleting it "
+                          "without them in its backup: %s",
+                          op->item->id, error_text(error, err));
+                op_read_done(op);
+                return start_more(e);
+        }
         if (error < 0) {
                 op_fields_status(&of, err);
                 log_event(
@@ -358,8 +368,9 @@ static void on_document(struct cluster *c, int error, struct cluster_document *d
                 return start_more(e);
         }
 
-        if (op->delete_sync_jobs && e->jobs_by_client) {
-                /* Its jobs are deleted by us, after it: they go into its backup first. */
+        if (op->delete_sync_jobs) {
+                /* Its jobs go into its backup first: on 8.12-8.13 we delete them after it, from
+                 * 8.14 on the cluster does, and the backup is all that is left of them. */
                 r = cluster_list_sync_jobs(e->cluster, it->id, on_sync_jobs, op);
                 if (r < 0) {
                         log_event(LOG_ERR, r, MESSAGE_DELETE_FAILED, of.f, of.n,
@@ -538,8 +549,8 @@ static void start_delete(struct exec *e, struct exec_op *op) {
                 .hard = op->hard,
                 .expected_body = op->doc->body,
                 .expected_size = op->doc->body_size,
-                .sync_job_ids = op->jobs ? (const char *const *) op->jobs->ids : NULL,
-                .n_sync_job_ids = op->jobs ? op->jobs->n_ids : 0,
+                .sync_job_ids = op->jobs && e->jobs_by_client ? (const char *const *) op->jobs->ids : NULL,
+                .n_sync_job_ids = op->jobs && e->jobs_by_client ? op->jobs->n_ids : 0,
         };
         struct op_fields of;
         int r;

@@ -35,6 +35,7 @@ for id in team-a-old team-a-legacy; do
         n=$(fake_requests "select(.connector_id == \"$id\") | .method" | tr -d '"' | tr '\n' ' ')
         is "$n" "GET DELETE " "'$id' is read (for its backup) before it is deleted"
 done
+declare -A jobs_of=([team-a-old]='["job-old-1"]' [team-a-legacy]='[]')
 for id in team-a-old team-a-legacy; do
         f=$(ls "$TEST_TMP/backups/$id".*.json 2>/dev/null)
         [ -n "$f" ]; ok $? "a backup of '$id' exists"
@@ -43,9 +44,9 @@ for id in team-a-old team-a-legacy; do
         is "$(jq -c '.document | del(.deleted)' "$f" 2>/dev/null)" "$(echo "$want" | jq -c 'del(.deleted)')" \
                 "the backup of '$id' holds the document the cluster returned"
         is "$(jq -c '[.format_version, .connector_id, .cluster.name, .cluster.uuid, .cluster.version,
-                      (.manifests.digest | startswith("sha256:")), .delete, .sync_jobs]' "$f" 2>/dev/null)" \
-                "[2,\"$id\",\"fake-cluster\",\"$(fake_control GET / | jq -r .cluster_uuid)\",\"9.1.3\",true,{\"delete_sync_jobs\":true,\"hard\":false},null]" \
-                "the backup of '$id' records the cluster, the manifests and how it was deleted"
+                      (.manifests.digest | startswith("sha256:")), .delete, (.sync_jobs | map(.id))]' "$f" 2>/dev/null)" \
+                "[2,\"$id\",\"fake-cluster\",\"$(fake_control GET / | jq -r .cluster_uuid)\",\"9.1.3\",true,{\"delete_sync_jobs\":true,\"hard\":false},${jobs_of[$id]}]" \
+                "the backup of '$id' records the cluster, the manifests, how it was deleted and the sync jobs the cluster deleted with it"
 done
 is "$(stat -c %a "$TEST_TMP/backups")" 700 "the backup folder has mode 0700"
 grep -q "Deleted connector 'team-a-old' and its sync jobs" "$ERR"; ok $? "each deletion is logged"
@@ -391,6 +392,19 @@ reconcile -c "$CFG" --dry-run once
 is "$(ls "$B" | grep -c "team-a-hr.$older")" 1 "--dry-run removes no backup"
 reconcile -c "$CFG" once
 is "$(ls "$B" | grep -c "team-a-hr.$older")" 1 "backup_retention: off removes none"
+stop_fake
+
+# --- 8.14+: the sync jobs' listing is only their record; when it fails, the delete goes on. ---
+rm -rf "$B" "$TEST_TMP/state"
+start_fake --seed "$TEST_TMP/seed.json"
+fake_control POST /_fake/faults '{"faults":[{"method":"GET","path":"/_connector/_sync_job","status":500}]}' >/dev/null
+write_config "$CFG"
+reconcile -c "$CFG" once
+is "$RC" 0 "sync jobs unlisted: once still exits 0"
+is "$(deleted_ids | tr '\n' ' ')" "team-a-legacy team-a-old " "sync jobs unlisted: the orphans are deleted all the same"
+is "$(jq -c .sync_jobs "$B"/team-a-old.*.json)" null "sync jobs unlisted: the backup says it has none (null)"
+grep -q "Failed to list the sync jobs of connector 'team-a-old' for its backup, deleting it without them in its backup" "$ERR"
+ok $? "sync jobs unlisted: a warning says so"
 stop_fake
 
 tap_done

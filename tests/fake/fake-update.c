@@ -781,6 +781,7 @@ enum vt {
         VT_LONG,               /* VALUE_NUMBER, VALUE_STRING */
         VT_OBJECT,             /* START_OBJECT */
         VT_OBJECT_OR_NULL,     /* START_OBJECT, VALUE_NULL */
+        VT_OBJECT_OR_STRING,   /* START_OBJECT, VALUE_STRING */
         VT_OBJECT_ARRAY,       /* START_OBJECT (a list of one), START_ARRAY */
         VT_STRING_ARRAY,       /* START_ARRAY, VALUE_STRING */
         VT_VALUE,              /* any scalar or null */
@@ -792,6 +793,9 @@ struct pc {
         struct perr *err;
         size_t cur; /* the token the parser stands on (for exceptions thrown by builders) */
         bool v9;    /* Elasticsearch 9.x */
+        /* The field whose value is being read, and the top-level parser. */
+        const struct field *field;
+        const struct schema *top;
 };
 
 struct schema;
@@ -833,6 +837,8 @@ static bool supports(enum vt vt, const cJSON *v) {
                 return cJSON_IsObject(v);
         case VT_OBJECT_OR_NULL:
                 return cJSON_IsObject(v) || cJSON_IsNull(v);
+        case VT_OBJECT_OR_STRING:
+                return cJSON_IsObject(v) || cJSON_IsString(v);
         case VT_OBJECT_ARRAY:
                 return cJSON_IsObject(v) || cJSON_IsArray(v);
         case VT_STRING_ARRAY:
@@ -958,6 +964,7 @@ static int parse_array(struct pc *p, const struct field *f, const cJSON *v, cJSO
 }
 
 static int parse_field(struct pc *p, const struct field *f, const cJSON *v, cJSON **ret) {
+        p->field = f;
         /* declareObjectOrNull(): a null is the null value, never given to the parser. */
         if (f->vt == VT_OBJECT_OR_NULL && cJSON_IsNull(v))
                 return dup_value(v, ret);
@@ -1147,7 +1154,7 @@ static int parse_text(const char *text, size_t len, const struct schema *s, bool
                       struct perr *e, cJSON **ret) {
         _cleanup_cjson_ cJSON *j = NULL, *parsed = NULL;
         const char *end = NULL;
-        struct pc p = { .locs = l, .err = e, .v9 = v9 };
+        struct pc p = { .locs = l, .err = e, .v9 = v9, .top = s };
         int r;
 
         *l = (struct locs){ .text = text, .len = len, .dup = SIZE_MAX };
@@ -2744,6 +2751,76 @@ static int update_last_sync(struct call *k) {
                         return r;
         }
         return apply(k, source, TAKE_PTR(doc));
+}
+
+/* ---- what fake-update.h lends the other endpoint modules ---- */
+
+/* TimeUtils.parseTimeFieldToInstant() behind ConnectorUtils.parseInstant(), for a field declared
+ * OBJECT_OR_STRING: a string is a date; an object is a token it does not take. */
+static int parse_time_field(struct pc *p, const cJSON *v, cJSON **ret) {
+        if (!cJSON_IsString(v))
+                return perr_raise(p->err, loc_value(p->locs, v), "illegal_argument_exception", false,
+                                  "unexpected token [%s] for [%s]", fake_jackson_token(v), p->field->name);
+        return parse_instant(p, v, ret);
+}
+
+/* The constructing function of a lent parser: what was given, in declaration order. */
+static int build_lent(struct pc *p, cJSON **vals, cJSON **ret) {
+        return build_request(p->top, vals, ret);
+}
+
+int fake_update_read_body(struct fake_ctx *c, const char *parser, const struct fake_body_field *fields,
+                          size_t n, cJSON **ret) {
+        static const struct {
+                enum vt vt;
+                value_fn parse;
+        } types[] = {
+                [FAKE_BODY_STRING] = { VT_STRING, NULL },
+                [FAKE_BODY_LONG] = { VT_LONG, NULL },
+                [FAKE_BODY_MAP] = { VT_OBJECT, parse_map },
+                [FAKE_BODY_INSTANT] = { VT_OBJECT_OR_STRING, parse_time_field },
+        };
+        const struct fake_request *req = fake_ctx_request(c);
+        _cleanup_free_ struct field *f = NULL;
+        struct schema s;
+        struct locs l = {};
+        struct perr e = {};
+        cJSON *body = NULL;
+        int r;
+
+        if (req->body_len == 0)
+                return answered(fake_ctx_reply_error(c, 400, "parse_exception", "request body is required", NULL,
+                                                     NULL));
+        f = calloc(n, sizeof(*f));
+        if (!f)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                f[i] = (struct field){ fields[i].name, types[fields[i].type].vt, fields[i].required,
+                                       types[fields[i].type].parse, NULL };
+        s = (struct schema){ parser, false, f, n, build_lent };
+        r = parse_text(req->body, req->body_len, &s, fake_version_at_least(fake_ctx_version(c), 9, 0), &l, &e,
+                       &body);
+        if (r == PARSE_FAILED)
+                r = answered(reply_perr(c, &l, &e));
+        locs_done(&l);
+        perr_done(&e);
+        if (r != 0)
+                return r;
+        r = fake_ctx_finish_params(c, true);
+        if (r != 0) {
+                cJSON_Delete(body);
+                return r;
+        }
+        *ret = body;
+        return 0;
+}
+
+int fake_update_merge(cJSON *source, cJSON *changes) {
+        return merge(source, changes);
+}
+
+int fake_java_hash_order_object(cJSON *o) {
+        return java_hash_order_object(o);
 }
 
 int fake_update_handle(struct fake_ctx *c, enum fake_update_endpoint endpoint) {

@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 struct fake_ctx;
 
 enum fake_update_endpoint {
@@ -61,3 +63,39 @@ bool fake_cron_valid(const char *expression);
  * *ret_problem (malloc'd) saying what is wrong as Elasticsearch words it ("must not start with
  * '_', '-', or '+'"); -ENOMEM. */
 int fake_index_name_check(const char *name, char **ret_problem);
+
+/* What the update endpoints lend the other endpoint modules (fake-syncjob.c, fake-secret.c),
+ * whose request bodies are flat ConstructingObjectParsers, so that every body is read with the
+ * same wording and "[line:col]" positions. */
+
+/* How a lent parser declares a field. */
+enum fake_body_type {
+        FAKE_BODY_STRING,  /* declareString() (or declareField(p.text(), STRING)): VALUE_STRING */
+        FAKE_BODY_LONG,    /* declareLong(): a number, or a string Double.parseDouble() reads */
+        FAKE_BODY_MAP,     /* declareObject(p.map()): START_OBJECT, kept as given */
+        FAKE_BODY_INSTANT, /* declareField(ConnectorUtils.parseInstant(), OBJECT_OR_STRING): a date */
+};
+
+struct fake_body_field {
+        const char *name;
+        enum fake_body_type type;
+        bool required; /* constructorArg() rather than optionalConstructorArg() */
+};
+
+/* RestRequest.contentParser() read by a strict ConstructingObjectParser named 'parser' over
+ * 'fields', then BaseRestHandler's check of the parameters (the handler read its own before).
+ * Answers the error itself: no body ("request body is required"), the parse errors, unrecognized
+ * parameters. 0 with *ret a new object of the fields given, in declaration order (explicit nulls
+ * kept, longs truncated, dates normalized as an Instant is written); 1 once answered; -ENOMEM. */
+int fake_update_read_body(struct fake_ctx *c, const char *parser, const struct fake_body_field *fields,
+                          size_t n, cJSON **ret);
+
+/* Merges 'changes' (consumed: its members move out) into 'source' as an UpdateRequest's partial
+ * document is merged (XContentHelper.update()): objects recursively, other values replaced in
+ * place, new members appended. 1 when anything changed (else Elasticsearch answers "noop"), 0,
+ * or -ENOMEM. */
+int fake_update_merge(cJSON *source, cJSON *changes);
+
+/* Reorders an object's members as a new HashMap holding them (put in their order) iterates them,
+ * see fake_java_hash_order(). 0 or -ENOMEM. */
+int fake_java_hash_order_object(cJSON *o);

@@ -1,8 +1,9 @@
 #pragma once
 
-/* What fake-api.c lends the modules that serve endpoints of their own (fake-update.c): the request
- * being answered and the REST layer's helpers, so that every answer goes out the same way
- * (filter_path, ?pretty, the media type). Internal to the fake cluster. */
+/* What fake-api.c lends the modules that serve endpoints of their own (fake-update.c,
+ * fake-syncjob.c, fake-secret.c): the request being answered and the REST layer's helpers, so
+ * that every answer goes out the same way (filter_path, ?pretty, the media type). Internal to the
+ * fake cluster. */
 
 #include <stdbool.h>
 
@@ -36,6 +37,9 @@ int fake_ctx_finish_params(struct fake_ctx *c, bool reads_body);
  * "secret/get"). 0 when the credential's role grants it, 1 after answering 403
  * security_exception, or -ENOMEM. A handler calls it once, before it reads or writes the store. */
 int fake_ctx_authorize(struct fake_ctx *c, const char *action);
+/* A new document id as Elasticsearch generates one (UUIDs.base64UUID(): 20 URL-safe base64
+ * characters), drawn from --fault-seed as every id the cluster makes. */
+void fake_ctx_generate_id(struct fake_ctx *c, char buf[static 21]);
 /* Answers with 'body' (taken; NULL means -ENOMEM), filtered and indented as asked. 0 or -ENOMEM. */
 int fake_ctx_reply(struct fake_ctx *c, int status, char *body);
 /* Answers with Elasticsearch's error body, see fake_error_body(). 0 or -ENOMEM. */

@@ -11,6 +11,8 @@
 
 #include "fake-api.h"
 #include "fake-api-internal.h"
+#include "fake-secret.h"
+#include "fake-syncjob.h"
 #include "fake-filter.h"
 #include "fake-update.h"
 #include "util.h"
@@ -180,6 +182,8 @@ enum route_id {
         ROUTE_SYNC_JOB_GET,
         ROUTE_SYNC_JOB_DELETE,
         ROUTE_UPDATE, /* one per enum fake_update_endpoint from here on */
+        ROUTE_SYNC_JOB_ACTION = ROUTE_UPDATE + _FAKE_UPDATE_MAX, /* one per enum fake_syncjob_endpoint */
+        ROUTE_SECRET = ROUTE_SYNC_JOB_ACTION + _FAKE_SYNCJOB_MAX, /* one per enum fake_secret_endpoint */
 };
 
 struct ctx {
@@ -190,7 +194,7 @@ struct ctx {
         size_t n_params;
         char *raw_path;
         char *path;       /* decoded; may be NULL */
-        char *path_param; /* the decoded {connector_id} or {connector_sync_job_id} */
+        char *path_param; /* the decoded {connector_id}, {connector_sync_job_id} or {id} */
         const char *path_param_name;
         char *media_params; /* ";k=v" of the Accept header, appended to the response type */
         bool vnd;           /* the client asked for application/vnd.elasticsearch+json */
@@ -1205,6 +1209,10 @@ static void generate_id(struct fake_api *api, char buf[static 21]) {
         buf[20] = 0;
 }
 
+void fake_ctx_generate_id(struct fake_ctx *c, char buf[static 21]) {
+        generate_id(ctx_of(c)->api, buf);
+}
+
 static const char *json_string_or_null(const cJSON *o, const char *key) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 
@@ -1579,8 +1587,11 @@ struct route {
         unsigned min_major, min_minor;
 };
 
-/* The route of an update endpoint (fake-update.c). */
+/* The route of an update endpoint (fake-update.c), a sync job action (fake-syncjob.c), a
+ * secrets endpoint (fake-secret.c). */
 #define UPDATE_ROUTE(endpoint) ((enum route_id)(ROUTE_UPDATE + (endpoint)))
+#define SYNC_JOB_ROUTE(endpoint) ((enum route_id)(ROUTE_SYNC_JOB_ACTION + (endpoint)))
+#define SECRET_ROUTE(endpoint) ((enum route_id)(ROUTE_SECRET + (endpoint)))
 
 static const struct route routes[] = {
         { "", M_GET, ROUTE_MAIN, 0, 0 },
@@ -1614,6 +1625,20 @@ static const struct route routes[] = {
         { "_connector/{connector_id}/_error", M_PUT, UPDATE_ROUTE(FAKE_UPDATE_ERROR), 8, 12 },
         { "_connector/{connector_id}/_check_in", M_PUT, UPDATE_ROUTE(FAKE_UPDATE_CHECK_IN), 8, 12 },
         { "_connector/{connector_id}/_last_sync", M_PUT, UPDATE_ROUTE(FAKE_UPDATE_LAST_SYNC), 8, 12 },
+        { "_connector/_sync_job/{connector_sync_job_id}/_cancel", M_PUT, SYNC_JOB_ROUTE(FAKE_SYNCJOB_CANCEL), 8,
+          12 },
+        { "_connector/_sync_job/{connector_sync_job_id}/_check_in", M_PUT, SYNC_JOB_ROUTE(FAKE_SYNCJOB_CHECK_IN),
+          8, 12 },
+        { "_connector/_sync_job/{connector_sync_job_id}/_claim", M_PUT, SYNC_JOB_ROUTE(FAKE_SYNCJOB_CLAIM), 8,
+          15 },
+        { "_connector/_sync_job/{connector_sync_job_id}/_error", M_PUT, SYNC_JOB_ROUTE(FAKE_SYNCJOB_ERROR), 8,
+          12 },
+        { "_connector/_sync_job/{connector_sync_job_id}/_stats", M_PUT, SYNC_JOB_ROUTE(FAKE_SYNCJOB_STATS), 8,
+          12 },
+        { "_connector/_secret", M_POST, SECRET_ROUTE(FAKE_SECRET_POST), 8, 13 },
+        { "_connector/_secret/{id}", M_GET, SECRET_ROUTE(FAKE_SECRET_GET), 8, 13 },
+        { "_connector/_secret/{id}", M_PUT, SECRET_ROUTE(FAKE_SECRET_PUT), 8, 13 },
+        { "_connector/_secret/{id}", M_DELETE, SECRET_ROUTE(FAKE_SECRET_DELETE), 8, 13 },
 };
 
 /* The distinct patterns, explicit ones first: PathTrie tries exact nodes before wildcards. */
@@ -1621,8 +1646,17 @@ static const char *const patterns[] = {
         "",
         "_connector",
         "_connector/_sync_job",
+        "_connector/_secret",
         "_connector/{connector_id}",
         "_connector/_sync_job/{connector_sync_job_id}",
+        /* A wildcard at the end comes before one in the middle (PathTrie's order of modes), and a
+         * wildcard among explicit segments is matched after them. */
+        "_connector/_secret/{id}",
+        "_connector/_sync_job/{connector_sync_job_id}/_cancel",
+        "_connector/_sync_job/{connector_sync_job_id}/_check_in",
+        "_connector/_sync_job/{connector_sync_job_id}/_claim",
+        "_connector/_sync_job/{connector_sync_job_id}/_error",
+        "_connector/_sync_job/{connector_sync_job_id}/_stats",
         /* The update endpoints: a path they share with a sync job's is tried as one first. */
         "_connector/{connector_id}/_name",
         "_connector/{connector_id}/_configuration",
@@ -1689,8 +1723,9 @@ static bool pattern_matches(const char *pattern, const struct seg *segs, size_t 
         for (size_t i = 0; i < n; i++) {
                 if (psegs[i].n > 0 && psegs[i].s[0] == '{') {
                         *ret_wild = segs[i];
-                        *ret_name =
-                                strstr(pattern, "{connector_id}") ? "connector_id" : "connector_sync_job_id";
+                        *ret_name = strstr(pattern, "{connector_id}")          ? "connector_id"
+                                    : strstr(pattern, "{connector_sync_job_id}") ? "connector_sync_job_id"
+                                                                                 : "id";
                         continue;
                 }
                 if (!seg_is(&psegs[i], &segs[i]))
@@ -1771,11 +1806,18 @@ static int dispatch(struct ctx *c, enum route_id id) {
         case ROUTE_SYNC_JOB_DELETE:
                 return handle_sync_job_delete(c);
         case ROUTE_UPDATE:
+        case ROUTE_SYNC_JOB_ACTION:
+        case ROUTE_SECRET:
                 break;
         }
         if (id >= ROUTE_UPDATE && id < ROUTE_UPDATE + _FAKE_UPDATE_MAX)
                 return fake_update_handle((struct fake_ctx *) c,
                                           (enum fake_update_endpoint)(id - ROUTE_UPDATE));
+        if (id >= ROUTE_SYNC_JOB_ACTION && id < ROUTE_SYNC_JOB_ACTION + _FAKE_SYNCJOB_MAX)
+                return fake_syncjob_handle((struct fake_ctx *) c,
+                                           (enum fake_syncjob_endpoint)(id - ROUTE_SYNC_JOB_ACTION));
+        if (id >= ROUTE_SECRET && id < ROUTE_SECRET + _FAKE_SECRET_MAX)
+                return fake_secret_handle((struct fake_ctx *) c, (enum fake_secret_endpoint)(id - ROUTE_SECRET));
         return -EINVAL;
 }
 
@@ -1853,7 +1895,8 @@ static int route(struct ctx *c) {
 
                                         if (c->path_param_name && streq(c->path_param_name, "connector_id"))
                                                 slot = &c->resp->connector_id;
-                                        else if (c->path_param_name)
+                                        else if (c->path_param_name &&
+                                                 streq(c->path_param_name, "connector_sync_job_id"))
                                                 slot = &c->resp->sync_job_id;
                                         if (slot && c->path_param) {
                                                 *slot = strdup(c->path_param);

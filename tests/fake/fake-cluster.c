@@ -56,10 +56,11 @@
  *
  * Control endpoints (no authentication, never faulted, logged with "control": true):
  *   GET    /_fake/state       {"version", "cluster_uuid", "cluster_name", "connectors": [every
- *                              document, soft-deleted too], "sync_jobs": [...], "faults": [...],
+ *                              document, soft-deleted too], "sync_jobs": [...], "secrets": [{"id",
+ *                              "value"}...], "faults": [...],
  *                              "requests": N}
  *   POST   /_fake/connectors  add documents, same JSON as --seed; answers {"connectors": N, ...}
- *   DELETE /_fake/connectors  remove every connector and sync job
+ *   DELETE /_fake/connectors  remove every connector, sync job and connector secret
  *   POST   /_fake/cluster     {"cluster_uuid": S, "cluster_name": S} (either optional): what GET /
  *                              reports from now on; answers both
  *   GET    /_fake/faults      the rules with their remaining count and skip
@@ -387,11 +388,11 @@ static enum MHD_Result handle_control(struct MHD_Connection *con, const char *me
         (void) fake_request_path(req->raw_target, &path);
         pthread_mutex_lock(&g.lock);
         if (streq_ptr(path, "/_fake/state") && streq(method, "GET")) {
-                _cleanup_free_ const struct fake_doc **c = NULL, **j = NULL;
-                size_t nc = 0, nj = 0;
+                _cleanup_free_ const struct fake_doc **c = NULL, **j = NULL, **sec = NULL;
+                size_t nc = 0, nj = 0, ns = 0;
 
                 if (fake_store_all_connectors(g.store, &c, &nc) < 0 ||
-                    fake_store_all_sync_jobs(g.store, &j, &nj) < 0)
+                    fake_store_all_sync_jobs(g.store, &j, &nj) < 0 || fake_store_all_secrets(g.store, &sec, &ns) < 0)
                         sb.oom = true;
                 else {
                         const char *uuid, *name;
@@ -406,6 +407,8 @@ static enum MHD_Result handle_control(struct MHD_Connection *con, const char *me
                         append_docs(&sb, c, nc);
                         sb_puts(&sb, ",\"sync_jobs\":");
                         append_docs(&sb, j, nj);
+                        sb_puts(&sb, ",\"secrets\":");
+                        append_docs(&sb, sec, ns);
                         sb_puts(&sb, ",\"faults\":");
                         fake_faults_json(g.faults, &sb);
                         sb_printf(&sb, ",\"requests\":%" PRIu64 "}", g.seq);

@@ -18,6 +18,7 @@ static inline void cjson_deletep(cJSON **j) {
 enum doc_kind {
         DOC_CONNECTOR,
         DOC_SYNC_JOB,
+        DOC_SECRET,
 };
 
 /* Documents by id (chained hash) plus a dense array for scans. */
@@ -32,8 +33,10 @@ struct table {
 struct fake_store {
         struct table connectors;
         struct table sync_jobs;
+        struct table secrets;
         uint64_t next_seq;
         bool sync_job_index_exists;
+        bool secret_index_exists;
         bool soft_deletes; /* connectors have "deleted" (9.x) */
 
         /* Every connector in list order, and the live ones (not soft-deleted) in the same order:
@@ -177,6 +180,7 @@ struct fake_store *fake_store_free(struct fake_store *s) {
                 return NULL;
         table_clear(&s->connectors);
         table_clear(&s->sync_jobs);
+        table_clear(&s->secrets);
         sorted_free(s);
         free(s);
         return NULL;
@@ -185,8 +189,10 @@ struct fake_store *fake_store_free(struct fake_store *s) {
 void fake_store_clear(struct fake_store *s) {
         table_clear(&s->connectors);
         table_clear(&s->sync_jobs);
+        table_clear(&s->secrets);
         sorted_free(s);
         s->sync_job_index_exists = false;
+        s->secret_index_exists = false;
 }
 
 void fake_store_set_soft_deletes(struct fake_store *s, bool soft_deletes) {
@@ -229,7 +235,7 @@ static int doc_build(enum doc_kind kind, const char *id, cJSON *source, struct f
                     (r = dup_string_field(source, "description", &d->description)) < 0)
                         return r;
                 d->deleted = cJSON_IsTrue(del);
-        } else {
+        } else if (kind == DOC_SYNC_JOB) {
                 const cJSON *c = cJSON_GetObjectItemCaseSensitive(source, "connector");
 
                 if ((r = dup_string_field(c, "id", &d->connector_id)) < 0 ||
@@ -243,8 +249,12 @@ static int doc_build(enum doc_kind kind, const char *id, cJSON *source, struct f
 }
 
 /* Stores d, replacing a document with its id. Takes ownership of d. 1: created, 0: replaced. */
+static struct table *table_of(struct fake_store *s, enum doc_kind kind) {
+        return kind == DOC_CONNECTOR ? &s->connectors : kind == DOC_SYNC_JOB ? &s->sync_jobs : &s->secrets;
+}
+
 static int store_doc(struct fake_store *s, enum doc_kind kind, struct fake_doc *d) {
-        struct table *t = kind == DOC_CONNECTOR ? &s->connectors : &s->sync_jobs;
+        struct table *t = table_of(s, kind);
         struct fake_doc *old = table_get(t, d->id);
         int r;
 
@@ -260,6 +270,8 @@ static int store_doc(struct fake_store *s, enum doc_kind kind, struct fake_doc *
         }
         if (kind == DOC_SYNC_JOB)
                 s->sync_job_index_exists = true;
+        if (kind == DOC_SECRET)
+                s->secret_index_exists = true;
         return old ? 0 : 1;
 }
 
@@ -349,6 +361,40 @@ size_t fake_store_remove_sync_jobs_of(struct fake_store *s, const char *connecto
 
 bool fake_store_sync_job_index_exists(const struct fake_store *s) {
         return s->sync_job_index_exists;
+}
+
+int fake_store_put_secret(struct fake_store *s, const char *id, const char *value) {
+        _cleanup_cjson_ cJSON *j = cJSON_CreateObject();
+        struct fake_doc *d = NULL;
+        int r;
+
+        if (!j || !cJSON_AddStringToObject(j, "value", value))
+                return -ENOMEM;
+        r = doc_build(DOC_SECRET, id, j, &d);
+        if (r < 0)
+                return r;
+        return store_doc(s, DOC_SECRET, d);
+}
+
+const struct fake_doc *fake_store_get_secret(const struct fake_store *s, const char *id) {
+        return table_get(&s->secrets, id);
+}
+
+int fake_store_remove_secret(struct fake_store *s, const char *id) {
+        struct fake_doc *d = table_get(&s->secrets, id);
+
+        if (!d)
+                return -ENOENT;
+        table_remove(&s->secrets, d);
+        return 0;
+}
+
+bool fake_store_secret_index_exists(const struct fake_store *s) {
+        return s->secret_index_exists;
+}
+
+size_t fake_store_n_secrets(const struct fake_store *s) {
+        return s->secrets.n;
 }
 
 size_t fake_store_n_connectors(const struct fake_store *s) {
@@ -573,6 +619,10 @@ int fake_store_all_connectors(const struct fake_store *s, const struct fake_doc 
 
 int fake_store_all_sync_jobs(const struct fake_store *s, const struct fake_doc ***ret, size_t *ret_n) {
         return all_docs(&s->sync_jobs, ret, ret_n);
+}
+
+int fake_store_all_secrets(const struct fake_store *s, const struct fake_doc ***ret, size_t *ret_n) {
+        return all_docs(&s->secrets, ret, ret_n);
 }
 
 /* Turns cJSON's error position into "line:column" (1-based). */

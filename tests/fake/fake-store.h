@@ -1,10 +1,10 @@
 #pragma once
 
-/* The fake cluster's documents: the connectors of the .elastic-connectors index and the sync jobs
- * of .elastic-connectors-sync-jobs, kept as Elasticsearch keeps them (the _source as JSON text,
- * the _id apart), with the lookups and the sorted, filtered listings the connector API runs on
- * them. Pure: no I/O, no clock, no locking: the caller serialises every call, listings too (they
- * keep the sorted order in the store). */
+/* The fake cluster's documents: the connectors of the .elastic-connectors index, the sync jobs
+ * of .elastic-connectors-sync-jobs and the connector secrets of .connector-secrets, kept as
+ * Elasticsearch keeps them (the _source as JSON text, the _id apart), with the lookups and the
+ * sorted, filtered listings the connector API runs on them. Pure: no I/O, no clock, no locking:
+ * the caller serialises every call, listings too (they keep the sorted order in the store). */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -38,7 +38,7 @@ struct fake_store;
 int fake_store_new(struct fake_store **ret);
 struct fake_store *fake_store_free(struct fake_store *s);
 
-/* Removes every document. */
+/* Removes every document (secrets too). */
 void fake_store_clear(struct fake_store *s);
 
 /* Whether connectors carry Elasticsearch 9.x's "deleted" member (soft deletes): seeding then gives
@@ -81,6 +81,16 @@ size_t fake_store_remove_sync_jobs_of(struct fake_store *s, const char *connecto
  * its index does not exist yet. */
 bool fake_store_sync_job_index_exists(const struct fake_store *s);
 
+/* Connector secrets: a document {"value": VALUE} each. fake_store_put_secret() stores one as
+ * an index request does (a whole new source): 1 when created, 0 when it replaced one, -ENOMEM.
+ * Removing: 0 or -ENOENT. The index exists once a secret was stored (fake_store_clear() removes
+ * it): Elasticsearch answers index_not_found_exception before. */
+int fake_store_put_secret(struct fake_store *s, const char *id, const char *value);
+const struct fake_doc *fake_store_get_secret(const struct fake_store *s, const char *id);
+int fake_store_remove_secret(struct fake_store *s, const char *id);
+bool fake_store_secret_index_exists(const struct fake_store *s);
+size_t fake_store_n_secrets(const struct fake_store *s);
+
 size_t fake_store_n_connectors(const struct fake_store *s);
 size_t fake_store_n_sync_jobs(const struct fake_store *s);
 
@@ -120,6 +130,7 @@ struct fake_sync_job_query {
 int fake_store_list_sync_jobs(const struct fake_store *s, const struct fake_sync_job_query *q,
                               const struct fake_doc ***ret, size_t *ret_n);
 
-/* Every connector (soft-deleted ones too) or sync job, in write order. */
+/* Every connector (soft-deleted ones too), sync job or secret, in write order. */
 int fake_store_all_connectors(const struct fake_store *s, const struct fake_doc ***ret, size_t *ret_n);
 int fake_store_all_sync_jobs(const struct fake_store *s, const struct fake_doc ***ret, size_t *ret_n);
+int fake_store_all_secrets(const struct fake_store *s, const struct fake_doc ***ret, size_t *ret_n);

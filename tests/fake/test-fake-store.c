@@ -11,6 +11,7 @@
 #include "fake-fault.h"
 #include "fake-filter.h"
 #include "fake-store.h"
+#include "fake-syncjob.h"
 #include "fake-update.h"
 #include "fake-util.h"
 #include "tap.h"
@@ -1081,6 +1082,98 @@ static void test_update_api(void) {
         env_done(&e);
 }
 
+static void test_syncjob_rules(void) {
+        static const struct {
+                const char *from, *to;
+                bool valid;
+        } cases[] = {
+                { "pending", "in_progress", true },    { "pending", "canceled", true },
+                { "pending", "canceling", false },     { "pending", "error", false },
+                { "in_progress", "canceling", true },  { "in_progress", "completed", true },
+                { "in_progress", "suspended", true },  { "in_progress", "error", true },
+                { "in_progress", "canceled", false },  { "suspended", "in_progress", true },
+                { "suspended", "canceled", true },     { "suspended", "canceling", false },
+                { "canceling", "canceled", true },     { "canceling", "error", true },
+                { "canceling", "canceling", false },   { "completed", "error", false },
+                { "canceled", "canceling", false },    { "error", "error", false },
+                { "pending", "pending", false },       { "PENDING", "in_progress", false },
+                { "nonsense", "canceled", false },     { "pending", "nonsense", false },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                ok(fake_syncjob_transition_valid(cases[i].from, cases[i].to) == cases[i].valid,
+                   "sync job %s -> %s is %s", cases[i].from, cases[i].to, cases[i].valid ? "valid" : "refused");
+}
+
+static void test_secret_store(void) {
+        struct fake_store *s = NULL;
+        const struct fake_doc **all = NULL;
+        size_t n = 0;
+
+        ok(fake_store_new(&s) == 0, "a store");
+        ok(!fake_store_secret_index_exists(s), "no secrets index at first");
+        is_int(fake_store_remove_secret(s, "x"), -ENOENT, "removing a missing secret");
+        is_int(fake_store_put_secret(s, "x", "v1"), 1, "a new secret is created");
+        ok(fake_store_secret_index_exists(s), "the first write creates the index");
+        is_int(fake_store_put_secret(s, "y", "say \"hi\""), 1, "a second one");
+        is_int(fake_store_put_secret(s, "x", "v2"), 0, "writing x again replaces it");
+        is_str(fake_store_get_secret(s, "x")->source, "{\"value\":\"v2\"}", "its whole source");
+        is_str(fake_store_get_secret(s, "y")->source, "{\"value\":\"say \\\"hi\\\"\"}", "quotes escaped");
+        is_int((int) fake_store_n_secrets(s), 2, "two secrets");
+        ok(fake_store_all_secrets(s, &all, &n) == 0 && n == 2 && streq(all[0]->id, "y") && streq(all[1]->id, "x"),
+           "listed in write order: y, then the rewritten x");
+        free(all);
+        is_int((int) fake_store_n_connectors(s) + (int) fake_store_n_sync_jobs(s), 0, "no other documents");
+        is_int(fake_store_remove_secret(s, "y"), 0, "y removed");
+        ok(!fake_store_get_secret(s, "y"), "y is gone");
+        ok(fake_store_secret_index_exists(s), "the index stays");
+        fake_store_clear(s);
+        is_int((int) fake_store_n_secrets(s), 0, "clearing the store removes secrets");
+        ok(!fake_store_secret_index_exists(s), "and their index");
+        s = fake_store_free(s);
+}
+
+static void test_syncjob_api(void) {
+        struct env e;
+
+        env_init(&e, "9.1.3", NULL);
+        is_int(call(&e, "PUT", "/_connector/_sync_job/j/_cancel", NULL, NULL), 400, "cancel j (no status)");
+        ok(e.resp.body && strstr(e.resp.body, "\"reason\":\"Unknown SyncStatus: null\""),
+           "a job without a status cannot be read");
+        is_str(e.resp.sync_job_id, "j", "the log names the sync job");
+        ok(!e.resp.connector_id, "and no connector");
+        is_int(call(&e, "PUT", "/_connector/_sync_job/j/_check_in", NULL, NULL), 200, "check in j");
+        is_str(e.resp.body, "{\"result\":\"updated\"}", "updated");
+        is_int(call(&e, "PUT", "/_connector/_sync_job/j/_claim", NULL, "{\"worker_hostname\":\"w\"}"), 200,
+               "claim j");
+        is_int(call(&e, "GET", "/_connector/_sync_job/j?filter_path=status,worker_hostname", NULL, NULL), 200,
+               "get j");
+        is_str(e.resp.body, "{\"worker_hostname\":\"w\",\"status\":\"in_progress\"}",
+               "claimed; the members j lacked appended in a HashMap's order");
+        is_int(call(&e, "PUT", "/_connector/_sync_job/j/_cancel", NULL, NULL), 200, "cancel j");
+        is_int(call(&e, "GET", "/_connector/_sync_job/j?filter_path=status", NULL, NULL), 200, "get j");
+        is_str(e.resp.body, "{\"status\":\"canceling\"}", "an in_progress job is canceling");
+        is_int(call(&e, "PUT", "/_connector/_sync_job/j/_cancel", NULL, "{}"), 400, "a body to _cancel");
+        ok(e.resp.body && strstr(e.resp.body, "does not support having a body"), "is refused");
+        is_int(call(&e, "DELETE", "/_connector/_secret/s", NULL, NULL), 404, "a secret before the index");
+        ok(e.resp.body && strstr(e.resp.body, "\"type\":\"index_not_found_exception\""), "no such index");
+        ok(!e.resp.connector_id && !e.resp.sync_job_id, "a secret's id is neither a connector's nor a job's");
+        is_int(call(&e, "PUT", "/_connector/_secret/s", NULL, "{\"value\":\"v\"}"), 201, "put s");
+        is_str(e.resp.body, "{\"result\":\"created\"}", "created");
+        is_int(call(&e, "GET", "/_connector/_secret/s", NULL, NULL), 200, "get s");
+        is_str(e.resp.body, "{\"id\":\"s\",\"value\":\"v\"}", "its id and value");
+        env_done(&e);
+
+        env_init(&e, "8.14.3", NULL);
+        is_int(call(&e, "PUT", "/_connector/_sync_job/j/_claim", NULL, "{\"worker_hostname\":\"w\"}"), 400,
+               "8.14 has no _claim");
+        is_str(e.resp.body,
+               "{\"error\":\"no handler found for uri [/_connector/_sync_job/j/_claim] and method "
+               "[PUT]\",\"status\":400}",
+               "no handler");
+        env_done(&e);
+}
+
 int main(void) {
         test_url_decode();
         test_glob_and_distance();
@@ -1096,5 +1189,8 @@ int main(void) {
         test_api();
         test_update_rules();
         test_update_api();
+        test_syncjob_rules();
+        test_secret_store();
+        test_syncjob_api();
         return done();
 }

@@ -182,7 +182,7 @@ enum route_id {
         ROUTE_SYNC_JOB_GET,
         ROUTE_SYNC_JOB_DELETE,
         ROUTE_UPDATE, /* one per enum fake_update_endpoint from here on */
-        ROUTE_SYNC_JOB_ACTION = ROUTE_UPDATE + _FAKE_UPDATE_MAX, /* one per enum fake_syncjob_endpoint */
+        ROUTE_SYNC_JOB_ACTION = ROUTE_UPDATE + _FAKE_UPDATE_MAX,  /* one per enum fake_syncjob_endpoint */
         ROUTE_SECRET = ROUTE_SYNC_JOB_ACTION + _FAKE_SYNCJOB_MAX, /* one per enum fake_secret_endpoint */
 };
 
@@ -1589,9 +1589,9 @@ struct route {
 
 /* The route of an update endpoint (fake-update.c), a sync job action (fake-syncjob.c), a
  * secrets endpoint (fake-secret.c). */
-#define UPDATE_ROUTE(endpoint) ((enum route_id)(ROUTE_UPDATE + (endpoint)))
+#define UPDATE_ROUTE(endpoint)   ((enum route_id)(ROUTE_UPDATE + (endpoint)))
 #define SYNC_JOB_ROUTE(endpoint) ((enum route_id)(ROUTE_SYNC_JOB_ACTION + (endpoint)))
-#define SECRET_ROUTE(endpoint) ((enum route_id)(ROUTE_SECRET + (endpoint)))
+#define SECRET_ROUTE(endpoint)   ((enum route_id)(ROUTE_SECRET + (endpoint)))
 
 static const struct route routes[] = {
         { "", M_GET, ROUTE_MAIN, 0, 0 },
@@ -1625,16 +1625,16 @@ static const struct route routes[] = {
         { "_connector/{connector_id}/_error", M_PUT, UPDATE_ROUTE(FAKE_UPDATE_ERROR), 8, 12 },
         { "_connector/{connector_id}/_check_in", M_PUT, UPDATE_ROUTE(FAKE_UPDATE_CHECK_IN), 8, 12 },
         { "_connector/{connector_id}/_last_sync", M_PUT, UPDATE_ROUTE(FAKE_UPDATE_LAST_SYNC), 8, 12 },
-        { "_connector/_sync_job/{connector_sync_job_id}/_cancel", M_PUT, SYNC_JOB_ROUTE(FAKE_SYNCJOB_CANCEL), 8,
-          12 },
-        { "_connector/_sync_job/{connector_sync_job_id}/_check_in", M_PUT, SYNC_JOB_ROUTE(FAKE_SYNCJOB_CHECK_IN),
+        { "_connector/_sync_job/{connector_sync_job_id}/_cancel", M_PUT, SYNC_JOB_ROUTE(FAKE_SYNCJOB_CANCEL),
           8, 12 },
-        { "_connector/_sync_job/{connector_sync_job_id}/_claim", M_PUT, SYNC_JOB_ROUTE(FAKE_SYNCJOB_CLAIM), 8,
-          15 },
-        { "_connector/_sync_job/{connector_sync_job_id}/_error", M_PUT, SYNC_JOB_ROUTE(FAKE_SYNCJOB_ERROR), 8,
-          12 },
-        { "_connector/_sync_job/{connector_sync_job_id}/_stats", M_PUT, SYNC_JOB_ROUTE(FAKE_SYNCJOB_STATS), 8,
-          12 },
+        { "_connector/_sync_job/{connector_sync_job_id}/_check_in", M_PUT,
+          SYNC_JOB_ROUTE(FAKE_SYNCJOB_CHECK_IN), 8, 12 },
+        { "_connector/_sync_job/{connector_sync_job_id}/_claim", M_PUT, SYNC_JOB_ROUTE(FAKE_SYNCJOB_CLAIM),
+          8, 15 },
+        { "_connector/_sync_job/{connector_sync_job_id}/_error", M_PUT, SYNC_JOB_ROUTE(FAKE_SYNCJOB_ERROR),
+          8, 12 },
+        { "_connector/_sync_job/{connector_sync_job_id}/_stats", M_PUT, SYNC_JOB_ROUTE(FAKE_SYNCJOB_STATS),
+          8, 12 },
         { "_connector/_secret", M_POST, SECRET_ROUTE(FAKE_SECRET_POST), 8, 13 },
         { "_connector/_secret/{id}", M_GET, SECRET_ROUTE(FAKE_SECRET_GET), 8, 13 },
         { "_connector/_secret/{id}", M_PUT, SECRET_ROUTE(FAKE_SECRET_PUT), 8, 13 },
@@ -1723,7 +1723,7 @@ static bool pattern_matches(const char *pattern, const struct seg *segs, size_t 
         for (size_t i = 0; i < n; i++) {
                 if (psegs[i].n > 0 && psegs[i].s[0] == '{') {
                         *ret_wild = segs[i];
-                        *ret_name = strstr(pattern, "{connector_id}")          ? "connector_id"
+                        *ret_name = strstr(pattern, "{connector_id}")            ? "connector_id"
                                     : strstr(pattern, "{connector_sync_job_id}") ? "connector_sync_job_id"
                                                                                  : "id";
                         continue;
@@ -1817,7 +1817,8 @@ static int dispatch(struct ctx *c, enum route_id id) {
                 return fake_syncjob_handle((struct fake_ctx *) c,
                                            (enum fake_syncjob_endpoint)(id - ROUTE_SYNC_JOB_ACTION));
         if (id >= ROUTE_SECRET && id < ROUTE_SECRET + _FAKE_SECRET_MAX)
-                return fake_secret_handle((struct fake_ctx *) c, (enum fake_secret_endpoint)(id - ROUTE_SECRET));
+                return fake_secret_handle((struct fake_ctx *) c,
+                                          (enum fake_secret_endpoint)(id - ROUTE_SECRET));
         return -EINVAL;
 }
 

@@ -392,7 +392,8 @@ static enum MHD_Result handle_control(struct MHD_Connection *con, const char *me
                 size_t nc = 0, nj = 0, ns = 0;
 
                 if (fake_store_all_connectors(g.store, &c, &nc) < 0 ||
-                    fake_store_all_sync_jobs(g.store, &j, &nj) < 0 || fake_store_all_secrets(g.store, &sec, &ns) < 0)
+                    fake_store_all_sync_jobs(g.store, &j, &nj) < 0 ||
+                    fake_store_all_secrets(g.store, &sec, &ns) < 0)
                         sb.oom = true;
                 else {
                         const char *uuid, *name;

@@ -70,11 +70,11 @@ static int reply_missing(struct fake_ctx *c, const char *id) {
         _cleanup_free_ char *m = NULL;
 
         if (!fake_store_secret_index_exists(fake_ctx_store(c)))
-                return answered(fake_ctx_reply_error(c, 404, "index_not_found_exception",
-                                                     "no such index [" SECRETS_INDEX "]",
-                                                     ",\"resource.type\":\"index_or_alias\",\"resource.id\":\"" SECRETS_INDEX
-                                                     "\",\"index_uuid\":\"_na_\",\"index\":\"" SECRETS_INDEX "\"",
-                                                     NULL));
+                return answered(fake_ctx_reply_error(
+                        c, 404, "index_not_found_exception", "no such index [" SECRETS_INDEX "]",
+                        ",\"resource.type\":\"index_or_alias\",\"resource.id\":\"" SECRETS_INDEX
+                        "\",\"index_uuid\":\"_na_\",\"index\":\"" SECRETS_INDEX "\"",
+                        NULL));
         m = strdup_printf("No secret with id [%s]", id);
         return m ? reply_error(c, 404, "resource_not_found_exception", m) : -ENOMEM;
 }
@@ -206,7 +206,7 @@ static int get(struct fake_ctx *c) {
 }
 
 /* {"deleted": true}; a delete request that finds nothing is "No secret with id [ID]". */
-static int delete(struct fake_ctx *c) {
+static int delete (struct fake_ctx *c) {
         const char *id = fake_ctx_path_param(c);
         int r;
 

@@ -129,8 +129,8 @@ static void validate_id(struct call *k) {
 
 /* The end of each action's name, after "xpack/connector/" (CancelConnectorSyncJobAction.NAME, ...). */
 static const char *const action_names[_FAKE_SYNCJOB_MAX] = {
-        [FAKE_SYNCJOB_CANCEL] = "sync_job/cancel",       [FAKE_SYNCJOB_CHECK_IN] = "sync_job/check_in",
-        [FAKE_SYNCJOB_CLAIM] = "sync_job/claim",         [FAKE_SYNCJOB_ERROR] = "sync_job/update_error",
+        [FAKE_SYNCJOB_CANCEL] = "sync_job/cancel",      [FAKE_SYNCJOB_CHECK_IN] = "sync_job/check_in",
+        [FAKE_SYNCJOB_CLAIM] = "sync_job/claim",        [FAKE_SYNCJOB_ERROR] = "sync_job/update_error",
         [FAKE_SYNCJOB_STATS] = "sync_job/update_stats",
 };
 
@@ -195,9 +195,10 @@ static int reply_invalid_transition(struct call *k, const char *from, const char
         struct strbuf sb = {};
         int r;
 
-        m = strdup_printf("Invalid transition attempt from [%s] to [%s]. Such a ConnectorSyncStatus transition "
-                          "is not supported by the Connector Protocol.",
-                          from, to);
+        m = strdup_printf(
+                "Invalid transition attempt from [%s] to [%s]. Such a ConnectorSyncStatus transition "
+                "is not supported by the Connector Protocol.",
+                from, to);
         if (!m)
                 return -ENOMEM;
         sb_puts(&sb, ",\"caused_by\":{\"type\":\"connector_sync_job_invalid_status_transition_exception\","
@@ -307,7 +308,8 @@ static int cancel(struct call *k) {
         if (!fake_syncjob_transition_valid(prev, next))
                 return reply_invalid_transition(k, prev, next);
         doc = cJSON_CreateObject();
-        if (!doc || !put(doc, "status", cJSON_CreateString(next)) || !put_now(doc, "cancelation_requested_at")) {
+        if (!doc || !put(doc, "status", cJSON_CreateString(next)) ||
+            !put_now(doc, "cancelation_requested_at")) {
                 cJSON_Delete(doc);
                 return -ENOMEM;
         }
@@ -357,8 +359,8 @@ static int claim(struct call *k) {
         cJSON *doc, *cursor;
         int r;
 
-        if ((r = fake_update_read_body(k->c, "claim_connector_sync_job", fields, ELEMENTSOF(fields), &k->body)) !=
-            0)
+        if ((r = fake_update_read_body(k->c, "claim_connector_sync_job", fields, ELEMENTSOF(fields),
+                                       &k->body)) != 0)
                 return r;
         /* validate() also refuses a null worker_hostname, which the parser never lets through. */
         validate_id(k);
@@ -478,8 +480,9 @@ static int stats(struct call *k) {
 
 int fake_syncjob_handle(struct fake_ctx *c, enum fake_syncjob_endpoint endpoint) {
         static int (*const handlers[_FAKE_SYNCJOB_MAX])(struct call * k) = {
-                [FAKE_SYNCJOB_CANCEL] = cancel, [FAKE_SYNCJOB_CHECK_IN] = check_in, [FAKE_SYNCJOB_CLAIM] = claim,
-                [FAKE_SYNCJOB_ERROR] = set_error,   [FAKE_SYNCJOB_STATS] = stats,
+                [FAKE_SYNCJOB_CANCEL] = cancel, [FAKE_SYNCJOB_CHECK_IN] = check_in,
+                [FAKE_SYNCJOB_CLAIM] = claim,   [FAKE_SYNCJOB_ERROR] = set_error,
+                [FAKE_SYNCJOB_STATS] = stats,
         };
         struct call k = {
                 .c = c,

@@ -2789,8 +2789,8 @@ int fake_update_read_body(struct fake_ctx *c, const char *parser, const struct f
         int r;
 
         if (req->body_len == 0)
-                return answered(fake_ctx_reply_error(c, 400, "parse_exception", "request body is required", NULL,
-                                                     NULL));
+                return answered(fake_ctx_reply_error(c, 400, "parse_exception", "request body is required",
+                                                     NULL, NULL));
         f = calloc(n, sizeof(*f));
         if (!f)
                 return -ENOMEM;
@@ -2798,8 +2798,8 @@ int fake_update_read_body(struct fake_ctx *c, const char *parser, const struct f
                 f[i] = (struct field){ fields[i].name, types[fields[i].type].vt, fields[i].required,
                                        types[fields[i].type].parse, NULL };
         s = (struct schema){ parser, false, f, n, build_lent };
-        r = parse_text(req->body, req->body_len, &s, fake_version_at_least(fake_ctx_version(c), 9, 0), &l, &e,
-                       &body);
+        r = parse_text(req->body, req->body_len, &s, fake_version_at_least(fake_ctx_version(c), 9, 0), &l,
+                       &e, &body);
         if (r == PARSE_FAILED)
                 r = answered(reply_perr(c, &l, &e));
         locs_done(&l);

@@ -1087,22 +1087,23 @@ static void test_syncjob_rules(void) {
                 const char *from, *to;
                 bool valid;
         } cases[] = {
-                { "pending", "in_progress", true },    { "pending", "canceled", true },
-                { "pending", "canceling", false },     { "pending", "error", false },
-                { "in_progress", "canceling", true },  { "in_progress", "completed", true },
-                { "in_progress", "suspended", true },  { "in_progress", "error", true },
-                { "in_progress", "canceled", false },  { "suspended", "in_progress", true },
-                { "suspended", "canceled", true },     { "suspended", "canceling", false },
-                { "canceling", "canceled", true },     { "canceling", "error", true },
-                { "canceling", "canceling", false },   { "completed", "error", false },
-                { "canceled", "canceling", false },    { "error", "error", false },
-                { "pending", "pending", false },       { "PENDING", "in_progress", false },
-                { "nonsense", "canceled", false },     { "pending", "nonsense", false },
+                { "pending", "in_progress", true },   { "pending", "canceled", true },
+                { "pending", "canceling", false },    { "pending", "error", false },
+                { "in_progress", "canceling", true }, { "in_progress", "completed", true },
+                { "in_progress", "suspended", true }, { "in_progress", "error", true },
+                { "in_progress", "canceled", false }, { "suspended", "in_progress", true },
+                { "suspended", "canceled", true },    { "suspended", "canceling", false },
+                { "canceling", "canceled", true },    { "canceling", "error", true },
+                { "canceling", "canceling", false },  { "completed", "error", false },
+                { "canceled", "canceling", false },   { "error", "error", false },
+                { "pending", "pending", false },      { "PENDING", "in_progress", false },
+                { "nonsense", "canceled", false },    { "pending", "nonsense", false },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++)
                 ok(fake_syncjob_transition_valid(cases[i].from, cases[i].to) == cases[i].valid,
-                   "sync job %s -> %s is %s", cases[i].from, cases[i].to, cases[i].valid ? "valid" : "refused");
+                   "sync job %s -> %s is %s", cases[i].from, cases[i].to,
+                   cases[i].valid ? "valid" : "refused");
 }
 
 static void test_secret_store(void) {
@@ -1120,7 +1121,8 @@ static void test_secret_store(void) {
         is_str(fake_store_get_secret(s, "x")->source, "{\"value\":\"v2\"}", "its whole source");
         is_str(fake_store_get_secret(s, "y")->source, "{\"value\":\"say \\\"hi\\\"\"}", "quotes escaped");
         is_int((int) fake_store_n_secrets(s), 2, "two secrets");
-        ok(fake_store_all_secrets(s, &all, &n) == 0 && n == 2 && streq(all[0]->id, "y") && streq(all[1]->id, "x"),
+        ok(fake_store_all_secrets(s, &all, &n) == 0 && n == 2 && streq(all[0]->id, "y") &&
+                   streq(all[1]->id, "x"),
            "listed in write order: y, then the rewritten x");
         free(all);
         is_int((int) fake_store_n_connectors(s) + (int) fake_store_n_sync_jobs(s), 0, "no other documents");
@@ -1146,8 +1148,8 @@ static void test_syncjob_api(void) {
         is_str(e.resp.body, "{\"result\":\"updated\"}", "updated");
         is_int(call(&e, "PUT", "/_connector/_sync_job/j/_claim", NULL, "{\"worker_hostname\":\"w\"}"), 200,
                "claim j");
-        is_int(call(&e, "GET", "/_connector/_sync_job/j?filter_path=status,worker_hostname", NULL, NULL), 200,
-               "get j");
+        is_int(call(&e, "GET", "/_connector/_sync_job/j?filter_path=status,worker_hostname", NULL, NULL),
+               200, "get j");
         is_str(e.resp.body, "{\"worker_hostname\":\"w\",\"status\":\"in_progress\"}",
                "claimed; the members j lacked appended in a HashMap's order");
         is_int(call(&e, "PUT", "/_connector/_sync_job/j/_cancel", NULL, NULL), 200, "cancel j");
@@ -1157,7 +1159,8 @@ static void test_syncjob_api(void) {
         ok(e.resp.body && strstr(e.resp.body, "does not support having a body"), "is refused");
         is_int(call(&e, "DELETE", "/_connector/_secret/s", NULL, NULL), 404, "a secret before the index");
         ok(e.resp.body && strstr(e.resp.body, "\"type\":\"index_not_found_exception\""), "no such index");
-        ok(!e.resp.connector_id && !e.resp.sync_job_id, "a secret's id is neither a connector's nor a job's");
+        ok(!e.resp.connector_id && !e.resp.sync_job_id,
+           "a secret's id is neither a connector's nor a job's");
         is_int(call(&e, "PUT", "/_connector/_secret/s", NULL, "{\"value\":\"v\"}"), 201, "put s");
         is_str(e.resp.body, "{\"result\":\"created\"}", "created");
         is_int(call(&e, "GET", "/_connector/_secret/s", NULL, NULL), 200, "get s");

@@ -57,6 +57,7 @@ struct config *config_free(struct config *c) {
         free(c->cluster_uuid);
         free(c->proxy);
         free(c->state_dir);
+        free(c->metrics_textfile);
         strv_free(c->confirm_removed_sets);
         free(c);
         return NULL;
@@ -806,6 +807,47 @@ static int parse_safety(struct parser *p, const struct yaml_read_node *map, cons
         return parse_section(p, map, k, safety_keys, _SAFETY_MAX, v, data);
 }
 
+/* metrics.textfile: an absolute path whose last component ends in ".prom" and has a name before
+ * it: node_exporter's textfile collector reads only such files, and the temporary written beside it
+ * must not be one. */
+static int get_textfile(struct parser *p, const struct yaml_read_node *n, const struct config_key *k,
+                        void *data) {
+        _cleanup_free_ char *v = NULL;
+        const char *base;
+        size_t l;
+        int r;
+
+        r = get_string(p, n, k, &v);
+        if (r < 0)
+                return r;
+        base = strrchr(v, '/');
+        l = base ? strlen(base + 1) : 0;
+        if (v[0] != '/')
+                return error_at(p, n, "'%s' must be an absolute path, got '%s'", k->path, v);
+        if (l <= strlen(".prom") || !streq(base + 1 + l - strlen(".prom"), ".prom"))
+                return error_at(p, n,
+                                "'%s' must name a file ending in '.prom' (node_exporter's textfile "
+                                "collector reads no other), got '%s'",
+                                k->path, v);
+        return set_string(data, TAKE_PTR(v));
+}
+
+enum {
+        METRICS_TEXTFILE,
+        _METRICS_MAX,
+};
+
+static const struct config_key metrics_keys[_METRICS_MAX] = {
+        [METRICS_TEXTFILE] = KEY("metrics.textfile", get_textfile, metrics_textfile),
+};
+
+static int parse_metrics(struct parser *p, const struct yaml_read_node *map, const struct config_key *k,
+                         void *data) {
+        const struct yaml_read_node *v[_METRICS_MAX] = {};
+
+        return parse_section(p, map, k, metrics_keys, _METRICS_MAX, v, data);
+}
+
 enum {
         TOP_CLUSTER,
         TOP_MANIFESTS,
@@ -819,6 +861,7 @@ enum {
         TOP_STATE_DIR,
         TOP_CYCLE_TIMEOUT,
         TOP_BACKUP_RETENTION,
+        TOP_METRICS,
         _TOP_MAX,
 };
 
@@ -836,6 +879,7 @@ static const struct config_key top_keys[_TOP_MAX] = {
         [TOP_CYCLE_TIMEOUT] = KEY_RANGE("cycle_timeout", get_duration, cycle_timeout_usec, 0,
                                         CONFIG_MAX_CYCLE_TIMEOUT_USEC),
         [TOP_BACKUP_RETENTION] = KEY("backup_retention", get_duration_or_off, backup_retention_usec),
+        [TOP_METRICS] = KEY_CONFIG("metrics", parse_metrics),
 };
 
 /* The folder systemd made for the service's state: the first of $STATE_DIRECTORY's paths

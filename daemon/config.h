@@ -100,6 +100,10 @@ struct config {
         /* cycle_timeout: past it a cycle starts no new request and ends as failed. Longer than 0,
          * at most CONFIG_MAX_CYCLE_TIMEOUT_USEC. */
         usec_t cycle_timeout_usec;
+        /* metrics.textfile: the Prometheus text file written at the end of each cycle, for
+         * node_exporter's textfile collector (metrics.h): an absolute path ending in ".prom". NULL
+         * (the default): no metrics, and no counters kept. */
+        char *metrics_textfile;
         /* safety.orphan_grace: an orphan is deleted only once consecutive cycles have seen it as an
          * orphan for at least this long. 0: off, an orphan may be deleted by the cycle that first
          * sees it. */

@@ -115,6 +115,7 @@ static void test_defaults(void) {
         is_int(c->backup_retention_usec, 30 * 24 * USEC_PER_HOUR, "backup_retention defaults to 30 days");
         ok(!c->confirm_removed_sets && c->n_confirm_removed_sets == 0,
            "safety.confirm_removed_sets defaults to none");
+        ok(!c->metrics_textfile, "metrics.textfile defaults to none: no metrics");
 }
 
 static void test_full(void) {
@@ -154,6 +155,8 @@ static void test_full(void) {
         is_int(c->cycle_timeout_usec, 30 * USEC_PER_MINUTE, "cycle_timeout: 30m");
         is_int(c->orphan_grace_usec, 2 * USEC_PER_HOUR, "safety.orphan_grace: 2h");
         is_int(c->backup_retention_usec, 240 * USEC_PER_HOUR, "backup_retention: 240h");
+        is_str(c->metrics_textfile, "/var/lib/prometheus/node-exporter/connector-reconciler.prom",
+               "metrics.textfile");
         if (ok(c->n_confirm_removed_sets == 2 && c->confirm_removed_sets,
                "safety.confirm_removed_sets: two names")) {
                 is_str(c->confirm_removed_sets[0], "billing", "safety.confirm_removed_sets[0]");
@@ -375,6 +378,30 @@ static void test_new_keys(void) {
                 { URL MAN "state_dir: \"\"\n", "/etc/cr/c.yaml:4:12: 'state_dir' must not be empty\n" },
                 { URL MAN "state_dir: {a: b}\n",
                   "/etc/cr/c.yaml:4:12: 'state_dir' must be a string, got a mapping\n" },
+
+                /* metrics.textfile */
+                { URL MAN "metrics:\n  textfile: /var/lib/node_exporter/textfile/cr.prom\n", "" },
+                { URL MAN "metrics: {}\n", "" },
+                { URL MAN "metrics:\n  textfile: cr.prom\n",
+                  "/etc/cr/c.yaml:5:13: 'metrics.textfile' must be an absolute path, got 'cr.prom'\n" },
+                { URL MAN "metrics:\n  textfile: /var/lib/cr.txt\n",
+                  "/etc/cr/c.yaml:5:13: 'metrics.textfile' must name a file ending in '.prom' "
+                  "(node_exporter's textfile collector reads no other), got '/var/lib/cr.txt'\n" },
+                { URL MAN "metrics:\n  textfile: /var/lib/.prom\n",
+                  "/etc/cr/c.yaml:5:13: 'metrics.textfile' must name a file ending in '.prom' "
+                  "(node_exporter's textfile collector reads no other), got '/var/lib/.prom'\n" },
+                { URL MAN "metrics:\n  textfile: /var/lib/cr.prom/\n",
+                  "/etc/cr/c.yaml:5:13: 'metrics.textfile' must name a file ending in '.prom' "
+                  "(node_exporter's textfile collector reads no other), got '/var/lib/cr.prom/'\n" },
+                { URL MAN "metrics:\n  textfile: \"\"\n",
+                  "/etc/cr/c.yaml:5:13: 'metrics.textfile' must not be empty\n" },
+                { URL MAN "metrics:\n  textfile: [a]\n",
+                  "/etc/cr/c.yaml:5:13: 'metrics.textfile' must be a string, got a list\n" },
+                { URL MAN "metrics:\n  text_file: /x.prom\n",
+                  "/etc/cr/c.yaml:5:3: unknown key 'metrics.text_file' (did you mean "
+                  "'textfile'?)\n" },
+                { URL MAN "metrics: /x.prom\n",
+                  "/etc/cr/c.yaml:4:10: 'metrics' must be a mapping, got a string\n" },
 
                 /* cycle_timeout */
                 { URL MAN "cycle_timeout: 500ms\n", "" },

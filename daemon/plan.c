@@ -526,13 +526,15 @@ static int removed_sets_reason(const struct plan_set *const *order, size_t n_set
         return 0;
 }
 
-/* The blocked reason, or NULL (and *ret untouched) when nothing blocks. 'owned' counts, per set,
- * the listed connectors its selector owns. 'order' is n_sets of scratch space. */
+/* The blocked reason, or NULL (and *ret and *ret_by untouched) when nothing blocks; *ret_by gets
+ * the enum plan_block bits of the rules that block. 'owned' counts, per set, the listed connectors
+ * its selector owns. 'order' is n_sets of scratch space. */
 static int blocked_reason(const struct plan_set *sets, size_t n_sets, const size_t *owned,
                           const struct plan_set **order, const struct plan *p,
-                          const struct plan_policy *policy, char **ret) {
-        size_t n_deletes = p->counts[PLAN_DELETE];
+                          const struct plan_policy *policy, char **ret, unsigned *ret_by) {
+        size_t n_deletes = p->counts[PLAN_DELETE], len;
         struct strbuf b = {};
+        unsigned by = 0;
         int r;
 
         for (size_t i = 0; i < n_sets; i++)
@@ -551,11 +553,15 @@ static int blocked_reason(const struct plan_set *sets, size_t n_sets, const size
                                    b.len > 0 ? "; " : "", s->name, n);
                 if (r < 0)
                         goto fail;
+                by |= PLAN_BLOCK_ALLOW_EMPTY;
         }
 
+        len = b.len;
         r = removed_sets_reason(order, n_sets, p, policy, &b);
         if (r < 0)
                 goto fail;
+        if (b.len > len)
+                by |= PLAN_BLOCK_REMOVED_SET;
 
         if (policy->max_deletions != PLAN_UNLIMITED && n_deletes > policy->max_deletions) {
                 r = strbuf_appendf(&b, "%sthe plan deletes %zu %s, more than safety.max_deletions (%ju)",
@@ -564,10 +570,13 @@ static int blocked_reason(const struct plan_set *sets, size_t n_sets, const size
                                    (uintmax_t) policy->max_deletions);
                 if (r < 0)
                         goto fail;
+                by |= PLAN_BLOCK_MAX_DELETIONS;
         }
 
-        if (b.s)
+        if (b.s) {
                 *ret = b.s;
+                *ret_by = by;
+        }
         return 0;
 
 fail:
@@ -743,7 +752,7 @@ int plan_build(const struct plan_set *sets, size_t n_sets, const struct plan_con
         p->n_items = b.n_items;
         b.n_items = 0; /* the plan owns the items' contents now */
 
-        r = blocked_reason(sets, n_sets, b.owned, b.scratch, p, policy, &p->blocked);
+        r = blocked_reason(sets, n_sets, b.owned, b.scratch, p, policy, &p->blocked, &p->blocked_by);
         if (r < 0)
                 return r;
 

@@ -141,11 +141,19 @@ struct plan_item {
         uint64_t deletable_at_usec;
 };
 
+/* Which rules block a plan: bits of struct plan's blocked_by. */
+enum plan_block {
+        PLAN_BLOCK_ALLOW_EMPTY = 1u << 0,   /* an emptied set that owns connectors */
+        PLAN_BLOCK_REMOVED_SET = 1u << 1,   /* a set removed without confirmation */
+        PLAN_BLOCK_MAX_DELETIONS = 1u << 2, /* more deletes than safety.max_deletions */
+};
+
 struct plan {
         struct plan_item *items; /* sorted by kind, then by id (bytewise) */
         size_t n_items;
         size_t counts[_PLAN_KIND_MAX];
         char *blocked; /* NULL, or why the cycle deletes nothing (allow_empty, removed sets, max_deletions) */
+        unsigned blocked_by; /* the enum plan_block bits of the rules in 'blocked'; 0 when NULL */
 };
 
 /* Builds the plan: one item per distinct id, in the cluster or declared. The inputs are borrowed

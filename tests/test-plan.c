@@ -47,6 +47,21 @@
         " it declared then would now be deleted (such as '" example "'); if its removal is meant, confirm " \
         "it (once: --confirm-removed-set " set "; in the config: safety.confirm_removed_sets)"
 
+/* The rules a reason names, from its text: what blocked_by must say. */
+static unsigned expected_blocked_by(const char *reason) {
+        unsigned by = 0;
+
+        if (!reason)
+                return 0;
+        if (strstr(reason, "refusing to delete them all"))
+                by |= PLAN_BLOCK_ALLOW_EMPTY;
+        if (strstr(reason, "is gone from the manifests since the last cycle"))
+                by |= PLAN_BLOCK_REMOVED_SET;
+        if (strstr(reason, "more than safety.max_deletions"))
+                by |= PLAN_BLOCK_MAX_DELETIONS;
+        return by;
+}
+
 struct row {
         const char *name;
         const char *sets[4];
@@ -1026,6 +1041,7 @@ static void test_row(const struct row *r, size_t index) {
         got = serialize(p);
         is_str(got, r->want, "%s: items", r->name);
         is_str(p->blocked, r->blocked, "%s: blocked", r->name);
+        is_int(p->blocked_by, expected_blocked_by(r->blocked), "%s: blocked_by", r->name);
         bad = check_invariants(p, in.actual, in.n_actual);
         if (!ok(!bad, "%s: invariants (order, counts, sets, connectors)", r->name))
                 diag("%s", bad);

@@ -137,6 +137,8 @@ struct cluster {
 
         void (*retry_hook)(struct cluster *c, const struct cluster_retry *r, void *userdata);
         void *retry_hook_userdata;
+
+        struct cluster_http_counts http_counts; /* every answer that reached on_http_done() */
 };
 
 /* ---- The engine (cluster.c). Every path that ends an op ends with the user's callback, after

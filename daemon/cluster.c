@@ -350,11 +350,27 @@ static int call_schedule_retry(struct call *call, const struct http_response *re
         return 0;
 }
 
+static enum cluster_code_class code_class(const struct http_response *resp) {
+        if (resp->error < 0)
+                return CLUSTER_CODE_ERROR;
+        switch (resp->status / 100) {
+        case 2:
+                return CLUSTER_CODE_2XX;
+        case 4:
+                return CLUSTER_CODE_4XX;
+        case 5:
+                return CLUSTER_CODE_5XX;
+        default:
+                return CLUSTER_CODE_ERROR;
+        }
+}
+
 static void on_http_done(struct http_response *resp, void *userdata) {
         struct call *call = userdata;
         struct cluster *c = call->cluster;
 
         call->http = NULL; /* freed by http.c once we return */
+        c->http_counts.responses[code_class(resp)]++;
 
         if (!c->no_retry && backoff_is_transient(resp->error, (int) resp->status)) {
                 usec_t delay;
@@ -1221,6 +1237,11 @@ void cluster_set_retry_hook(struct cluster *c,
 const char *cluster_get_url(const struct cluster *c) {
         assert(c);
         return c->base_url;
+}
+
+const struct cluster_http_counts *cluster_get_http_counts(const struct cluster *c) {
+        assert(c);
+        return &c->http_counts;
 }
 
 const struct cluster_info *cluster_get_info(const struct cluster *c) {

@@ -129,6 +129,23 @@ const char *cluster_get_url(const struct cluster *c);
 /* What GET / said, once it succeeded; NULL before. Borrowed. */
 const struct cluster_info *cluster_get_info(const struct cluster *c);
 
+/* The answers to the client's HTTP requests, by the class of their status, each attempt of a
+ * retried request counted: for the metrics. */
+enum cluster_code_class {
+        CLUSTER_CODE_2XX,
+        CLUSTER_CODE_4XX,
+        CLUSTER_CODE_5XX,
+        CLUSTER_CODE_ERROR, /* no answer (a transfer error, a timeout), or a status of another class */
+        _CLUSTER_CODE_CLASS_MAX,
+};
+
+struct cluster_http_counts {
+        uint64_t responses[_CLUSTER_CODE_CLASS_MAX];
+};
+
+/* What the client counted since cluster_new(); borrowed. */
+const struct cluster_http_counts *cluster_get_http_counts(const struct cluster *c);
+
 /* GET /: checks the server is Elasticsearch (X-elastic-product) of version 8.12 or later, and the
  * cluster the options' expected_uuid names when set (-ESTALE otherwise), and records its version.
  * Every other operation does this first by itself when it has not been done yet (no further

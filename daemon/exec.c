@@ -198,6 +198,12 @@ static void drop_backup(struct exec_op *op) {
         op->backup_path = NULL;
 }
 
+/* Whether Elasticsearch refused the request for the credential's privileges: a 403
+ * security_exception (a proxy's 403 has another body). */
+static bool forbidden(const struct cluster_error *err) {
+        return err && err->status == 403 && streq_ptr(err->type, "security_exception");
+}
+
 static void on_deleted(struct cluster *c, int error, enum cluster_delete_result result,
                        const struct cluster_error *err, void *userdata) {
         struct exec_op *op = userdata;
@@ -245,6 +251,16 @@ static void on_deleted(struct cluster *c, int error, enum cluster_delete_result 
                 op_fields_status(&of, err);
                 log_event(LOG_ERR, error, MESSAGE_DELETE_FAILED, of.f, of.n,
                           "Failed to delete connector '%s': %s", id, error_text(error, err));
+                if (forbidden(err) && !e->halted) {
+                        /* Every other DELETE would be refused alike: one clear message instead. */
+                        e->halted = true;
+                        e->halt_reason = strdup(
+                                "the cluster's credential may not delete connectors (403 "
+                                "security_exception); give it the privilege Elasticsearch names above (see "
+                                "connector-reconciler(8), PRIVILEGES) and the next cycle deletes them");
+                        log_event(LOG_ERR, 0, MESSAGE_DELETE_FAILED, of.f, of.n,
+                                  "Stopping the deletions of this cycle: %s", strna(e->halt_reason));
+                }
         }
         if (delete_refused(result, err))
                 drop_backup(op);
@@ -262,7 +278,10 @@ static void op_read_done(struct exec_op *op) {
         list_push(&e->backups, op);
 }
 
+/* The op ends before its DELETE was sent: the connector is still there, so its backup, if one
+ * was written, goes too (a DELETE in flight is not ended here). */
 static void op_not_deleted(struct exec_op *op) {
+        drop_backup(op);
         op_end(op, EXEC_NOT_DELETED);
 }
 

@@ -2,6 +2,7 @@
 #include <cjson/cJSON.h>
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ enum {
         EXIT_FAILURE_RUNTIME = 1,
         EXIT_USAGE = 2,
         EXIT_SAFETY_STOP = 3,
+        EXIT_PLAN_CHANGES = 4, /* plan --detailed-exitcode: the plan would change something */
 };
 
 /* The one place a status becomes an exit status. For `run`: how the daemon ended. */
@@ -64,6 +66,8 @@ static size_t arg_n_confirm_removed_sets = 0;
 static const char *arg_from = NULL;
 static const char *arg_as = NULL;
 static bool arg_force = false;
+static bool arg_detailed_exitcode = false;
+static bool plan_changes = false; /* the plan printed deletes something */
 
 static void help(FILE *f) {
         (void) fprintf(f,
@@ -94,9 +98,12 @@ static void help(FILE *f) {
                        "                           once, run: set NAME, gone from the manifests since the\n"
                        "                           last cycle, may have its connectors deleted\n"
                        "      --format FORMAT      plan: text (default) or json\n"
+                       "      --detailed-exitcode  plan: exit 4 when the cycle would delete something,\n"
+                       "                           0 when it would change nothing\n"
                        "      --log-target TARGET  auto, journal or console (default: auto)\n"
                        "  -v, --verbose            Log debug messages too\n"
                        "  -h, --help               Show this help\n"
+                       "      --version            Show the version (as the version command)\n"
                        "\n"
                        "See connector-reconciler(8).\n",
                        program_invocation_short_name, DEFAULT_CONFIG_PATH);
@@ -157,6 +164,7 @@ static int print_plan(const struct cycle_result *res, void *userdata) {
 
         if (!res->plan)
                 return 0; /* the cycle failed before planning, and said why */
+        plan_changes = res->plan->counts[PLAN_DELETE] > 0;
 
         r = arg_format == FORMAT_JSON ? report_plan_json_ctx(stdout, res->plan, &ctx)
                                       : report_plan_text_ctx(stdout, res->plan, &ctx);
@@ -167,9 +175,14 @@ static int print_plan(const struct cycle_result *res, void *userdata) {
 
 static int verb_plan(int argc, char **argv) {
         const struct loop_options o = loop_options();
+        enum cycle_status s;
 
         no_core_dumps();
-        return exit_status(loop_once(&o, true, print_plan, NULL));
+        s = loop_once(&o, true, print_plan, NULL);
+        /* A blocked plan keeps its own status: it would change nothing, and says why. */
+        if (s == CYCLE_OK && arg_detailed_exitcode && plan_changes)
+                return EXIT_PLAN_CHANGES;
+        return exit_status(s);
 }
 
 static int verb_validate(int argc, char **argv) {
@@ -285,6 +298,44 @@ static const struct verb verbs[] = {
         { "validate", verb_validate, 0 }, { "version", verb_version, 0 }, { "restore", verb_restore, 1 },
 };
 
+/* The Levenshtein distance between a and b, or SIZE_MAX when either is longer than 32 bytes. */
+static size_t distance(const char *a, const char *b) {
+        size_t la = strlen(a), lb = strlen(b), row[33];
+
+        if (la > 32 || lb > 32)
+                return SIZE_MAX;
+        for (size_t j = 0; j <= lb; j++)
+                row[j] = j;
+        for (size_t i = 1; i <= la; i++) {
+                size_t diag = row[0];
+
+                row[0] = i;
+                for (size_t j = 1; j <= lb; j++) {
+                        size_t up = row[j];
+
+                        row[j] = MIN(MIN(row[j] + 1, row[j - 1] + 1), diag + (a[i - 1] != b[j - 1]));
+                        diag = up;
+                }
+        }
+        return row[lb];
+}
+
+/* The command 'word' most likely meant: the nearest, at most 2 edits away, or NULL. */
+static const char *nearest_verb(const char *word) {
+        const char *best = NULL;
+        size_t best_d = 3;
+
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
+                size_t d = distance(word, verbs[i].name);
+
+                if (d < best_d) {
+                        best_d = d;
+                        best = verbs[i].name;
+                }
+        }
+        return best;
+}
+
 static int parse_argv(int argc, char **argv) {
         enum {
                 ARG_MANIFESTS = 0x100,
@@ -296,6 +347,8 @@ static int parse_argv(int argc, char **argv) {
                 ARG_FROM,
                 ARG_AS,
                 ARG_FORCE,
+                ARG_DETAILED_EXITCODE,
+                ARG_VERSION,
         };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
@@ -307,6 +360,8 @@ static int parse_argv(int argc, char **argv) {
                 { "from", required_argument, NULL, ARG_FROM },
                 { "as", required_argument, NULL, ARG_AS },
                 { "force", no_argument, NULL, ARG_FORCE },
+                { "detailed-exitcode", no_argument, NULL, ARG_DETAILED_EXITCODE },
+                { "version", no_argument, NULL, ARG_VERSION },
                 /* Not in --help: the connectors asked for per list page, for tests. */
                 { "page-size", required_argument, NULL, ARG_PAGE_SIZE },
                 { "verbose", no_argument, NULL, 'v' },
@@ -379,6 +434,12 @@ static int parse_argv(int argc, char **argv) {
                 case ARG_FORCE:
                         arg_force = true;
                         break;
+                case ARG_DETAILED_EXITCODE:
+                        arg_detailed_exitcode = true;
+                        break;
+                case ARG_VERSION:
+                        (void) verb_version(0, NULL);
+                        return 0;
                 case ARG_LOG_TARGET:
                         r = log_target_from_string(optarg);
                         if (r < 0) {
@@ -421,6 +482,10 @@ static int run(int argc, char **argv) {
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
                 if (!streq(argv[optind], verbs[i].name))
                         continue;
+                if (arg_detailed_exitcode && verbs[i].func != verb_plan) {
+                        log_error("--detailed-exitcode is an option of plan, not of '%s'", argv[optind]);
+                        return EXIT_USAGE;
+                }
                 if ((size_t) (argc - optind - 1) > verbs[i].n_args) {
                         log_error("Unexpected argument '%s' after the command '%s'",
                                   argv[optind + 1 + verbs[i].n_args], argv[optind]);
@@ -429,7 +494,14 @@ static int run(int argc, char **argv) {
                 return verbs[i].func(argc - optind, argv + optind);
         }
 
-        log_error("Unknown command '%s'; see '%s --help'", argv[optind], program_invocation_short_name);
+        const char *near = nearest_verb(argv[optind]);
+
+        if (near)
+                log_error("Unknown command '%s' (did you mean '%s'?); see '%s --help'", argv[optind], near,
+                          program_invocation_short_name);
+        else
+                log_error("Unknown command '%s'; see '%s --help'", argv[optind],
+                          program_invocation_short_name);
         return EXIT_USAGE;
 }
 

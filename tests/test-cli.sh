@@ -22,6 +22,23 @@ grep -q 'Missing command' "$TEST_TMP/err"; ok $? "no command says so on stderr"
 "$RECONCILER" frobnicate >/dev/null 2>"$TEST_TMP/err"; rc=$?
 is "$rc" 2 "an unknown command exits 2"
 grep -q "Unknown command 'frobnicate'" "$TEST_TMP/err"; ok $? "an unknown command is named"
+! grep -q "did you mean" "$TEST_TMP/err"; ok $? "with no suggestion when no command is near"
+
+for typo in plna onse restor valdate; do
+        "$RECONCILER" "$typo" >/dev/null 2>"$TEST_TMP/err"; rc=$?
+        is "$rc" 2 "a mistyped command '$typo' exits 2"
+        want=$(case $typo in plna) echo plan ;; onse) echo once ;; restor) echo restore ;; *) echo validate ;; esac)
+        grep -q "Unknown command '$typo' (did you mean '$want'?)" "$TEST_TMP/err"
+        ok $? "a mistyped command '$typo': did you mean '$want'"
+done
+
+out=$("$RECONCILER" --version); rc=$?
+is "$rc" 0 "--version exits 0"
+is "$out" "$("$RECONCILER" version)" "--version prints what the version command prints"
+
+"$RECONCILER" --detailed-exitcode once >/dev/null 2>"$TEST_TMP/err"; rc=$?
+is "$rc" 2 "--detailed-exitcode with another command than plan exits 2"
+grep -q -- "--detailed-exitcode is an option of plan, not of 'once'" "$TEST_TMP/err"; ok $? "and says so"
 
 "$RECONCILER" --no-such-option version >/dev/null 2>&1; rc=$?
 is "$rc" 2 "an unknown option exits 2"

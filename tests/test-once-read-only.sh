@@ -36,4 +36,24 @@ is "$(ls "$B" 2>/dev/null | grep -c '^team-a-old\.')" 0 "the backup of the conne
 ! grep -qF "$reader" "$OUT" "$ERR"
 ok $? "the key appears in no output"
 
+# Many orphans: the first 403 stops the deletions of the cycle, with one message saying why,
+# instead of a refused DELETE per connector (at most those already in flight: concurrency 2).
+stop_fake
+orphans=("team-a-hr search-a-hr google_drive")
+for i in 1 2 3 4 5 6; do orphans+=("team-a-old$i search-a-old$i google_drive"); done
+write_seed "$TEST_TMP/seed6.json" "${orphans[@]}"
+start_fake --seed "$TEST_TMP/seed6.json" --api-key-read-only "$reader"
+write_config "$CFG"
+sed -i "s|^cluster:\$|cluster:\n  api_key_file: $TEST_TMP/key|" "$CFG"
+reconcile -c "$CFG" once
+is "$RC" 1 "six orphans, read-only: once exits 1"
+n=$(fake_requests 'select(.method == "DELETE")' | wc -l)
+[ "$n" -ge 1 ] && [ "$n" -le 2 ]
+ok $? "six orphans, read-only: the deletions stop after the first 403 ($n DELETEs sent, at most 2 in flight)"
+is "$(grep -c "Stopping the deletions of this cycle: the cluster's credential may not delete connectors (403 security_exception)" "$ERR")" 1 \
+        "six orphans, read-only: one message says why, naming what to fix"
+grep -q "connectors were left for the next cycle" "$ERR"
+ok $? "six orphans, read-only: the cycle's end says the rest waits for the next cycle"
+is "$(ls "$B" 2>/dev/null | grep -c '^team-a-old')" 0 "six orphans, read-only: no backup is left behind"
+
 tap_done

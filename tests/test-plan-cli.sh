@@ -133,6 +133,24 @@ is "$RC" 0 "plan --format text exits 0"
 grep -q '^  - delete    a-2' "$OUT"; ok $? "text: a line per deletion"
 is "$(tail -n 1 "$OUT")" "Plan: 3 to delete, 1 to keep, 0 missing, 3 unmanaged, 0 protected." "text: the summary line"
 
+# --detailed-exitcode: 4 when the plan deletes something, 0 when it changes nothing, and the
+# other statuses as they are (a blocked plan 3).
+reconcile -c "$CFG" plan --detailed-exitcode
+is "$RC" 4 "--detailed-exitcode: deletions pending, exit 4"
+grep -q '^  - delete    a-2' "$OUT"; ok $? "--detailed-exitcode: and the plan is printed as usual"
+write_config "$CFG" "safety:" "  max_deletions: 1"
+reconcile -c "$CFG" plan --detailed-exitcode
+is "$RC" 3 "--detailed-exitcode: a blocked plan exits 3"
+write_config "$CFG" "safety:" "  max_deletions: unlimited"
+set_manifest nothing "$(header everything)
+  prune:
+    enabled: false
+  connectors: []"
+mv "$M" "$M.full"; mkdir "$M"; cp "$M.full/nothing.yaml" "$M/"
+reconcile -c "$CFG" plan --detailed-exitcode
+is "$RC" 0 "--detailed-exitcode: nothing to delete, exit 0"
+rm -rf "$M"; mv "$M.full" "$M"; rm "$M/nothing.yaml"
+
 # --manifests overrides the config; plan on a broken manifest: exit 2, no request.
 n=$(fake_requests | wc -l)
 echo "kind: [" >"$TEST_TMP/broken.yaml"

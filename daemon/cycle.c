@@ -42,6 +42,7 @@ struct cycle {
         sd_event_source *defer;
         sd_event_source *timeout;
         bool stopping;
+        usec_t start_usec; /* CLOCK_MONOTONIC */
 
         struct cycle_result result;
         void (*done)(struct cycle *c, struct cycle_result *r, void *userdata);
@@ -109,6 +110,9 @@ static void finish(struct cycle *c, enum cycle_status status) {
 
         c->timeout = sd_event_source_disable_unref(c->timeout);
         r->status = status;
+        r->duration_usec = now_usec(CLOCK_MONOTONIC) - c->start_usec;
+        if (c->cluster)
+                r->http = *cluster_get_http_counts(c->cluster);
         (void) snprintf(deleted, sizeof deleted, "%zu", r->deleted);
         (void) snprintf(failed, sizeof failed, "%zu", r->failed);
         log_event(status == CYCLE_OK ? LOG_INFO : LOG_WARNING, 0, MESSAGE_CYCLE_END, end, ELEMENTSOF(end),
@@ -116,6 +120,10 @@ static void finish(struct cycle *c, enum cycle_status status) {
 
         /* The last thing done with 'c': the callback may free it. */
         c->done(c, r, c->userdata);
+}
+
+static void trip(struct cycle *c, enum cycle_guard g) {
+        c->result.guards |= 1u << g;
 }
 
 static void summarize_plan(struct cycle *c) {
@@ -403,12 +411,14 @@ static void prune_backups(struct cycle *c) {
 static void finish_with_state(struct cycle *c, enum cycle_status status, bool carried_out) {
         if (!c->plan_only && !c->dry_run && c->result.plan)
                 prune_backups(c);
-        if (!c->plan_only && !c->dry_run && c->result.plan && save_state(c, carried_out) < 0 &&
-            status == CYCLE_OK) {
-                status = CYCLE_FAILED;
-                (void) snprintf(c->result.summary + strlen(c->result.summary),
-                                sizeof c->result.summary - strlen(c->result.summary),
-                                "; the state was not saved");
+        if (!c->plan_only && !c->dry_run && c->result.plan && save_state(c, carried_out) < 0) {
+                trip(c, CYCLE_GUARD_STATE_UNUSABLE);
+                if (status == CYCLE_OK) {
+                        status = CYCLE_FAILED;
+                        (void) snprintf(c->result.summary + strlen(c->result.summary),
+                                        sizeof c->result.summary - strlen(c->result.summary),
+                                        "; the state was not saved");
+                }
         }
         finish(c, status);
 }
@@ -604,6 +614,8 @@ static void on_identified(struct cluster *cl, int error, const struct cluster_in
         int r;
 
         if (error < 0) {
+                if (error == -ESTALE)
+                        trip(c, CYCLE_GUARD_CLUSTER_MISMATCH);
                 log_cluster_error(c, error, err, "check again the identity of");
                 return finish_with_state(c, CYCLE_FAILED, false);
         }
@@ -675,6 +687,11 @@ static void on_listed(struct cluster *cl, int error, struct cluster_listing *lis
         int r;
 
         if (error < 0) {
+                c->result.cluster = cluster_get_info(cl);
+                if (error == -ESTALE)
+                        trip(c, CYCLE_GUARD_CLUSTER_MISMATCH);
+                else if (error == -EAGAIN || error == -EOVERFLOW)
+                        trip(c, CYCLE_GUARD_LISTING_INCOMPLETE);
                 log_cluster_error(c, error, err, "list the connectors of");
                 return finish(c, CYCLE_FAILED);
         }
@@ -710,6 +727,14 @@ static void on_listed(struct cluster *cl, int error, struct cluster_listing *lis
         log_returned(c);
 
         if (c->result.plan->blocked) {
+                unsigned by = c->result.plan->blocked_by;
+
+                if (by & PLAN_BLOCK_ALLOW_EMPTY)
+                        trip(c, CYCLE_GUARD_ALLOW_EMPTY);
+                if (by & PLAN_BLOCK_REMOVED_SET)
+                        trip(c, CYCLE_GUARD_REMOVED_SET);
+                if (by & PLAN_BLOCK_MAX_DELETIONS)
+                        trip(c, CYCLE_GUARD_MAX_DELETIONS);
                 cycle_log(c, LOG_WARNING, 0, MESSAGE_SAFETY_STOP, "Safety stop, deleting nothing: %s",
                           c->result.plan->blocked);
                 summary_printf(c, "safety stop: %s", c->result.plan->blocked);
@@ -732,6 +757,7 @@ static void on_listed(struct cluster *cl, int error, struct cluster_listing *lis
         if (r < 0) {
                 _cleanup_free_ char *h = hint;
 
+                trip(c, CYCLE_GUARD_BACKUP_UNUSABLE);
                 cycle_log(c, LOG_ERR, r, MESSAGE_BACKUP_FAILED,
                           "Failed to prepare the backup folder '%s', deleting nothing: %m%s%s",
                           cfg->backup_dir, h ? "; fix it with: " : "", strempty(h));
@@ -848,6 +874,8 @@ static int on_defer_start(sd_event_source *s, void *userdata) {
         if (!c->plan_only && !c->dry_run) {
                 r = take_lock(c);
                 if (r < 0) {
+                        if (r != -EBUSY)
+                                trip(c, CYCLE_GUARD_STATE_UNUSABLE);
                         finish(c, r == -EBUSY ? CYCLE_BUSY : CYCLE_FAILED);
                         return 0;
                 }
@@ -875,6 +903,8 @@ static int on_defer_start(sd_event_source *s, void *userdata) {
                         finish(c, CYCLE_RETRY);
                         return 0;
                 }
+                if (r != -ENOMEM)
+                        trip(c, CYCLE_GUARD_MANIFESTS_INVALID);
                 finish(c, r == -ENOMEM ? CYCLE_FAILED : CYCLE_INVALID);
                 return 0;
         }
@@ -959,6 +989,7 @@ int cycle_start(struct cycle **ret, sd_event *event, const struct cycle_options 
         if (!c)
                 return -ENOMEM;
         c->lock_fd = -1;
+        c->start_usec = now_usec(CLOCK_MONOTONIC);
         c->event = sd_event_ref(event);
         c->config = cfg;
         c->plan_only = o->plan_only;

@@ -29,6 +29,20 @@ enum cycle_status {
         _CYCLE_STATUS_MAX,
 };
 
+/* The safety stops and refusals that keep a cycle from deleting: bits (1u << guard) of struct
+ * cycle_result's guards, for the metrics. */
+enum cycle_guard {
+        CYCLE_GUARD_MAX_DELETIONS,      /* the plan deletes more than safety.max_deletions */
+        CYCLE_GUARD_ALLOW_EMPTY,        /* an emptied set owns connectors (prune.allow_empty) */
+        CYCLE_GUARD_REMOVED_SET,        /* a set that declared connectors is gone, unconfirmed */
+        CYCLE_GUARD_MANIFESTS_INVALID,  /* a manifest could not be read */
+        CYCLE_GUARD_LISTING_INCOMPLETE, /* no consistent listing, or more than the result window */
+        CYCLE_GUARD_CLUSTER_MISMATCH,   /* GET / named another cluster (-ESTALE) */
+        CYCLE_GUARD_BACKUP_UNUSABLE,    /* the backup folder could not be prepared */
+        CYCLE_GUARD_STATE_UNUSABLE,     /* the state folder could not be prepared, locked or written */
+        _CYCLE_GUARD_MAX,
+};
+
 struct cluster_info;
 
 struct cycle_result {
@@ -48,6 +62,9 @@ struct cycle_result {
         pid_t lock_holder;   /* CYCLE_BUSY: the other instance's pid, 0 when unknown */
         bool timed_out;
         bool stopped;
+        unsigned guards;                 /* the enum cycle_guard bits that tripped */
+        usec_t duration_usec;            /* from cycle_start() to the end (CLOCK_MONOTONIC) */
+        struct cluster_http_counts http; /* this cycle's answers from the cluster */
         char summary[512]; /* one line for STATUS= and the log, e.g. "deleted 3, kept 12, ..." */
 };
 

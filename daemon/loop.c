@@ -11,6 +11,7 @@
 #include "log.h"
 #include "loop.h"
 #include "messages.h"
+#include "metrics.h"
 #include "util.h"
 
 /* On SIGTERM the DELETEs on the wire get this long to be answered, and the whole stop this long:
@@ -45,6 +46,9 @@ struct manager {
         unsigned retries; /* cycles in a row cut short by a change of the manifests */
         bool stopping;
         enum cycle_status status; /* how it ended */
+
+        struct metrics metrics; /* metrics.textfile: what the last write said */
+        bool metrics_saved;     /* metrics.state was written by this process */
 };
 
 static void log_diags(int level, const struct yaml_read_diags *d) {
@@ -152,6 +156,50 @@ static void once_done(struct manager *m, struct cycle_result *res) {
         (void) sd_event_exit(m->event, 0);
 }
 
+static void write_metrics_textfile(struct manager *m) {
+        int r;
+
+        r = metrics_write_textfile(m->config->metrics_textfile, &m->metrics, PACKAGE_VERSION);
+        if (r < 0)
+                log_warning_errno(r, "Failed to write the metrics to '%s', ignoring: %m",
+                                  m->config->metrics_textfile);
+}
+
+/* metrics.textfile: the counters read again from the state folder (another instance may have run
+ * cycles since), the cycle added, both files written. Only for a cycle that took the state
+ * folder's lock, or tried to: not `plan`, not a dry run (which keep no state), not a cycle that
+ * another instance kept out (which counts its own). */
+static void record_metrics(struct manager *m, const struct cycle_result *res) {
+        const struct config *c = m->config;
+        _cleanup_free_ char *msg = NULL;
+        int r;
+
+        if (!c->metrics_textfile || m->plan_only || m->options->dry_run || c->dry_run ||
+            res->status == CYCLE_BUSY)
+                return;
+
+        r = metrics_load(c->state_dir, &m->metrics, &msg);
+        if (r < 0) {
+                if (r == -EBADMSG)
+                        log_warning("The metrics counters '%s/%s' are not valid (%s): starting them at 0",
+                                    c->state_dir, METRICS_STATE_FILE_NAME, strna(msg));
+                else if (r != -ENOENT || m->metrics_saved)
+                        log_warning_errno(r, "Failed to read the metrics counters '%s/%s', starting them at 0: %m",
+                                          c->state_dir, METRICS_STATE_FILE_NAME);
+                metrics_reset_counters(&m->metrics);
+        }
+        r = metrics_add_cycle(&m->metrics, res, now_usec(CLOCK_REALTIME));
+        if (r < 0)
+                log_warning_errno(r, "Failed to record the cycle in the metrics, ignoring: %m");
+        r = metrics_save(c->state_dir, &m->metrics);
+        if (r < 0)
+                log_warning_errno(r, "Failed to save the metrics counters to '%s/%s', ignoring: %m",
+                                  c->state_dir, METRICS_STATE_FILE_NAME);
+        else
+                m->metrics_saved = true;
+        write_metrics_textfile(m);
+}
+
 static void on_cycle_done(struct cycle *c, struct cycle_result *res, void *userdata) {
         struct manager *m = userdata;
         usec_t delay = 0;
@@ -162,6 +210,7 @@ static void on_cycle_done(struct cycle *c, struct cycle_result *res, void *userd
         m->stuck_timer = sd_event_source_disable_unref(m->stuck_timer);
         /* A stuck cycle turned the watchdog off; it ended after all. */
         (void) sd_event_set_watchdog(m->event, true);
+        record_metrics(m, res);
 
         if (m->once)
                 return once_done(m, res);
@@ -371,6 +420,7 @@ static void manager_done(struct manager *m) {
         m->event = sd_event_unref(m->event);
         config_free(m->pending_config);
         config_free(m->config);
+        metrics_done(&m->metrics);
 }
 
 /* Loads the config, sets up the loop, starts the first cycle and runs until the loop exits. */
@@ -424,6 +474,9 @@ enum cycle_status loop_run(const struct loop_options *o) {
         struct manager m = { .options = o };
 
         manager_run(&m);
+        /* A clean stop leaves the metrics of the last cycle, the stopped one included. */
+        if (m.status == CYCLE_OK && m.metrics.have_cycle && m.config->metrics_textfile)
+                write_metrics_textfile(&m);
         /* STOPPING=1 once: on_stop sent it already when a signal stopped the daemon. */
         if (!m.stopping && m.status != CYCLE_INVALID)
                 (void) sd_notify(false, "STOPPING=1");

@@ -690,7 +690,9 @@ static void on_listed(struct cluster *cl, int error, struct cluster_listing *lis
                 c->result.cluster = cluster_get_info(cl);
                 if (error == -ESTALE)
                         trip(c, CYCLE_GUARD_CLUSTER_MISMATCH);
-                else if (error == -EAGAIN || error == -EOVERFLOW)
+                else if ((error == -EAGAIN || error == -EOVERFLOW) && (!err || err->status == 0))
+                        /* Not an answer's status (a 503 is -EAGAIN too): the listing's own
+                         * refusal, inconsistent pages or more than the result window. */
                         trip(c, CYCLE_GUARD_LISTING_INCOMPLETE);
                 log_cluster_error(c, error, err, "list the connectors of");
                 return finish(c, CYCLE_FAILED);

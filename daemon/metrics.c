@@ -269,7 +269,8 @@ int metrics_format(const struct metrics *m, const char *version, FILE *f) {
         labelled(f, "guard_tripped", "guard", guard_names, guards, _CYCLE_GUARD_MAX);
 
         family(f, "http_requests_total", "counter",
-               "Answers to HTTP requests to the cluster, by status class; error: no answer.");
+               "HTTP requests to the cluster, each attempt, by the class of the answer's status; "
+               "error: no answer, or another class.");
         labelled(f, "http_requests_total", "code_class", code_class_names, m->http,
                  _CLUSTER_CODE_CLASS_MAX);
 

@@ -184,8 +184,9 @@ static void record_metrics(struct manager *m, const struct cycle_result *res) {
                         log_warning("The metrics counters '%s/%s' are not valid (%s): starting them at 0",
                                     c->state_dir, METRICS_STATE_FILE_NAME, strna(msg));
                 else if (r != -ENOENT || m->metrics_saved)
-                        log_warning_errno(r, "Failed to read the metrics counters '%s/%s', starting them at 0: %m",
-                                          c->state_dir, METRICS_STATE_FILE_NAME);
+                        log_warning_errno(
+                                r, "Failed to read the metrics counters '%s/%s', starting them at 0: %m",
+                                c->state_dir, METRICS_STATE_FILE_NAME);
                 metrics_reset_counters(&m->metrics);
         }
         r = metrics_add_cycle(&m->metrics, res, now_usec(CLOCK_REALTIME));

@@ -17,10 +17,14 @@ static const char *const result_names[_METRICS_RESULT_MAX] = {
 };
 
 static const char *const state_names[_METRICS_STATE_MAX] = {
-        [METRICS_STATE_DECLARED] = "declared",   [METRICS_STATE_LIVE] = "live",
-        [METRICS_STATE_OWNED] = "owned",         [METRICS_STATE_ORPHAN] = "orphan",
-        [METRICS_STATE_MISSING] = "missing",     [METRICS_STATE_PROTECTED] = "protected",
-        [METRICS_STATE_UNMANAGED] = "unmanaged", [METRICS_STATE_WAITING] = "waiting",
+        [METRICS_STATE_DECLARED] = "declared",
+        [METRICS_STATE_LIVE] = "live",
+        [METRICS_STATE_OWNED] = "owned",
+        [METRICS_STATE_ORPHAN] = "orphan",
+        [METRICS_STATE_MISSING] = "missing",
+        [METRICS_STATE_PROTECTED] = "protected",
+        [METRICS_STATE_UNMANAGED] = "unmanaged",
+        [METRICS_STATE_WAITING] = "waiting",
         [METRICS_STATE_SOFT_DELETED] = "soft_deleted",
 };
 
@@ -271,8 +275,7 @@ int metrics_format(const struct metrics *m, const char *version, FILE *f) {
         family(f, "http_requests_total", "counter",
                "HTTP requests to the cluster, each attempt, by the class of the answer's status; "
                "error: no answer, or another class.");
-        labelled(f, "http_requests_total", "code_class", code_class_names, m->http,
-                 _CLUSTER_CODE_CLASS_MAX);
+        labelled(f, "http_requests_total", "code_class", code_class_names, m->http, _CLUSTER_CODE_CLASS_MAX);
 
         return ferror(f) ? -EIO : 0;
 }
@@ -318,8 +321,7 @@ struct kept {
 static size_t kept_fields(struct metrics *m, struct kept *out) {
         size_t n = 0;
 
-#define KEPT(v, ...) \
-        (void) snprintf(out[n].key, KEY_MAX, __VA_ARGS__), out[n].value = (v), n++
+#define KEPT(v, ...) (void) snprintf(out[n].key, KEY_MAX, __VA_ARGS__), out[n].value = (v), n++
         for (size_t i = 0; i < _METRICS_RESULT_MAX; i++)
                 KEPT(&m->cycles[i], "cycles_total.%s", result_names[i]);
         for (size_t a = 0; a < _METRICS_ACTION_MAX; a++)
@@ -334,7 +336,7 @@ static size_t kept_fields(struct metrics *m, struct kept *out) {
         return n;
 }
 
-#define N_KEPT                                                                                 \
+#define N_KEPT                                                                                        \
         (_METRICS_RESULT_MAX + _METRICS_ACTION_MAX * _METRICS_OUTCOME_MAX + _CLUSTER_CODE_CLASS_MAX + \
          _METRICS_STATE_MAX + 1)
 
@@ -455,8 +457,8 @@ int metrics_load(const char *dir, struct metrics *m, char **reterr_message) {
                         if (strlen(kept[i].key) == klen && memcmp(kept[i].key, p, klen) == 0)
                                 break;
                 if (i == n)
-                        return bad(reterr_message, line, "unknown key '%.*s'", (int) MIN(klen, (size_t) KEY_MAX),
-                                   p);
+                        return bad(reterr_message, line, "unknown key '%.*s'",
+                                   (int) MIN(klen, (size_t) KEY_MAX), p);
                 if (seen[i])
                         return bad(reterr_message, line, "'%s' given twice", kept[i].key);
                 seen[i] = true;

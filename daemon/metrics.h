@@ -88,10 +88,10 @@ struct metrics {
         uint64_t last_success_usec;              /* CLOCK_REALTIME; 0: no success recorded */
 
         /* The last cycle's, in memory only. */
-        bool have_cycle;            /* false: no cycle recorded yet (the fields below are 0) */
-        uint64_t last_cycle_usec;   /* when it ended, CLOCK_REALTIME */
+        bool have_cycle;          /* false: no cycle recorded yet (the fields below are 0) */
+        uint64_t last_cycle_usec; /* when it ended, CLOCK_REALTIME */
         uint64_t cycle_duration_usec;
-        unsigned guards;            /* enum cycle_guard bits */
+        unsigned guards; /* enum cycle_guard bits */
         /* Owned; NULL when unknown. A cycle that does not learn them leaves the earlier ones. */
         char *es_version;
         char *cluster_uuid;

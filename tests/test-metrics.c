@@ -68,12 +68,13 @@ static const char expected_full[] =
         "actions_total{action=\"restore\",result=\"ok\"} 0\n" P
         "actions_total{action=\"restore\",result=\"error\"} 0\n" P
         "actions_total{action=\"restore\",result=\"skipped\"} 18446744073709551615\n"
-        "# HELP " P "guard_tripped Whether a safety guard kept the last cycle from deleting (1) or not (0).\n"
+        "# HELP " P
+        "guard_tripped Whether a safety guard kept the last cycle from deleting (1) or not (0).\n"
         "# TYPE " P "guard_tripped gauge\n" P "guard_tripped{guard=\"max_deletions\"} 1\n" P
         "guard_tripped{guard=\"allow_empty\"} 0\n" P "guard_tripped{guard=\"removed_set\"} 0\n" P
-        "guard_tripped{guard=\"manifests_invalid\"} 0\n" P "guard_tripped{guard=\"listing_incomplete\"} 0\n" P
-        "guard_tripped{guard=\"cluster_mismatch\"} 0\n" P "guard_tripped{guard=\"backup_unusable\"} 0\n" P
-        "guard_tripped{guard=\"state_unusable\"} 1\n"
+        "guard_tripped{guard=\"manifests_invalid\"} 0\n" P
+        "guard_tripped{guard=\"listing_incomplete\"} 0\n" P "guard_tripped{guard=\"cluster_mismatch\"} 0\n" P
+        "guard_tripped{guard=\"backup_unusable\"} 0\n" P "guard_tripped{guard=\"state_unusable\"} 1\n"
         "# HELP " P "http_requests_total HTTP requests to the cluster, each attempt, by the class of the "
         "answer's status; error: no answer, or another class.\n"
         "# TYPE " P "http_requests_total counter\n" P "http_requests_total{code_class=\"2xx\"} 40\n" P
@@ -135,8 +136,9 @@ static void test_escaping(void) {
         assert_se(m.es_version && m.cluster_uuid && m.revision);
         text = format(&m, "v\"1\\\n");
         ok(strstr(text, "\n" P "build_info{version=\"v\\\"1\\\\\\n\"} 1\n"), "build_info's version escaped");
-        ok(strstr(text, "\n" P "elasticsearch_info{version=\"8.\\\"x\\\"\\\\y\\nz\",cluster_uuid=\"a\\\\\\\\b\"} "
-                        "1\n"),
+        ok(strstr(text,
+                  "\n" P "elasticsearch_info{version=\"8.\\\"x\\\"\\\\y\\nz\",cluster_uuid=\"a\\\\\\\\b\"} "
+                  "1\n"),
            "elasticsearch_info's labels escaped: quote, backslash, newline");
         ok(strstr(text, "\n" P "manifests_info{revision=\"sha256:\\\"\\n\"} 1\n"), "manifests_info escaped");
         metrics_done(&m);
@@ -156,7 +158,8 @@ static void test_add_cycle(void) {
         char d[] = "d", k[] = "k", mi[] = "m", p_[] = "p", s_[] = "s", u[] = "u", w[] = "w";
         char version[] = "8.15.1", uuid[] = "U1";
         struct plan_connector live[6] = {
-                { .id = d }, { .id = k }, { .id = p_ }, { .id = u }, { .id = s_, .deleted = true }, { .id = w },
+                { .id = d }, { .id = k }, { .id = p_ }, { .id = u }, { .id = s_, .deleted = true },
+                { .id = w },
         };
         struct plan_item items[] = {
                 { .kind = PLAN_DELETE, .id = d, .connector = &live[0] },
@@ -170,8 +173,12 @@ static void test_add_cycle(void) {
         struct plan p = {
                 .items = items,
                 .n_items = ELEMENTSOF(items),
-                .counts = { [PLAN_DELETE] = 1, [PLAN_KEEP] = 1, [PLAN_MISSING] = 1, [PLAN_UNMANAGED] = 2,
-                            [PLAN_PROTECTED] = 1, [PLAN_WAITING] = 1 },
+                .counts = { [PLAN_DELETE] = 1,
+                            [PLAN_KEEP] = 1,
+                            [PLAN_MISSING] = 1,
+                            [PLAN_UNMANAGED] = 2,
+                            [PLAN_PROTECTED] = 1,
+                            [PLAN_WAITING] = 1 },
         };
         struct cluster_info info = { .version = version, .cluster_uuid = uuid };
         struct cycle_result r = {
@@ -190,8 +197,8 @@ static void test_add_cycle(void) {
                 .http = { .responses = { 7, 1, 2, 3 } },
         };
         static const uint64_t want_connectors[_METRICS_STATE_MAX] = {
-                [METRICS_STATE_DECLARED] = 2, [METRICS_STATE_LIVE] = 5,      [METRICS_STATE_OWNED] = 4,
-                [METRICS_STATE_ORPHAN] = 1,   [METRICS_STATE_MISSING] = 1,   [METRICS_STATE_PROTECTED] = 1,
+                [METRICS_STATE_DECLARED] = 2,  [METRICS_STATE_LIVE] = 5,    [METRICS_STATE_OWNED] = 4,
+                [METRICS_STATE_ORPHAN] = 1,    [METRICS_STATE_MISSING] = 1, [METRICS_STATE_PROTECTED] = 1,
                 [METRICS_STATE_UNMANAGED] = 2, [METRICS_STATE_WAITING] = 1, [METRICS_STATE_SOFT_DELETED] = 1,
         };
         struct metrics m = {};
@@ -203,7 +210,8 @@ static void test_add_cycle(void) {
         is_int(m.last_cycle_usec, 5000000, "the last cycle: the end given");
         is_int(m.cycle_duration_usec, 1500000, "the duration: the cycle's");
         is_int(m.actions[METRICS_ACTION_DELETE][METRICS_OUTCOME_OK], 2, "deletes ok: deleted");
-        is_int(m.actions[METRICS_ACTION_DELETE][METRICS_OUTCOME_ERROR], 2, "deletes error: failed + unknown");
+        is_int(m.actions[METRICS_ACTION_DELETE][METRICS_OUTCOME_ERROR], 2,
+               "deletes error: failed + unknown");
         is_int(m.actions[METRICS_ACTION_DELETE][METRICS_OUTCOME_SKIPPED], 3,
                "deletes skipped: already gone + changed + not deleted");
         ok(m.http[0] == 7 && m.http[1] == 1 && m.http[2] == 2 && m.http[3] == 3, "HTTP answers added");
@@ -226,7 +234,8 @@ static void test_add_cycle(void) {
                 .duration_usec = 7,
         };
         is_int(metrics_add_cycle(&m, &r, 6000000), 0, "a failure added");
-        ok(m.cycles[METRICS_RESULT_SUCCESS] == 1 && m.cycles[METRICS_RESULT_FAILURE] == 1, "cycles: 1 and 1");
+        ok(m.cycles[METRICS_RESULT_SUCCESS] == 1 && m.cycles[METRICS_RESULT_FAILURE] == 1,
+           "cycles: 1 and 1");
         is_int(m.last_success_usec, 5000000, "a failure leaves the last success");
         is_int(m.last_cycle_usec, 6000000, "the last cycle: the failure");
         is_int(m.guards, 1u << CYCLE_GUARD_LISTING_INCOMPLETE, "the guards: the last cycle's");
@@ -358,7 +367,8 @@ static void test_state(const char *dir) {
                 { "another version", "format_version 1\n", "format_version 2\n",
                   "line 1: format_version 2, not 1" },
                 { "no version first", "format_version 1\ncycles_total.success 5\n",
-                  "cycles_total.success 5\nformat_version 1\n", "line 1: the first line is not format_version" },
+                  "cycles_total.success 5\nformat_version 1\n",
+                  "line 1: the first line is not format_version" },
                 { "an unknown key", "cycles_total.blocked 1\n", "cycles_total.bogus 1\n",
                   "line 4: unknown key 'cycles_total.bogus'" },
                 { "a key twice", "cycles_total.blocked 1\n", "cycles_total.failure 1\n",

@@ -62,10 +62,11 @@ static pid_t read_holder(int fd) {
         return (pid_t) pid;
 }
 
-/* The lock's holder is the only writer of the state file: any temporary of it left in the folder
+/* The lock's holder is the only writer of the state file and of the metrics' counters
+ * (metrics.h's METRICS_STATE_FILE_NAME): any temporary of them left in the folder
  * (".state.json.PID.tmp", fs_write_atomic()'s) was left by an instance that crashed. */
 static void remove_stale_temporaries(const char *dir) {
-        static const char prefix[] = "." STATE_FILE_NAME ".";
+        static const char *const prefixes[] = { "." STATE_FILE_NAME ".", ".metrics.state." };
         DIR *d = opendir(dir);
         struct dirent *de;
 
@@ -74,9 +75,12 @@ static void remove_stale_temporaries(const char *dir) {
         while ((de = readdir(d))) {
                 size_t l = strlen(de->d_name);
 
-                if (strncmp(de->d_name, prefix, sizeof prefix - 1) == 0 && l > 4 &&
-                    streq(de->d_name + l - 4, ".tmp"))
-                        (void) unlinkat(dirfd(d), de->d_name, 0);
+                for (size_t i = 0; i < ELEMENTSOF(prefixes); i++)
+                        if (startswith(de->d_name, prefixes[i]) && l > 4 &&
+                            streq(de->d_name + l - 4, ".tmp")) {
+                                (void) unlinkat(dirfd(d), de->d_name, 0);
+                                break;
+                        }
         }
         (void) closedir(d);
 }

@@ -97,10 +97,14 @@ static void test_lock(void) {
 
         {
                 _cleanup_free_ char *stale = path_join(dir, ".state.json.999999.tmp"),
+                                    *stale_metrics = path_join(dir, ".metrics.state.999999.tmp"),
                                     *other = path_join(dir, ".other.999999.tmp");
                 int t;
 
                 t = open(stale, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+                assert_se(t >= 0);
+                close(t);
+                t = open(stale_metrics, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
                 assert_se(t >= 0);
                 close(t);
                 t = open(other, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
@@ -108,6 +112,7 @@ static void test_lock(void) {
                 close(t);
                 is_int(state_lock(dir, &fd, &holder), 0, "take the lock");
                 ok(access(stale, F_OK) < 0, "a crashed instance's temporary state file is removed");
+                ok(access(stale_metrics, F_OK) < 0, "and its temporary metrics counters");
                 ok(access(other, F_OK) == 0, "other files are not");
                 assert_se(unlink(other) == 0);
         }

@@ -318,8 +318,9 @@ is "$(tail -n +$((before_once + 1)) "$SDTEST_FAKE_LOG" |
         "DELETE /_connector/sdtest-late ApiKey 200
 GET / ApiKey 200
 GET /_connector ApiKey 200
+GET /_connector/_sync_job ApiKey 200
 GET /_connector/sdtest-late ApiKey 200" \
-        "the fake cluster served the one-shot cycle: info, listing, the orphan read and deleted, with the API key"
+        "the fake cluster served the one-shot cycle: info, listing, the orphan read, its sync jobs listed (for its backup), and deleted, with the API key"
 is "$(sdtest_run sh -c 'cd "$1" && stat -c "%a" sdtest-late.*.json' sh "$BACKUPS")" 600 \
         "the one-shot service backed the orphan up"
 is "$(sdtest_prop "$TIMER" ActiveState)" active "the timer stays active for the next hour"

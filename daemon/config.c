@@ -820,6 +820,7 @@ static int get_textfile(struct parser *p, const struct yaml_read_node *n, const 
         r = get_string(p, n, k, &v);
         if (r < 0)
                 return r;
+        assert(v);
         base = strrchr(v, '/');
         l = base ? strlen(base + 1) : 0;
         if (v[0] != '/')

@@ -167,21 +167,21 @@ static void write_label_value(FILE *f, const char *s) {
         for (; *s; s++)
                 switch (*s) {
                 case '\\':
-                        fputs("\\\\", f);
+                        (void) fputs("\\\\", f);
                         break;
                 case '"':
-                        fputs("\\\"", f);
+                        (void) fputs("\\\"", f);
                         break;
                 case '\n':
-                        fputs("\\n", f);
+                        (void) fputs("\\n", f);
                         break;
                 default:
-                        fputc(*s, f);
+                        (void) fputc(*s, f);
                 }
 }
 
 static void family(FILE *f, const char *name, const char *type, const char *help) {
-        fprintf(f, "# HELP " PREFIX "%s %s\n# TYPE " PREFIX "%s %s\n", name, help, name, type);
+        (void) fprintf(f, "# HELP " PREFIX "%s %s\n# TYPE " PREFIX "%s %s\n", name, help, name, type);
 }
 
 /* Microseconds as seconds, without trailing zeros: "12", "12.5", "0.000001". */
@@ -189,21 +189,21 @@ static void write_seconds(FILE *f, uint64_t usec) {
         uint64_t frac = usec % USEC_PER_SEC;
         int digits = 6;
 
-        fprintf(f, "%" PRIu64, usec / USEC_PER_SEC);
+        (void) fprintf(f, "%" PRIu64, usec / USEC_PER_SEC);
         if (frac == 0)
                 return;
         while (frac % 10 == 0) {
                 frac /= 10;
                 digits--;
         }
-        fprintf(f, ".%0*" PRIu64, digits, frac);
+        (void) fprintf(f, ".%0*" PRIu64, digits, frac);
 }
 
 /* One sample of 'name' whose one label 'label' takes each of 'n' values. */
 static void labelled(FILE *f, const char *name, const char *label, const char *const *values,
                      const uint64_t *v, size_t n) {
         for (size_t i = 0; i < n; i++)
-                fprintf(f, PREFIX "%s{%s=\"%s\"} %" PRIu64 "\n", name, label, values[i], v[i]);
+                (void) fprintf(f, PREFIX "%s{%s=\"%s\"} %" PRIu64 "\n", name, label, values[i], v[i]);
 }
 
 int metrics_format(const struct metrics *m, const char *version, FILE *f) {
@@ -214,45 +214,45 @@ int metrics_format(const struct metrics *m, const char *version, FILE *f) {
         assert(f);
 
         family(f, "build_info", "gauge", "The version of connector-reconciler that wrote this file.");
-        fputs(PREFIX "build_info{version=\"", f);
+        (void) fputs(PREFIX "build_info{version=\"", f);
         write_label_value(f, version);
-        fputs("\"} 1\n", f);
+        (void) fputs("\"} 1\n", f);
 
         if (m->es_version) {
                 family(f, "elasticsearch_info", "gauge",
                        "The Elasticsearch version and cluster_uuid the last cycle that reached the cluster "
                        "saw.");
-                fputs(PREFIX "elasticsearch_info{version=\"", f);
+                (void) fputs(PREFIX "elasticsearch_info{version=\"", f);
                 write_label_value(f, m->es_version);
-                fputs("\",cluster_uuid=\"", f);
+                (void) fputs("\",cluster_uuid=\"", f);
                 write_label_value(f, strempty(m->cluster_uuid));
-                fputs("\"} 1\n", f);
+                (void) fputs("\"} 1\n", f);
         }
 
         if (m->revision) {
                 family(f, "manifests_info", "gauge",
                        "The digest of the manifests the last cycle that read them read.");
-                fputs(PREFIX "manifests_info{revision=\"", f);
+                (void) fputs(PREFIX "manifests_info{revision=\"", f);
                 write_label_value(f, m->revision);
-                fputs("\"} 1\n", f);
+                (void) fputs("\"} 1\n", f);
         }
 
         family(f, "last_cycle_timestamp_seconds", "gauge",
                "When the last cycle ended, in seconds since the epoch.");
-        fputs(PREFIX "last_cycle_timestamp_seconds ", f);
+        (void) fputs(PREFIX "last_cycle_timestamp_seconds ", f);
         write_seconds(f, m->last_cycle_usec);
-        fputc('\n', f);
+        (void) fputc('\n', f);
 
         family(f, "last_success_timestamp_seconds", "gauge",
                "When the last successful cycle ended, in seconds since the epoch; 0 when none did.");
-        fputs(PREFIX "last_success_timestamp_seconds ", f);
+        (void) fputs(PREFIX "last_success_timestamp_seconds ", f);
         write_seconds(f, m->last_success_usec);
-        fputc('\n', f);
+        (void) fputc('\n', f);
 
         family(f, "cycle_duration_seconds", "gauge", "How long the last cycle took, in seconds.");
-        fputs(PREFIX "cycle_duration_seconds ", f);
+        (void) fputs(PREFIX "cycle_duration_seconds ", f);
         write_seconds(f, m->cycle_duration_usec);
-        fputc('\n', f);
+        (void) fputc('\n', f);
 
         family(f, "cycles_total", "counter", "Cycles that ended, by result.");
         labelled(f, "cycles_total", "result", result_names, m->cycles, _METRICS_RESULT_MAX);
@@ -263,8 +263,8 @@ int metrics_format(const struct metrics *m, const char *version, FILE *f) {
         family(f, "actions_total", "counter", "Actions on connectors, by action and result.");
         for (size_t a = 0; a < _METRICS_ACTION_MAX; a++)
                 for (size_t o = 0; o < _METRICS_OUTCOME_MAX; o++)
-                        fprintf(f, PREFIX "actions_total{action=\"%s\",result=\"%s\"} %" PRIu64 "\n",
-                                action_names[a], outcome_names[o], m->actions[a][o]);
+                        (void) fprintf(f, PREFIX "actions_total{action=\"%s\",result=\"%s\"} %" PRIu64 "\n",
+                                       action_names[a], outcome_names[o], m->actions[a][o]);
 
         family(f, "guard_tripped", "gauge",
                "Whether a safety guard kept the last cycle from deleting (1) or not (0).");
@@ -356,9 +356,9 @@ int metrics_save(const char *dir, const struct metrics *m) {
         f = open_memstream(&text, &size);
         if (!f)
                 return -ENOMEM;
-        fprintf(f, "format_version %d\n", METRICS_FORMAT_VERSION);
+        (void) fprintf(f, "format_version %d\n", METRICS_FORMAT_VERSION);
         for (size_t i = 0; i < n; i++)
-                fprintf(f, "%s %" PRIu64 "\n", kept[i].key, *kept[i].value);
+                (void) fprintf(f, "%s %" PRIu64 "\n", kept[i].key, *kept[i].value);
         r = ferror(f) ? -ENOMEM : 0;
         if (fclose(f) != 0 && r == 0)
                 r = -ENOMEM;

@@ -362,6 +362,7 @@ static int item_undeclared(struct plan_item *it, const struct plan_set *sets, si
         bool sync = true, hard = true, all_purge = true;
         int r;
 
+        assert(c);
         it->id = strdup(id);
         if (!it->id)
                 return -ENOMEM;

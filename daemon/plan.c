@@ -467,9 +467,37 @@ struct removed_set {
         const char *example; /* the first such id */
 };
 
+/* Appends to p->block_reasons the reason that 'b' holds from 'start' on (past its "; "). */
+static int add_block_reason(struct plan *p, enum plan_block rule, const char *set, const struct strbuf *b,
+                            size_t start) {
+        _cleanup_free_ char *text = NULL, *name = NULL;
+        struct plan_block_reason *a;
+
+        if (start > 0)
+                start += 2; /* "; " */
+        text = strndup(b->s + start, b->len - start);
+        if (!text)
+                return -ENOMEM;
+        if (set) {
+                name = strdup(set);
+                if (!name)
+                        return -ENOMEM;
+        }
+        a = reallocarray(p->block_reasons, p->n_block_reasons + 1, sizeof(*a));
+        if (!a)
+                return -ENOMEM;
+        p->block_reasons = a;
+        p->block_reasons[p->n_block_reasons++] = (struct plan_block_reason){
+                .rule = rule,
+                .set = TAKE_PTR(name),
+                .text = TAKE_PTR(text),
+        };
+        return 0;
+}
+
 /* Appends to 'b' the reason of each removed set (see plan_build()). 'order' holds the sets
  * sorted by name. */
-static int removed_sets_reason(const struct plan_set *const *order, size_t n_sets, const struct plan *p,
+static int removed_sets_reason(const struct plan_set *const *order, size_t n_sets, struct plan *p,
                                const struct plan_policy *policy, struct strbuf *b) {
         _cleanup_free_ struct removed_set *removed = NULL;
         size_t n_removed = 0;
@@ -513,6 +541,8 @@ static int removed_sets_reason(const struct plan_set *const *order, size_t n_set
         }
 
         for (size_t k = 0; k < n_removed; k++) {
+                size_t start = b->len;
+
                 r = strbuf_appendf(
                         b,
                         "%sset '%s' is gone from the manifests since the last cycle that ran, and %zu "
@@ -523,6 +553,9 @@ static int removed_sets_reason(const struct plan_set *const *order, size_t n_set
                         removed[k].n == 1 ? "connector" : "connectors", removed[k].example, removed[k].name);
                 if (r < 0)
                         return r;
+                r = add_block_reason(p, PLAN_BLOCK_REMOVED_SET, removed[k].name, b, start);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
@@ -531,8 +564,8 @@ static int removed_sets_reason(const struct plan_set *const *order, size_t n_set
  * the enum plan_block bits of the rules that block. 'owned' counts, per set, the listed connectors
  * its selector owns. 'order' is n_sets of scratch space. */
 static int blocked_reason(const struct plan_set *sets, size_t n_sets, const size_t *owned,
-                          const struct plan_set **order, const struct plan *p,
-                          const struct plan_policy *policy, char **ret, unsigned *ret_by) {
+                          const struct plan_set **order, struct plan *p, const struct plan_policy *policy,
+                          char **ret, unsigned *ret_by) {
         size_t n_deletes = p->counts[PLAN_DELETE], len;
         struct strbuf b = {};
         unsigned by = 0;
@@ -548,10 +581,14 @@ static int blocked_reason(const struct plan_set *sets, size_t n_sets, const size
 
                 if (!set_may_block(s) || n == 0)
                         continue;
+                len = b.len;
                 r = strbuf_appendf(&b,
                                    "%sset '%s' declares no connectors but owns %zu in the cluster; "
                                    "refusing to delete them all (set prune.allow_empty: true to allow this)",
                                    b.len > 0 ? "; " : "", s->name, n);
+                if (r < 0)
+                        goto fail;
+                r = add_block_reason(p, PLAN_BLOCK_ALLOW_EMPTY, s->name, &b, len);
                 if (r < 0)
                         goto fail;
                 by |= PLAN_BLOCK_ALLOW_EMPTY;
@@ -565,10 +602,14 @@ static int blocked_reason(const struct plan_set *sets, size_t n_sets, const size
                 by |= PLAN_BLOCK_REMOVED_SET;
 
         if (policy->max_deletions != PLAN_UNLIMITED && n_deletes > policy->max_deletions) {
+                len = b.len;
                 r = strbuf_appendf(&b, "%sthe plan deletes %zu %s, more than safety.max_deletions (%ju)",
                                    b.len > 0 ? "; " : "", n_deletes,
                                    n_deletes == 1 ? "connector" : "connectors",
                                    (uintmax_t) policy->max_deletions);
+                if (r < 0)
+                        goto fail;
+                r = add_block_reason(p, PLAN_BLOCK_MAX_DELETIONS, NULL, &b, len);
                 if (r < 0)
                         goto fail;
                 by |= PLAN_BLOCK_MAX_DELETIONS;
@@ -792,6 +833,11 @@ struct plan *plan_free(struct plan *p) {
                 item_done(p->items + i);
         free(p->items);
         free(p->blocked);
+        for (size_t i = 0; i < p->n_block_reasons; i++) {
+                free(p->block_reasons[i].set);
+                free(p->block_reasons[i].text);
+        }
+        free(p->block_reasons);
         free(p);
         return NULL;
 }

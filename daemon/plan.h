@@ -148,12 +148,22 @@ enum plan_block {
         PLAN_BLOCK_MAX_DELETIONS = 1u << 2, /* more deletes than safety.max_deletions */
 };
 
+/* One rule that blocks a plan, and its reason. */
+struct plan_block_reason {
+        enum plan_block rule;
+        char *set;  /* the set it is about (owned); NULL for max_deletions */
+        char *text; /* the reason, as in struct plan's 'blocked' (owned) */
+};
+
 struct plan {
         struct plan_item *items; /* sorted by kind, then by id (bytewise) */
         size_t n_items;
         size_t counts[_PLAN_KIND_MAX];
         char *blocked; /* NULL, or why the cycle deletes nothing (allow_empty, removed sets, max_deletions) */
         unsigned blocked_by; /* the enum plan_block bits of the rules in 'blocked'; 0 when NULL */
+        /* The reasons of 'blocked' one by one, in its order (for a report to say each one's fix). */
+        struct plan_block_reason *block_reasons;
+        size_t n_block_reasons;
 };
 
 /* Builds the plan: one item per distinct id, in the cluster or declared. The inputs are borrowed

@@ -494,6 +494,7 @@ static int load_manifests(struct cycle *c) {
         yaml_read_diags_done(&errors);
         digest_to_text(c->manifest->digest, c->digest);
         c->result.manifests_digest = c->digest;
+        c->result.manifest = c->manifest;
         log_debug("Read %zu sets declaring %zu connectors from %zu files (%s)", c->manifest->n_sets,
                   c->manifest->n_declared, c->manifest->n_files, c->digest);
         return 0;

@@ -44,6 +44,7 @@ enum cycle_guard {
 };
 
 struct cluster_info;
+struct manifest;
 
 struct cycle_result {
         enum cycle_status status;
@@ -52,6 +53,7 @@ struct cycle_result {
         const struct cluster_info *cluster; /* what GET / said, or NULL; owned by the cycle */
         const char *cluster_url;            /* owned by the cycle; NULL before the client exists */
         const char *manifests_digest;       /* "sha256:<hex>", or NULL before the manifests were read */
+        const struct manifest *manifest;    /* the manifests planned from (owned by the cycle), or NULL */
         size_t deleted;
         size_t already_gone;
         size_t failed;

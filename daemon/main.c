@@ -152,19 +152,50 @@ static int verb_once(int argc, char **argv) {
         return exit_status(loop_once(&o, false, NULL, NULL));
 }
 
+/* Colours for people at a terminal only, never in a file or a pipe, and never with NO_COLOR set
+ * to anything but the empty string (https://no-color.org). */
+static bool plan_color(void) {
+        const char *e = getenv("NO_COLOR");
+
+        return isatty(STDOUT_FILENO) && !(e && *e);
+}
+
 static int print_plan(const struct cycle_result *res, void *userdata) {
+        const struct manifest *m = res->manifest;
+        _cleanup_free_ struct report_set *sets = NULL;
         struct report_context ctx = {
                 .cluster_url = res->cluster_url,
                 .cluster_name = res->cluster ? res->cluster->cluster_name : NULL,
                 .cluster_uuid = res->cluster ? res->cluster->cluster_uuid : NULL,
                 .es_version = res->cluster ? res->cluster->version : NULL,
+                .es_major = res->cluster ? res->cluster->major : 0,
                 .manifests_digest = res->manifests_digest,
+                .color = arg_format == FORMAT_TEXT && plan_color(),
         };
         int r;
 
         if (!res->plan)
                 return 0; /* the cycle failed before planning, and said why */
         plan_changes = res->plan->counts[PLAN_DELETE] > 0;
+
+        /* Each set with the file:line of its metadata.name, for the reviewer to open. */
+        if (m && m->n_sets > 0) {
+                sets = calloc(m->n_sets, sizeof(*sets));
+                if (!sets)
+                        return log_error_errno(-ENOMEM, "Failed to write the plan: %m");
+                for (size_t i = 0; i < m->n_sets; i++)
+                        sets[i] = (struct report_set){
+                                .name = m->sets[i].name,
+                                .file = m->sources[i].set.file,
+                                .line = m->sources[i].set.line,
+                                .prune_enabled = m->sets[i].prune_enabled,
+                                .delete_sync_jobs = m->sets[i].delete_sync_jobs,
+                                .hard = m->sets[i].hard,
+                                .purge_after_usec = m->sets[i].purge_after_usec,
+                        };
+                ctx.sets = sets;
+                ctx.n_sets = m->n_sets;
+        }
 
         r = arg_format == FORMAT_JSON ? report_plan_json_ctx(stdout, res->plan, &ctx)
                                       : report_plan_text_ctx(stdout, res->plan, &ctx);

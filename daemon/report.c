@@ -3,12 +3,46 @@
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "report.h"
+#include "duration.h"
 #include "escape.h"
 #include "json-write.h"
 #include "util.h"
+
+/* SGR colours for the text plan: only what a reviewer must not miss stands out. */
+#define ANSI_RED     "\033[31m"
+#define ANSI_YELLOW  "\033[33m"
+#define ANSI_MAGENTA "\033[35m"
+#define ANSI_GREEN   "\033[32m"
+#define ANSI_GREY    "\033[2m"
+#define ANSI_BOLD    "\033[1m"
+#define ANSI_RED_B   "\033[1;31m"
+#define ANSI_RESET   "\033[0m"
+
+/* People read what changes first; the JSON keeps the same order. */
+static const enum plan_kind kind_order[_PLAN_KIND_MAX] = {
+        PLAN_DELETE, PLAN_WAITING, PLAN_PROTECTED, PLAN_MISSING, PLAN_KEEP, PLAN_UNMANAGED,
+};
+
+static const char kind_marks[_PLAN_KIND_MAX] = {
+        [PLAN_DELETE] = '-',  [PLAN_WAITING] = '*', [PLAN_PROTECTED] = '!',
+        [PLAN_MISSING] = '?', [PLAN_KEEP] = '=',    [PLAN_UNMANAGED] = '.',
+};
+
+static const char *const kind_colors[_PLAN_KIND_MAX] = {
+        [PLAN_DELETE] = ANSI_RED,     [PLAN_WAITING] = ANSI_YELLOW, [PLAN_PROTECTED] = ANSI_MAGENTA,
+        [PLAN_MISSING] = ANSI_YELLOW, [PLAN_KEEP] = ANSI_GREEN,     [PLAN_UNMANAGED] = ANSI_GREY,
+};
+
+static const char *const rule_names[] = {
+        [0] = "allow_empty",
+        [1] = "removed_set",
+        [2] = "max_deletions",
+};
 
 /* Ids get their edge spaces escaped too: 'team-a-hr ' prints as team-a-hr\x20. */
 static void text_id(FILE *f, const char *id) {
@@ -36,88 +70,320 @@ static int finish(FILE *f) {
         return 0;
 }
 
+static const char *rule_name(enum plan_block rule) {
+        for (size_t b = 0; b < ELEMENTSOF(rule_names); b++)
+                if (rule == 1u << b)
+                        return rule_names[b];
+        return "unknown";
+}
+
+static const struct report_set *find_set(const struct report_context *ctx, const char *name) {
+        if (!ctx || !name)
+                return NULL;
+        for (size_t i = 0; i < ctx->n_sets; i++)
+                if (ctx->sets[i].name && streq(ctx->sets[i].name, name))
+                        return ctx->sets + i;
+        return NULL;
+}
+
+/* A flag an item lost: the owning sets that do not say it, when another owning set does. */
+enum dropped_flag {
+        DROPPED_HARD,
+        DROPPED_DELETE_SYNC_JOBS,
+        _DROPPED_MAX,
+};
+
+static const char *const dropped_keys[_DROPPED_MAX] = {
+        [DROPPED_HARD] = "prune.hard",
+        [DROPPED_DELETE_SYNC_JOBS] = "prune.delete_sync_jobs",
+};
+
+static bool set_says(const struct report_set *s, enum dropped_flag d) {
+        return d == DROPPED_HARD ? s->hard : s->delete_sync_jobs;
+}
+
+/* Whether a delete lost flag 'd': some owning set says it, and the item does not. */
+static bool item_dropped(const struct plan_item *it, const struct report_context *ctx, enum dropped_flag d) {
+        if (it->kind != PLAN_DELETE || it->purge || (d == DROPPED_HARD ? it->hard : it->delete_sync_jobs))
+                return false;
+        for (size_t j = 0; j < it->n_sets; j++) {
+                const struct report_set *s = find_set(ctx, it->sets[j]);
+
+                if (s && set_says(s, d))
+                        return true;
+        }
+        return false;
+}
+
+/* Whether the delete is for good: hard, or a cluster below 9.0 (no soft delete). -1: not known. */
+static int item_permanent(const struct plan_item *it, const struct report_context *ctx) {
+        if (it->kind != PLAN_DELETE)
+                return -1;
+        if (it->hard)
+                return 1;
+        if (!ctx || ctx->es_major == 0)
+                return -1;
+        return ctx->es_major < 9;
+}
+
+static void sets_list(FILE *f, const struct plan_item *it) {
+        for (size_t j = 0; j < it->n_sets; j++) {
+                (void) fputs(j > 0 ? ", " : "", f);
+                (void) fputs(it->sets[j], f); /* set names are DNS labels, escaped when printed */
+        }
+}
+
+/* The reason of an item, one sentence for people; the JSON carries it word for word. Written to
+ * f unescaped (the caller escapes it). */
+static void item_reason(FILE *f, const struct plan_item *it, const struct report_context *ctx) {
+        char t[32];
+
+        switch (it->kind) {
+        case PLAN_DELETE: {
+                int permanent = item_permanent(it, ctx);
+
+                if (it->purge) {
+                        (void) fputs(
+                                "purge: soft-deleted by this program, and prune.purge_after has passed; "
+                                "hard delete, for good",
+                                f);
+                } else {
+                        (void) fprintf(f, "orphan of set%s ", it->n_sets == 1 ? "" : "s");
+                        sets_list(f, it);
+                        if (permanent < 0)
+                                (void) fputs("; delete (soft on Elasticsearch 9.x, for good on 8.x)", f);
+                        else if (it->hard)
+                                (void) fputs("; hard delete, for good", f);
+                        else if (permanent)
+                                (void) fprintf(f,
+                                               "; delete for good (Elasticsearch %u.x has no soft delete)",
+                                               ctx->es_major);
+                        else
+                                (void) fputs("; soft delete (deleted: true; prune.hard deletes for good)",
+                                             f);
+                }
+                (void) fputs(it->delete_sync_jobs ? ", with its sync jobs" : ", sync jobs kept", f);
+
+                for (enum dropped_flag d = 0; d < _DROPPED_MAX; d++) {
+                        bool first = true;
+
+                        if (!item_dropped(it, ctx, d))
+                                continue;
+                        (void) fprintf(f, "; %s dropped: ", d == DROPPED_HARD ? "hard" : "delete_sync_jobs");
+                        for (size_t j = 0; j < it->n_sets; j++) {
+                                const struct report_set *s = find_set(ctx, it->sets[j]);
+
+                                if (s && set_says(s, d))
+                                        continue;
+                                (void) fprintf(f, "%sset %s", first ? "" : ", ", it->sets[j]);
+                                first = false;
+                        }
+                        (void) fprintf(f, " does not say %s", dropped_keys[d]);
+                }
+
+                if (!it->purge && permanent == 0 && it->n_sets > 0) {
+                        uint64_t after = 0;
+                        bool all = true;
+
+                        for (size_t j = 0; j < it->n_sets && all; j++) {
+                                const struct report_set *s = find_set(ctx, it->sets[j]);
+
+                                all = s && s->purge_after_usec > 0;
+                                if (all)
+                                        after = MAX(after, s->purge_after_usec);
+                        }
+                        if (all) {
+                                duration_format(after, t, sizeof(t));
+                                (void) fprintf(f, "; purged %s later (prune.purge_after)", t);
+                        }
+                }
+                break;
+        }
+        case PLAN_WAITING:
+                (void) fprintf(f, "orphan of set%s ", it->n_sets == 1 ? "" : "s");
+                sets_list(f, it);
+                (void) fprintf(f, " since %s, within safety.orphan_grace", format_time(t, it->since_usec));
+                (void) fprintf(f, "; deletable at %s", format_time(t, it->deletable_at_usec));
+                break;
+        case PLAN_PROTECTED:
+                (void) fputs(strna(it->reason), f);
+                if (it->deletable_at_usec > 0)
+                        (void) fprintf(f, "; purge at %s", format_time(t, it->deletable_at_usec));
+                break;
+        case PLAN_MISSING:
+                (void) fputs("declared by set ", f);
+                sets_list(f, it);
+                if (!it->reason)
+                        (void) fputs(", not in the cluster", f);
+                else if (startswith(it->reason, "declared, but "))
+                        (void) fprintf(f, ", but %s", it->reason + strlen("declared, but "));
+                else
+                        (void) fprintf(f, "; %s", it->reason);
+                break;
+        case PLAN_KEEP:
+                (void) fputs("declared by set ", f);
+                sets_list(f, it);
+                break;
+        case PLAN_UNMANAGED:
+                (void) fputs("owned by no set: never touched", f);
+                break;
+        case _PLAN_KIND_MAX:
+                break;
+        }
+}
+
+/* item_reason() as a string, owned by the caller; NULL when out of memory. */
+static char *item_reason_string(const struct plan_item *it, const struct report_context *ctx) {
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+
+        if (!f)
+                return NULL;
+        item_reason(f, it, ctx);
+        if (fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
+/* How to lift a blocking rule, for people; the JSON carries it word for word. */
+static void block_fix(FILE *f, const struct plan *p, const struct plan_block_reason *b,
+                      const struct report_context *ctx) {
+        const struct report_set *s = find_set(ctx, b->set);
+
+        switch (b->rule) {
+        case PLAN_BLOCK_ALLOW_EMPTY:
+                (void) fprintf(f, "declare the connectors of set %s", strna(b->set));
+                if (s && s->file)
+                        (void) fprintf(f, " (%s:%u)", s->file, s->line);
+                (void) fputs(", or, if emptying it is meant, set prune.allow_empty: true in it", f);
+                break;
+        case PLAN_BLOCK_REMOVED_SET:
+                (void) fprintf(f,
+                               "if its removal is meant, pass --confirm-removed-set %s once, or list it in "
+                               "safety.confirm_removed_sets; if not, restore its manifest",
+                               strna(b->set));
+                break;
+        case PLAN_BLOCK_MAX_DELETIONS:
+                (void) fprintf(
+                        f,
+                        "check the deletions below; if they are meant, pass --max-deletions %zu once, "
+                        "or raise safety.max_deletions",
+                        p->counts[PLAN_DELETE]);
+                break;
+        }
+}
+
+static char *block_fix_string(const struct plan *p, const struct plan_block_reason *b,
+                              const struct report_context *ctx) {
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+
+        if (!f)
+                return NULL;
+        block_fix(f, p, b, ctx);
+        if (fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
+static void json_time(FILE *f, const char *key, uint64_t usec) {
+        char t[32];
+
+        (void) fprintf(f, ",\"%s\":", key);
+        if (usec > 0)
+                (void) fprintf(f, "\"%s\"", format_time(t, usec));
+        else
+                (void) fputs("null", f);
+}
+
+static int json_item(FILE *f, const struct plan_item *it, const struct report_context *ctx) {
+        _cleanup_free_ char *reason = item_reason_string(it, ctx);
+        const struct plan_connector *c = it->connector;
+        int permanent = item_permanent(it, ctx);
+        bool first = true;
+
+        if (!reason)
+                return -ENOMEM;
+
+        (void) fputs("{\"id\":", f);
+        json_write_string(f, it->id);
+        (void) fputs(",\"name\":", f);
+        json_write_string(f, c ? c->name : NULL);
+        (void) fputs(",\"service_type\":", f);
+        json_write_string(f, c ? c->service_type : NULL);
+        (void) fputs(",\"index_name\":", f);
+        json_write_string(f, c ? c->index_name : NULL);
+
+        (void) fputs(",\"sets\":[", f);
+        for (size_t j = 0; j < it->n_sets; j++) {
+                (void) fputs(j > 0 ? "," : "", f);
+                json_write_string(f, it->sets[j]);
+        }
+        (void) fputs("],\"locations\":[", f);
+        for (size_t j = 0; j < it->n_sets; j++) {
+                const struct report_set *s = find_set(ctx, it->sets[j]);
+
+                if (!s || !s->file)
+                        continue;
+                (void) fputs(first ? "{\"set\":" : ",{\"set\":", f);
+                first = false;
+                json_write_string(f, s->name);
+                (void) fputs(",\"file\":", f);
+                json_write_string(f, s->file);
+                (void) fprintf(f, ",\"line\":%u}", s->line);
+        }
+        (void) fputs("],\"reason\":", f);
+        json_write_string(f, reason);
+        (void) fprintf(f, ",\"delete_sync_jobs\":%s,\"hard\":%s,\"permanent\":%s,\"purge\":%s,\"dropped\":[",
+                       it->delete_sync_jobs ? "true" : "false", it->hard ? "true" : "false",
+                       permanent < 0 ? "null"
+                       : permanent   ? "true"
+                                     : "false",
+                       it->purge ? "true" : "false");
+        first = true;
+        for (enum dropped_flag d = 0; d < _DROPPED_MAX; d++) {
+                bool first_set = true;
+
+                if (!item_dropped(it, ctx, d))
+                        continue;
+                (void) fprintf(f, "%s{\"flag\":\"%s\",\"sets\":[", first ? "" : ",", dropped_keys[d]);
+                first = false;
+                for (size_t j = 0; j < it->n_sets; j++) {
+                        const struct report_set *s = find_set(ctx, it->sets[j]);
+
+                        if (s && set_says(s, d))
+                                continue;
+                        (void) fputs(first_set ? "" : ",", f);
+                        first_set = false;
+                        json_write_string(f, it->sets[j]);
+                }
+                (void) fputs("]}", f);
+        }
+        (void) fputc(']', f);
+        json_time(f, "purge_at", it->kind == PLAN_PROTECTED ? it->deletable_at_usec : 0);
+        json_time(f, "orphan_since",
+                  it->kind == PLAN_DELETE || it->kind == PLAN_WAITING ? it->since_usec : 0);
+        json_time(f, "deletable_at", it->kind == PLAN_WAITING ? it->deletable_at_usec : 0);
+        (void) fputc('}', f);
+        return 0;
+}
+
 int report_plan_json_ctx(FILE *f, const struct plan *p, const struct report_context *ctx) {
-        static const char *const keys[_PLAN_KIND_MAX] = {
-                [PLAN_DELETE] = "delete",       [PLAN_KEEP] = "keep",           [PLAN_MISSING] = "missing",
-                [PLAN_UNMANAGED] = "unmanaged", [PLAN_PROTECTED] = "protected", [PLAN_WAITING] = "waiting",
-        };
+        int r;
 
         assert(f);
         assert(p);
 
         errno = 0;
-        (void) fputc('{', f);
-
-        /* The key order of connector-reconciler(8) is the plan_kind order. */
-        for (int k = 0; k < _PLAN_KIND_MAX; k++) {
-                bool first = true;
-
-                (void) fprintf(f, "\"%s\":[", keys[k]);
-                for (size_t i = 0; i < p->n_items; i++) {
-                        const struct plan_item *it = p->items + i;
-
-                        if ((int) it->kind != k)
-                                continue;
-                        (void) fputs(first ? "{\"id\":" : ",{\"id\":", f);
-                        first = false;
-                        json_write_string(f, it->id);
-
-                        switch (it->kind) {
-                        case PLAN_DELETE:
-                                (void) fprintf(
-                                        f, ",\"delete_sync_jobs\":%s,\"hard\":%s,\"purge\":%s,\"sets\":[",
-                                        it->delete_sync_jobs ? "true" : "false", it->hard ? "true" : "false",
-                                        it->purge ? "true" : "false");
-                                for (size_t j = 0; j < it->n_sets; j++) {
-                                        if (j > 0)
-                                                (void) fputc(',', f);
-                                        json_write_string(f, it->sets[j]);
-                                }
-                                (void) fputc(']', f);
-                                break;
-                        case PLAN_KEEP:
-                        case PLAN_MISSING:
-                                (void) fputs(",\"set\":", f);
-                                json_write_string(f, it->n_sets > 0 ? it->sets[0] : NULL);
-                                break;
-                        case PLAN_PROTECTED:
-                                (void) fputs(",\"reason\":", f);
-                                json_write_string(f, it->reason);
-                                if (it->deletable_at_usec > 0) {
-                                        char at[32];
-
-                                        (void) fprintf(f, ",\"purge_at\":\"%s\"",
-                                                       format_time(at, it->deletable_at_usec));
-                                } else
-                                        (void) fputs(",\"purge_at\":null", f);
-                                break;
-                        case PLAN_WAITING: {
-                                char since[32], at[32];
-
-                                (void) fputs(",\"sets\":[", f);
-                                for (size_t j = 0; j < it->n_sets; j++) {
-                                        if (j > 0)
-                                                (void) fputc(',', f);
-                                        json_write_string(f, it->sets[j]);
-                                }
-                                (void) fprintf(f, "],\"orphan_since\":\"%s\",\"deletable_at\":\"%s\"",
-                                               format_time(since, it->since_usec),
-                                               format_time(at, it->deletable_at_usec));
-                                break;
-                        }
-                        case PLAN_UNMANAGED:
-                        case _PLAN_KIND_MAX:
-                                break;
-                        }
-                        (void) fputc('}', f);
-                }
-                (void) fputs("],", f);
-        }
-
-        (void) fputs("\"blocked\":", f);
-        json_write_string(f, p->blocked);
+        (void) fprintf(f, "{\"format_version\":%d,\"cluster\":", REPORT_FORMAT_VERSION);
         if (ctx) {
-                (void) fputs(",\"cluster\":{\"url\":", f);
+                (void) fputs("{\"url\":", f);
                 json_write_string(f, ctx->cluster_url);
                 (void) fputs(",\"name\":", f);
                 json_write_string(f, ctx->cluster_name);
@@ -127,31 +393,118 @@ int report_plan_json_ctx(FILE *f, const struct plan *p, const struct report_cont
                 json_write_string(f, ctx->es_version);
                 (void) fputs("},\"manifests\":{\"digest\":", f);
                 json_write_string(f, ctx->manifests_digest);
+                (void) fputs("}", f);
+        } else
+                (void) fputs("null,\"manifests\":null", f);
+
+        (void) fputs(",\"blocked\":", f);
+        json_write_string(f, p->blocked);
+        (void) fputs(",\"blocked_by\":[", f);
+        for (size_t i = 0; i < p->n_block_reasons; i++) {
+                const struct plan_block_reason *b = p->block_reasons + i;
+                _cleanup_free_ char *fix = block_fix_string(p, b, ctx);
+
+                if (!fix)
+                        return -ENOMEM;
+                (void) fprintf(f, "%s{\"rule\":\"%s\",\"set\":", i > 0 ? "," : "", rule_name(b->rule));
+                json_write_string(f, b->set);
+                (void) fputs(",\"reason\":", f);
+                json_write_string(f, b->text);
+                (void) fputs(",\"fix\":", f);
+                json_write_string(f, fix);
                 (void) fputc('}', f);
+        }
+        (void) fputc(']', f);
+
+        for (size_t o = 0; o < ELEMENTSOF(kind_order); o++) {
+                enum plan_kind k = kind_order[o];
+                bool first = true;
+
+                (void) fprintf(f, ",\"%s\":[", plan_kind_to_string(k));
+                for (size_t i = 0; i < p->n_items; i++) {
+                        const struct plan_item *it = p->items + i;
+
+                        if (it->kind != k)
+                                continue;
+                        (void) fputs(first ? "" : ",", f);
+                        first = false;
+                        r = json_item(f, it, ctx);
+                        if (r < 0)
+                                return r;
+                }
+                (void) fputc(']', f);
         }
         (void) fputs("}\n", f);
 
         return finish(f);
 }
 
-static void text_sets(FILE *f, const struct plan_item *it, const char *label) {
-        (void) fprintf(f, "%s: ", label);
-        for (size_t j = 0; j < it->n_sets; j++) {
-                if (j > 0)
-                        (void) fputs(", ", f);
-                text_string(f, it->sets[j]);
+static void color_on(FILE *f, const struct report_context *ctx, const char *sgr) {
+        if (ctx && ctx->color)
+                (void) fputs(sgr, f);
+}
+
+static void color_off(FILE *f, const struct report_context *ctx) {
+        if (ctx && ctx->color)
+                (void) fputs(ANSI_RESET, f);
+}
+
+static int text_item(FILE *f, const struct plan_item *it, const struct report_context *ctx) {
+        _cleanup_free_ char *reason = item_reason_string(it, ctx);
+        const struct plan_connector *c = it->connector;
+
+        if (!reason)
+                return -ENOMEM;
+
+        (void) fputs("  ", f);
+        color_on(f, ctx, kind_colors[it->kind]);
+        (void) fprintf(f, "%c %-9s", kind_marks[it->kind], plan_kind_to_string(it->kind));
+        color_off(f, ctx);
+        (void) fputc(' ', f);
+        text_id(f, it->id);
+
+        /* What the cluster lists, to tell the connector by: only the fields it has. */
+        if (c && (c->name || c->service_type || c->index_name)) {
+                const char *sep = "  ";
+
+                if (c->name) {
+                        (void) fputs("  name='", f);
+                        text_string(f, c->name);
+                        (void) fputc('\'', f);
+                        sep = " ";
+                }
+                if (c->service_type) {
+                        (void) fprintf(f, "%sservice_type=", sep);
+                        text_string(f, c->service_type);
+                        sep = " ";
+                }
+                if (c->index_name) {
+                        (void) fprintf(f, "%sindex_name=", sep);
+                        text_string(f, c->index_name);
+                }
         }
+        if (it->n_sets > 0) {
+                (void) fprintf(f, "  set%s ", it->n_sets == 1 ? "" : "s");
+                for (size_t j = 0; j < it->n_sets; j++) {
+                        const struct report_set *s = find_set(ctx, it->sets[j]);
+
+                        (void) fputs(j > 0 ? ", " : "", f);
+                        text_string(f, it->sets[j]);
+                        if (s && s->file) {
+                                (void) fputs(" (", f);
+                                text_string(f, s->file);
+                                (void) fprintf(f, ":%u)", s->line);
+                        }
+                }
+        }
+        (void) fputs(": ", f);
+        text_string(f, reason);
+        (void) fputc('\n', f);
+        return 0;
 }
 
 int report_plan_text_ctx(FILE *f, const struct plan *p, const struct report_context *ctx) {
-        /* People read what changes first. */
-        static const enum plan_kind order[] = {
-                PLAN_DELETE, PLAN_WAITING, PLAN_PROTECTED, PLAN_MISSING, PLAN_KEEP, PLAN_UNMANAGED,
-        };
-        static const char marks[_PLAN_KIND_MAX] = {
-                [PLAN_DELETE] = '-', [PLAN_PROTECTED] = '~', [PLAN_MISSING] = '!',
-                [PLAN_KEEP] = ' ',   [PLAN_UNMANAGED] = ' ', [PLAN_WAITING] = '*',
-        };
+        int r;
 
         assert(f);
         assert(p);
@@ -168,76 +521,53 @@ int report_plan_text_ctx(FILE *f, const struct plan *p, const struct report_cont
                 text_string(f, strna(ctx->cluster_url));
                 (void) fputs("\nManifests ", f);
                 text_string(f, strna(ctx->manifests_digest));
-                (void) fputs("\n", f);
+                (void) fputs("\n\n", f);
         }
-        for (size_t o = 0; o < ELEMENTSOF(order); o++)
+
+        if (p->blocked) {
+                color_on(f, ctx, ANSI_RED_B);
+                (void) fputs("BLOCKED:", f);
+                color_off(f, ctx);
+                (void) fprintf(f, " this cycle deletes nothing, for %zu %s:\n",
+                               MAX(p->n_block_reasons, (size_t) 1),
+                               p->n_block_reasons > 1 ? "reasons" : "reason");
+                if (p->n_block_reasons == 0) {
+                        (void) fputs("  1. ", f);
+                        text_string(f, p->blocked);
+                        (void) fputc('\n', f);
+                }
+                for (size_t i = 0; i < p->n_block_reasons; i++) {
+                        const struct plan_block_reason *b = p->block_reasons + i;
+                        _cleanup_free_ char *fix = block_fix_string(p, b, ctx);
+
+                        if (!fix)
+                                return -ENOMEM;
+                        (void) fprintf(f, "  %zu. ", i + 1);
+                        text_string(f, b->text);
+                        (void) fputs("\n     fix: ", f);
+                        text_string(f, fix);
+                        (void) fputc('\n', f);
+                }
+                (void) fputc('\n', f);
+        }
+
+        for (size_t o = 0; o < ELEMENTSOF(kind_order); o++)
                 for (size_t i = 0; i < p->n_items; i++) {
                         const struct plan_item *it = p->items + i;
 
-                        if (it->kind != order[o])
+                        if (it->kind != kind_order[o])
                                 continue;
-
-                        (void) fprintf(f, "  %c %-9s ", marks[it->kind], plan_kind_to_string(it->kind));
-                        text_id(f, it->id);
-
-                        switch (it->kind) {
-                        case PLAN_DELETE:
-                                (void) fputs("  (", f);
-                                text_sets(f, it, "sets");
-                                if (it->delete_sync_jobs || it->hard)
-                                        (void) fprintf(f, "; %s%s%s%s",
-                                                       it->delete_sync_jobs ? "delete_sync_jobs" : "",
-                                                       it->delete_sync_jobs && it->hard ? ", " : "",
-                                                       it->hard ? "hard" : "", it->purge ? ", purge" : "");
-                                (void) fputc(')', f);
-                                break;
-                        case PLAN_PROTECTED:
-                                (void) fputs("  (", f);
-                                text_sets(f, it, "sets");
-                                (void) fputc(')', f);
-                                break;
-                        case PLAN_WAITING: {
-                                char at[32];
-
-                                (void) fputs("  (", f);
-                                text_sets(f, it, "sets");
-                                (void) fprintf(f, "): orphan grace, deletable at %s",
-                                               format_time(at, it->deletable_at_usec));
-                                break;
-                        }
-                        case PLAN_KEEP:
-                        case PLAN_MISSING:
-                                (void) fputs("  (", f);
-                                text_sets(f, it, "set");
-                                (void) fputc(')', f);
-                                break;
-                        case PLAN_UNMANAGED:
-                        case _PLAN_KIND_MAX:
-                                break;
-                        }
-                        if (it->reason) {
-                                (void) fputs(": ", f);
-                                text_string(f, it->reason);
-                        }
-                        if (it->kind == PLAN_PROTECTED && it->deletable_at_usec > 0) {
-                                char at[32];
-
-                                (void) fprintf(f, " (at %s)", format_time(at, it->deletable_at_usec));
-                        }
-                        (void) fputc('\n', f);
+                        r = text_item(f, it, ctx);
+                        if (r < 0)
+                                return r;
                 }
 
-        (void) fprintf(f, "Plan: %zu to delete, %zu to keep, %zu missing, %zu unmanaged, %zu protected.\n",
-                       p->counts[PLAN_DELETE], p->counts[PLAN_KEEP], p->counts[PLAN_MISSING],
-                       p->counts[PLAN_UNMANAGED], p->counts[PLAN_PROTECTED]);
-        if (p->counts[PLAN_WAITING] > 0)
-                (void) fprintf(f, "Waiting: %zu orphans within their grace (safety.orphan_grace).\n",
-                               p->counts[PLAN_WAITING]);
-        if (p->blocked) {
-                (void) fputs("Blocked: ", f);
-                text_string(f, p->blocked);
-                (void) fputc('\n', f);
-        }
+        (void) fprintf(f,
+                       "Plan: %zu to delete, %zu waiting, %zu protected, %zu missing, %zu to keep, %zu "
+                       "unmanaged%s\n",
+                       p->counts[PLAN_DELETE], p->counts[PLAN_WAITING], p->counts[PLAN_PROTECTED],
+                       p->counts[PLAN_MISSING], p->counts[PLAN_KEEP], p->counts[PLAN_UNMANAGED],
+                       p->blocked ? "; BLOCKED: nothing is deleted." : ".");
 
         return finish(f);
 }

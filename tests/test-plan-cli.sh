@@ -41,16 +41,25 @@ set_manifest a "$(header team-a)
     - id: a-missing"
 plan_json
 is "$RC" 0 "plan exits 0"
-is "$(echo "$PLAN" | jq -c '.delete')" \
+is "$(echo "$PLAN" | jq -c '.delete | map({id, delete_sync_jobs, hard, purge, sets})')" \
         '[{"id":"a-2","delete_sync_jobs":false,"hard":false,"purge":false,"sets":["team-a"]},{"id":"a-3","delete_sync_jobs":false,"hard":false,"purge":false,"sets":["team-a"]}]' \
         "selector: every key must match (a-4's index name does not), a list matches any item"
-is "$(echo "$PLAN" | jq -c '.keep')" '[{"id":"a-1","set":"team-a"}]' "declared: kept, with its set"
-is "$(echo "$PLAN" | jq -c '.missing')" '[{"id":"a-missing","set":"team-a"}]' "declared but absent: missing"
+is "$(echo "$PLAN" | jq -c '.keep | map({id, sets})')" '[{"id":"a-1","sets":["team-a"]}]' "declared: kept, with its set"
+is "$(echo "$PLAN" | jq -c '.missing | map({id, sets, name})')" '[{"id":"a-missing","sets":["team-a"],"name":null}]' \
+        "declared but absent: missing, with no listed fields"
+is "$(echo "$PLAN" | jq -c '.delete[0] | {name, service_type, index_name, reason, permanent}')" \
+        '{"name":"a-2","service_type":"google_drive","index_name":"idx-a-2","reason":"orphan of set team-a; soft delete (deleted: true; prune.hard deletes for good), sync jobs kept","permanent":false}' \
+        "a delete carries the listed connector's fields, the reason, and whether it is for good"
+is "$(echo "$PLAN" | jq -c '.delete[0].locations')" "[{\"set\":\"team-a\",\"file\":\"$M/a.yaml\",\"line\":4}]" \
+        "a delete says where its set is declared: the file and the line of metadata.name"
+is "$(echo "$PLAN" | jq -c '[.[] | arrays | .[] | objects | keys_unsorted] | unique')" \
+        '[["id","name","service_type","index_name","sets","locations","reason","delete_sync_jobs","hard","permanent","purge","dropped","purge_at","orphan_since","deletable_at"]]' \
+        "every item of every kind has the same keys, in the same order"
 is "$(echo "$PLAN" | jq -c '[.unmanaged[].id]')" '["a-4","b-1","b-2","z-1"]' "owned by no set: unmanaged"
 is "$(echo "$PLAN" | jq -c '.protected')" '[]' "nothing protected"
 is "$(echo "$PLAN" | jq -c '.blocked')" 'null' "not blocked"
 is "$(echo "$PLAN" | jq -c 'keys_unsorted')" \
-        '["delete","keep","missing","unmanaged","protected","waiting","blocked","cluster","manifests"]' \
+        '["format_version","cluster","manifests","blocked","blocked_by","delete","waiting","protected","missing","keep","unmanaged"]' \
         "the JSON object has its keys in order"
 is "$(echo "$PLAN" | jq -c '[.cluster.url, .cluster.name, .cluster.version, (.cluster.uuid | length > 0),
                              (.manifests.digest | test("^sha256:[0-9a-f]{64}$"))]')" \
@@ -83,12 +92,12 @@ set_manifest sp "$(header sharepoint)
     enabled: false
   connectors: []"
 plan_json
-is "$(echo "$PLAN" | jq -c '.delete')" \
+is "$(echo "$PLAN" | jq -c '.delete | map({id, delete_sync_jobs, hard, purge, sets})')" \
         '[{"id":"a-2","delete_sync_jobs":true,"hard":false,"purge":false,"sets":["drives","team-a"]},{"id":"a-4","delete_sync_jobs":true,"hard":false,"purge":false,"sets":["drives"]}]' \
         "overlap: delete_sync_jobs when every owner says so, hard only when every owner does"
 is "$(echo "$PLAN" | jq -c '[.protected[] | .id]')" '["a-3"]' "prune disabled in one of two owning sets: protected"
 echo "$PLAN" | jq -e '.protected[0].reason | test("sharepoint")' >/dev/null; ok $? "the reason names the set"
-is "$(echo "$PLAN" | jq -c '.keep')" '[{"id":"a-1","set":"team-a"}]' \
+is "$(echo "$PLAN" | jq -c '.keep | map({id, sets})')" '[{"id":"a-1","sets":["team-a"]}]' \
         "declared in one set, owned by another with prune: still kept"
 rm "$M/drives.yaml" "$M/sp.yaml"
 
@@ -125,13 +134,51 @@ echo "$PLAN" | jq -e '.blocked == null' >/dev/null; ok $? "at the limit: not blo
 write_config "$CFG" "safety:" "  max_deletions: 2"
 plan_json
 echo "$PLAN" | jq -e '.blocked | test("max_deletions")' >/dev/null; ok $? "above the limit: blocked by max_deletions"
+is "$(echo "$PLAN" | jq -c '[.blocked_by[] | {rule, set}]')" '[{"rule":"max_deletions","set":null}]' \
+        "blocked_by: the rule, one entry per reason"
+echo "$PLAN" | jq -e '.blocked_by[0].fix | test("--max-deletions 3 once")' >/dev/null; ok $? "blocked_by: and its fix"
+reconcile -c "$CFG" plan
+is "$RC" 3 "blocked, text: exit 3"
+is "$(sed -n '4,6p' "$OUT")" "BLOCKED: this cycle deletes nothing, for 1 reason:
+  1. the plan deletes 3 connectors, more than safety.max_deletions (2)
+     fix: check the deletions below; if they are meant, pass --max-deletions 3 once, or raise safety.max_deletions" \
+        "blocked, text: BLOCKED with the reason and its fix, before the items"
 
 # The text format: a line per connector and a summary.
 write_config "$CFG" "safety:" "  max_deletions: unlimited"
 reconcile -c "$CFG" plan
 is "$RC" 0 "plan --format text exits 0"
 grep -q '^  - delete    a-2' "$OUT"; ok $? "text: a line per deletion"
-is "$(tail -n 1 "$OUT")" "Plan: 3 to delete, 1 to keep, 0 missing, 3 unmanaged, 0 protected." "text: the summary line"
+is "$(tail -n 1 "$OUT")" "Plan: 3 to delete, 0 waiting, 0 protected, 0 missing, 1 to keep, 3 unmanaged." "text: the summary line"
+grep -qxF "  - delete    a-2  name='a-2' service_type=google_drive index_name=idx-a-2  set team-a ($M/a.yaml:4): orphan of set team-a; soft delete (deleted: true; prune.hard deletes for good), sync jobs kept" "$OUT"
+ok $? "text: a deletion names the connector, its set with file:line, and why"
+is "$(head -n 2 "$OUT" | sed -e "s|$FAKE_URL|URL|" -e 's/sha256:[0-9a-f]*/sha256:HEX/' -e 's/cluster_uuid [^,]*/cluster_uuid UUID/')" \
+        "Cluster 'fake-cluster' (cluster_uuid UUID, Elasticsearch 9.1.3) at URL
+Manifests sha256:HEX" "text: the cluster and the manifests' revision first"
+is "$(grep -c $'\033' "$OUT")" 0 "text into a file: no colours"
+
+# Only the plan on stdout: the log (debug included) goes to stderr.
+reconcile -c "$CFG" --verbose plan
+is "$(grep -cvE '^(Cluster |Manifests |$|  [-*!?=.] [a-z]+ |Plan: |BLOCKED:|  [0-9]+\. |     fix: )' "$OUT")" 0 \
+        "stdout holds the plan's lines only"
+test -s "$ERR"; ok $? "the log lines went to stderr"
+
+# Colours at a terminal only (script(1) gives the command one), and never with NO_COLOR.
+if command -v script >/dev/null; then
+        tty_plan() {  # tty_plan [ENV...]: plan at a pseudo-terminal, stdout in $TEST_TMP/tty.out
+                env "$@" script -qec "$RECONCILER -c $CFG --log-target console plan 2>/dev/null" /dev/null \
+                        >"$TEST_TMP/tty.out" </dev/null
+        }
+        tty_plan
+        grep -qF $'\033[31m- delete   \033[0m a-2' "$TEST_TMP/tty.out"; ok $? "at a terminal: the marks in colour"
+        tty_plan NO_COLOR=1
+        is "$(grep -c $'\033' "$TEST_TMP/tty.out")" 0 "at a terminal with NO_COLOR=1: no colours"
+        grep -q '^  - delete    a-2' "$TEST_TMP/tty.out"; ok $? "at a terminal with NO_COLOR=1: the same lines"
+        tty_plan NO_COLOR=
+        grep -qF $'\033[31m' "$TEST_TMP/tty.out"; ok $? "an empty NO_COLOR does not count (no-color.org)"
+else
+        for _ in 1 2 3 4; do ok 0 "# SKIP script(1) is not installed"; done
+fi
 
 # --detailed-exitcode: 4 when the plan deletes something, 0 when it changes nothing, and the
 # other statuses as they are (a blocked plan 3).

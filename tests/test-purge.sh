@@ -58,11 +58,11 @@ is "$RC" 0 "9.x, plan within purge_after exits 0"
 is "$(jq -c '[.protected[] | {id, due: (.purge_at != null)}]' "$OUT")" \
         '[{"id":"team-a-old","due":true},{"id":"team-a-tomb","due":false}]' \
         "9.x, plan: both tombstones protected, only the one this program made has a purge_at"
-is "$(jq -r '.protected[] | select(.id == "team-a-old") | .reason' "$OUT")" \
-        "soft-deleted by this program (deleted: true); deleted for good once prune.purge_after has passed" \
-        "9.x, plan: the reason says it waits for purge_after"
+is "$(jq -r '.protected[] | select(.id == "team-a-old") | .reason | sub("; purge at 20[0-9-]+T[0-9:]+Z$"; "; purge at TIME")' "$OUT")" \
+        "soft-deleted by this program (deleted: true); deleted for good once prune.purge_after has passed; purge at TIME" \
+        "9.x, plan: the reason says it waits for purge_after, and until when"
 reconcile -c "$CFG" plan
-grep -q '^  ~ protected team-a-old  (sets: team-a): soft-deleted by this program .* (at 20[0-9-]*T[0-9:]*Z)$' "$OUT"
+grep -q '^  ! protected team-a-old  .* set team-a (.*:[0-9]*): soft-deleted by this program .*; purge at 20[0-9-]*T[0-9:]*Z$' "$OUT"
 ok $? "9.x, plan (text): the time it is due follows the reason"
 
 : >"$FAKE_LOG"

@@ -46,6 +46,7 @@ struct cycle {
 
         struct cycle_result result;
         void (*done)(struct cycle *c, struct cycle_result *r, void *userdata);
+        void (*progress)(size_t done, size_t total, void *userdata);
         void *userdata;
 };
 
@@ -101,6 +102,7 @@ static void finish(struct cycle *c, enum cycle_status status) {
                 [CYCLE_BLOCKED] = "blocked", [CYCLE_BUSY] = "busy",     [CYCLE_RETRY] = "retry",
         };
         char deleted[24], failed[24];
+        size_t len;
         struct log_field end[] = {
                 { "CYCLE_ID", c->id },
                 { "RESULT", names[status] },
@@ -111,6 +113,10 @@ static void finish(struct cycle *c, enum cycle_status status) {
         c->timeout = sd_event_source_disable_unref(c->timeout);
         r->status = status;
         r->duration_usec = now_usec(CLOCK_MONOTONIC) - c->start_usec;
+        len = strlen(r->summary);
+        (void) snprintf(r->summary + len, sizeof r->summary - len, "; took %" PRIu64 ".%01" PRIu64 " s",
+                        r->duration_usec / USEC_PER_SEC,
+                        r->duration_usec % USEC_PER_SEC / (USEC_PER_SEC / 10));
         if (c->cluster)
                 r->http = *cluster_get_http_counts(c->cluster);
         (void) snprintf(deleted, sizeof deleted, "%zu", r->deleted);
@@ -528,6 +534,15 @@ static int hook_may_delete(char **ret_reason, void *userdata) {
         return manifests_unchanged(userdata, ret_reason);
 }
 
+static void hook_progress(size_t done, size_t total, void *userdata) {
+        struct cycle *c = userdata;
+
+        cycle_log(c, LOG_INFO, 0, NULL, "Deleting connectors: %zu of %zu done, %" PRIu64 " s so far", done,
+                  total, (now_usec(CLOCK_MONOTONIC) - c->start_usec) / USEC_PER_SEC);
+        if (c->progress)
+                c->progress(done, total, c->userdata);
+}
+
 /* ---- The cycle's steps ---- */
 
 static void on_exec_done(struct exec *e, const struct exec_result *er, void *userdata) {
@@ -578,6 +593,7 @@ static void start_deleting(struct cycle *c) {
         const struct exec_hooks hooks = {
                 .recheck = hook_recheck,
                 .may_delete = hook_may_delete,
+                .progress = hook_progress,
                 .userdata = c,
         };
         struct exec_options eo;
@@ -999,6 +1015,7 @@ int cycle_start(struct cycle **ret, sd_event *event, const struct cycle_options 
         c->dry_run = o->dry_run;
         c->page_size = o->page_size;
         c->done = done;
+        c->progress = o->progress;
         c->userdata = userdata;
 
         c->confirmed = calloc(cfg->n_confirm_removed_sets + o->n_confirm_removed_sets + 1, sizeof(char *));

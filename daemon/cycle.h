@@ -81,6 +81,9 @@ struct cycle_options {
          * the config's safety.confirm_removed_sets. Borrowed like 'config'. */
         char *const *confirm_removed_sets;
         size_t n_confirm_removed_sets;
+        /* A long run of deletions goes on: 'done' of 'total' ended (exec.h's progress hook, which
+         * says when), logged by the cycle already. Gets cycle_start()'s 'userdata'. May be NULL. */
+        void (*progress)(size_t done, size_t total, void *userdata);
 };
 
 /* Starts a cycle. 'done' runs exactly once from the loop (never from inside cycle_start())

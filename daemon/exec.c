@@ -70,6 +70,7 @@ struct exec {
         struct backup_writer *writer;
 
         usec_t gate_checked_usec; /* when may_delete last said yes (CLOCK_MONOTONIC); 0: never */
+        usec_t progress_usec;     /* when progress was last reported, or the start (CLOCK_MONOTONIC) */
         bool halted;              /* may_delete said no */
         char *halt_reason;        /* why (NULL when out of memory) */
         bool stopping;            /* exec_stop() */
@@ -591,11 +592,38 @@ static void start_delete(struct exec *e, struct exec_op *op) {
         e->deleting++;
 }
 
+/* How many ops have ended, whatever their outcome. */
+static size_t ops_ended(const struct exec *e) {
+        const struct exec_result *r = &e->result;
+
+        return r->deleted + r->already_gone + r->failed + r->changed + r->not_deleted + r->unknown;
+}
+
+/* Reports the progress of a long run when it is due: looked at on each event, so it costs a
+ * clock read per event and no timer; a run that waits longer than the interval for an answer
+ * reports with the answer. */
+static void report_progress(struct exec *e) {
+        size_t done;
+        usec_t now;
+
+        if (!e->hooks.progress || e->n_ops <= EXEC_PROGRESS_MIN)
+                return;
+        now = now_usec(CLOCK_MONOTONIC);
+        if (now < usec_add(e->progress_usec, EXEC_PROGRESS_INTERVAL_USEC))
+                return;
+        done = ops_ended(e);
+        if (done >= e->n_ops)
+                return; /* the end says it all */
+        e->progress_usec = now;
+        e->hooks.progress(done, e->n_ops, e->hooks.userdata);
+}
+
 static void start_more(struct exec *e) {
         int r;
 
         if (e->finishing)
                 return;
+        report_progress(e);
         if (e->stopping || e->halted)
                 drop_waiting(e);
 
@@ -774,6 +802,7 @@ int exec_start(struct exec **ret, sd_event *event, struct cluster *cluster, cons
                                 .hard = plan->items[i].hard,
                         };
         e->n_ops = n;
+        e->progress_usec = now_usec(CLOCK_MONOTONIC);
 
         /* Start from the loop, so that 'done' never runs before we returned. */
         r = sd_event_add_defer(event, &e->defer, on_defer_start, e);

@@ -28,6 +28,12 @@
 
 struct exec;
 
+/* The plans with more deletions than this report their progress (exec_hooks.progress), every
+ * this often at most: a person watching `systemctl status` sees a long cycle move, and the log
+ * gets a line per interval, not one per connector. */
+#define EXEC_PROGRESS_MIN           20
+#define EXEC_PROGRESS_INTERVAL_USEC (5 * USEC_PER_SEC)
+
 /* The cycle's say in each deletion. Any member may be NULL (no check). */
 struct exec_hooks {
         /* Decides again about 'item' from 'doc', the connector's document just read. Returns 1 when
@@ -38,6 +44,11 @@ struct exec_hooks {
         /* Whether DELETEs may still be sent: 1, or 0 with *ret_reason (owned by the caller), after
          * which no further request starts; or a negative errno (taken as 0). */
         int (*may_delete)(char **ret_reason, void *userdata);
+        /* Progress of a long run: 'done' of the 'total' connectors to delete have ended, whatever
+         * their outcome. Called only when total > EXEC_PROGRESS_MIN, first EXEC_PROGRESS_INTERVAL_USEC
+         * after exec_start() and then at most once per EXEC_PROGRESS_INTERVAL_USEC (CLOCK_MONOTONIC,
+         * checked as the executor's events come in: no timer), never once every connector ended. */
+        void (*progress)(size_t done, size_t total, void *userdata);
         void *userdata;
 };
 

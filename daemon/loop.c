@@ -251,6 +251,13 @@ static void on_cycle_done(struct cycle *c, struct cycle_result *res, void *userd
         (void) malloc_trim(0);
 }
 
+/* A long run of deletions: `systemctl status` shows how far it got. */
+static void on_cycle_progress(size_t done, size_t total, void *userdata) {
+        struct manager *m = userdata;
+
+        notify_status("Cycle %u: deleting %zu of %zu", m->cycles + 1, done, total);
+}
+
 /* How long after its start a cycle is stuck. */
 static usec_t stuck_after(const struct config *c) {
         return usec_add(c->cycle_timeout_usec,
@@ -278,6 +285,7 @@ static int start_cycle(struct manager *m) {
                 .page_size = m->options->page_size,
                 .confirm_removed_sets = m->options->confirm_removed_sets,
                 .n_confirm_removed_sets = m->options->n_confirm_removed_sets,
+                .progress = on_cycle_progress,
         };
         int r;
 

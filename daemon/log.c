@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <unistd.h>
 #include <systemd/sd-journal.h>
 
 #include "log.h"
@@ -15,9 +16,16 @@
 #define LOG_LINE_MAX   4096 /* bytes of message kept; longer ones are cut with "..." */
 #define LOG_FIELDS_MAX 32
 
+/* Where journald listens (sd_journal_sendv() sends there). For the tests only, the variable
+ * below names another path to look for instead, so that a test can make the journal look absent
+ * on a host that has one. */
+#define JOURNAL_SOCKET_PATH     "/run/systemd/journal/socket"
+#define JOURNAL_SOCKET_TEST_ENV "CONNECTOR_RECONCILER_TEST_JOURNAL_SOCKET"
+
 static enum log_target log_target = LOG_TARGET_AUTO;
 static enum log_target log_resolved = _LOG_TARGET_MAX;
 static int log_max_level = LOG_INFO;
+static bool journal_noted; /* the note that the journal is unavailable was printed */
 
 static const char *const target_names[_LOG_TARGET_MAX] = {
         [LOG_TARGET_AUTO] = "auto",
@@ -60,12 +68,33 @@ static bool stderr_is_journal(void) {
         return (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino;
 }
 
+static const char *journal_socket(void) {
+        return getenv(JOURNAL_SOCKET_TEST_ENV) ?: JOURNAL_SOCKET_PATH;
+}
+
+/* Says once, on stderr, that the journal cannot take the log and why: the lines that follow are
+ * there instead of lost. */
+static void note_journal_unavailable(const char *what, int error) {
+        if (journal_noted)
+                return;
+        journal_noted = true;
+        (void) fprintf(stderr, "The journal is not available (%s: %s): logging to standard error instead\n",
+                       what, strerror(error < 0 ? -error : error));
+}
+
 enum log_target log_get_target(void) {
         if (log_resolved == _LOG_TARGET_MAX) {
                 if (log_target == LOG_TARGET_AUTO)
                         log_resolved = stderr_is_journal() ? LOG_TARGET_JOURNAL : LOG_TARGET_CONSOLE;
                 else
                         log_resolved = log_target;
+
+                /* --log-target journal with no journald (a container, a chroot, early boot): the
+                 * lines would be dropped, one by one, in silence. */
+                if (log_resolved == LOG_TARGET_JOURNAL && access(journal_socket(), F_OK) < 0) {
+                        note_journal_unavailable(journal_socket(), errno);
+                        log_resolved = LOG_TARGET_CONSOLE;
+                }
         }
         return log_resolved;
 }
@@ -91,6 +120,8 @@ static void format_message(char *buf, size_t size, int error, const char *fmt, v
         (void) escape_to_buffer(buf, size, raw, 0);
 }
 
+static void write_console(const char *message, const struct log_field *fields, size_t n_fields);
+
 static void write_journal(int level, int error, const char *message_id, const struct log_field *fields,
                           size_t n_fields, const char *message) {
         /* One allocated "KEY=value" string per field: a log call costs no large stack frame. */
@@ -98,6 +129,7 @@ static void write_journal(int level, int error, const char *message_id, const st
         struct iovec iov[LOG_FIELDS_MAX + 4];
         size_t n = 0;
         bool failed = false;
+        int r = -ENOMEM;
 
         buf[n++] = strdup_printf("PRIORITY=%d", level);
         buf[n++] = strdup_printf("MESSAGE=%s", message);
@@ -121,13 +153,41 @@ static void write_journal(int level, int error, const char *message_id, const st
                 }
                 iov[i] = (struct iovec){ .iov_base = buf[i], .iov_len = strlen(buf[i]) };
         }
-        if (failed || sd_journal_sendv(iov, (int) n) < 0)
-                /* Out of memory, or the journal is gone (shutdown, a test harness): do not lose the
-                 * line. */
-                (void) fprintf(stderr, "%s\n", message);
+        /* sd_journal_sendv() reports success when the socket is missing (it "fails silently if
+         * the journal is not available"): look for it first, a stat per line. */
+        if (!failed && access(journal_socket(), F_OK) < 0) {
+                note_journal_unavailable(journal_socket(), errno);
+                failed = true;
+        }
+        if (!failed) {
+                r = sd_journal_sendv(iov, (int) n);
+                if (r < 0)
+                        note_journal_unavailable("sd_journal_sendv()", r);
+        }
+        if (r < 0)
+                /* Out of memory, or the journal is gone (journald stopped or restarting): the line
+                 * goes to stderr rather than nowhere; the next one tries the journal again. */
+                write_console(message, fields, n_fields);
 
         for (size_t i = 0; i < n; i++)
                 free(buf[i]);
+}
+
+static void write_console(const char *message, const struct log_field *fields, size_t n_fields) {
+        /* stdout carries only a command's own output; every log line goes to stderr. */
+        if (log_max_level >= LOG_DEBUG && n_fields > 0) {
+                (void) fputs(message, stderr);
+                for (size_t i = 0; i < n_fields; i++) {
+                        char value[LOG_LINE_MAX];
+
+                        if (!fields[i].value)
+                                continue;
+                        (void) escape_to_buffer(value, sizeof value, fields[i].value, 0);
+                        (void) fprintf(stderr, " %s=%s", fields[i].key, value);
+                }
+                (void) fputc('\n', stderr);
+        } else
+                (void) fprintf(stderr, "%s\n", message);
 }
 
 int log_eventv(int level, int error, const char *message_id, const struct log_field *fields, size_t n_fields,
@@ -150,22 +210,8 @@ int log_eventv(int level, int error, const char *message_id, const struct log_fi
 
         if (log_get_target() == LOG_TARGET_JOURNAL)
                 write_journal(level, error, message_id, fields, n_fields, message);
-        else {
-                /* stdout carries only a command's own output; every log line goes to stderr. */
-                if (log_max_level >= LOG_DEBUG && n_fields > 0) {
-                        (void) fputs(message, stderr);
-                        for (size_t i = 0; i < n_fields; i++) {
-                                char value[LOG_LINE_MAX];
-
-                                if (!fields[i].value)
-                                        continue;
-                                (void) escape_to_buffer(value, sizeof value, fields[i].value, 0);
-                                (void) fprintf(stderr, " %s=%s", fields[i].key, value);
-                        }
-                        (void) fputc('\n', stderr);
-                } else
-                        (void) fprintf(stderr, "%s\n", message);
-        }
+        else
+                write_console(message, fields, n_fields);
 
         errno = saved_errno;
         return error;

@@ -21,6 +21,9 @@ struct cycle {
         bool plan_only;
         bool dry_run;
         unsigned page_size;
+        bool max_deletions_set;
+        uint64_t max_deletions;
+        const struct plan_file *saved_plan;
         char id[33]; /* CYCLE_ID */
 
         /* safety.confirm_removed_sets and --confirm-removed-set together; strings borrowed */
@@ -719,7 +722,7 @@ static void on_listed(struct cluster *cl, int error, struct cluster_listing *lis
         log_identity(c, listing);
 
         policy = (struct plan_policy){
-                .max_deletions = cfg->max_deletions,
+                .max_deletions = c->max_deletions_set ? c->max_deletions : cfg->max_deletions,
                 .orphan_grace_usec = cfg->orphan_grace_usec,
                 .now_usec = c->plan_realtime_usec = now_usec(CLOCK_REALTIME),
                 .seen = c->state ? c->state->orphans : NULL,
@@ -744,6 +747,34 @@ static void on_listed(struct cluster *cl, int error, struct cluster_listing *lis
                 return finish(c, c->result.plan->blocked ? CYCLE_BLOCKED : CYCLE_OK);
         }
         log_returned(c);
+
+        if (c->saved_plan) {
+                const struct cluster_info *info = cluster_get_info(cl);
+                const struct plan_file_context now = {
+                        .cluster_uuid = info ? info->cluster_uuid : NULL,
+                        .manifests_digest = c->digest,
+                };
+                _cleanup_free_ char *diff = NULL;
+
+                r = plan_file_matches(c->saved_plan, c->result.plan, &now, &diff);
+                if (r < 0) {
+                        cycle_log(c, LOG_ERR, r, NULL, "Failed to compare with the saved plan: %m");
+                        summary_printf(c, "comparing with the saved plan failed: %s", strerror(-r));
+                        return finish(c, CYCLE_FAILED);
+                }
+                if (r == 0) {
+                        trip(c, CYCLE_GUARD_PLAN_MISMATCH);
+                        cycle_log(
+                                c, LOG_WARNING, 0, MESSAGE_SAFETY_STOP,
+                                "Safety stop, deleting nothing: the saved plan '%s' is not what this cycle "
+                                "would do: %s; make and review a new one",
+                                c->saved_plan->path, diff);
+                        summary_printf(c, "safety stop: the saved plan no longer matches: %s", diff);
+                        return finish_with_state(c, CYCLE_BLOCKED, false);
+                }
+                cycle_log(c, LOG_INFO, 0, NULL, "The live plan is the saved plan '%s': %zu to delete",
+                          c->saved_plan->path, c->result.plan->counts[PLAN_DELETE]);
+        }
 
         if (c->result.plan->blocked) {
                 unsigned by = c->result.plan->blocked_by;
@@ -1014,6 +1045,9 @@ int cycle_start(struct cycle **ret, sd_event *event, const struct cycle_options 
         c->plan_only = o->plan_only;
         c->dry_run = o->dry_run;
         c->page_size = o->page_size;
+        c->max_deletions_set = o->max_deletions_set;
+        c->max_deletions = o->max_deletions;
+        c->saved_plan = o->saved_plan;
         c->done = done;
         c->progress = o->progress;
         c->userdata = userdata;

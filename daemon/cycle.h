@@ -15,6 +15,7 @@
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "plan-file.h"
 #include "plan.h"
 
 enum cycle_status {
@@ -40,6 +41,7 @@ enum cycle_guard {
         CYCLE_GUARD_CLUSTER_MISMATCH,   /* GET / named another cluster (-ESTALE) */
         CYCLE_GUARD_BACKUP_UNUSABLE,    /* the backup folder could not be prepared */
         CYCLE_GUARD_STATE_UNUSABLE,     /* the state folder could not be prepared, locked or written */
+        CYCLE_GUARD_PLAN_MISMATCH,      /* the live plan is not the saved one (--plan FILE) */
         _CYCLE_GUARD_MAX,
 };
 
@@ -84,6 +86,12 @@ struct cycle_options {
         /* A long run of deletions goes on: 'done' of 'total' ended (exec.h's progress hook, which
          * says when), logged by the cycle already. Gets cycle_start()'s 'userdata'. May be NULL. */
         void (*progress)(size_t done, size_t total, void *userdata);
+        /* --max-deletions: safety.max_deletions for this cycle (PLAN_UNLIMITED for none) */
+        bool max_deletions_set;
+        uint64_t max_deletions;
+        /* --plan FILE: the saved plan this cycle must match exactly, or it deletes nothing and
+         * ends CYCLE_BLOCKED. Borrowed like 'config'. */
+        const struct plan_file *saved_plan;
 };
 
 /* Starts a cycle. 'done' runs exactly once from the loop (never from inside cycle_start())

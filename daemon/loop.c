@@ -286,6 +286,9 @@ static int start_cycle(struct manager *m) {
                 .confirm_removed_sets = m->options->confirm_removed_sets,
                 .n_confirm_removed_sets = m->options->n_confirm_removed_sets,
                 .progress = on_cycle_progress,
+                .max_deletions_set = m->options->max_deletions_set,
+                .max_deletions = m->options->max_deletions,
+                .saved_plan = m->options->saved_plan,
         };
         int r;
 

@@ -16,6 +16,11 @@ struct loop_options {
         /* --confirm-removed-set NAME (repeatable): borrowed for the loop's life */
         char *const *confirm_removed_sets;
         size_t n_confirm_removed_sets;
+        /* --max-deletions N: safety.max_deletions for this run */
+        bool max_deletions_set;
+        uint64_t max_deletions;
+        /* --plan FILE: the saved plan the cycle must match (borrowed for the loop's life) */
+        const struct plan_file *saved_plan;
 };
 
 /* The daemon (`run`): READY=1, a cycle at once and then every interval (with jitter) until

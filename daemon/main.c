@@ -15,6 +15,7 @@
 #include "log.h"
 #include "loop.h"
 #include "manifest.h"
+#include "plan-file.h"
 #include "report.h"
 #include "restore-run.h"
 #include "util.h"
@@ -67,6 +68,10 @@ static const char *arg_from = NULL;
 static const char *arg_as = NULL;
 static bool arg_force = false;
 static bool arg_detailed_exitcode = false;
+static const char *arg_out = NULL;
+static const char *arg_plan = NULL;
+static bool arg_max_deletions_set = false;
+static uint64_t arg_max_deletions = 0;
 static bool plan_changes = false; /* the plan printed deletes something */
 
 static void help(FILE *f) {
@@ -100,6 +105,11 @@ static void help(FILE *f) {
                        "      --format FORMAT      plan: text (default) or json\n"
                        "      --detailed-exitcode  plan: exit 4 when the cycle would delete something,\n"
                        "                           0 when it would change nothing\n"
+                       "      --out FILE           plan: also save the plan to FILE, for once --plan\n"
+                       "      --plan FILE          once: carry out exactly the plan saved in FILE, or\n"
+                       "                           nothing (exit 3) when the cycle would do otherwise\n"
+                       "      --max-deletions N    once, plan: safety.max_deletions for this run\n"
+                       "                           (a number, or unlimited)\n"
                        "      --log-target TARGET  auto, journal or console (default: auto)\n"
                        "  -v, --verbose            Log debug messages too\n"
                        "  -h, --help               Show this help\n"
@@ -122,6 +132,8 @@ static int verb_version(int argc, char **argv) {
 
 static struct loop_options loop_options(void) {
         return (struct loop_options){
+                .max_deletions_set = arg_max_deletions_set,
+                .max_deletions = arg_max_deletions,
                 .config_path = arg_config,
                 .manifests_override = arg_manifests,
                 .dry_run = arg_dry_run,
@@ -146,8 +158,24 @@ static int verb_run(int argc, char **argv) {
 }
 
 static int verb_once(int argc, char **argv) {
-        const struct loop_options o = loop_options();
+        _cleanup_(plan_file_freep) struct plan_file *saved = NULL;
+        struct loop_options o = loop_options();
 
+        if (arg_plan) {
+                _cleanup_free_ char *message = NULL;
+                int r;
+
+                r = plan_file_load(arg_plan, &saved, &message);
+                if (r == -EBADMSG) {
+                        log_error("The saved plan '%s' cannot be used: %s", arg_plan, strna(message));
+                        return EXIT_USAGE;
+                }
+                if (r < 0) {
+                        log_error_errno(r, "Failed to read the saved plan '%s': %m", arg_plan);
+                        return EXIT_USAGE;
+                }
+                o.saved_plan = saved;
+        }
         no_core_dumps();
         return exit_status(loop_once(&o, false, NULL, NULL));
 }
@@ -201,6 +229,21 @@ static int print_plan(const struct cycle_result *res, void *userdata) {
                                       : report_plan_text_ctx(stdout, res->plan, &ctx);
         if (r < 0)
                 return log_error_errno(r, "Failed to write the plan: %m");
+        if (arg_out) {
+                const struct plan_file_context fc = {
+                        .url = ctx.cluster_url,
+                        .cluster_name = ctx.cluster_name,
+                        .cluster_uuid = ctx.cluster_uuid,
+                        .es_version = ctx.es_version,
+                        .manifests_digest = ctx.manifests_digest,
+                };
+
+                r = plan_file_write(arg_out, res->plan, &fc);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to save the plan to '%s': %m", arg_out);
+                log_info("Saved the plan to '%s'%s: 'once --plan %s' carries out exactly this plan", arg_out,
+                         res->plan->blocked ? " (blocked: it deletes nothing)" : "", arg_out);
+        }
         return 0;
 }
 
@@ -380,6 +423,9 @@ static int parse_argv(int argc, char **argv) {
                 ARG_FORCE,
                 ARG_DETAILED_EXITCODE,
                 ARG_VERSION,
+                ARG_OUT,
+                ARG_PLAN,
+                ARG_MAX_DELETIONS,
         };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
@@ -393,6 +439,9 @@ static int parse_argv(int argc, char **argv) {
                 { "force", no_argument, NULL, ARG_FORCE },
                 { "detailed-exitcode", no_argument, NULL, ARG_DETAILED_EXITCODE },
                 { "version", no_argument, NULL, ARG_VERSION },
+                { "out", required_argument, NULL, ARG_OUT },
+                { "plan", required_argument, NULL, ARG_PLAN },
+                { "max-deletions", required_argument, NULL, ARG_MAX_DELETIONS },
                 /* Not in --help: the connectors asked for per list page, for tests. */
                 { "page-size", required_argument, NULL, ARG_PAGE_SIZE },
                 { "verbose", no_argument, NULL, 'v' },
@@ -468,6 +517,35 @@ static int parse_argv(int argc, char **argv) {
                 case ARG_DETAILED_EXITCODE:
                         arg_detailed_exitcode = true;
                         break;
+                case ARG_OUT:
+                        arg_out = optarg;
+                        break;
+                case ARG_PLAN:
+                        arg_plan = optarg;
+                        break;
+                case ARG_MAX_DELETIONS: {
+                        char *end;
+                        unsigned long long v;
+
+                        if (streq(optarg, "unlimited")) {
+                                arg_max_deletions = PLAN_UNLIMITED;
+                                arg_max_deletions_set = true;
+                                break;
+                        }
+                        errno = 0;
+                        v = strtoull(optarg, &end, 10);
+                        if (errno != 0 || *end || end == optarg || optarg[0] == '-' || optarg[0] == '+' ||
+                            v >= PLAN_UNLIMITED) {
+                                log_error(
+                                        "Invalid --max-deletions '%s': expected a number of connectors, or "
+                                        "unlimited",
+                                        optarg);
+                                return -EINVAL;
+                        }
+                        arg_max_deletions = v;
+                        arg_max_deletions_set = true;
+                        break;
+                }
                 case ARG_VERSION:
                         (void) verb_version(0, NULL);
                         return 0;
@@ -515,6 +593,19 @@ static int run(int argc, char **argv) {
                         continue;
                 if (arg_detailed_exitcode && verbs[i].func != verb_plan) {
                         log_error("--detailed-exitcode is an option of plan, not of '%s'", argv[optind]);
+                        return EXIT_USAGE;
+                }
+                if (arg_out && verbs[i].func != verb_plan) {
+                        log_error("--out is an option of plan, not of '%s'", argv[optind]);
+                        return EXIT_USAGE;
+                }
+                if (arg_plan && verbs[i].func != verb_once) {
+                        log_error("--plan is an option of once, not of '%s'", argv[optind]);
+                        return EXIT_USAGE;
+                }
+                if (arg_max_deletions_set && verbs[i].func != verb_once && verbs[i].func != verb_plan) {
+                        log_error("--max-deletions is an option of once and plan, not of '%s'",
+                                  argv[optind]);
                         return EXIT_USAGE;
                 }
                 if ((size_t) (argc - optind - 1) > verbs[i].n_args) {

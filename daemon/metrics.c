@@ -50,6 +50,7 @@ static const char *const guard_names[_CYCLE_GUARD_MAX] = {
         [CYCLE_GUARD_CLUSTER_MISMATCH] = "cluster_mismatch",
         [CYCLE_GUARD_BACKUP_UNUSABLE] = "backup_unusable",
         [CYCLE_GUARD_STATE_UNUSABLE] = "state_unusable",
+        [CYCLE_GUARD_PLAN_MISMATCH] = "plan_mismatch",
 };
 
 static const char *const code_class_names[_CLUSTER_CODE_CLASS_MAX] = {

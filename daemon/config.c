@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "duration.h"
+#include "fs-util.h"
 #include "plan.h"
 #include "url.h"
 #include "util.h"
@@ -933,6 +934,14 @@ static int parse_root(struct parser *p, const struct yaml_read_node *root, const
         r = parse_table(p, root, "", top_keys, _TOP_MAX, v, c);
         if (r < 0)
                 return r;
+        if (v[TOP_BACKUP_DIR]) {
+                c->backup_dir_line = v[TOP_BACKUP_DIR]->line;
+                c->backup_dir_column = v[TOP_BACKUP_DIR]->column;
+        }
+        if (v[TOP_STATE_DIR]) {
+                c->state_dir_line = v[TOP_STATE_DIR]->line;
+                c->state_dir_column = v[TOP_STATE_DIR]->column;
+        }
 
         if (!v[TOP_CLUSTER]) {
                 r = error_at(p, root, "missing required key 'cluster'");
@@ -1177,4 +1186,35 @@ int config_load_secrets(struct config *c, struct yaml_read_diags *warnings, stru
                 return -EINVAL;
         }
         return 0;
+}
+
+static int check_folder(const struct config *c, const char *key, const char *path, unsigned line,
+                        unsigned column, struct yaml_read_diags *errors) {
+        _cleanup_free_ char *hint = NULL;
+        int r;
+
+        r = fs_dir_check_private(path, &hint);
+        if (r == -ENOMEM)
+                return r;
+        if (r >= 0)
+                return 0;
+        r = yaml_read_diags_add(errors, c->path, line, column,
+                                "%s %s'%s' is unusable: %s (`once` would delete nothing); fix it with: %s%s"
+                                "set %s to a folder this user owns or may create",
+                                key, line == 0 ? "(the default) " : "", path, strerror(-r), strempty(hint),
+                                hint ? ", or " : "", key);
+        return r < 0 ? r : -EINVAL;
+}
+
+int config_check_folders(const struct config *c, struct yaml_read_diags *errors) {
+        int r, k;
+
+        assert(c);
+        r = check_folder(c, "backup_dir", c->backup_dir, c->backup_dir_line, c->backup_dir_column, errors);
+        if (r == -ENOMEM)
+                return r;
+        k = check_folder(c, "state_dir", c->state_dir, c->state_dir_line, c->state_dir_column, errors);
+        if (k == -ENOMEM)
+                return k;
+        return r < 0 ? r : k;
 }

@@ -97,6 +97,10 @@ struct config {
          * the key, the first of the ':'-separated paths in $STATE_DIRECTORY when that is set and
          * not empty (systemd's StateDirectory=), else CONFIG_DEFAULT_STATE_DIR. */
         char *state_dir;
+        /* Where the values of backup_dir and state_dir are written in the config file; line 0
+         * when the key is absent (a default). */
+        unsigned backup_dir_line, backup_dir_column;
+        unsigned state_dir_line, state_dir_column;
         /* cycle_timeout: past it a cycle starts no new request and ends as failed. Longer than 0,
          * at most CONFIG_MAX_CYCLE_TIMEOUT_USEC. */
         usec_t cycle_timeout_usec;
@@ -141,6 +145,13 @@ int config_parse(const char *path, const void *data, size_t size, const char *ma
  * readable by group or others is a warning in 'warnings' (may be NULL). Returns 0, -EINVAL
  * after reporting errors, or -ENOMEM. Calling it again re-reads the secret. */
 int config_load_secrets(struct config *c, struct yaml_read_diags *warnings, struct yaml_read_diags *errors);
+
+/* Checks, changing nothing, that backup_dir and state_dir would pass the check `once` makes before
+ * it uses them (fs_dir_check_private(): a folder we own that group and others may not write, or
+ * one we may create). Each that would not is an error in 'errors' at the key's "CONFIG:LINE:COLUMN"
+ * (or "CONFIG:" for a default), with the fix: the command from fs-util.h's hint, or the key to
+ * set. Returns 0, -EINVAL after reporting errors, or -ENOMEM. */
+int config_check_folders(const struct config *c, struct yaml_read_diags *errors);
 
 /* Frees the config, wiping the secret first. Accepts NULL; returns NULL. */
 struct config *config_free(struct config *c);

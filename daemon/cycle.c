@@ -914,12 +914,34 @@ static int take_lock(struct cycle *c) {
         return r;
 }
 
+/* plan: the folders `once` would use (config_check_folders()), logged. */
+static int check_folders(struct cycle *c) {
+        const struct log_field f[] = { { "CYCLE_ID", c->id } };
+        struct yaml_read_diags errors = {};
+        int r;
+
+        r = config_check_folders(c->config, &errors);
+        for (size_t i = 0; i < errors.n_items; i++)
+                log_event(LOG_ERR | LOG_ESCAPED, 0, NULL, f, ELEMENTSOF(f), "%s", errors.items[i].text);
+        if (r < 0)
+                summary_printf(c, "%s", r == -ENOMEM ? "out of memory" : "backup_dir or state_dir unusable");
+        yaml_read_diags_done(&errors);
+        return r;
+}
+
 static int on_defer_start(sd_event_source *s, void *userdata) {
         struct cycle *c = userdata;
         _cleanup_free_ char *busy = NULL;
         int r;
 
         c->defer = sd_event_source_disable_unref(c->defer);
+
+        /* `plan` previews `once`: a plan that `once` could not carry out, for its folders, is
+         * refused before the cluster is asked anything, with the fix. */
+        if (c->plan_only && check_folders(c) < 0) {
+                finish(c, CYCLE_FAILED);
+                return 0;
+        }
 
         if (!c->plan_only && !c->dry_run) {
                 r = take_lock(c);

@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -89,6 +90,78 @@ static int mkdir_parents_durable(const char *path) {
         return r < 0 ? r : 0;
 }
 
+static int set_hint(char **reterr_hint, const char *fmt, ...) _printf_(2, 3);
+static int set_hint(char **reterr_hint, const char *fmt, ...) {
+        va_list ap;
+        char *h;
+        int r;
+
+        if (!reterr_hint)
+                return 0;
+        va_start(ap, fmt);
+        r = vasprintf(&h, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        *reterr_hint = h;
+        return 0;
+}
+
+/* Whether the missing 'path' could be created: its nearest existing ancestor is a folder that we
+ * may write and search. */
+static int check_creatable(const char *path, char **reterr_hint) {
+        _cleanup_free_ char *p = strdup(path);
+        struct stat st;
+        char *slash;
+
+        if (!p)
+                return -ENOMEM;
+        for (;;) {
+                slash = strrchr(p, '/');
+                if (!slash)
+                        return 0; /* relative, under the working folder: as mkdir would find it */
+                if (slash == p) {
+                        p[1] = '\0';
+                } else
+                        *slash = '\0';
+                if (stat(p, &st) >= 0)
+                        break;
+                if (errno != ENOENT)
+                        return negative_errno();
+                if (streq(p, "/"))
+                        return -ENOENT;
+        }
+        if (!S_ISDIR(st.st_mode))
+                return -ENOTDIR;
+        if (faccessat(AT_FDCWD, p, W_OK | X_OK, AT_EACCESS) < 0) {
+                int r = negative_errno();
+
+                if (r == -EACCES && set_hint(reterr_hint, "install -d -m 0700 -o %lu '%s'",
+                                             (unsigned long) geteuid(), path) < 0)
+                        return -ENOMEM;
+                return r;
+        }
+        return 0;
+}
+
+/* Checks what stat() said of the existing 'path' (see fs_dir_prepare_private()). */
+static int check_private(const char *path, const struct stat *st, char **reterr_hint);
+
+int fs_dir_check_private(const char *path, char **reterr_hint) {
+        struct stat st;
+
+        assert(path);
+
+        if (path[0] == '\0')
+                return -ENOENT;
+        if (stat(path, &st) < 0) {
+                if (errno != ENOENT)
+                        return negative_errno();
+                return check_creatable(path, reterr_hint);
+        }
+        return check_private(path, &st, reterr_hint);
+}
+
 int fs_dir_prepare_private(const char *path, char **reterr_hint) {
         struct stat st;
         int r;
@@ -108,10 +181,13 @@ int fs_dir_prepare_private(const char *path, char **reterr_hint) {
                 if (stat(path, &st) < 0)
                         return negative_errno();
         }
+        return check_private(path, &st, reterr_hint);
+}
 
-        if (!S_ISDIR(st.st_mode))
+static int check_private(const char *path, const struct stat *st, char **reterr_hint) {
+        if (!S_ISDIR(st->st_mode))
                 return -ENOTDIR;
-        if (st.st_uid != geteuid()) {
+        if (st->st_uid != geteuid()) {
                 if (reterr_hint) {
                         char *h;
 
@@ -121,7 +197,7 @@ int fs_dir_prepare_private(const char *path, char **reterr_hint) {
                 }
                 return -EPERM;
         }
-        if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        if (st->st_mode & (S_IWGRP | S_IWOTH)) {
                 if (reterr_hint) {
                         char *h;
 

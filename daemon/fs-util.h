@@ -19,6 +19,14 @@
  * only in these two cases); -EACCES and the rest as mkdir(), stat() and faccessat() give them. */
 int fs_dir_prepare_private(const char *path, char **reterr_hint);
 
+/* The check of fs_dir_prepare_private() without its changes, for the commands that must change
+ * nothing (`plan`, `validate`): returns 0 when 'path' passes that check, or is missing and could
+ * be created (its nearest existing ancestor is a directory we may write and search), else the
+ * negative errno fs_dir_prepare_private() would fail with, and the same hints; a missing 'path'
+ * under an ancestor we may not write gives -EACCES and the hint "install -d -m 0700 -o UID
+ * 'PATH'" (to run as root). */
+int fs_dir_check_private(const char *path, char **reterr_hint);
+
 /* Replaces the file 'name' in the folder 'dir' with 'size' bytes of 'data' and mode 'mode' (not
  * narrowed by the umask), so that a reader sees the old content or the new, never a mix, even
  * after a crash: the data goes into the temporary ".NAME.PID.tmp" in the same folder (created

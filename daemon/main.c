@@ -272,8 +272,11 @@ static int verb_validate(int argc, char **argv) {
         if (arg_config_given || !arg_manifests || access(arg_config, F_OK) >= 0) {
                 r = config_load(arg_config, arg_manifests, &config, &warnings, &errors);
                 config_checked = true;
-                if (r >= 0)
+                if (r >= 0) {
                         manifests = config->manifests;
+                        /* The folders `once` would use: reported as errors, never created. */
+                        (void) config_check_folders(config, &errors);
+                }
         }
         if (manifests) {
                 r = manifest_load(manifests, &m, &errors);

@@ -561,6 +561,19 @@ static void on_exec_done(struct exec *e, const struct exec_result *er, void *use
         r->unknown = er->unknown;
         summarize_plan(c);
 
+        /* Where to look before a restore, without searching the log for each BACKUP_PATH. */
+        if (r->deleted + r->unknown > 0) {
+                size_t n = r->deleted + r->unknown;
+                char unknown[64] = "";
+
+                if (r->unknown > 0)
+                        (void) snprintf(unknown, sizeof unknown, " (and of the %zu of unknown outcome)",
+                                        r->unknown);
+                cycle_log(c, LOG_INFO, 0, NULL, "%s of the %zu deleted connector%s%s %s in '%s'",
+                          n == 1 ? "The backup" : "Backups", r->deleted, r->deleted == 1 ? "" : "s", unknown,
+                          n == 1 ? "is" : "are", c->config->backup_dir);
+        }
+
         if (er->halted) {
                 cycle_log(c, LOG_WARNING, 0, MESSAGE_MANIFESTS_CHANGED,
                           "Stopped deleting: %s; %zu connectors were left for the next cycle", er->halted,

@@ -23,6 +23,8 @@ check_fallback() {  # check_fallback WHAT PATH
         grep -q "^Cycle ended: deleted 1, " "$ERR"; ok $? "$1: the cycle's lines are on stderr"
         ok "$([ "$(wc -l <"$ERR")" -ge 4 ]; echo $?)" "$1: all of them ($(wc -l <"$ERR") lines)"
         is "$(cat "$OUT")" "" "$1: nothing on stdout"
+        grep -qx "The backup of the 1 deleted connector is in '$B'" "$ERR"
+        ok $? "$1: the end says where the backup went"
 }
 
 write_seed "$TEST_TMP/seed.json" "team-keep i-keep jira" "team-old i-old jira"

@@ -61,7 +61,8 @@ is "$(sed 's/Deleting connectors: \([0-9]*\) of.*/\1/' "$TEST_TMP/progress.log" 
 grep -qE "^Cycle ended: deleted $N, .*; took [0-9]+\.[0-9] s$" "$ERR"
 ok $? "the cycle's end says how long it took"
 
-# A short run reports no progress.
+# A short run reports no progress (its backups alone in the folder).
+rm -rf "$B"
 start_fake --seed "$TEST_TMP/seed.json"
 write_config "$CFG" "safety:" "  max_deletions: unlimited"
 write_set "$M/set.yaml" team orphan- $(seq -f 'orphan-%g' 0 $((N - 6)))
@@ -71,5 +72,8 @@ is "$?" 0 "once deletes 5 orphans"
 notify_barrier || ok 1 "the notify messages arrived"
 is "$(notes_after "$lines" 'deleting' | wc -l)" 0 "five deletions report no progress"
 grep -q 'Deleting connectors:' "$ERR"; ok $((!$?)) "and log none"
+grep -qx "Backups of the 5 deleted connectors are in '$B'" "$ERR"
+ok $? "the end of the cycle says where the backups of the deleted connectors are"
+is "$(ls "$B" | grep -c '^orphan-4[3-7]\.')" 5 "and they are there"
 
 tap_done

@@ -588,9 +588,61 @@ static void on_exec_done(struct exec *e, const struct exec_result *er, void *use
         finish_with_state(c, status, !er->halted && !er->stopped);
 }
 
+/* What in the config to look at for an error the config can cause and fix: a refused credential
+ * (401), a credential without the privileges (403), a certificate that did not verify. Written to
+ * 'buf' as "; ..." (empty for any other error). */
+static void cluster_error_hint(const struct cycle *c, int error, const struct cluster_error *err, char *buf,
+                               size_t size) {
+        const struct config *cfg = c->config;
+        const struct config_file *sf = &cfg->secret_file;
+        char at[32] = "";
+
+        buf[0] = '\0';
+        if (sf->path && sf->line > 0)
+                (void) snprintf(at, sizeof at, ":%u", sf->line);
+
+        if (err && err->status == 401) {
+                if (cfg->auth == CLUSTER_AUTH_NONE)
+                        (void) snprintf(
+                                buf, size,
+                                "; the cluster wants credentials and none are configured: set "
+                                "cluster.api_key_file (or cluster.username and cluster.password_file) "
+                                "in %s",
+                                cfg->path);
+                else if (cfg->auth == CLUSTER_AUTH_BASIC)
+                        (void) snprintf(buf, size,
+                                        "; the cluster refused the user: check cluster.username and "
+                                        "cluster.password_file in %s%s",
+                                        cfg->path, at);
+                else
+                        (void) snprintf(buf, size, "; the cluster refused the credential: check %s in %s%s",
+                                        strna(sf->key), cfg->path, at);
+        } else if (err && err->status == 403)
+                (void) snprintf(buf, size,
+                                "; the credential%s%s lacks a privilege: listing needs monitor and "
+                                "monitor_connector, deleting manage_connector (see PRIVILEGES in "
+                                "connector-reconciler(8))",
+                                sf->key ? " in " : "", strempty(sf->key));
+        else if (error == -EKEYREJECTED) {
+                if (cfg->ca_file.path)
+                        (void) snprintf(buf, size,
+                                        "; the cluster's certificate did not verify against cluster.ca_file "
+                                        "'%s' (%s:%u): check that it holds the CA that signed it, or "
+                                        "cluster.verify_tls",
+                                        cfg->ca_file.path, cfg->path, cfg->ca_file.line);
+                else
+                        (void) snprintf(
+                                buf, size,
+                                "; the cluster's certificate did not verify against the system's CAs: "
+                                "set cluster.ca_file in %s to the CA that signed it (or, not "
+                                "advised, cluster.verify_tls: false)",
+                                cfg->path);
+        }
+}
+
 static void log_cluster_error(struct cycle *c, int error, const struct cluster_error *err,
                               const char *what) {
-        char status[16];
+        char status[16], hint[512];
         const struct log_field f[] = {
                 { "CYCLE_ID", c->id },
                 { "HTTP_STATUS", status },
@@ -598,9 +650,10 @@ static void log_cluster_error(struct cycle *c, int error, const struct cluster_e
         const char *text = err && err->message ? err->message : strerror(-error);
 
         (void) snprintf(status, sizeof status, "%d", err ? err->status : 0);
+        cluster_error_hint(c, error, err, hint, sizeof hint);
         log_event(LOG_ERR, error, error == -ESTALE ? MESSAGE_CLUSTER_MISMATCH : MESSAGE_CLUSTER_FAILED, f,
-                  err && err->status > 0 ? 2 : 1, "Failed to %s %s, deleting nothing: %s", what,
-                  cluster_get_url(c->cluster), text);
+                  err && err->status > 0 ? 2 : 1, "Failed to %s %s, deleting nothing: %s%s", what,
+                  cluster_get_url(c->cluster), text, hint);
         summary_printf(c, "failed to %s the cluster: %s", what, text);
 }
 

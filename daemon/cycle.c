@@ -501,6 +501,8 @@ static int load_manifests(struct cycle *c) {
                 return r == -ENOMEM ? r : -EINVAL;
         }
         yaml_read_diags_done(&errors);
+        for (size_t i = 0; i < c->manifest->skipped.n_items; i++)
+                log_full(LOG_DEBUG | LOG_ESCAPED, "%s", c->manifest->skipped.items[i].text);
         digest_to_text(c->manifest->digest, c->digest);
         c->result.manifests_digest = c->digest;
         c->result.manifest = c->manifest;

@@ -307,6 +307,9 @@ static int verb_validate(int argc, char **argv) {
                 (void) printf("%s: warning\n", warnings.items[i].text);
         for (size_t i = 0; i < errors.n_items; i++)
                 (void) printf("%s\n", errors.items[i].text);
+        /* Another tool's files beside ours: said, so that a misplaced set is not silently ignored. */
+        for (size_t i = 0; m && i < m->skipped.n_items; i++)
+                (void) printf("%s\n", m->skipped.items[i].text);
 
         if (yaml_read_diags_count(&errors) > 0) {
                 (void) printf("%zu error%s\n", yaml_read_diags_count(&errors),

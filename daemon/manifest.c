@@ -41,6 +41,7 @@ struct manifest *manifest_free(struct manifest *m) {
                 free(m->files[i]);
         free(m->files);
         free(m->index);
+        yaml_read_diags_done(&m->skipped);
         free(m);
         return NULL;
 }
@@ -629,6 +630,34 @@ static int parse_metadata(struct loader *l, const struct yaml_read_node *root,
         return s->name ? 0 : -ENOMEM;
 }
 
+/* The value of the key 'key' of the mapping 'map', or NULL. */
+static const struct yaml_read_node *mapping_get(const struct yaml_read_node *map, const char *key) {
+        for (size_t i = 0; i + 1 < map->n_children; i += 2)
+                if (streq(map->children[i]->value, key))
+                        return map->children[i + 1];
+        return NULL;
+}
+
+/* A document of another tool (a Kubernetes object, a kustomize Component) in a folder it shares
+ * with ours: its apiVersion is a string outside our group. Returns 1 after listing it in
+ * m->skipped, 0 when it is for us to check, or -ENOMEM. */
+static int skip_foreign(struct loader *l, const struct yaml_read_node *root) {
+        const struct yaml_read_node *api = mapping_get(root, "apiVersion"),
+                                    *kind = mapping_get(root, "kind");
+        size_t n = strlen(MANIFEST_API_GROUP);
+        int r;
+
+        if (!api || !yaml_read_is_string(api))
+                return 0;
+        if (strncmp(api->value, MANIFEST_API_GROUP, n) == 0 &&
+            (api->value[n] == '/' || api->value[n] == '\0'))
+                return 0;
+        r = yaml_read_diags_add(&l->m->skipped, l->file, root->line, root->column,
+                                "skipped: kind %s, apiVersion %s (not a connector-reconciler document)",
+                                kind && yaml_read_is_string(kind) ? kind->value : "(none)", api->value);
+        return r < 0 ? r : 1;
+}
+
 /* Reads one document into a new set, appended to the manifest even when it has errors (its valid
  * parts still take part in the duplicate checks). */
 static int parse_document(struct loader *l, const struct yaml_read_node *root) {
@@ -646,6 +675,10 @@ static int parse_document(struct loader *l, const struct yaml_read_node *root) {
         if (root->kind != YAML_READ_MAPPING)
                 return error_at(l, root, "a ConnectorSet must be a mapping, got %s",
                                 yaml_read_describe(root, buf, sizeof(buf)));
+
+        r = skip_foreign(l, root);
+        if (r != 0)
+                return r < 0 ? r : 0;
 
         r = yaml_read_mapping_slots(root, l->file, "", set_keys, _SET_MAX, v, l->errors);
         if (r == -ENOMEM)
@@ -873,6 +906,14 @@ bool manifest_find(const struct manifest *m, const char *id, size_t *ret_set, si
         return true;
 }
 
+/* kustomize's own file, which names the others: never a ConnectorSet. */
+static bool is_kustomization(const char *name) {
+        const char *base = strrchr(name, '/');
+
+        base = base ? base + 1 : name;
+        return streq(base, "kustomization.yaml") || streq(base, "kustomization.yml");
+}
+
 /* The loader's half of a snapshot: parses one file's bytes into the manifest. */
 static int load_file(void *userdata, char *name, const char *data, size_t size) {
         _cleanup_(yaml_read_stream_freep) struct yaml_read_stream *st = NULL;
@@ -882,6 +923,10 @@ static int load_file(void *userdata, char *name, const char *data, size_t size) 
         r = add_file(l, name);
         if (r < 0)
                 return r;
+        if (is_kustomization(name)) {
+                r = yaml_read_diags_add(&l->m->skipped, l->file, 0, 0, "skipped: a kustomization file");
+                return r < 0 ? r : 0;
+        }
         r = yaml_read_buffer(l->file, data, size, &st, l->errors);
         if (r == -ENOMEM)
                 return r;
@@ -903,6 +948,16 @@ static int diags_result(struct yaml_read_diags *errors, size_t n_before, size_t 
 static int finish(struct loader *l, size_t n_before, size_t n_items_before, struct manifest **ret) {
         int r;
 
+        /* Skipping must not hide a manifests path that points at another tool's repository. */
+        if (l->m->n_sets == 0 && yaml_read_diags_count(&l->m->skipped) > 0 &&
+            yaml_read_diags_count(l->errors) == n_before) {
+                r = yaml_read_diags_add(l->errors, l->m->files[0], 0, 0,
+                                        "no ConnectorSet in the manifests, only what is not ours (%zu "
+                                        "skipped: an apiVersion not '%s/...', or a kustomization file)",
+                                        yaml_read_diags_count(&l->m->skipped), MANIFEST_API_GROUP);
+                if (r < 0)
+                        return r;
+        }
         r = check_set_names(l);
         if (r == -ENOMEM)
                 return r;

@@ -14,7 +14,9 @@
 #include "plan.h"
 #include "yaml-read.h"
 
-#define MANIFEST_API_VERSION "connector-reconciler/v1"
+/* Documents whose apiVersion is in another group than this are not ours (manifest_load()). */
+#define MANIFEST_API_GROUP   "connector-reconciler"
+#define MANIFEST_API_VERSION MANIFEST_API_GROUP "/v1"
 #define MANIFEST_KIND        "ConnectorSet"
 /* Connector ids are document _ids in the .elastic-connectors index, and Elasticsearch refuses an
  * _id longer than 512 bytes (IndexRequest validation). */
@@ -53,11 +55,20 @@ struct manifest {
          * manifests path (for a file given directly: its name, the part after the last '/'), a
          * NUL, its size as 8 bytes big-endian, and its bytes, exactly as parsed. */
         uint8_t digest[MANIFEST_DIGEST_SIZE];
+        /* What was read and left alone as not ours (see manifest_load()), in the order read, one
+         * message each: "FILE:LINE:COLUMN: skipped: kind K, apiVersion A (not a connector-reconciler
+         * document)" for a document, "FILE: skipped: a kustomization file" for a file. */
+        struct yaml_read_diags skipped;
 };
 
 /* Reads the manifests at 'path': a regular file (read whatever its name), or a directory, walked
  * recursively for regular files named *.yaml or *.yml. Names starting with '.' are skipped,
- * files and folders alike. Symbolic links are followed, to files and to folders; a folder
+ * files and folders alike. So that a manifests folder may live in a Kubernetes or kustomize
+ * repository, what is not ours is skipped (listed in m->skipped, not parsed further): a file
+ * named kustomization.yaml or kustomization.yml, and a document whose apiVersion is a string that
+ * does not start with MANIFEST_API_GROUP "/". A document with our group and another version or
+ * kind, or with no apiVersion, stays an error; so does a snapshot in which everything was
+ * skipped (no ConnectorSet at all: a manifests path pointing at the wrong repository). Symbolic links are followed, to files and to folders; a folder
  * reached again below itself (a loop) is an error. Files are read one at a time (one descriptor
  * open at once), in bytewise order of their path below 'path', each read whole before it is
  * parsed; m->digest is computed over the very bytes parsed. Messages name files as 'path'

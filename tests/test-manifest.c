@@ -485,14 +485,14 @@ static void test_limits(void) {
 
         /* Messages stay one printable line whatever the input holds. */
         {
-                static const char esc[] = "apiVersion: \"a\\nb\\tc\\x1b[31m\"\nkind: "
+                static const char esc[] = "apiVersion: \"connector-reconciler/a\\nb\\tc\\x1b[31m\"\nkind: "
                                           "ConnectorSet\nmetadata: {name: x}\nspec: {}\n";
 
                 r = manifest_parse("esc.yaml", esc, strlen(esc), &m, &e);
         }
         got = joined(&e);
         is_str(got,
-               "esc.yaml:1:13: unsupported apiVersion 'a\\nb\\tc\\x1b[31m' (expected "
+               "esc.yaml:1:13: unsupported apiVersion 'connector-reconciler/a\\nb\\tc\\x1b[31m' (expected "
                "'connector-reconciler/v1')\n",
                "control characters in a message are escaped");
 }
@@ -741,6 +741,29 @@ static void test_git_busy(void) {
         expect_busy("badgit/m", -EBADMSG, NULL, NULL, "a .git file without gitdir");
 }
 
+/* What is not ours is skipped and listed: another tool's document beside a set, and kustomize's
+ * own file. */
+static void test_skipped(void) {
+        _cleanup_(manifest_freep) struct manifest *k8s = load_ok("kubernetes-beside.yaml");
+        _cleanup_(manifest_freep) struct manifest *kust = load_ok("kustomize");
+        _cleanup_free_ char *got = NULL;
+
+        if (ok(k8s && k8s->n_sets == 1, "kubernetes-beside.yaml: the set is read")) {
+                is_str(k8s->sets[0].name, "beside-kubernetes", "kubernetes-beside.yaml: its name");
+                got = joined(&k8s->skipped);
+                is_str(got,
+                       "kubernetes-beside.yaml:3:1: skipped: kind Deployment, apiVersion apps/v1 (not a "
+                       "connector-reconciler document)\n",
+                       "kubernetes-beside.yaml: the Deployment is skipped and listed");
+        }
+        if (ok(kust && kust->n_sets == 1 && kust->n_files == 2, "kustomize: one set from two files")) {
+                free(got);
+                got = joined(&kust->skipped);
+                is_str(got, "kustomize/kustomization.yaml: skipped: a kustomization file\n",
+                       "kustomize: kustomization.yaml is skipped by its name");
+        }
+}
+
 int main(void) {
         const char *top = getenv("top_srcdir") ?: ".";
         char dir[PATH_MAX];
@@ -756,6 +779,7 @@ int main(void) {
         test_purge_after();
         test_values();
         test_tree();
+        test_skipped();
 
         (void) snprintf(dir, sizeof(dir), "%s/tests/data/manifests/bad", top);
         assert_se(chdir(dir) == 0);

@@ -316,7 +316,7 @@ static int top_member(struct json_scan *s, size_t k, const char *path, void *use
         switch (k) {
         case 0:
                 r = read_string(s, path, false, &format, reterr_message);
-                if (r >= 0 && !streq(format, PLAN_FILE_FORMAT))
+                if (r >= 0 && !streq_ptr(format, PLAN_FILE_FORMAT))
                         r = bad(reterr_message, "'format' is not \"%s\": not a saved plan",
                                 PLAN_FILE_FORMAT);
                 return r;
@@ -499,16 +499,21 @@ int plan_file_matches(const struct plan_file *f, const struct plan *p, const str
                 char then[48], now[48];
 
                 if (c < 0) {
-                        const struct plan_item *x = plan_find(p, sd->id);
+                        const struct plan_item *x;
+
+                        assert(sd);
+                        x = plan_find(p, sd->id);
 
                         diff_add(&d, "'%s' is no longer to be deleted (%s now%s%s)", sd->id,
                                  x ? plan_kind_to_string(x->kind) : "not in the cluster",
                                  x && x->reason ? ": " : "", x && x->reason ? x->reason : "");
                         i++;
                 } else if (c > 0) {
+                        assert(it);
                         diff_add(&d, "'%s' would be deleted now, and is not in the saved plan", it->id);
                         j++;
                 } else {
+                        assert(sd && it);
                         if (sd->delete_sync_jobs != it->delete_sync_jobs || sd->hard != it->hard ||
                             sd->purge != it->purge)
                                 diff_add(&d, "'%s' would be deleted with %s, the saved plan says %s", sd->id,

@@ -982,7 +982,9 @@ static int take_lock(struct cycle *c) {
         return r;
 }
 
-/* plan: the folders `once` would use (config_check_folders()), logged. */
+/* plan: the folders `once` would use (config_check_folders()), each problem logged as a
+ * warning: plan itself writes nothing, and is often run by another user than the service (root,
+ * for a look), who sees the problem and the plan both. Returns -ENOMEM only. */
 static int check_folders(struct cycle *c) {
         const struct log_field f[] = { { "CYCLE_ID", c->id } };
         struct yaml_read_diags errors = {};
@@ -990,11 +992,11 @@ static int check_folders(struct cycle *c) {
 
         r = config_check_folders(c->config, &errors);
         for (size_t i = 0; i < errors.n_items; i++)
-                log_event(LOG_ERR | LOG_ESCAPED, 0, NULL, f, ELEMENTSOF(f), "%s", errors.items[i].text);
-        if (r < 0)
-                summary_printf(c, "%s", r == -ENOMEM ? "out of memory" : "backup_dir or state_dir unusable");
+                log_event(LOG_WARNING | LOG_ESCAPED, 0, NULL, f, ELEMENTSOF(f), "%s", errors.items[i].text);
         yaml_read_diags_done(&errors);
-        return r;
+        if (r == -ENOMEM)
+                summary_printf(c, "out of memory");
+        return r == -ENOMEM ? r : 0;
 }
 
 static int on_defer_start(sd_event_source *s, void *userdata) {

@@ -749,19 +749,22 @@ static int authorize(struct ctx *c, const char *action) {
                 m = strdup_printf("action [cluster:admin/xpack/connector/%s] is unauthorized for %s, this "
                                   "action is granted by the cluster privileges [%s,manage,all]",
                                   action, who,
-                                  streq(secret, "get") ? "read_connector_secrets" : "write_connector_secrets");
+                                  streq(secret, "get") ? "read_connector_secrets"
+                                                       : "write_connector_secrets");
         else if (fake_version_at_least(v, 8, 13) && !fake_version_at_least(v, 9, 0))
                 /* RBACEngine denies before resolving the request's index: the context names it as
                  * the request does. */
                 m = strdup_printf("action [indices:data/write/xpack/connector/%s] is unauthorized for %s "
                                   "on indices [%s], this action is granted by the index privileges "
                                   "[write,all]",
-                                  action, who, startswith(action, "sync_job/") ? SYNC_JOB_INDEX : CONNECTOR_INDEX);
+                                  action, who,
+                                  startswith(action, "sync_job/") ? SYNC_JOB_INDEX : CONNECTOR_INDEX);
         else
                 m = strdup_printf("action [cluster:admin/xpack/connector/%s] is unauthorized for %s, this "
                                   "action is granted by the cluster privileges [%s]",
                                   action, who,
-                                  fake_version_at_least(v, 9, 0) ? "manage_connector,manage,all" : "manage,all");
+                                  fake_version_at_least(v, 9, 0) ? "manage_connector,manage,all"
+                                                                 : "manage,all");
         if (!m)
                 return -ENOMEM;
         r = reply_error(c, 403, "security_exception", m);
@@ -943,7 +946,8 @@ static int handle_list(struct ctx *c) {
                         return r < 0 ? r : 0;
         }
         if ((r = check_page(c, from, size)) != 0 || (r = finish_params(c, false)) != 0 ||
-            (r = authorize(c, "list")) != 0 || (r = check_result_window(c, from, size, CONNECTOR_INDEX)) != 0)
+            (r = authorize(c, "list")) != 0 ||
+            (r = check_result_window(c, from, size, CONNECTOR_INDEX)) != 0)
                 return r < 0 ? r : 0;
         q.index_names = (const char *const *) index_names;
         q.n_index_names = n_index_names;
@@ -1120,7 +1124,8 @@ static char *unknown_field_message(const char *parser, const char *name, const c
                         continue;
                 }
                 /* Insertion sort: by distance, best first, then by name. */
-                for (; k > 0 && (cands[k - 1].d < d || (cands[k - 1].d == d && strcmp(cands[k - 1].k, fields[i]) > 0));
+                for (; k > 0 && (cands[k - 1].d < d ||
+                                 (cands[k - 1].d == d && strcmp(cands[k - 1].k, fields[i]) > 0));
                      k--)
                         cands[k] = cands[k - 1];
                 cands[k] = (struct cand){ d, fields[i] };
@@ -1971,8 +1976,8 @@ static int reply_401(struct ctx *c, const char *reason, const char *additional) 
 
 /* The user who owns the fake's API keys, and the role of its read-only user: Elasticsearch names
  * them in a 403. Chosen here; a real cluster names the key's creator and the user's roles. */
-#define API_KEY_OWNER     "elastic"
-#define READ_ONLY_ROLE    "connector_reader"
+#define API_KEY_OWNER  "elastic"
+#define READ_ONLY_ROLE "connector_reader"
 
 /* Whether the encoded 'key' (base64 of id:secret) has the id 'decoded' starts with, up to its
  * colon at 'id_len'. */
@@ -2059,8 +2064,8 @@ static int authenticate(struct ctx *c) {
                         return 0;
                 if (cfg->basic_read_only_user && streq(user, cfg->basic_read_only_user) &&
                     cfg->basic_read_only_password && streq(colon + 1, cfg->basic_read_only_password)) {
-                        c->read_only_subject = strdup_printf(
-                                "user [%s] with effective roles [" READ_ONLY_ROLE "]", user);
+                        c->read_only_subject =
+                                strdup_printf("user [%s] with effective roles [" READ_ONLY_ROLE "]", user);
                         return c->read_only_subject ? 0 : -ENOMEM;
                 }
                 m = strdup_printf("unable to authenticate user [%s] for REST request [%s]", user,

@@ -829,7 +829,8 @@ int main(int argc, char *argv[]) {
                         /* A 403 names the key's id. */
                         if (base64_decode(optarg, strlen(optarg), &decoded, &len) < 0 ||
                             !memchr(decoded, ':', len) || decoded[0] == ':') {
-                                fprintf(stderr, "fake-cluster: --api-key-read-only wants base64 of id:secret\n");
+                                fprintf(stderr,
+                                        "fake-cluster: --api-key-read-only wants base64 of id:secret\n");
                                 return 1;
                         }
                         cfg.api_key_read_only = optarg;

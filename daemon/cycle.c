@@ -24,6 +24,7 @@ struct cycle {
         bool max_deletions_set;
         uint64_t max_deletions;
         const struct plan_file *saved_plan;
+        void (*show_plan)(const struct cycle_result *r);
         char id[33]; /* CYCLE_ID */
 
         /* safety.confirm_removed_sets and --confirm-removed-set together; strings borrowed */
@@ -869,6 +870,8 @@ static void on_listed(struct cluster *cl, int error, struct cluster_listing *lis
                 summarize_plan(c);
                 return finish_with_state(c, CYCLE_OK, true);
         }
+        if (c->show_plan)
+                c->show_plan(&c->result);
 
         /* No backup, no delete: a folder we cannot write to stops every delete up front. */
         r = backup_dir_prepare(cfg->backup_dir, &hint);
@@ -1140,6 +1143,7 @@ int cycle_start(struct cycle **ret, sd_event *event, const struct cycle_options 
         c->max_deletions_set = o->max_deletions_set;
         c->max_deletions = o->max_deletions;
         c->saved_plan = o->saved_plan;
+        c->show_plan = o->show_plan;
         c->done = done;
         c->progress = o->progress;
         c->userdata = userdata;

@@ -92,6 +92,10 @@ struct cycle_options {
         /* --plan FILE: the saved plan this cycle must match exactly, or it deletes nothing and
          * ends CYCLE_BLOCKED. Borrowed like 'config'. */
         const struct plan_file *saved_plan;
+        /* Called once, with the result so far (the plan, the cluster, the manifests), right before
+         * the first deletion of a plan that deletes something: `once` on a terminal shows what it
+         * is about to do. May be NULL. */
+        void (*show_plan)(const struct cycle_result *r);
 };
 
 /* Starts a cycle. 'done' runs exactly once from the loop (never from inside cycle_start())

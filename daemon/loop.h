@@ -21,6 +21,8 @@ struct loop_options {
         uint64_t max_deletions;
         /* --plan FILE: the saved plan the cycle must match (borrowed for the loop's life) */
         const struct plan_file *saved_plan;
+        /* `once`: shows the plan before its first deletion (cycle_options.show_plan), or NULL */
+        void (*show_plan)(const struct cycle_result *r);
 };
 
 /* The daemon (`run`): READY=1, a cycle at once and then every interval (with jitter) until

@@ -157,6 +157,8 @@ static int verb_run(int argc, char **argv) {
         return exit_status(loop_run(&o));
 }
 
+static void show_plan(const struct cycle_result *res);
+
 static int verb_once(int argc, char **argv) {
         _cleanup_(plan_file_freep) struct plan_file *saved = NULL;
         struct loop_options o = loop_options();
@@ -176,6 +178,8 @@ static int verb_once(int argc, char **argv) {
                 }
                 o.saved_plan = saved;
         }
+        if (isatty(STDOUT_FILENO))
+                o.show_plan = show_plan;
         no_core_dumps();
         return exit_status(loop_once(&o, false, NULL, NULL));
 }
@@ -245,6 +249,12 @@ static int print_plan(const struct cycle_result *res, void *userdata) {
                          res->plan->blocked ? " (blocked: it deletes nothing)" : "", arg_out);
         }
         return 0;
+}
+
+/* once on a terminal: the plan it is about to carry out, before the first deletion. */
+static void show_plan(const struct cycle_result *res) {
+        (void) print_plan(res, NULL);
+        (void) fflush(stdout);
 }
 
 static int verb_plan(int argc, char **argv) {

@@ -407,4 +407,21 @@ grep -q "Failed to list the sync jobs of connector 'team-a-old' for its backup, 
 ok $? "sync jobs unlisted: a warning says so"
 stop_fake
 
+# --- At a terminal, once shows the plan it is about to carry out before the first deletion. ---
+if command -v script >/dev/null; then
+        rm -rf "$B" "$TEST_TMP/state"
+        start_fake --seed "$TEST_TMP/seed.json"
+        write_config "$CFG"
+        NO_COLOR=1 script -qec "$RECONCILER -c $CFG --log-target console once" /dev/null \
+                </dev/null | tr -d '\r' >"$TEST_TMP/tty.txt"
+        plan_at=$(grep -n "^  - delete    team-a-old " "$TEST_TMP/tty.txt" | head -n 1 | cut -d: -f1)
+        deleted_at=$(grep -n "Deleted connector 'team-a-old'" "$TEST_TMP/tty.txt" | head -n 1 | cut -d: -f1)
+        [ -n "$plan_at" ] && [ -n "$deleted_at" ] && [ "$plan_at" -lt "$deleted_at" ]
+        ok $? "at a terminal: the plan's lines come before the first deletion (lines $plan_at, $deleted_at)"
+        is "$(deleted_ids | tr '\n' ' ')" "team-a-legacy team-a-old " "at a terminal: and once carries it out"
+        stop_fake
+else
+        for _ in 1 2; do ok 0 "# SKIP script(1) is not installed"; done
+fi
+
 tap_done

@@ -20,9 +20,11 @@
 #include "loop.h"
 #include "manifest.h"
 #include "messages.h"
+#include "metrics.h"
 #include "plan.h"
 #include "restore-run.h"
 #include "restore.h"
+#include "state.h"
 #include "util.h"
 
 /* A backup is one document and its sync jobs: far below this. */
@@ -469,6 +471,40 @@ static enum cycle_status read_backup(struct restorer *r) {
         return CYCLE_OK;
 }
 
+/* With metrics.textfile: counts this restore in the counters of the state folder (ok, or error),
+ * which the next cycle's metrics file shows. Under the state folder's lock, so that it adds to a
+ * cycle's counts and is not lost in them; when a cycle holds the lock, or anything fails, the
+ * restore goes uncounted, saying so. */
+static void record_metrics(struct restorer *r) {
+        const struct config *c = r->config;
+        _cleanup_(metrics_done) struct metrics m = {};
+        int fd = -1, k;
+
+        if (!c->metrics_textfile || r->o->dry_run)
+                return;
+        k = state_lock(c->state_dir, &fd, NULL);
+        if (k < 0) {
+                log_warning_errno(k,
+                                  "Failed to lock the state folder '%s', not counting this restore in "
+                                  "the metrics: %m",
+                                  c->state_dir);
+                return;
+        }
+        k = metrics_load(c->state_dir, &m, NULL);
+        if (k < 0 && k != -ENOENT)
+                log_warning_errno(k, "Failed to read the metrics counters in '%s', starting them at 0: %m",
+                                  c->state_dir);
+        if (k < 0)
+                metrics_reset_counters(&m);
+        m.actions[METRICS_ACTION_RESTORE]
+                 [r->status == CYCLE_OK ? METRICS_OUTCOME_OK : METRICS_OUTCOME_ERROR]++;
+        k = metrics_save(c->state_dir, &m);
+        if (k < 0)
+                log_warning_errno(k, "Failed to save the metrics counters in '%s', ignoring: %m",
+                                  c->state_dir);
+        state_unlock(fd);
+}
+
 enum cycle_status restore_run(const struct restore_options *o) {
         _cleanup_(restorer_done) struct restorer r = { .o = o,
                                                        .target = o->as_id ?: o->id,
@@ -519,6 +555,7 @@ enum cycle_status restore_run(const struct restore_options *o) {
         k = sd_event_loop(r.event);
         if (k < 0)
                 return log_error_errno(k, "Event loop failed: %m"), CYCLE_FAILED;
+        record_metrics(&r);
         if (fflush(stdout) != 0)
                 return CYCLE_FAILED;
         return r.status;

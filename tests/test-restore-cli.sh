@@ -255,4 +255,25 @@ is "$RC" 1 "8.19 without a backup: exit 1"
 grep -q "and Elasticsearch 8.19.0 keeps no soft-deleted connectors" "$ERR"; ok $? "and says why"
 stop_fake
 
+# --- With metrics.textfile: each restore is counted, and the next cycle's metrics show it. ---
+rm -rf "$B" "$TEST_TMP/state"
+mkdir -p "$TEST_TMP/prom"
+write_set "$M/team-a.yaml" team-a team-a- team-a-keep
+start_fake --seed "$TEST_TMP/seed.json" --version 9.1.3
+write_config "$CFG" "metrics:" "  textfile: $TEST_TMP/prom/cr.prom"
+reconcile -c "$CFG" once
+write_set "$M/team-a.yaml" team-a team-a- team-a-keep team-a-old
+reconcile -c "$CFG" --dry-run restore team-a-old
+reconcile -c "$CFG" restore team-a-old
+is "$RC" 0 "metrics: the restore succeeds"
+reconcile -c "$CFG" restore team-a-old
+is "$RC" 1 "metrics: a second restore of the live connector is refused"
+is "$(grep -E '^actions_total\.restore\.(ok|error) ' "$TEST_TMP/state/metrics.state" | tr '\n' ' ')" \
+        "actions_total.restore.ok 1 actions_total.restore.error 1 " \
+        "metrics: the counters hold one restore done and one failed (the dry run is not counted)"
+reconcile -c "$CFG" once
+grep -qx 'connector_reconciler_actions_total{action="restore",result="ok"} 1' "$TEST_TMP/prom/cr.prom"
+ok $? "metrics: the next cycle's metrics file shows the restore"
+stop_fake
+
 tap_done

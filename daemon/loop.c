@@ -45,6 +45,7 @@ struct manager {
         unsigned cycles;
         unsigned retries; /* cycles in a row cut short by a change of the manifests */
         bool stopping;
+        bool cycle_asked;         /* SIGUSR1 came while a cycle ran: the next starts as it ends */
         enum cycle_status status; /* how it ended */
 
         struct metrics metrics; /* metrics.textfile: what the last write said */
@@ -233,6 +234,12 @@ static void on_cycle_done(struct cycle *c, struct cycle_result *res, void *userd
                 m->retries++;
         } else
                 m->retries = 0;
+        /* Asked for during this cycle (SIGUSR1): the change that asked may have come too late for
+         * it, so another runs at once. */
+        if (m->cycle_asked) {
+                m->cycle_asked = false;
+                delay = 1;
+        }
 
         r = arm_timer(m, delay);
         if (r < 0) {
@@ -395,14 +402,41 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
         return 0;
 }
 
-/* The event loop both commands share: SIGTERM and SIGINT stop, SIGHUP reloads (`run` only), and
- * WATCHDOG=1 goes out at half of WATCHDOG_USEC for as long as the loop runs. */
+/* SIGUSR1 (`run`): a cycle now, for a Git hook or a CI job after a merge; while one runs, the
+ * next starts as soon as it ends. */
+static int on_cycle_now(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        struct manager *m = userdata;
+        int r;
+
+        if (m->stopping)
+                return 0;
+        if (m->cycle) {
+                log_info("Received SIGUSR1 while cycle %u runs: the next cycle starts as it ends",
+                         m->cycles + 1);
+                m->cycle_asked = true;
+                return 0;
+        }
+        log_info("Received SIGUSR1: starting a cycle now");
+        if (m->timer)
+                (void) sd_event_source_set_enabled(m->timer, SD_EVENT_OFF);
+        r = start_cycle(m);
+        if (r < 0) {
+                log_error_errno(r, "Failed to start a cycle: %m");
+                m->status = CYCLE_FAILED;
+                return sd_event_exit(m->event, 0);
+        }
+        return 0;
+}
+
+/* The event loop both commands share: SIGTERM and SIGINT stop, SIGHUP reloads and SIGUSR1 starts
+ * a cycle (`run` only), and WATCHDOG=1 goes out at half of WATCHDOG_USEC for as long as the loop
+ * runs. */
 static int setup_event(struct manager *m) {
         sigset_t ss;
         int r;
 
         if (sigemptyset(&ss) < 0 || sigaddset(&ss, SIGTERM) < 0 || sigaddset(&ss, SIGINT) < 0 ||
-            sigaddset(&ss, SIGHUP) < 0)
+            sigaddset(&ss, SIGHUP) < 0 || sigaddset(&ss, SIGUSR1) < 0)
                 return -EINVAL;
         if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
                 return negative_errno();
@@ -418,6 +452,9 @@ static int setup_event(struct manager *m) {
                 return r;
         if (!m->once) {
                 r = sd_event_add_signal(m->event, NULL, SIGHUP, on_reload, m);
+                if (r < 0)
+                        return r;
+                r = sd_event_add_signal(m->event, NULL, SIGUSR1, on_cycle_now, m);
                 if (r < 0)
                         return r;
         }

@@ -101,4 +101,29 @@ started\ ended\ started*) ok 0 "a slow cycle (a 2.5 s DELETE, interval 1 s) is f
 esac
 echo "$seq" | grep -q 'started started'; [ $? -ne 0 ]; ok $? "no cycle starts before the previous one ended"
 
+# SIGUSR1: a cycle now, instead of an hour later; during a cycle, the next one as it ends.
+fake_control DELETE /_fake/faults >/dev/null
+write_config "$CFG" "interval: 1h" "jitter: 0%"
+"$RECONCILER" --log-target console -c "$CFG" run 2>"$TEST_TMP/daemon4.err" &
+DAEMON=$!
+TEST_PIDS="$TEST_PIDS $DAEMON"
+wait_alive "$DAEMON" 20 has_lines 1 '^Cycle ended' "$TEST_TMP/daemon4.err"
+fake_control POST /_fake/connectors "{\"connectors\":[$(connector team-a-usr1 search-a-usr1 google_drive)]}" >/dev/null
+kill -USR1 "$DAEMON"
+wait_for 10 was_deleted team-a-usr1; ok $? "SIGUSR1 starts a cycle at once (interval 1h): the new orphan is deleted"
+grep -q "^Received SIGUSR1: starting a cycle now" "$TEST_TMP/daemon4.err"; ok $? "SIGUSR1: the log says why the cycle started"
+fake_control POST /_fake/connectors "{\"connectors\":[$(connector team-a-usr2 search-a-usr2 google_drive)]}" >/dev/null
+fake_control POST /_fake/faults '{"faults":[{"method":"DELETE","path":"/_connector/team-a-usr2","delay_ms":1500}]}' >/dev/null
+kill -USR1 "$DAEMON"
+wait_alive "$DAEMON" 10 has_lines 3 '^Cycle started' "$TEST_TMP/daemon4.err"
+kill -USR1 "$DAEMON"
+wait_alive "$DAEMON" 10 has_lines 4 '^Cycle started' "$TEST_TMP/daemon4.err"
+grep -q "^Received SIGUSR1 while cycle 3 runs: the next cycle starts as it ends" "$TEST_TMP/daemon4.err"
+ok $? "SIGUSR1 during a cycle: said, and the next cycle starts as it ends"
+is "$(grep -c '^Cycle started' "$TEST_TMP/daemon4.err")" 4 "SIGUSR1 during a cycle: one more cycle, not two at once"
+stop_pid "$DAEMON" 10 "the daemon after SIGUSR1, on SIGTERM"
+is "$?" 0 "and it stops cleanly"
+seq=$(grep -oE '^Cycle (started|ended)' "$TEST_TMP/daemon4.err" | awk '{ print $2 }' | tr '\n' ' ')
+echo "$seq" | grep -q 'started started'; [ $? -ne 0 ]; ok $? "SIGUSR1 never overlaps cycles: $seq"
+
 tap_done

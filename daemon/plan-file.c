@@ -81,28 +81,11 @@ int plan_file_write(const char *path, const struct plan *p, const struct plan_fi
 
 /* ---- reading ---- */
 
-static int bad(char **reterr_message, const char *fmt, ...) _printf_(2, 3);
-static int bad(char **reterr_message, const char *fmt, ...) {
-        va_list ap;
-        char *m;
-        int r;
-
-        if (!reterr_message)
-                return -EBADMSG;
-        va_start(ap, fmt);
-        r = vasprintf(&m, fmt, ap);
-        va_end(ap);
-        if (r < 0)
-                return -ENOMEM;
-        *reterr_message = m;
-        return -EBADMSG;
-}
-
 static int next(struct json_scan *s, struct json_scan_token *t, char **reterr_message) {
         if (json_scan_next(s, t) >= 0)
                 return 0;
-        return bad(reterr_message, "not valid JSON at byte %zu: %s", s->error_offset,
-                   strna(json_scan_error_to_string(s->error)));
+        return reterr_printf(reterr_message, -EBADMSG, "not valid JSON at byte %zu: %s", s->error_offset,
+                             strna(json_scan_error_to_string(s->error)));
 }
 
 /* The next value, which must be a string (or null when 'null_ok': *ret stays NULL). */
@@ -117,7 +100,8 @@ static int read_string(struct json_scan *s, const char *what, bool null_ok, char
         if (t.type == JSON_SCAN_NULL && null_ok)
                 return 0;
         if (t.type != JSON_SCAN_STRING)
-                return bad(reterr_message, "'%s' is not a string%s", what, null_ok ? " or null" : "");
+                return reterr_printf(reterr_message, -EBADMSG, "'%s' is not a string%s", what,
+                                     null_ok ? " or null" : "");
         return json_scan_string_dup(&t, ret);
 }
 
@@ -129,7 +113,7 @@ static int read_bool(struct json_scan *s, const char *what, bool *ret, char **re
         if (r < 0)
                 return r;
         if (t.type != JSON_SCAN_TRUE && t.type != JSON_SCAN_FALSE)
-                return bad(reterr_message, "'%s' is not true or false", what);
+                return reterr_printf(reterr_message, -EBADMSG, "'%s' is not true or false", what);
         *ret = t.type == JSON_SCAN_TRUE;
         return 0;
 }
@@ -143,7 +127,8 @@ static int expect_open(struct json_scan *s, const char *what, bool array, char *
         if (r < 0)
                 return r;
         if (t.type != (array ? JSON_SCAN_ARRAY_BEGIN : JSON_SCAN_OBJECT_BEGIN))
-                return bad(reterr_message, "'%s' is not an %s", what, array ? "array" : "object");
+                return reterr_printf(reterr_message, -EBADMSG, "'%s' is not an %s", what,
+                                     array ? "array" : "object");
         return 0;
 }
 
@@ -184,12 +169,12 @@ static int read_members(struct json_scan *s, const struct members *m, char **ret
                         r = json_scan_string_dup(&key, &name);
                         if (r < 0)
                                 return r;
-                        return bad(reterr_message, "unknown member '%.64s' in %s", name,
-                                   *m->where ? m->where : "the plan");
+                        return reterr_printf(reterr_message, -EBADMSG, "unknown member '%.64s' in %s", name,
+                                             *m->where ? m->where : "the plan");
                 }
                 (void) snprintf(path, sizeof path, "%s%s%s", m->where, *m->where ? "." : "", m->keys[k]);
                 if (seen & (1u << k))
-                        return bad(reterr_message, "'%s' is given twice", path);
+                        return reterr_printf(reterr_message, -EBADMSG, "'%s' is given twice", path);
                 seen |= 1u << k;
                 r = m->member(s, k, path, m->userdata, reterr_message);
                 if (r < 0)
@@ -197,8 +182,8 @@ static int read_members(struct json_scan *s, const struct members *m, char **ret
         }
         for (size_t k = 0; k < m->n; k++)
                 if (!(seen & (1u << k)) && !(m->optional & (1u << k)))
-                        return bad(reterr_message, "'%s%s%s' is missing", m->where, *m->where ? "." : "",
-                                   m->keys[k]);
+                        return reterr_printf(reterr_message, -EBADMSG, "'%s%s%s' is missing", m->where,
+                                             *m->where ? "." : "", m->keys[k]);
         return 0;
 }
 
@@ -227,7 +212,7 @@ static int delete_member(struct json_scan *s, size_t k, const char *path, void *
         case 0:
                 r = read_string(s, path, false, &d->id, reterr_message);
                 if (r >= 0 && !*d->id)
-                        r = bad(reterr_message, "'%s' is empty", path);
+                        r = reterr_printf(reterr_message, -EBADMSG, "'%s' is empty", path);
                 return r;
         case 1:
                 return read_bool(s, path, &d->delete_sync_jobs, reterr_message);
@@ -243,7 +228,8 @@ static int delete_member(struct json_scan *s, size_t k, const char *path, void *
                         if (r < 0 || t.type == JSON_SCAN_ARRAY_END)
                                 break;
                         if (t.type != JSON_SCAN_STRING)
-                                r = bad(reterr_message, "'%s' holds something other than strings", path);
+                                r = reterr_printf(reterr_message, -EBADMSG,
+                                                  "'%s' holds something other than strings", path);
                 }
                 return r;
         }
@@ -268,7 +254,7 @@ static int read_deletes(struct json_scan *s, struct plan_file *f, char **reterr_
                 if (t.type == JSON_SCAN_ARRAY_END)
                         return 0;
                 if (t.type != JSON_SCAN_OBJECT_BEGIN)
-                        return bad(reterr_message, "'delete[%zu]' is not an object", i);
+                        return reterr_printf(reterr_message, -EBADMSG, "'delete[%zu]' is not an object", i);
                 (void) snprintf(where, sizeof where, "delete[%zu]", i);
                 r = read_members(s,
                                  &(struct members){ .where = where,
@@ -283,10 +269,10 @@ static int read_deletes(struct json_scan *s, struct plan_file *f, char **reterr_
                 }
                 if (i > 0 && strcmp(f->deletes[i - 1].id, d.id) >= 0) {
                         free(d.id);
-                        return bad(reterr_message,
-                                   "'delete[%zu].id' is not after 'delete[%zu].id' (ids must be "
-                                   "sorted, each once)",
-                                   i, i - 1);
+                        return reterr_printf(reterr_message, -EBADMSG,
+                                             "'delete[%zu].id' is not after 'delete[%zu].id' (ids must be "
+                                             "sorted, each once)",
+                                             i, i - 1);
                 }
                 if (i >= allocated) {
                         size_t a = MAX(allocated * 2, (size_t) 16);
@@ -317,8 +303,8 @@ static int top_member(struct json_scan *s, size_t k, const char *path, void *use
         case 0:
                 r = read_string(s, path, false, &format, reterr_message);
                 if (r >= 0 && !streq_ptr(format, PLAN_FILE_FORMAT))
-                        r = bad(reterr_message, "'format' is not \"%s\": not a saved plan",
-                                PLAN_FILE_FORMAT);
+                        r = reterr_printf(reterr_message, -EBADMSG,
+                                          "'format' is not \"%s\": not a saved plan", PLAN_FILE_FORMAT);
                 return r;
         case 1:
                 r = next(s, &t, reterr_message);
@@ -328,10 +314,11 @@ static int top_member(struct json_scan *s, size_t k, const char *path, void *use
                 if (r < 0)
                         return r;
                 if (r == 0 || v != PLAN_FILE_FORMAT_VERSION)
-                        return bad(reterr_message,
-                                   "'format_version' is not %d: a plan saved by another version of the "
-                                   "program; save it again",
-                                   PLAN_FILE_FORMAT_VERSION);
+                        return reterr_printf(
+                                reterr_message, -EBADMSG,
+                                "'format_version' is not %d: a plan saved by another version of the "
+                                "program; save it again",
+                                PLAN_FILE_FORMAT_VERSION);
                 return 0;
         case 2:
                 r = expect_open(s, path, false, reterr_message);
@@ -414,12 +401,13 @@ int plan_file_parse(const char *body, size_t size, const char *path, struct plan
                 return -ENOMEM;
 
         if (json_scan_init(&s, body ?: "", size) < 0)
-                return bad(reterr_message, "not valid JSON: %s", strna(json_scan_error_to_string(s.error)));
+                return reterr_printf(reterr_message, -EBADMSG, "not valid JSON: %s",
+                                     strna(json_scan_error_to_string(s.error)));
         r = next(&s, &t, reterr_message);
         if (r < 0)
                 return r;
         if (t.type != JSON_SCAN_OBJECT_BEGIN)
-                return bad(reterr_message, "not a JSON object");
+                return reterr_printf(reterr_message, -EBADMSG, "not a JSON object");
         r = read_members(&s,
                          &(struct members){ .where = "",
                                             .keys = keys,

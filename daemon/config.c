@@ -54,6 +54,14 @@ struct config *config_free(struct config *c) {
         file_done(&c->client_cert_file);
         file_done(&c->client_key_file);
         free(c->manifests);
+        free(c->git.url);
+        free(c->git.ref);
+        free(c->git.path);
+        file_done(&c->git.ssh_key_file);
+        file_done(&c->git.known_hosts_file);
+        file_done(&c->git.token_file);
+        file_done(&c->git.allowed_signers_file);
+        erase_and_free(c->git.token);
         free(c->backup_dir);
         free(c->cluster_uuid);
         free(c->proxy);
@@ -850,6 +858,224 @@ static int parse_metrics(struct parser *p, const struct yaml_read_node *map, con
         return parse_section(p, map, k, metrics_keys, _METRICS_MAX, v, data);
 }
 
+/* ---- manifests: a path, or a Git repository's commit ---- */
+
+/* The URL schemes manifests.git fetches from. */
+static const char *const git_schemes[] = { "https://", "http://", "git://", "ssh://", "file://" };
+
+static const char *git_scheme(const char *v) {
+        for (size_t i = 0; i < ELEMENTSOF(git_schemes); i++)
+                if (strncmp(v, git_schemes[i], strlen(git_schemes[i])) == 0)
+                        return git_schemes[i];
+        return NULL;
+}
+
+/* manifests.git: a URL of one of git_schemes, without a password, or a local path. */
+static int get_git_url(struct parser *p, const struct yaml_read_node *n, const struct config_key *k,
+                       void *data) {
+        struct config_git *g = data;
+        _cleanup_free_ char *v = NULL;
+        const char *scheme, *authority, *end, *at;
+        int r;
+
+        r = get_string(p, n, k, &v);
+        if (r < 0)
+                return r;
+        assert(v);
+        if (strpbrk(v, " \t\r\n"))
+                return error_at(p, n, "'%s' must not hold white space, got '%s'", k->path, v);
+        if (!strstr(v, "://")) {
+                /* user@host:path, scp's form, reads like a path: say how to write it. */
+                const char *colon = strchr(v, ':'), *slash = strchr(v, '/');
+
+                if (colon && (!slash || colon < slash))
+                        return error_at(p, n,
+                                        "'%s' looks like scp's form 'HOST:PATH'; write ssh://HOST/PATH",
+                                        k->path);
+                g->remote = false;
+                return resolve_path(p, n, k, false, &g->url, NULL);
+        }
+        scheme = git_scheme(v);
+        if (!scheme)
+                return error_at(p, n,
+                                "'%s' must be an https://, http://, git://, ssh:// or file:// URL, or a "
+                                "path, got '%s'",
+                                k->path, v);
+        authority = v + strlen(scheme);
+        end = authority + strcspn(authority, "/?#");
+        at = memchr(authority, '@', (size_t) (end - authority));
+        if (at && memchr(authority, ':', (size_t) (at - authority)))
+                /* Never echo it: the part before '@' holds a password. */
+                return error_at(p, n,
+                                "'%s' holds a password in its URL; put it in manifests.token_file instead",
+                                k->path);
+        if (end == authority && !streq(scheme, "file://"))
+                return error_at(p, n, "'%s' has no host: '%s'", k->path, v);
+        g->remote = true;
+        return set_string(&g->url, TAKE_PTR(v));
+}
+
+/* manifests.path: a folder in the repository, written without './' games. */
+static int get_git_path(struct parser *p, const struct yaml_read_node *n, const struct config_key *k,
+                        void *data) {
+        _cleanup_free_ char *v = NULL;
+        char *s, *out;
+        int r;
+
+        r = get_string(p, n, k, &v);
+        if (r < 0)
+                return r;
+        assert(v);
+        /* Components separated by '/', none empty, '.' or '..'; one '/' at either end is fine. */
+        s = v + (v[0] == '/');
+        out = v;
+        for (;;) {
+                size_t l = strcspn(s, "/");
+
+                if (l == 0 && s[0] == '\0' && out == v)
+                        break; /* "/" alone: the root */
+                if (l == 0 && s[0] == '\0')
+                        break; /* a trailing '/' */
+                if (l == 0 || (l == 1 && s[0] == '.') || (l == 2 && s[0] == '.' && s[1] == '.'))
+                        return error_at(p, n,
+                                        "'%s' must be a folder in the repository, without empty, '.' or "
+                                        "'..' parts, got '%s'",
+                                        k->path, n->value);
+                if (out != v)
+                        *out++ = '/';
+                memmove(out, s, l);
+                out += l;
+                s += l;
+                if (*s == '/')
+                        s++;
+                if (*s == '\0')
+                        break;
+        }
+        *out = '\0';
+        return set_string(data, TAKE_PTR(v));
+}
+
+/* manifests.ref: a branch, a tag, a full ref name or a commit id. */
+static int get_git_ref(struct parser *p, const struct yaml_read_node *n, const struct config_key *k,
+                       void *data) {
+        if (yaml_read_is_string(n) && (strpbrk(n->value, " ~^:?*[\\") || n->value[0] == '-' ||
+                                       strstr(n->value, "..") || strstr(n->value, "@{")))
+                return error_at(p, n, "'%s' must be a branch, a tag or a commit id, got '%s'", k->path,
+                                n->value);
+        return get_string(p, n, k, data);
+}
+
+enum {
+        VERIFY_ALLOWED_SIGNERS_FILE,
+        _VERIFY_MAX,
+};
+
+static const struct config_key verify_keys[_VERIFY_MAX] = {
+        [VERIFY_ALLOWED_SIGNERS_FILE] =
+                KEY("manifests.verify.allowed_signers_file", get_file, git.allowed_signers_file),
+};
+
+static int parse_verify(struct parser *p, const struct yaml_read_node *map, const struct config_key *k,
+                        void *data) {
+        const struct yaml_read_node *v[_VERIFY_MAX] = {};
+        int r;
+
+        r = parse_section(p, map, k, verify_keys, _VERIFY_MAX, v, data);
+        if (r < 0)
+                return r;
+        if (!v[VERIFY_ALLOWED_SIGNERS_FILE])
+                return error_at(p, map, "'%s' needs 'allowed_signers_file'", k->path);
+        return 0;
+}
+
+enum {
+        GIT_URL,
+        GIT_REF,
+        GIT_PATH,
+        GIT_FETCH_INTERVAL,
+        GIT_SSH_KEY_FILE,
+        GIT_KNOWN_HOSTS_FILE,
+        GIT_TOKEN_FILE,
+        GIT_VERIFY,
+        _GIT_MAX,
+};
+
+static const struct config_key git_keys[_GIT_MAX] = {
+        [GIT_URL] = KEY("manifests.git", get_git_url, git),
+        [GIT_REF] = KEY("manifests.ref", get_git_ref, git.ref),
+        [GIT_PATH] = KEY("manifests.path", get_git_path, git.path),
+        [GIT_FETCH_INTERVAL] = KEY("manifests.fetch_interval", get_duration_or_off, git.fetch_interval_usec),
+        [GIT_SSH_KEY_FILE] = KEY("manifests.ssh_key_file", get_file, git.ssh_key_file),
+        [GIT_KNOWN_HOSTS_FILE] = KEY("manifests.known_hosts_file", get_file, git.known_hosts_file),
+        [GIT_TOKEN_FILE] = KEY("manifests.token_file", get_file, git.token_file),
+        [GIT_VERIFY] = KEY_CONFIG("manifests.verify", parse_verify),
+};
+
+/* Which keys of git_keys a URL of each kind takes: a local repository is not fetched. */
+static int check_git(struct parser *p, const struct yaml_read_node *map, const struct yaml_read_node **v,
+                     struct config *c) {
+        const struct config_git *g = &c->git;
+        const char *scheme = g->remote ? git_scheme(g->url) : NULL;
+        int r = 0;
+
+        if (!v[GIT_URL])
+                return error_at(p, map,
+                                "'manifests' as a mapping needs 'git': the repository's URL or path");
+        if (!g->url)
+                return -EINVAL; /* reported */
+        if (!g->remote && v[GIT_FETCH_INTERVAL])
+                r = error_at(p, v[GIT_FETCH_INTERVAL],
+                             "'manifests.fetch_interval' applies to a URL; a local repository is read in "
+                             "place, not fetched");
+        else if (v[GIT_TOKEN_FILE] && (!scheme || (!streq(scheme, "https://") && !streq(scheme, "http://"))))
+                r = error_at(p, v[GIT_TOKEN_FILE], "'manifests.token_file' applies to an https:// URL only");
+        else if (v[GIT_SSH_KEY_FILE] && (!scheme || !streq(scheme, "ssh://")))
+                r = error_at(p, v[GIT_SSH_KEY_FILE],
+                             "'manifests.ssh_key_file' applies to an ssh:// URL only");
+        else if (v[GIT_KNOWN_HOSTS_FILE] && (!scheme || !streq(scheme, "ssh://")))
+                r = error_at(p, v[GIT_KNOWN_HOSTS_FILE],
+                             "'manifests.known_hosts_file' applies to an ssh:// URL only");
+        else if (scheme && streq(scheme, "ssh://") && !v[GIT_KNOWN_HOSTS_FILE])
+                r = error_at(p, map,
+                             "an ssh:// 'manifests.git' needs 'known_hosts_file': the server's host key is "
+                             "never taken on trust");
+        if (r < 0)
+                return r;
+        if (v[GIT_TOKEN_FILE] && streq(scheme, "http://") && p->warnings) {
+                r = yaml_read_diags_add(
+                        p->warnings, p->file, v[GIT_URL]->line, v[GIT_URL]->column,
+                        "'manifests.git' is plain http: the token will cross the network unencrypted");
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* manifests: a path (a file or a folder), or a mapping naming a Git repository. */
+static int get_manifests(struct parser *p, const struct yaml_read_node *n, const struct config_key *k,
+                         void *data) {
+        const struct yaml_read_node *v[_GIT_MAX] = {};
+        struct config *c = data;
+        int r;
+
+        if (n->kind != YAML_READ_MAPPING)
+                return get_path(p, n, k, &c->manifests);
+        c->git.enabled = true;
+        r = parse_table(p, n, k->path, git_keys, _GIT_MAX, v, c);
+        if (r < 0)
+                return r;
+        r = check_git(p, n, v, c);
+        if (r < 0)
+                return r;
+        if (!c->git.path) {
+                c->git.path = strdup("");
+                if (!c->git.path)
+                        return -ENOMEM;
+        }
+        c->manifests = strdup(c->git.url);
+        return c->manifests ? 0 : -ENOMEM;
+}
+
 enum {
         TOP_CLUSTER,
         TOP_MANIFESTS,
@@ -869,7 +1095,7 @@ enum {
 
 static const struct config_key top_keys[_TOP_MAX] = {
         [TOP_CLUSTER] = KEY_CONFIG("cluster", parse_cluster),
-        [TOP_MANIFESTS] = KEY("manifests", get_path, manifests),
+        [TOP_MANIFESTS] = KEY_CONFIG("manifests", get_manifests),
         [TOP_INTERVAL] = KEY("interval", get_duration, interval_usec),
         [TOP_JITTER] = KEY("jitter", get_percent, jitter_percent),
         [TOP_CONCURRENCY] = KEY_RANGE("concurrency", get_unsigned, concurrency, 1, CONFIG_MAX_CONCURRENCY),
@@ -954,6 +1180,8 @@ static int parse_root(struct parser *p, const struct yaml_read_node *root, const
                         return r;
         }
         if (manifests_override) {
+                /* A path given on the command line: the files there, whatever the key said. */
+                c->git.enabled = false;
                 free(c->manifests);
                 c->manifests = strdup(manifests_override);
                 if (!c->manifests)
@@ -1095,9 +1323,8 @@ static int open_checked(struct config *c, const struct config_file *f, bool secr
         return TAKE_FD(fd);
 }
 
-static int read_secret(struct config *c, struct yaml_read_diags *warnings, struct yaml_read_diags *errors,
-                       char **ret) {
-        const struct config_file *f = &c->secret_file;
+static int read_secret(struct config *c, const struct config_file *f, struct yaml_read_diags *warnings,
+                       struct yaml_read_diags *errors, char **ret) {
         _cleanup_close_ int fd = -1;
         size_t size = 0, cap = CONFIG_MAX_SECRET_SIZE + 2;
         bool too_large;
@@ -1162,11 +1389,36 @@ int config_load_secrets(struct config *c, struct yaml_read_diags *warnings, stru
         erase_and_free(c->secret);
         c->secret = NULL;
         if (c->secret_file.path) {
-                r = read_secret(c, warnings, errors, &secret);
+                r = read_secret(c, &c->secret_file, warnings, errors, &secret);
                 if (r == -ENOMEM)
                         return r;
                 if (r >= 0)
                         c->secret = secret;
+        }
+        erase_and_free(c->git.token);
+        c->git.token = NULL;
+        if (c->git.enabled && c->git.token_file.path) {
+                r = read_secret(c, &c->git.token_file, warnings, errors, &secret);
+                if (r == -ENOMEM)
+                        return r;
+                if (r >= 0)
+                        c->git.token = secret;
+        }
+        if (c->git.enabled) {
+                const struct config_file *git_files[] = { &c->git.ssh_key_file, &c->git.known_hosts_file,
+                                                          &c->git.allowed_signers_file };
+
+                for (size_t i = 0; i < ELEMENTSOF(git_files); i++) {
+                        _cleanup_close_ int fd = -1;
+                        struct stat st;
+
+                        if (!git_files[i]->path)
+                                continue;
+                        fd = open_checked(c, git_files[i], git_files[i] == &c->git.ssh_key_file, &st,
+                                          warnings, errors);
+                        if (fd == -ENOMEM)
+                                return fd;
+                }
         }
         for (size_t i = 0; i < ELEMENTSOF(tls); i++) {
                 _cleanup_close_ int fd = -1;
@@ -1183,6 +1435,8 @@ int config_load_secrets(struct config *c, struct yaml_read_diags *warnings, stru
         if (yaml_read_diags_count(errors) > n_before) {
                 erase_and_free(c->secret);
                 c->secret = NULL;
+                erase_and_free(c->git.token);
+                c->git.token = NULL;
                 return -EINVAL;
         }
         return 0;

@@ -48,6 +48,24 @@ struct config_file {
         bool credential; /* found through $CREDENTIALS_DIRECTORY */
 };
 
+/* `manifests` as a mapping (connector-reconciler.yaml(5)): a Git repository's commit. */
+struct config_git {
+        bool enabled; /* false: `manifests` is a path, and nothing below is set */
+        /* manifests.git: a URL to fetch (https://, http://, git://, ssh://, file://; as written,
+         * without credentials) when 'remote', else a local repository's path, resolved. */
+        char *url;
+        bool remote;
+        char *ref;  /* manifests.ref as written; NULL: the remote's (or the repository's) HEAD */
+        char *path; /* manifests.path: a folder in the commit, "" for its root; no '/' at either
+                     * end, no empty, "." or ".." component */
+        usec_t fetch_interval_usec;              /* manifests.fetch_interval; 0: every cycle */
+        struct config_file ssh_key_file;         /* manifests.ssh_key_file */
+        struct config_file known_hosts_file;     /* manifests.known_hosts_file */
+        struct config_file token_file;           /* manifests.token_file */
+        struct config_file allowed_signers_file; /* manifests.verify.allowed_signers_file */
+        char *token; /* token_file's secret: NULL until config_load_secrets(); wiped when freed */
+};
+
 struct config {
         char *path; /* the config file, as given */
 
@@ -79,7 +97,11 @@ struct config {
          * HTTPS_PROXY, ALL_PROXY, NO_PROXY...) are ignored either way. */
         char *proxy;
 
-        char *manifests; /* resolved; the override when one was given */
+        /* manifests: a path (resolved; the override when one was given), or for a Git source the
+         * repository as in git.url. */
+        char *manifests;
+        /* manifests as a mapping: the manifests are read from a commit of a Git repository. */
+        struct config_git git;
         usec_t interval_usec;
         unsigned jitter_percent; /* 0..100 */
         unsigned concurrency;    /* 1..CONFIG_MAX_CONCURRENCY */
@@ -138,8 +160,9 @@ int config_load(const char *path, const char *manifests_override, struct config 
 int config_parse(const char *path, const void *data, size_t size, const char *manifests_override,
                  struct config **ret, struct yaml_read_diags *warnings, struct yaml_read_diags *errors);
 
-/* Reads the secret file (if any) into c->secret, and checks that ca_file, client_cert_file and
- * client_key_file can be opened. Errors (missing or unreadable file, empty secret, a line break
+/* Reads the secret file (if any) into c->secret and manifests.token_file (if any) into c->git.token,
+ * and checks that ca_file, client_cert_file, client_key_file and the other files of a Git source
+ * (ssh_key_file, known_hosts_file, allowed_signers_file) can be opened. Errors (missing or unreadable file, empty secret, a line break
  * or NUL inside the secret, larger than CONFIG_MAX_SECRET_SIZE) go to 'errors' as
  * "CONFIG:LINE:COLUMN: message" at the key that names the file; a secret file or client key
  * readable by group or others is a warning in 'warnings' (may be NULL). Returns 0, -EINVAL

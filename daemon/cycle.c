@@ -1,7 +1,9 @@
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <systemd/sd-id128.h>
 
 #include "backup.h"
@@ -9,8 +11,11 @@
 #include "cycle.h"
 #include "exec.h"
 #include "fs-util.h"
+#include "git-fetch.h"
+#include "git-source.h"
 #include "log.h"
 #include "manifest.h"
+#include "manifest-source.h"
 #include "messages.h"
 #include "state.h"
 #include "util.h"
@@ -32,6 +37,14 @@ struct cycle {
         size_t n_confirmed;
 
         int lock_fd;
+        /* A Git source (config->git.enabled): where it is read from, the fetch running, the
+         * commit read (revision[0] is '\0' until then) and whether its fetch failed (stale). */
+        const char *revision_ref; /* --revision, or NULL */
+        struct git_source_options git;
+        char *mirror;
+        struct git_fetch *fetch;
+        char revision[GIT_SOURCE_ID_SIZE];
+        bool stale;
         struct manifest *manifest;
         char digest[8 + 2 * MANIFEST_DIGEST_SIZE]; /* "sha256:<hex>" */
         struct state *state;                       /* what earlier cycles saw: never NULL once read */
@@ -82,11 +95,11 @@ void cycle_cluster_options(const struct config *c, struct cluster_options *o) {
 static void cycle_log(struct cycle *c, int level, int error, const char *message_id, const char *fmt, ...)
         _printf_(5, 6);
 static void cycle_log(struct cycle *c, int level, int error, const char *message_id, const char *fmt, ...) {
-        const struct log_field f[] = { { "CYCLE_ID", c->id } };
+        const struct log_field f[] = { { "CYCLE_ID", c->id }, { "REVISION", c->revision } };
         va_list ap;
 
         va_start(ap, fmt);
-        (void) log_eventv(level, error, message_id, f, ELEMENTSOF(f), fmt, ap);
+        (void) log_eventv(level, error, message_id, f, c->revision[0] ? 2 : 1, fmt, ap);
         va_end(ap);
 }
 
@@ -108,10 +121,8 @@ static void finish(struct cycle *c, enum cycle_status status) {
         char deleted[24], failed[24];
         size_t len;
         struct log_field end[] = {
-                { "CYCLE_ID", c->id },
-                { "RESULT", names[status] },
-                { "DELETED", deleted },
-                { "FAILED", failed },
+                { "CYCLE_ID", c->id }, { "RESULT", names[status] }, { "DELETED", deleted },
+                { "FAILED", failed },  { "REVISION", c->revision },
         };
 
         c->timeout = sd_event_source_disable_unref(c->timeout);
@@ -121,12 +132,16 @@ static void finish(struct cycle *c, enum cycle_status status) {
         (void) snprintf(r->summary + len, sizeof r->summary - len, "; took %" PRIu64 ".%01" PRIu64 " s",
                         r->duration_usec / USEC_PER_SEC,
                         r->duration_usec % USEC_PER_SEC / (USEC_PER_SEC / 10));
+        len = strlen(r->summary);
+        if (c->revision[0])
+                (void) snprintf(r->summary + len, sizeof r->summary - len, "; manifests at %.12s%s",
+                                c->revision, c->stale ? " (stale: the fetch failed)" : "");
         if (c->cluster)
                 r->http = *cluster_get_http_counts(c->cluster);
         (void) snprintf(deleted, sizeof deleted, "%zu", r->deleted);
         (void) snprintf(failed, sizeof failed, "%zu", r->failed);
-        log_event(status == CYCLE_OK ? LOG_INFO : LOG_WARNING, 0, MESSAGE_CYCLE_END, end, ELEMENTSOF(end),
-                  "Cycle ended: %s", r->summary);
+        log_event(status == CYCLE_OK ? LOG_INFO : LOG_WARNING, 0, MESSAGE_CYCLE_END, end,
+                  ELEMENTSOF(end) - !c->revision[0], "Cycle ended: %s", r->summary);
 
         /* The last thing done with 'c': the callback may free it. */
         c->done(c, r, c->userdata);
@@ -296,6 +311,8 @@ static int deleted_lately(struct cycle *c, struct plan_deleted **ret, size_t *re
         return 0;
 }
 
+static void save_revision(struct cycle *c);
+
 /* Remembers the orphans still to delete (with since when), the connectors deleted lately and,
  * when the plan was carried out, which set declared what. Returns 0 or a negative errno, logged. */
 static int save_state(struct cycle *c, bool carried_out) {
@@ -357,6 +374,8 @@ static int save_state(struct cycle *c, bool carried_out) {
         }
 
         r = state_save(c->config->state_dir, &s);
+        if (r >= 0 && carried_out)
+                save_revision(c);
         if (r < 0) {
                 cycle_log(c, LOG_ERR, r, MESSAGE_STATE_INVALID, "Failed to save the state to '%s/%s': %m",
                           c->config->state_dir, STATE_FILE_NAME);
@@ -433,6 +452,8 @@ static void finish_with_state(struct cycle *c, enum cycle_status status, bool ca
         finish(c, status);
 }
 
+static int start_listing(struct cycle *c);
+
 /* ---- The manifests: one snapshot ---- */
 
 static void digest_to_text(const uint8_t d[static MANIFEST_DIGEST_SIZE],
@@ -454,6 +475,25 @@ static int manifests_unchanged(struct cycle *c, char **ret_reason) {
         uint8_t digest[MANIFEST_DIGEST_SIZE];
         char *what = NULL;
         int r;
+
+        if (c->config->git.enabled) {
+                char id[GIT_SOURCE_ID_SIZE];
+                _cleanup_free_ char *m = NULL;
+
+                /* A commit does not change; the ref may have moved to another since. */
+                r = git_source_resolve(&c->git, c->config->git.ref, id, &m);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        *ret_reason =
+                                strdup_printf("the manifests' ref cannot be resolved again: %s", strna(m));
+                else if (!streq(id, c->revision))
+                        *ret_reason = strdup_printf(
+                                "the manifests' ref moved from %s to %s during this cycle", c->revision, id);
+                else
+                        return 1;
+                return *ret_reason ? 0 : -ENOMEM;
+        }
 
         r = manifest_git_busy(c->config->manifests, &what);
         if (r > 0) {
@@ -509,6 +549,203 @@ static int load_manifests(struct cycle *c) {
         c->result.manifest = c->manifest;
         log_debug("Read %zu sets declaring %zu connectors from %zu files (%s)", c->manifest->n_sets,
                   c->manifest->n_declared, c->manifest->n_files, c->digest);
+        return 0;
+}
+
+/* ---- The manifests from a Git commit ---- */
+
+/* The last commit a cycle carried out a plan from, kept in the state folder to notice a ref that
+ * was moved back or sideways (a force-push). */
+#define REVISION_FILE_NAME "revision"
+
+static void save_revision(struct cycle *c) {
+        char line[GIT_SOURCE_ID_SIZE + 1];
+        int r;
+
+        if (!c->revision[0] || c->revision_ref)
+                return;
+        (void) snprintf(line, sizeof line, "%s\n", c->revision);
+        r = fs_write_atomic(c->config->state_dir, REVISION_FILE_NAME, line, strlen(line), 0600);
+        if (r < 0)
+                cycle_log(c, LOG_WARNING, r, NULL, "Failed to record the revision applied in '%s/%s': %m",
+                          c->config->state_dir, REVISION_FILE_NAME);
+}
+
+/* Warns when the commit read does not descend from the last one applied. */
+static void check_ancestry(struct cycle *c) {
+        _cleanup_free_ char *path = NULL, *last = NULL;
+        size_t size;
+        int r;
+
+        path = strdup_printf("%s/%s", c->config->state_dir, REVISION_FILE_NAME);
+        if (!path || fs_read_file(path, 4096, &last, &size) < 0)
+                return;
+        last[strcspn(last, "\n")] = '\0';
+        if (strlen(last) != GIT_SOURCE_ID_SIZE - 1 || streq(last, c->revision))
+                return;
+        r = git_source_descends(&c->git, c->revision, last);
+        if (r == 0)
+                cycle_log(c, LOG_WARNING, 0, MESSAGE_MANIFESTS_CHANGED,
+                          "The manifests' ref moved to %s, which does not descend from %s, the commit last "
+                          "applied: a force-push, or a ref pointed elsewhere?",
+                          c->revision, last);
+        else if (r == -ENOENT)
+                cycle_log(c, LOG_WARNING, 0, MESSAGE_MANIFESTS_CHANGED,
+                          "The manifests' ref moved to %s; %s, the commit last applied, is no longer in the "
+                          "repository: a force-push?",
+                          c->revision, last);
+}
+
+/* The manifests of the commit the ref names, as load_manifests() reads a folder's. */
+static int load_git(struct cycle *c) {
+        const struct config_git *g = &c->config->git;
+        const struct log_field f[] = { { "CYCLE_ID", c->id } };
+        _cleanup_(git_snapshot_freep) struct git_snapshot *snap = NULL;
+        _cleanup_free_ char *message = NULL;
+        struct yaml_read_diags errors = {};
+        const char *ref = c->revision_ref ? c->revision_ref : g->ref;
+        int r;
+
+        r = git_source_read(&c->git, ref, g->path, &snap, &message);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                log_event(LOG_ERR, r, MESSAGE_MANIFESTS_INVALID, f, ELEMENTSOF(f),
+                          "The manifests in '%s' (%s%s%s) cannot be read, deleting nothing: %s", g->url,
+                          ref ? "ref " : "", ref ? ref : "HEAD", c->stale ? ", as last fetched" : "",
+                          strna(message));
+                summary_printf(c, "manifests unreadable: deleted nothing");
+                return -EINVAL;
+        }
+        memcpy(c->revision, snap->revision, sizeof c->revision);
+        c->result.revision = c->revision;
+
+        r = manifest_load_files(snap->files, snap->n_files, &c->manifest, &errors);
+        if (r < 0) {
+                for (size_t i = 0; i < errors.n_items; i++)
+                        cycle_log(c, LOG_ERR | LOG_ESCAPED, 0, NULL, "%s", errors.items[i].text);
+                cycle_log(c, LOG_ERR, 0, MESSAGE_MANIFESTS_INVALID,
+                          "The manifests in '%s' at %s are invalid (%zu errors), deleting nothing", g->url,
+                          c->revision, yaml_read_diags_count(&errors));
+                summary_printf(c, "manifests invalid (%zu errors): deleted nothing",
+                               yaml_read_diags_count(&errors));
+                yaml_read_diags_done(&errors);
+                return r == -ENOMEM ? r : -EINVAL;
+        }
+        yaml_read_diags_done(&errors);
+        for (size_t i = 0; i < c->manifest->skipped.n_items; i++)
+                log_full(LOG_DEBUG | LOG_ESCAPED, "%s", c->manifest->skipped.items[i].text);
+        digest_to_text(c->manifest->digest, c->digest);
+        c->result.manifests_digest = c->digest;
+        c->result.manifest = c->manifest;
+        cycle_log(c, LOG_INFO, 0, NULL,
+                  "Read %zu sets declaring %zu connectors from %zu files of commit %s%s",
+                  c->manifest->n_sets, c->manifest->n_declared, c->manifest->n_files, c->revision,
+                  c->stale ? " (stale: the last fetched)" : "");
+        check_ancestry(c);
+        return 0;
+}
+
+/* After the manifests were read, from wherever: what earlier cycles saw, then the listing. */
+static void after_manifests(struct cycle *c) {
+        int r;
+
+        if (c->stale && !c->plan_only) {
+                trip(c, CYCLE_GUARD_MANIFESTS_STALE);
+                summary_printf(c, "the manifests could not be fetched: deleted nothing");
+                finish(c, CYCLE_FAILED);
+                return;
+        }
+        load_state(c);
+        r = start_listing(c);
+        if (r < 0)
+                finish(c, CYCLE_FAILED);
+}
+
+static void git_loaded(struct cycle *c) {
+        int r;
+
+        r = load_git(c);
+        if (r < 0) {
+                if (r != -ENOMEM)
+                        trip(c, CYCLE_GUARD_MANIFESTS_INVALID);
+                finish(c, r == -ENOMEM ? CYCLE_FAILED : CYCLE_INVALID);
+                return;
+        }
+        after_manifests(c);
+}
+
+/* The stamp beside the mirror whose time is that of the last fetch that worked. */
+static char *fetched_stamp(const struct cycle *c) {
+        return strdup_printf("%s.fetched", c->mirror);
+}
+
+static bool fetch_due(const struct cycle *c) {
+        _cleanup_free_ char *stamp = NULL;
+        struct stat st;
+        usec_t then, now = now_usec(CLOCK_REALTIME);
+
+        if (c->config->git.fetch_interval_usec == 0 || c->git.extra_ref)
+                return true;
+        stamp = fetched_stamp(c);
+        if (!stamp || stat(stamp, &st) < 0)
+                return true;
+        then = (usec_t) st.st_mtim.tv_sec * USEC_PER_SEC + (usec_t) st.st_mtim.tv_nsec / 1000;
+        return then > now || now - then >= c->config->git.fetch_interval_usec;
+}
+
+static void on_fetched(struct git_fetch *f, int error, const char *message, void *userdata) {
+        struct cycle *c = userdata;
+        _cleanup_free_ char *stamp = NULL;
+
+        if (error < 0) {
+                c->stale = true;
+                c->result.revision_stale = true;
+                cycle_log(c, LOG_ERR, error, MESSAGE_MANIFESTS_INVALID,
+                          "Fetching the manifests from '%s' failed: %s; the last fetched commit stays, and "
+                          "%s",
+                          c->config->git.url, message,
+                          c->plan_only ? "the plan is made from it (stale)" : "nothing is deleted");
+        } else {
+                _cleanup_close_ int fd = -1;
+
+                stamp = fetched_stamp(c);
+                fd = stamp ? open(stamp, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0600) : -1;
+                if (fd >= 0)
+                        (void) futimens(fd, NULL);
+                log_debug("Fetched '%s' into '%s'", c->config->git.url, c->mirror);
+        }
+        /* 'message' is the fetch's: freed with it. */
+        c->fetch = git_fetch_free(c->fetch);
+        git_loaded(c);
+}
+
+static int start_git(struct cycle *c) {
+        const struct config *cfg = c->config;
+        int r;
+
+        manifest_source_git_options(cfg, NULL, &c->git);
+        if (c->revision_ref && startswith(c->revision_ref, "refs/"))
+                c->git.extra_ref = c->revision_ref;
+        if (!cfg->git.remote) {
+                git_loaded(c);
+                return 0;
+        }
+        c->mirror = git_source_mirror_path(cfg->state_dir, cfg->git.url);
+        if (!c->mirror)
+                return -ENOMEM;
+        c->git.mirror = c->mirror;
+        if (!fetch_due(c)) {
+                log_debug("Not fetching '%s': fetched less than manifests.fetch_interval ago", cfg->git.url);
+                git_loaded(c);
+                return 0;
+        }
+        r = git_fetch_start(&c->fetch, c->event, &c->git, cfg->request_timeout_usec, on_fetched, c);
+        if (r < 0) {
+                cycle_log(c, LOG_ERR, r, NULL, "Failed to start fetching '%s': %m", cfg->git.url);
+                summary_printf(c, "failed to start fetching the manifests: %s", strerror(-r));
+                return r;
+        }
         return 0;
 }
 
@@ -679,6 +916,7 @@ static void start_deleting(struct cycle *c) {
                 .es_version = info ? info->version : NULL,
                 .manifests_path = c->config->manifests,
                 .manifests_digest = c->digest,
+                .manifests_revision = c->revision[0] ? c->revision : NULL,
         };
         eo = (struct exec_options){
                 .backup_dir = c->config->backup_dir,
@@ -813,6 +1051,9 @@ static void on_listed(struct cluster *cl, int error, struct cluster_listing *lis
 
         if (c->plan_only) {
                 summarize_plan(c);
+                /* Shown, but a plan from manifests that may be out of date is no success. */
+                if (c->stale)
+                        return finish(c, CYCLE_FAILED);
                 return finish(c, c->result.plan->blocked ? CYCLE_BLOCKED : CYCLE_OK);
         }
         log_returned(c);
@@ -1026,6 +1267,21 @@ static int on_defer_start(sd_event_source *s, void *userdata) {
                 }
         }
 
+        if (c->revision_ref && !c->config->git.enabled) {
+                cycle_log(c, LOG_ERR, 0, NULL,
+                          "--revision needs the manifests in Git ('manifests.git'), not the path '%s'",
+                          c->config->manifests);
+                summary_printf(c, "--revision without a Git source: planned nothing");
+                finish(c, CYCLE_INVALID);
+                return 0;
+        }
+        if (c->config->git.enabled) {
+                r = start_git(c);
+                if (r < 0)
+                        finish(c, CYCLE_FAILED);
+                return 0;
+        }
+
         /* A checkout, merge or rebase rewriting the files one by one: not now. */
         r = manifest_git_busy(c->config->manifests, &busy);
         if (r > 0) {
@@ -1053,11 +1309,7 @@ static int on_defer_start(sd_event_source *s, void *userdata) {
                 finish(c, r == -ENOMEM ? CYCLE_FAILED : CYCLE_INVALID);
                 return 0;
         }
-        load_state(c);
-
-        r = start_listing(c);
-        if (r < 0)
-                finish(c, CYCLE_FAILED);
+        after_manifests(c);
         return 0;
 }
 
@@ -1143,6 +1395,7 @@ int cycle_start(struct cycle **ret, sd_event *event, const struct cycle_options 
         c->max_deletions_set = o->max_deletions_set;
         c->max_deletions = o->max_deletions;
         c->saved_plan = o->saved_plan;
+        c->revision_ref = o->revision;
         c->show_plan = o->show_plan;
         c->done = done;
         c->progress = o->progress;
@@ -1181,6 +1434,8 @@ struct cycle *cycle_free(struct cycle *c) {
         if (!c)
                 return NULL;
         c->exec = exec_free(c->exec);
+        c->fetch = git_fetch_free(c->fetch);
+        free(c->mirror);
         c->cluster = cluster_free(c->cluster);
         c->listing = cluster_listing_free(c->listing);
         for (size_t i = 0; i < c->n_live_escaped; i++)

@@ -42,6 +42,7 @@ enum cycle_guard {
         CYCLE_GUARD_BACKUP_UNUSABLE,    /* the backup folder could not be prepared */
         CYCLE_GUARD_STATE_UNUSABLE,     /* the state folder could not be prepared, locked or written */
         CYCLE_GUARD_PLAN_MISMATCH,      /* the live plan is not the saved one (--plan FILE) */
+        CYCLE_GUARD_MANIFESTS_STALE,    /* the Git source could not be fetched */
         _CYCLE_GUARD_MAX,
 };
 
@@ -56,6 +57,8 @@ struct cycle_result {
         const char *cluster_url;            /* owned by the cycle; NULL before the client exists */
         const char *manifests_digest;       /* "sha256:<hex>", or NULL before the manifests were read */
         const struct manifest *manifest;    /* the manifests planned from (owned by the cycle), or NULL */
+        const char *revision; /* the Git commit the manifests were read from, or NULL (a folder) */
+        bool revision_stale;  /* that commit is the last fetched: the fetch failed */
         size_t deleted;
         size_t already_gone;
         size_t failed;
@@ -96,6 +99,9 @@ struct cycle_options {
          * the first deletion of a plan that deletes something: `once` on a terminal shows what it
          * is about to do. May be NULL. */
         void (*show_plan)(const struct cycle_result *r);
+        /* --revision: read the manifests' Git source at this ref or commit instead of
+         * manifests.ref. For plan_only. Borrowed like 'config'. */
+        const char *revision;
 };
 
 /* Starts a cycle. 'done' runs exactly once from the loop (never from inside cycle_start())

@@ -296,6 +296,7 @@ static int start_cycle(struct manager *m) {
                 .max_deletions_set = m->options->max_deletions_set,
                 .max_deletions = m->options->max_deletions,
                 .saved_plan = m->options->saved_plan,
+                .revision = m->options->revision,
                 .show_plan = m->options->show_plan,
         };
         int r;

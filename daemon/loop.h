@@ -23,6 +23,8 @@ struct loop_options {
         const struct plan_file *saved_plan;
         /* `once`: shows the plan before its first deletion (cycle_options.show_plan), or NULL */
         void (*show_plan)(const struct cycle_result *r);
+        /* `plan --revision REF`: the Git source's commit to plan from (cycle_options.revision) */
+        const char *revision;
 };
 
 /* The daemon (`run`): READY=1, a cycle at once and then every interval (with jitter) until

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "loop.h"
 #include "manifest.h"
+#include "manifest-source.h"
 #include "plan-file.h"
 #include "report.h"
 #include "restore-run.h"
@@ -70,6 +71,7 @@ static bool arg_force = false;
 static bool arg_detailed_exitcode = false;
 static const char *arg_out = NULL;
 static const char *arg_plan = NULL;
+static const char *arg_revision = NULL;
 static bool arg_max_deletions_set = false;
 static uint64_t arg_max_deletions = 0;
 static bool plan_changes = false; /* the plan printed deletes something */
@@ -108,6 +110,8 @@ static void help(FILE *f) {
                        "      --out FILE           plan: also save the plan to FILE, for once --plan\n"
                        "      --plan FILE          once: carry out exactly the plan saved in FILE, or\n"
                        "                           nothing (exit 3) when the cycle would do otherwise\n"
+                       "      --revision REF       plan, validate: read the manifests' Git source at\n"
+                       "                           this branch, tag, ref or commit\n"
                        "      --max-deletions N    once, plan: safety.max_deletions for this run\n"
                        "                           (a number, or unlimited)\n"
                        "      --log-target TARGET  auto, journal or console (default: auto)\n"
@@ -126,6 +130,7 @@ static int verb_version(int argc, char **argv) {
         (void) printf("libcurl %s (%s)\n", cv->version, strna(cv->ssl_version));
         (void) printf("libyaml %s\n", yaml_get_version_string());
         (void) printf("cJSON %s\n", cJSON_Version());
+        (void) printf("libgit2 %s\n", git_source_version());
         (void) printf("libsystemd %s (built against)\n", LIBSYSTEMD_VERSION);
         return EXIT_OK;
 }
@@ -140,6 +145,7 @@ static struct loop_options loop_options(void) {
                 .page_size = arg_page_size,
                 .confirm_removed_sets = arg_confirm_removed_sets,
                 .n_confirm_removed_sets = arg_n_confirm_removed_sets,
+                .revision = arg_revision,
         };
 }
 
@@ -202,6 +208,8 @@ static int print_plan(const struct cycle_result *res, void *userdata) {
                 .es_version = res->cluster ? res->cluster->version : NULL,
                 .es_major = res->cluster ? res->cluster->major : 0,
                 .manifests_digest = res->manifests_digest,
+                .revision = res->revision,
+                .revision_stale = res->revision_stale,
                 .color = arg_format == FORMAT_TEXT && plan_color(),
         };
         int r;
@@ -274,6 +282,7 @@ static int verb_validate(int argc, char **argv) {
         _cleanup_(manifest_freep) struct manifest *m = NULL;
         struct yaml_read_diags warnings = {}, errors = {};
         const char *manifests = arg_manifests;
+        char revision[GIT_SOURCE_ID_SIZE] = "";
         bool config_checked = false;
         int r;
 
@@ -288,7 +297,15 @@ static int verb_validate(int argc, char **argv) {
                         (void) config_check_folders(config, &errors);
                 }
         }
-        if (manifests) {
+        if (arg_revision && config && !config->git.enabled) {
+                r = yaml_read_diags_add(
+                        &errors, config->path, 0, 0,
+                        "--revision needs the manifests in Git ('manifests.git'), not a path");
+                (void) r;
+        } else if (config) {
+                r = manifest_source_load(config, arg_revision, &m, revision, &errors);
+                (void) r;
+        } else if (manifests) {
                 r = manifest_load(manifests, &m, &errors);
                 (void) r;
         }
@@ -330,11 +347,11 @@ static int verb_validate(int argc, char **argv) {
                 (void) log_error_errno(-ENOMEM, "Failed to validate: %m");
                 r = EXIT_FAILURE_RUNTIME;
         } else {
-                (void) printf("%s%s: %zu file%s, %zu set%s, %zu connector%s declared: valid\n",
+                (void) printf("%s%s%s%s: %zu file%s, %zu set%s, %zu connector%s declared: valid\n",
                               config_checked ? "config and " : "",
-                              m->n_files == 1 ? "manifest" : "manifests", m->n_files,
-                              m->n_files == 1 ? "" : "s", m->n_sets, m->n_sets == 1 ? "" : "s",
-                              m->n_declared, m->n_declared == 1 ? "" : "s");
+                              m->n_files == 1 ? "manifest" : "manifests", revision[0] ? " of commit " : "",
+                              revision, m->n_files, m->n_files == 1 ? "" : "s", m->n_sets,
+                              m->n_sets == 1 ? "" : "s", m->n_declared, m->n_declared == 1 ? "" : "s");
                 r = EXIT_OK;
         }
         yaml_read_diags_done(&warnings);
@@ -442,6 +459,7 @@ static int parse_argv(int argc, char **argv) {
                 ARG_OUT,
                 ARG_PLAN,
                 ARG_MAX_DELETIONS,
+                ARG_REVISION,
         };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
@@ -458,6 +476,7 @@ static int parse_argv(int argc, char **argv) {
                 { "out", required_argument, NULL, ARG_OUT },
                 { "plan", required_argument, NULL, ARG_PLAN },
                 { "max-deletions", required_argument, NULL, ARG_MAX_DELETIONS },
+                { "revision", required_argument, NULL, ARG_REVISION },
                 /* Not in --help: the connectors asked for per list page, for tests. */
                 { "page-size", required_argument, NULL, ARG_PAGE_SIZE },
                 { "verbose", no_argument, NULL, 'v' },
@@ -539,6 +558,13 @@ static int parse_argv(int argc, char **argv) {
                 case ARG_PLAN:
                         arg_plan = optarg;
                         break;
+                case ARG_REVISION:
+                        if (!*optarg) {
+                                log_error("--revision needs a branch, tag, ref or commit id");
+                                return -EINVAL;
+                        }
+                        arg_revision = optarg;
+                        break;
                 case ARG_MAX_DELETIONS: {
                         char *end;
                         unsigned long long v;
@@ -617,6 +643,12 @@ static int run(int argc, char **argv) {
                 }
                 if (arg_plan && verbs[i].func != verb_once) {
                         log_error("--plan is an option of once, not of '%s'", argv[optind]);
+                        return EXIT_USAGE;
+                }
+                if (arg_revision && verbs[i].func != verb_plan && verbs[i].func != verb_validate) {
+                        log_error("--revision is an option of plan and validate, not of '%s': what is "
+                                  "carried out is always manifests.ref",
+                                  argv[optind]);
                         return EXIT_USAGE;
                 }
                 if (arg_max_deletions_set && verbs[i].func != verb_once && verbs[i].func != verb_plan) {

@@ -222,8 +222,7 @@ struct snapshot {
         void *userdata;
 };
 
-/* Adds one file to the digest: its name, a NUL, its size (8 bytes, big-endian), its bytes. */
-static void snapshot_add(struct sha256_ctx *hash, const char *digest_name, const void *data, size_t size) {
+void manifest_snapshot_add(struct sha256_ctx *hash, const char *digest_name, const void *data, size_t size) {
         uint8_t be[8];
 
         for (unsigned i = 0; i < 8; i++)
@@ -247,7 +246,7 @@ static int snapshot_file(struct snapshot *s, int dir_fd, const char *rel, char *
                 return r;
         if (r < 0)
                 return 0; /* reported */
-        snapshot_add(&s->hash, digest_name, data, size);
+        manifest_snapshot_add(&s->hash, digest_name, data, size);
         if (!s->file)
                 return 0;
         return s->file(s->userdata, TAKE_PTR(owned), data, size);
@@ -337,7 +336,7 @@ void manifest_snapshot_digest_buffer(const char *name, const void *data, size_t 
         assert(name);
 
         sha256_init(&hash);
-        snapshot_add(&hash, name, data, size);
+        manifest_snapshot_add(&hash, name, data, size);
         sha256_final(&hash, ret);
 }
 

@@ -26,6 +26,12 @@ int manifest_snapshot_read(const char *path,
                            void *userdata, uint8_t ret_digest[static MANIFEST_DIGEST_SIZE],
                            struct yaml_read_diags *errors);
 
+struct sha256_ctx;
+
+/* Adds one file to a snapshot's digest: its name below the manifests path, a NUL, its size (8
+ * bytes, big-endian), its bytes. */
+void manifest_snapshot_add(struct sha256_ctx *hash, const char *digest_name, const void *data, size_t size);
+
 /* The digest of a snapshot of one file named 'name' holding the 'size' bytes at 'data'. */
 void manifest_snapshot_digest_buffer(const char *name, const void *data, size_t size,
                                      uint8_t ret[static MANIFEST_DIGEST_SIZE]);

@@ -14,6 +14,7 @@
 #include "manifest.h"
 #include "manifest-walk.h"
 #include "plan.h"
+#include "sha256.h"
 #include "utf8.h"
 #include "util.h"
 #include "yaml-read.h"
@@ -990,6 +991,36 @@ int manifest_load(const char *path, struct manifest **ret, struct yaml_read_diag
         r = manifest_snapshot_read(path, load_file, &l, l.m->digest, errors);
         if (r < 0)
                 return r;
+        return finish(&l, n_before, n_items_before, ret);
+}
+
+int manifest_load_files(const struct manifest_file *files, size_t n, struct manifest **ret,
+                        struct yaml_read_diags *errors) {
+        _cleanup_(loader_done) struct loader l = { .errors = errors };
+        size_t n_before = yaml_read_diags_count(errors), n_items_before = errors->n_items;
+        struct sha256_ctx hash;
+        int r;
+
+        assert(files || n == 0);
+        assert(n > 0);
+        assert(ret);
+        assert(errors);
+
+        l.m = calloc(1, sizeof(*l.m));
+        if (!l.m)
+                return -ENOMEM;
+        sha256_init(&hash);
+        for (size_t i = 0; i < n; i++) {
+                char *name = strdup(files[i].name);
+
+                if (!name)
+                        return -ENOMEM;
+                manifest_snapshot_add(&hash, files[i].name, files[i].data, files[i].size);
+                r = load_file(&l, name, files[i].data, files[i].size);
+                if (r == -ENOMEM)
+                        return r;
+        }
+        sha256_final(&hash, l.m->digest);
         return finish(&l, n_before, n_items_before, ret);
 }
 

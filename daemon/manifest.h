@@ -77,6 +77,18 @@ struct manifest {
  * every error to 'errors'; -ENOMEM. Nothing is returned unless everything was valid. */
 int manifest_load(const char *path, struct manifest **ret, struct yaml_read_diags *errors);
 
+/* A file of a snapshot read elsewhere than from a path: a Git commit's (git-source.h). */
+struct manifest_file {
+        const char *name; /* in messages, and its path below the manifests path in the digest */
+        const void *data;
+        size_t size;
+};
+
+/* As manifest_load() for the 'n' files of a snapshot already read, in the order to parse them
+ * (bytewise order of their names, as the walk of a folder gives). n may not be 0. */
+int manifest_load_files(const struct manifest_file *files, size_t n, struct manifest **ret,
+                        struct yaml_read_diags *errors);
+
 /* As manifest_load() for one file's contents in memory, named 'file' in messages (and in the
  * digest). For tests and fuzzing. */
 int manifest_parse(const char *file, const void *data, size_t size, struct manifest **ret,

@@ -51,6 +51,7 @@ static const char *const guard_names[_CYCLE_GUARD_MAX] = {
         [CYCLE_GUARD_BACKUP_UNUSABLE] = "backup_unusable",
         [CYCLE_GUARD_STATE_UNUSABLE] = "state_unusable",
         [CYCLE_GUARD_PLAN_MISMATCH] = "plan_mismatch",
+        [CYCLE_GUARD_MANIFESTS_STALE] = "manifests_stale",
 };
 
 static const char *const code_class_names[_CLUSTER_CODE_CLASS_MAX] = {
@@ -158,7 +159,7 @@ int metrics_add_cycle(struct metrics *m, const struct cycle_result *r, uint64_t 
                 if (k < 0)
                         return k;
         }
-        return replace_string(&m->revision, r->manifests_digest);
+        return replace_string(&m->revision, r->revision ? r->revision : r->manifests_digest);
 }
 
 /* ---- The text exposition format ---- */

@@ -393,9 +393,11 @@ int report_plan_json_ctx(FILE *f, const struct plan *p, const struct report_cont
                 json_write_string(f, ctx->es_version);
                 (void) fputs("},\"manifests\":{\"digest\":", f);
                 json_write_string(f, ctx->manifests_digest);
-                (void) fputs("}", f);
+                (void) fprintf(f, ",\"stale\":%s}", ctx->revision_stale ? "true" : "false");
+                (void) fputs(",\"revision\":", f);
+                json_write_string(f, ctx->revision);
         } else
-                (void) fputs("null,\"manifests\":null", f);
+                (void) fputs("null,\"manifests\":null,\"revision\":null", f);
 
         (void) fputs(",\"blocked\":", f);
         json_write_string(f, p->blocked);
@@ -521,6 +523,15 @@ int report_plan_text_ctx(FILE *f, const struct plan *p, const struct report_cont
                 text_string(f, strna(ctx->cluster_url));
                 (void) fputs("\nManifests ", f);
                 text_string(f, strna(ctx->manifests_digest));
+                if (ctx->revision) {
+                        (void) fputs(" from commit ", f);
+                        text_string(f, ctx->revision);
+                        if (ctx->revision_stale) {
+                                color_on(f, ctx, ANSI_RED_B);
+                                (void) fputs(" (STALE: the fetch failed; this is the last fetched)", f);
+                                color_off(f, ctx);
+                        }
+                }
                 (void) fputs("\n\n", f);
         }
 

@@ -30,6 +30,8 @@ struct report_context {
         const char *es_version;
         unsigned es_major;             /* 0: not known; below 9 a delete is always for good */
         const char *manifests_digest;  /* "sha256:<hex>" */
+        const char *revision;          /* the Git commit of the manifests, or NULL (a folder) */
+        bool revision_stale;           /* that commit is the last fetched: the fetch failed */
         const struct report_set *sets; /* the manifests' sets, any order, each name once */
         size_t n_sets;
         bool color; /* text: ANSI colours (the caller decides: a terminal, and no NO_COLOR) */
@@ -41,7 +43,8 @@ struct report_context {
 
 /* Writes the plan to f as one JSON object on one line, then a newline, with the keys in this
  * order: "format_version", "cluster" {"url","name","uuid","version"} (null without a context),
- * "manifests" {"digest"} (null without a context), "blocked" (null or every reason, joined by
+ * "manifests" {"digest","stale"} (null without a context), "revision" (the Git commit id, or null
+ * for a folder or without a context), "blocked" (null or every reason, joined by
  * "; "), "blocked_by" [{"rule","set","reason","fix"}], then one array per kind, "delete",
  * "waiting", "protected", "missing", "keep", "unmanaged", each in the plan's order (by id), of
  * items that all have the same keys: {"id","name","service_type","index_name" (null when the

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "loop.h"
 #include "manifest.h"
+#include "manifest-source.h"
 #include "messages.h"
 #include "metrics.h"
 #include "plan.h"
@@ -368,6 +369,7 @@ static enum cycle_status check_manifests(struct restorer *r) {
         struct yaml_read_diags errors = {};
         struct plan_policy policy = { .max_deletions = PLAN_UNLIMITED,
                                       .now_usec = now_usec(CLOCK_REALTIME) };
+        char revision[GIT_SOURCE_ID_SIZE];
         char *id;
         int k;
 
@@ -391,7 +393,7 @@ static enum cycle_status check_manifests(struct restorer *r) {
         conn.id = id;
         conn.deleted = false; /* as it will be: a soft-deleted document is no orphan, a live one is */
 
-        k = manifest_load(r->config->manifests, &m, &errors);
+        k = manifest_source_load(r->config, NULL, &m, revision, &errors);
         for (size_t i = 0; i < errors.n_items; i++)
                 log_full(LOG_ERR | LOG_ESCAPED, "%s", errors.items[i].text);
         yaml_read_diags_done(&errors);

@@ -59,7 +59,7 @@ is "$(echo "$PLAN" | jq -c '[.unmanaged[].id]')" '["a-4","b-1","b-2","z-1"]' "ow
 is "$(echo "$PLAN" | jq -c '.protected')" '[]' "nothing protected"
 is "$(echo "$PLAN" | jq -c '.blocked')" 'null' "not blocked"
 is "$(echo "$PLAN" | jq -c 'keys_unsorted')" \
-        '["format_version","cluster","manifests","blocked","blocked_by","delete","waiting","protected","missing","keep","unmanaged"]' \
+        '["format_version","cluster","manifests","revision","blocked","blocked_by","delete","waiting","protected","missing","keep","unmanaged"]' \
         "the JSON object has its keys in order"
 is "$(echo "$PLAN" | jq -c '[.cluster.url, .cluster.name, .cluster.version, (.cluster.uuid | length > 0),
                              (.manifests.digest | test("^sha256:[0-9a-f]{64}$"))]')" \

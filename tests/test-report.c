@@ -93,9 +93,9 @@ static struct plan *small_plan(const char *blocked) {
         return p;
 }
 
-static const char *const json_top_keys[] = { "format_version", "cluster", "manifests", "blocked",
-                                             "blocked_by",     "delete",  "waiting",   "protected",
-                                             "missing",        "keep",    "unmanaged" };
+static const char *const json_top_keys[] = { "format_version", "cluster",    "manifests", "revision",
+                                             "blocked",        "blocked_by", "delete",    "waiting",
+                                             "protected",      "missing",    "keep",      "unmanaged" };
 static const char *const json_item_keys[] = {
         "id",        "name",    "service_type",     "index_name",   "sets",
         "locations", "reason",  "delete_sync_jobs", "hard",         "permanent",
@@ -255,7 +255,8 @@ static void test_json(void) {
         out = capture(report_plan_json, small, &r);
         is_int(r, 0, "json, small plan: returns 0");
         ok(strstr(out,
-                  "{\"format_version\":1,\"cluster\":null,\"manifests\":null,\"blocked\":null,"
+                  "{\"format_version\":1,\"cluster\":null,\"manifests\":null,\"revision\":null,\"blocked\":"
+                  "null,"
                   "\"blocked_by\":[],\"delete\":[{\"id\":\"team-a-old\",\"name\":null,"
                   "\"service_type\":null,\"index_name\":null,\"sets\":[\"team-a\"],\"locations\":[],"
                   "\"reason\":\"orphan of set team-a; hard delete, for good, with its sync jobs\","
@@ -274,7 +275,8 @@ static void test_json(void) {
         out = capture(report_plan_json, empty, &r);
         is_int(r, 0, "json, empty plan: returns 0");
         is_str(out,
-               "{\"format_version\":1,\"cluster\":null,\"manifests\":null,\"blocked\":null,\"blocked_by\":[]"
+               "{\"format_version\":1,\"cluster\":null,\"manifests\":null,\"revision\":null,\"blocked\":"
+               "null,\"blocked_by\":[]"
                ","
                "\"delete\":[],\"waiting\":[],\"protected\":[],\"missing\":[],\"keep\":[],\"unmanaged\":[]}"
                "\n",
@@ -618,6 +620,7 @@ static const struct report_context golden_ctx = {
         .es_version = "9.1.3",
         .es_major = 9,
         .manifests_digest = "sha256:ac20fc61cae5fa717e570e0d3fd4bd9d5f18607204e1b6cee2956b6e3c5a65b9",
+        .revision = "3f1c2a9e8b7d6c5f4e3d2c1b0a9f8e7d6c5b4a39",
         .sets = golden_sets,
         .n_sets = ELEMENTSOF(golden_sets),
 };

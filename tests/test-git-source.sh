@@ -1,0 +1,208 @@
+#!/bin/bash
+# Manifests read from a commit of a Git repository (manifests.git in connector-reconciler.yaml(5)):
+# a local checkout and a bare repository read in place, a remote fetched over git:// and over
+# https with a token into a mirror. What reaches the fake cluster, what is deleted and kept, the
+# revision in the plan, the log and the backups, failing closed when the fetch fails, --revision,
+# a force-push, and a token that never shows.
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/git-lib.sh"
+
+# write_git_config GIT [KEY: VALUE]...: $CFG (write_config's) with `manifests` a mapping: git: GIT
+# and the keys given, each written under it.
+write_git_config() {
+        local g=$1 part="$TEST_TMP/manifests-part"
+        shift
+        write_config "$CFG"
+        {
+                printf 'manifests:\n  git: %s\n' "$g"
+                for l in "$@"; do printf '  %s\n' "$l"; done
+        } >"$part"
+        awk -v part="$part" '/^manifests: /{ while ((getline l < part) > 0) print l; next } { print }' \
+                "$CFG" >"$CFG.new" && mv "$CFG.new" "$CFG"
+}
+
+set_yaml() {  # set_yaml NAME PREFIX ID...: a ConnectorSet as write_set writes it, on stdout
+        local f="$TEST_TMP/set-$RANDOM.yaml"
+        write_set "$f" "$@"
+        cat "$f"
+        rm -f "$f"
+}
+
+write_seed "$TEST_TMP/seed.json" "team-a-hr search-a-hr google_drive" "team-a-old search-a-old google_drive" \
+        "team-a-wiki search-a-wiki confluence" "other search-other confluence"
+start_fake --seed "$TEST_TMP/seed.json"
+reset_cluster() {  # the seed again, no request logged, no state, no backup; $CFG follows
+        stop_fake
+        rm -rf "$TEST_TMP/state" "$B"
+        start_fake --seed "$TEST_TMP/seed.json"
+        [ ! -f "$CFG" ] || sed -i "s|^  url: .*|  url: $FAKE_URL|" "$CFG"
+}
+
+# --- A checkout: the commit is read, never the working tree. ---
+git_repo_init "$GIT_ROOT/conn.git" "$TEST_TMP/work"
+git_commit "$TEST_TMP/work" "team a" "sets/team-a.yaml=$(set_yaml team-a team-a- team-a-hr team-a-wiki)" \
+        "README.md=not a manifest"
+first=$GIT_LAST_COMMIT
+# Uncommitted edits that would delete team-a-wiki, and a half-written file: invisible.
+set_yaml team-a team-a- team-a-hr >"$TEST_TMP/work/sets/team-a.yaml"
+printf 'apiVersion: connector-reconciler/v1\nkind: Conn' >"$TEST_TMP/work/sets/half.yaml"
+write_git_config "$TEST_TMP/work" "path: sets"
+reconcile -c "$CFG" validate
+is "$RC" 0 "validate reads the commit of a checkout: the half-written file in the working tree is not read"
+grep -q "of commit $first: 1 file, 1 set, 2 connectors declared: valid" "$OUT"
+ok $? "validate names the commit it read"
+reconcile -c "$CFG" plan --format json
+is "$RC" 0 "plan against a checkout exits 0"
+is "$(jq -r .revision "$OUT")" "$first" "the plan's revision is the commit's id"
+is "$(jq -c '[.delete[].id]' "$OUT")" '["team-a-old"]' "only the orphan of the commit is to delete"
+is "$(jq -c '.manifests.stale' "$OUT")" false "a local repository is never stale"
+is "$(jq -c '[.delete[].locations[].file]' "$OUT")" '["sets/team-a.yaml"]' \
+        "a location names the file by its path in the repository"
+reconcile -c "$CFG" once
+is "$RC" 0 "once against a checkout exits 0"
+is "$(deleted_ids | tr '\n' ' ')" "team-a-old " "once deletes the commit's orphan, not what the working tree would"
+grep -q "; manifests at ${first:0:12}" "$ERR"
+ok $? "the cycle's end names the revision applied"
+f=$(ls "$B"/team-a-old.*.json 2>/dev/null)
+is "$(jq -r '.manifests.revision' "$f" 2>/dev/null)" "$first" "the backup records the commit the plan came from"
+is "$(cat "$TEST_TMP/state/revision" 2>/dev/null)" "$first" "the state folder records the revision applied"
+git -C "$TEST_TMP/work" checkout -q -- . && rm -f "$TEST_TMP/work/sets/half.yaml"
+
+# --- A bare repository; connectors moved between files in one commit are never deleted. ---
+reset_cluster
+git_commit "$TEST_TMP/work" "split" "sets/team-a.yaml=$(set_yaml team-a team-a- team-a-hr)" \
+        "sets/wiki.yaml=$(set_yaml team-a-wiki team-a-wiki team-a-wiki)"
+git_push "$TEST_TMP/work"
+write_git_config "$GIT_ROOT/conn.git" "path: sets"
+reconcile -c "$CFG" once
+is "$RC" 0 "once against a bare repository exits 0"
+is "$(deleted_ids | tr '\n' ' ')" "team-a-old " \
+        "team-a-wiki, moved to another file and set in one commit, is kept"
+
+# --- --revision: what a commit or a ref would do, for plan and validate only. ---
+reconcile -c "$CFG" plan --format json --revision "$first"
+is "$RC" 0 "plan --revision COMMIT exits 0"
+is "$(jq -r .revision "$OUT")" "$first" "plan --revision plans from that commit"
+git -C "$TEST_TMP/work" tag v1 "$first" && git -C "$TEST_TMP/work" push -q origin v1
+reconcile -c "$CFG" validate --revision v1
+grep -q "of commit $first:" "$OUT"
+ok $? "validate --revision TAG reads the tag's commit"
+reconcile -c "$CFG" once --revision "$first"
+is "$RC" 2 "once --revision is refused (exit 2): what is carried out is always manifests.ref"
+reconcile -c "$CFG" plan --revision no-such-ref
+is "$RC" 2 "plan --revision of an unknown ref: exit 2"
+grep -q "no commit 'no-such-ref'" "$ERR"
+ok $? "and it says which ref is unknown"
+write_config "$CFG"
+reconcile -c "$CFG" plan --revision "$first"
+is "$RC" 2 "plan --revision with a folder for manifests: exit 2"
+grep -q -- "--revision needs the manifests in Git" "$ERR"
+ok $? "and it says why"
+
+# --- Failing closed: a path missing in the commit, a symbolic link in the way. ---
+reset_cluster
+write_git_config "$GIT_ROOT/conn.git" "path: nowhere"
+reconcile -c "$CFG" once
+is "$RC" 2 "a path the commit does not hold: exit 2"
+is "$(deleted_ids | wc -l)" 0 "and nothing is deleted"
+grep -q "no 'nowhere' in commit" "$ERR"
+ok $? "the error names the path and the commit"
+ln -s team-a.yaml "$TEST_TMP/work/sets/link.yaml"
+git_commit "$TEST_TMP/work" "a link"
+git_push "$TEST_TMP/work"
+write_git_config "$GIT_ROOT/conn.git" "path: sets"
+reconcile -c "$CFG" once
+is "$RC" 2 "a symbolic link among the manifests: exit 2"
+grep -q "'sets/link.yaml' is a symbolic link" "$ERR"
+ok $? "the error names the link"
+is "$(deleted_ids | wc -l)" 0 "nothing is deleted"
+git_commit "$TEST_TMP/work" "no link" -sets/link.yaml
+git_push "$TEST_TMP/work"
+
+# --- A force-push: the ref moves to a commit that does not descend from the one applied. ---
+reset_cluster
+reconcile -c "$CFG" once
+applied=$(cat "$TEST_TMP/state/revision" 2>/dev/null)
+git -C "$TEST_TMP/work" reset -q --hard "$first"
+git_commit "$TEST_TMP/work" "rewritten" "sets/team-a.yaml=$(set_yaml team-a team-a- team-a-hr team-a-wiki team-a-old)"
+git_push "$TEST_TMP/work" +HEAD:refs/heads/main
+rewritten=$GIT_LAST_COMMIT
+reconcile -c "$CFG" once
+is "$RC" 0 "a cycle after a force-push runs"
+grep -q "moved to $rewritten, which does not descend from $applied" "$ERR"
+ok $? "a force-push is a warning naming both commits"
+
+# --- A remote over git://: fetched into a mirror; a failed fetch deletes nothing. ---
+reset_cluster
+start_git_daemon
+git_commit "$TEST_TMP/work" "remote" "sets/team-a.yaml=$(set_yaml team-a team-a- team-a-hr team-a-wiki)"
+git_push "$TEST_TMP/work" +HEAD:refs/heads/main
+remote_head=$GIT_LAST_COMMIT
+write_git_config "$GIT_DAEMON_URL/conn.git" "path: sets"
+reconcile -c "$CFG" plan --format json
+is "$RC" 0 "plan fetches a git:// remote"
+is "$(jq -r .revision "$OUT")" "$remote_head" "and plans from the remote's HEAD"
+ls -d "$TEST_TMP"/state/git/*.git >/dev/null 2>&1
+ok $? "the mirror is in the state folder"
+git_commit "$TEST_TMP/work" "later" "sets/team-a.yaml=$(set_yaml team-a team-a- team-a-hr)"
+git_push "$TEST_TMP/work"
+stop_git_daemon
+reconcile -c "$CFG" once
+is "$RC" 1 "once when the fetch fails: exit 1"
+is "$(deleted_ids | wc -l)" 0 "and nothing is deleted, not even the orphan the last fetched commit shows"
+grep -q "Fetching the manifests from '$GIT_DAEMON_URL/conn.git' failed" "$ERR"
+ok $? "the failed fetch is logged with the URL"
+grep -q "the manifests could not be fetched: deleted nothing" "$ERR"
+ok $? "the cycle's end says why nothing was deleted"
+reconcile -c "$CFG" plan --format json
+is "$(jq -c '[.revision, .manifests.stale]' "$OUT")" "[\"$remote_head\",true]" \
+        "plan still shows the last fetched commit, marked stale"
+start_git_daemon
+write_git_config "$GIT_DAEMON_URL/conn.git" "path: sets"
+reconcile -c "$CFG" once
+is "$RC" 0 "once when the remote answers again"
+is "$(deleted_ids | tr '\n' ' ')" "team-a-old team-a-wiki " "the new commit is applied"
+
+# --- fetch_interval: no fetch until it has passed. ---
+write_git_config "$GIT_DAEMON_URL/conn.git" "path: sets" "fetch_interval: 1h"
+reconcile -c "$CFG" plan
+before=$(grep -c "upload-pack" "$GIT_DAEMON_LOG")
+reconcile -c "$CFG" plan
+is "$RC" 0 "plan within fetch_interval of the last fetch"
+is "$(grep -c "upload-pack" "$GIT_DAEMON_LOG")" "$before" "fetches nothing"
+
+# --- https with a token; a wrong token never shows. ---
+reset_cluster
+start_git_https --token-file "$GIT_TOKEN_FILE"
+# By name: the TLS library of Debian's libgit2 (mbed TLS) checks a certificate's names, never its
+# IP addresses.
+https_url=$GIT_HTTPS_LOCALHOST_URL
+write_config "$CFG"
+wrong="wrong-token-$RANDOM$RANDOM"
+printf '%s\n' "$wrong" >"$TEST_TMP/wrong-token"
+chmod 600 "$GIT_TOKEN_FILE" "$TEST_TMP/wrong-token"
+write_git_config "$https_url/conn.git" "path: sets" "token_file: $GIT_TOKEN_FILE"
+sed -i "s|^cluster:|cluster:\n  ca_file: $GIT_TLS_CA|" "$CFG"
+reconcile -c "$CFG" plan --format json
+is "$RC" 0 "plan fetches over https with the token"
+is "$(jq -r .revision "$OUT")" "$(git -C "$TEST_TMP/work" rev-parse HEAD)" "and plans from the remote's HEAD"
+grep -q "auth=ok" "$GIT_HTTPS_LOG"
+ok $? "the server saw the token"
+sed -i "s|token_file: .*|token_file: $TEST_TMP/wrong-token|" "$CFG"
+reconcile -c "$CFG" -v once
+is "$RC" 1 "a refused token: exit 1"
+is "$(deleted_ids | wc -l)" 0 "nothing is deleted"
+grep -q "auth=bad" "$GIT_HTTPS_LOG"
+ok $? "the server refused the token"
+! grep -rqF -- "$wrong" "$OUT" "$ERR" "$TEST_TMP/state" "$GIT_HTTPS_LOG"
+ok $? "the wrong token is in no output, no log and no state file"
+! grep -rqF -- "$GIT_TOKEN" "$OUT" "$ERR" "$TEST_TMP/state" "$GIT_HTTPS_LOG"
+ok $? "nor is the right one"
+sed -i "s|^  ca_file: .*||" "$CFG"
+sed -i "s|token_file: .*|token_file: $GIT_TOKEN_FILE|" "$CFG"
+reconcile -c "$CFG" plan
+is "$RC" 1 "an https server the CAs do not vouch for: the plan fails"
+grep -q "failed: the server's certificate is not trusted" "$ERR"
+ok $? "and says it is the certificate"
+
+tap_done

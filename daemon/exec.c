@@ -103,7 +103,7 @@ static struct exec_op *list_pop(struct op_list *l) {
 
 /* The journal fields every connector event carries. */
 struct op_fields {
-        struct log_field f[10];
+        struct log_field f[12];
         size_t n;
         char status[16];
 };
@@ -125,6 +125,8 @@ static void op_fields_init(struct op_fields *of, const struct exec_op *op) {
                 of->f[of->n++] = (struct log_field){ "PURGE", "true" };
         if (op->backup_path)
                 of->f[of->n++] = (struct log_field){ "BACKUP_PATH", op->backup_path };
+        if (op->exec->record->manifests_revision)
+                of->f[of->n++] = (struct log_field){ "REVISION", op->exec->record->manifests_revision };
 }
 
 static void op_fields_status(struct op_fields *of, const struct cluster_error *err) {

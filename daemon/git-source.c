@@ -27,6 +27,30 @@ static void git_shutdownp(int *initialised) {
 }
 #define _cleanup_git_ _cleanup_(git_shutdownp)
 
+/* libgit2, set up to read what the config names and nothing else: no system, global or XDG
+ * config file (a host's or a user's settings, such as url.<base>.insteadOf, never redirect
+ * it; and a $HOME the service cannot read is no error), and no check of who owns a local
+ * repository: the daemon runs as a user of its own, reads what the operator named and runs
+ * nothing from it. Returns what git_libgit2_init() returns. */
+static int git_start(void) {
+        static const int levels[] = { GIT_CONFIG_LEVEL_SYSTEM, GIT_CONFIG_LEVEL_XDG, GIT_CONFIG_LEVEL_GLOBAL,
+                                      GIT_CONFIG_LEVEL_PROGRAMDATA };
+        int r = git_libgit2_init();
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(levels); i++)
+                if (git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, levels[i], "") < 0)
+                        goto fail;
+        if (git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0) < 0)
+                goto fail;
+        return r;
+
+fail:
+        (void) git_libgit2_shutdown();
+        return -1;
+}
+
 #define DEFINE_GIT_FREEP(type, func)    \
         static void func##p(type **p) { \
                 if (*p)                 \
@@ -253,7 +277,7 @@ int git_source_fetch(const struct git_source_options *o, char **reterr_message) 
         _cleanup_(fetch_context_done) struct fetch_context ctx = { .o = o };
         _cleanup_free_ char *lock_path = NULL, *parent = NULL, *refs = NULL;
         _cleanup_close_ int lock_fd = -1;
-        _cleanup_git_ int initialised = git_libgit2_init();
+        _cleanup_git_ int initialised = git_start();
         git_remote_callbacks cb;
         git_fetch_options fo;
         char heads[] = "+refs/heads/*:refs/heads/*", tags[] = "+refs/tags/*:refs/tags/*";
@@ -371,7 +395,7 @@ static int resolve_commit(git_repository *repo, const struct git_source_options 
 
 int git_source_resolve(const struct git_source_options *o, const char *ref,
                        char ret_id[static GIT_SOURCE_ID_SIZE], char **reterr_message) {
-        _cleanup_git_ int initialised = git_libgit2_init();
+        _cleanup_git_ int initialised = git_start();
         _cleanup_(git_repository_freep) git_repository *repo = NULL;
         _cleanup_(git_commit_freep) git_commit *commit = NULL;
         int r;
@@ -527,7 +551,7 @@ static int snapshot_add_blob(git_repository *repo, struct git_snapshot *s, char 
 
 int git_source_read(const struct git_source_options *o, const char *ref, const char *path,
                     struct git_snapshot **ret, char **reterr_message) {
-        _cleanup_git_ int initialised = git_libgit2_init();
+        _cleanup_git_ int initialised = git_start();
         _cleanup_(git_repository_freep) git_repository *repo = NULL;
         _cleanup_(git_commit_freep) git_commit *commit = NULL;
         _cleanup_(git_tree_freep) git_tree *root = NULL, *tree = NULL;
@@ -634,7 +658,7 @@ signature:
 }
 
 int git_source_descends(const struct git_source_options *o, const char *id, const char *ancestor) {
-        _cleanup_git_ int initialised = git_libgit2_init();
+        _cleanup_git_ int initialised = git_start();
         _cleanup_(git_repository_freep) git_repository *repo = NULL;
         _cleanup_free_ char *message = NULL;
         git_oid a, b;

@@ -310,6 +310,125 @@ static int parse_text(const char *yaml, struct config **ret, char **ret_errors, 
 #define UUID_64 "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-"
 #define NAME_63 "a12345678901234567890123456789012345678901234567890123456789012"
 
+/* manifests as a mapping: a Git repository's commit. Good ("" expected) and bad (exact errors). */
+static void test_git(void) {
+        static const struct {
+                const char *yaml;
+                const char *errors;
+        } cases[] = {
+                { URL "manifests:\n  git: https://git.example.net/ops/c.git\n  ref: main\n  path: /a/b/\n"
+                      "  fetch_interval: 1m\n  token_file: t\n",
+                  "" },
+                { URL "manifests:\n  git: ssh://git@git.example.net/ops/c.git\n  ssh_key_file: k\n"
+                      "  known_hosts_file: kh\n",
+                  "" },
+                { URL "manifests:\n  git: repo\n  verify:\n    allowed_signers_file: s\n", "" },
+                { URL "manifests:\n  git: file:///srv/c.git\n", "" },
+                { URL "manifests:\n  ref: main\n", "/etc/cr/c.yaml:4:3: 'manifests' as a mapping needs "
+                                                   "'git': the repository's URL or path\n" },
+                { URL "manifests:\n  git: git@github.com:ops/c.git\n",
+                  "/etc/cr/c.yaml:4:8: 'manifests.git' looks like scp's form 'HOST:PATH'; write "
+                  "ssh://HOST/PATH\n" },
+                { URL "manifests:\n  git: https://user:hunter2@git.example.net/c.git\n",
+                  "/etc/cr/c.yaml:4:8: 'manifests.git' holds a password in its URL; put it in "
+                  "manifests.token_file instead\n" },
+                { URL "manifests:\n  git: ftp://git.example.net/c.git\n",
+                  "/etc/cr/c.yaml:4:8: 'manifests.git' must be an https://, http://, git://, ssh:// or "
+                  "file:// URL, or a path, got 'ftp://git.example.net/c.git'\n" },
+                { URL "manifests:\n  git: https:///c.git\n",
+                  "/etc/cr/c.yaml:4:8: 'manifests.git' has no host: 'https:///c.git'\n" },
+                { URL "manifests:\n  git: repo\n  fetch_interval: 1m\n",
+                  "/etc/cr/c.yaml:5:19: 'manifests.fetch_interval' applies to a URL; a local repository is "
+                  "read in place, not fetched\n" },
+                { URL "manifests:\n  git: ssh://h/c.git\n  token_file: t\n  known_hosts_file: kh\n",
+                  "/etc/cr/c.yaml:5:15: 'manifests.token_file' applies to an https:// URL only\n" },
+                { URL "manifests:\n  git: https://h/c.git\n  ssh_key_file: k\n",
+                  "/etc/cr/c.yaml:5:17: 'manifests.ssh_key_file' applies to an ssh:// URL only\n" },
+                { URL "manifests:\n  git: ssh://h/c.git\n  ssh_key_file: k\n",
+                  "/etc/cr/c.yaml:4:3: an ssh:// 'manifests.git' needs 'known_hosts_file': the server's "
+                  "host key is never taken on trust\n" },
+                { URL "manifests:\n  git: repo\n  path: a/../b\n",
+                  "/etc/cr/c.yaml:5:9: 'manifests.path' must be a folder in the repository, without empty, "
+                  "'.' or '..' parts, got 'a/../b'\n" },
+                { URL "manifests:\n  git: repo\n  path: a//b\n",
+                  "/etc/cr/c.yaml:5:9: 'manifests.path' must be a folder in the repository, without empty, "
+                  "'.' or '..' parts, got 'a//b'\n" },
+                { URL "manifests:\n  git: repo\n  ref: main..dev\n",
+                  "/etc/cr/c.yaml:5:8: 'manifests.ref' must be a branch, a tag or a commit id, got "
+                  "'main..dev'\n" },
+                { URL "manifests:\n  git: repo\n  verify: {}\n",
+                  "/etc/cr/c.yaml:5:11: 'manifests.verify' needs 'allowed_signers_file'\n" },
+                { URL "manifests:\n  git: repo\n  reff: main\n",
+                  "/etc/cr/c.yaml:5:3: unknown key 'manifests.reff' (did you mean 'ref'?)\n" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_(config_freep) struct config *c = NULL;
+                _cleanup_free_ char *errors = NULL;
+                int r;
+
+                r = parse_text(cases[i].yaml, &c, &errors, NULL);
+                ok(*cases[i].errors ? r == -EINVAL && !c : r == 0 && c, "git, case %zu: %s (%d)", i,
+                   *cases[i].errors ? "refused" : "loads", r);
+                is_str(errors, cases[i].errors, "git, case %zu: the errors", i);
+        }
+        /* The password never shows, whatever else is wrong. */
+        {
+                _cleanup_(config_freep) struct config *c = NULL;
+                _cleanup_free_ char *errors = NULL;
+
+                (void) parse_text(URL "manifests:\n  git: https://u:s3cr3t@h/c.git\n", &c, &errors, NULL);
+                ok(errors && !strstr(errors, "s3cr3t"), "git: a password in the URL is never repeated");
+        }
+        /* What the good ones hold. */
+        {
+                _cleanup_(config_freep) struct config *c = NULL;
+                _cleanup_free_ char *errors = NULL, *warnings = NULL;
+
+                assert_se(parse_text(URL
+                                     "manifests:\n  git: https://git.example.net/ops/c.git\n  ref: main\n"
+                                     "  path: /a/b/\n  fetch_interval: 1m\n  token_file: t\n",
+                                     &c, &errors, &warnings) == 0);
+                ok(c->git.enabled && c->git.remote, "git: an https URL is a remote");
+                is_str(c->git.url, "https://git.example.net/ops/c.git", "git: the URL as written");
+                is_str(c->manifests, c->git.url, "git: manifests names the repository");
+                is_str(c->git.ref, "main", "git: ref");
+                is_str(c->git.path, "a/b", "git: path without its slashes at either end");
+                ok(c->git.fetch_interval_usec == USEC_PER_MINUTE, "git: fetch_interval");
+                is_str(c->git.token_file.path, "/etc/cr/t", "git: token_file beside the config");
+        }
+        {
+                _cleanup_(config_freep) struct config *c = NULL;
+                _cleanup_free_ char *errors = NULL, *warnings = NULL;
+
+                assert_se(parse_text(URL "manifests:\n  git: repo\n", &c, &errors, &warnings) == 0);
+                ok(c->git.enabled && !c->git.remote, "git: a path is a local repository");
+                is_str(c->git.url, "/etc/cr/repo", "git: its path, relative to the config's folder");
+                is_str(c->git.path, "", "git: path defaults to the root");
+                ok(!c->git.ref, "git: ref defaults to HEAD");
+        }
+        {
+                _cleanup_(config_freep) struct config *c = NULL;
+                _cleanup_free_ char *errors = NULL, *warnings = NULL;
+
+                assert_se(parse_text(URL "manifests:\n  git: http://h/c.git\n  token_file: t\n", &c, &errors,
+                                     &warnings) == 0);
+                ok(warnings && strstr(warnings,
+                                      "'manifests.git' is plain http: the token will cross the network "
+                                      "unencrypted"),
+                   "git: a token over plain http is a warning");
+        }
+        {
+                _cleanup_(diags_donep) struct yaml_read_diags w = {}, e = {};
+                _cleanup_(config_freep) struct config *c = NULL;
+                const char *y = URL "manifests:\n  git: repo\n";
+
+                assert_se(config_parse("/etc/cr/c.yaml", y, strlen(y), "/srv/m", &c, &w, &e) == 0);
+                ok(!c->git.enabled, "git: --manifests replaces the Git source with a path");
+                is_str(c->manifests, "/srv/m", "git: --manifests is read as given");
+        }
+}
+
 /* The new keys' values, good ("" expected) and bad (the exact errors). */
 static void test_new_keys(void) {
         static const struct {
@@ -966,6 +1085,7 @@ int main(void) {
         test_override();
         test_errors_misc();
         test_new_keys();
+        test_git();
         test_new_key_values();
         test_state_dir();
         test_credentials_never_shown();

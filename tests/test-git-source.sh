@@ -68,6 +68,24 @@ is "$(jq -r '.manifests.revision' "$f" 2>/dev/null)" "$first" "the backup record
 is "$(cat "$TEST_TMP/state/revision" 2>/dev/null)" "$first" "the state folder records the revision applied"
 git -C "$TEST_TMP/work" checkout -q -- . && rm -f "$TEST_TMP/work/sets/half.yaml"
 
+# --- Another user's repository, read by a user whose $HOME it cannot read, as a service's
+# dynamic user reads the operator's checkout: no owner check, no user or system config. ---
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+        chmod 755 "$TEST_TMP"
+        chmod -R a+rX "$TEST_TMP/work"
+        mkdir -m 700 "$TEST_TMP/secret-home" "$TEST_TMP/nobody"
+        chown 65534:65534 "$TEST_TMP/nobody"
+        sed "s|^backup_dir: .*|backup_dir: $TEST_TMP/nobody/b|; s|^state_dir: .*|state_dir: $TEST_TMP/nobody/s|" \
+                "$CFG" >"$TEST_TMP/nobody.yaml"
+        chmod 644 "$TEST_TMP/nobody.yaml"
+        HOME="$TEST_TMP/secret-home" timeout -k 5 60 setpriv --reuid=65534 --regid=65534 --clear-groups \
+                "$RECONCILER" --log-target console -c "$TEST_TMP/nobody.yaml" validate >"$OUT" 2>"$ERR"
+        grep -q "manifest of commit $first: 1 file" "$OUT"
+        ok $? "another user reads the commit of root's checkout"
+else
+        echo "ok $((TAP_N += 1)) # SKIP reading as another user needs root and setpriv"
+fi
+
 # --- A bare repository; connectors moved between files in one commit are never deleted. ---
 reset_cluster
 git_commit "$TEST_TMP/work" "split" "sets/team-a.yaml=$(set_yaml team-a team-a- team-a-hr)" \

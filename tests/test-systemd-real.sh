@@ -129,6 +129,11 @@ spec:
     enabled: false
     allow_empty: true
 EOF
+# A checkout: the daemon reads its last commit, never its files.
+sdtest_run sh -c 'cd /home/git/gitops && git init -q -b main && git add -A &&
+        git -c user.name=sdtest -c user.email=sdtest@example.test commit -q -m manifests &&
+        chmod -R a+rX .'
+revision=$(sdtest_run git -C /home/git/gitops rev-parse HEAD)
 subject_install_catalog
 ok $? "journalctl --update-catalog compiles the catalog inside"
 
@@ -191,7 +196,7 @@ uid=$(sdtest_journal -o json MESSAGE_ID="$SUBJECT_MESSAGE_STARTED" _PID="$pid" |
 [ "$uid" -ge 61184 ] 2>/dev/null && [ "$uid" -le 65519 ]
 ok $? "it runs as a dynamic user (_UID=$uid)"
 
-cycle1='^Cycle 1: deleted 2, already gone 0, failed 0, kept 1, 0 missing, 1 unmanaged, 1 protected; took [0-9]+\.[0-9] s; next cycle at '
+cycle1='^Cycle 1: deleted 2, already gone 0, failed 0, kept 1, 0 missing, 1 unmanaged, 1 protected; took [0-9]+\.[0-9] s; manifests at '${revision:0:12}'; next cycle at '
 wait_status "$cycle1" 20
 ok $? "StatusText reports the first cycle (got '$status')"
 notifications "$pid" | grep -q '^STATUS=Cycle 1 running$'
@@ -227,6 +232,9 @@ is "$(printf '%s' "$deleted" | jq -r '"\(.CONNECTOR_SERVICE_TYPE) \(.CONNECTOR_I
         "google_drive search-sdtest-drive true false" \
         "it has CONNECTOR_SERVICE_TYPE, CONNECTOR_INDEX_NAME, DELETE_SYNC_JOBS and HARD"
 is "$(field "$deleted" BACKUP_PATH)" "$backup_drive" "it has BACKUP_PATH, naming the backup file"
+is "$(field "$deleted" REVISION)" "$revision" "it has REVISION, the commit the manifests were read from"
+is "$(sdtest_run cat "$backup_drive" | jq -r .manifests.revision 2>&1)" "$revision" \
+        "the backup names that commit too"
 cycle_id=$(field "$deleted" CYCLE_ID)
 end=$(sdtest_journal -o json MESSAGE_ID="$SUBJECT_MESSAGE_CYCLE_END" _PID="$pid" | head -n 1)
 is "$(printf '%s' "$end" | jq -r '"\(.CYCLE_ID) \(.RESULT) \(.DELETED) \(.FAILED)"')" "$cycle_id ok 2 0" \
@@ -266,7 +274,7 @@ ok $? "systemd got RELOADING=1 from it"
 printf '%s\n' "$sequence" | tail -n +2 | grep -Eq '(^|, )READY=1(,|$)'
 ok $? "READY=1 follows RELOADING=1"
 # The reloaded interval (2 s, was 5 min) brings the second cycle; nothing is left to delete.
-cycle2='^Cycle 2: deleted 0, already gone 0, failed 0, kept 1, 0 missing, 1 unmanaged, 1 protected; took [0-9]+\.[0-9] s; next cycle at '
+cycle2='^Cycle 2: deleted 0, already gone 0, failed 0, kept 1, 0 missing, 1 unmanaged, 1 protected; took [0-9]+\.[0-9] s; manifests at '${revision:0:12}'; next cycle at '
 wait_status "$cycle2" 20
 ok $? "the reloaded interval is in force: StatusText reports the second cycle (got '$status')"
 

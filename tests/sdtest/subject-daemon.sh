@@ -16,14 +16,17 @@ SUBJECT_MESSAGE_RELOADED=1fcb45eaed8a465ba02a2c7e1eecc88e
 
 SUBJECT_CONFIG=/etc/connector-reconciler/config.yaml
 
-subject_config() {  # [YAML-LINE...]: the config, for the fake cluster and the bound manifests
+subject_config() {  # [YAML-LINE...]: the config, for the fake cluster and the bound manifests' Git repository
         # The API key is the unit's credential (LoadCredential=api-key:...): a bare name reads
         # $CREDENTIALS_DIRECTORY/api-key. Extra lines are appended as they are.
         {
                 echo "cluster:"
                 echo "  url: http://127.0.0.1:9200"
                 echo "  api_key_file: api-key"
-                echo "manifests: /srv/gitops"
+                # Fetched like a remote (a child process writes the mirror into the state
+                # directory), from the checkout the drop-in binds.
+                echo "manifests:"
+                echo "  git: file:///srv/gitops"
                 local l
                 for l in "$@"; do
                         echo "$l"

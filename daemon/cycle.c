@@ -40,6 +40,7 @@ struct cycle {
         /* A Git source (config->git.enabled): where it is read from, the fetch running, the
          * commit read (revision[0] is '\0' until then) and whether its fetch failed (stale). */
         const char *revision_ref; /* --revision, or NULL */
+        bool fetch_now;
         struct git_source_options git;
         char *mirror;
         struct git_fetch *fetch;
@@ -666,6 +667,13 @@ static void git_loaded(struct cycle *c) {
         int r;
 
         r = load_git(c);
+        if (r < 0 && c->stale && r != -ENOMEM) {
+                /* Nothing fetched that could be read: the fetch's failure, not the manifests'. */
+                trip(c, CYCLE_GUARD_MANIFESTS_STALE);
+                summary_printf(c, "the manifests could not be fetched: deleted nothing");
+                finish(c, CYCLE_FAILED);
+                return;
+        }
         if (r < 0) {
                 if (r != -ENOMEM)
                         trip(c, CYCLE_GUARD_MANIFESTS_INVALID);
@@ -685,7 +693,7 @@ static bool fetch_due(const struct cycle *c) {
         struct stat st;
         usec_t then, now = now_usec(CLOCK_REALTIME);
 
-        if (c->config->git.fetch_interval_usec == 0 || c->git.extra_ref)
+        if (c->config->git.fetch_interval_usec == 0 || c->git.extra_ref || c->fetch_now)
                 return true;
         stamp = fetched_stamp(c);
         if (!stamp || stat(stamp, &st) < 0)
@@ -1396,6 +1404,7 @@ int cycle_start(struct cycle **ret, sd_event *event, const struct cycle_options 
         c->max_deletions = o->max_deletions;
         c->saved_plan = o->saved_plan;
         c->revision_ref = o->revision;
+        c->fetch_now = o->fetch_now;
         c->show_plan = o->show_plan;
         c->done = done;
         c->progress = o->progress;

@@ -102,6 +102,9 @@ struct cycle_options {
         /* --revision: read the manifests' Git source at this ref or commit instead of
          * manifests.ref. For plan_only. Borrowed like 'config'. */
         const char *revision;
+        /* Fetch the manifests' Git repository whatever manifests.fetch_interval says: the cycle
+         * was asked for (SIGUSR1), after a merge say. */
+        bool fetch_now;
 };
 
 /* Starts a cycle. 'done' runs exactly once from the loop (never from inside cycle_start())

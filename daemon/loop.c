@@ -46,6 +46,8 @@ struct manager {
         unsigned retries; /* cycles in a row cut short by a change of the manifests */
         bool stopping;
         bool cycle_asked;         /* SIGUSR1 came while a cycle ran: the next starts as it ends */
+        bool fetch_now;           /* the next cycle was asked for (SIGUSR1): it fetches, whatever
+                                   * manifests.fetch_interval says */
         enum cycle_status status; /* how it ended */
 
         struct metrics metrics; /* metrics.textfile: what the last write said */
@@ -238,6 +240,7 @@ static void on_cycle_done(struct cycle *c, struct cycle_result *res, void *userd
          * it, so another runs at once. */
         if (m->cycle_asked) {
                 m->cycle_asked = false;
+                m->fetch_now = true;
                 delay = 1;
         }
 
@@ -298,10 +301,12 @@ static int start_cycle(struct manager *m) {
                 .saved_plan = m->options->saved_plan,
                 .revision = m->options->revision,
                 .show_plan = m->options->show_plan,
+                .fetch_now = m->fetch_now,
         };
         int r;
 
         assert(!m->cycle);
+        m->fetch_now = false;
         if (!m->once)
                 notify_status("Cycle %u running", m->cycles + 1);
         r = cycle_start(&m->cycle, m->event, &co, on_cycle_done, m);
@@ -418,6 +423,7 @@ static int on_cycle_now(sd_event_source *s, const struct signalfd_siginfo *si, v
                 return 0;
         }
         log_info("Received SIGUSR1: starting a cycle now");
+        m->fetch_now = true;
         if (m->timer)
                 (void) sd_event_source_set_enabled(m->timer, SD_EVENT_OFF);
         r = start_cycle(m);

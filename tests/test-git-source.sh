@@ -117,6 +117,25 @@ is "$RC" 2 "plan --revision with a folder for manifests: exit 2"
 grep -q -- "--revision needs the manifests in Git" "$ERR"
 ok $? "and it says why"
 
+# --- The ref moves while a cycle runs: right before its first DELETE, nothing is deleted. ---
+reset_cluster
+write_git_config "$TEST_TMP/work" "path: sets"
+fake_control POST /_fake/faults '{"faults":[{"method":"GET","path":"/_connector","delay_ms":3000,"count":1}]}' \
+        >/dev/null
+timeout -k 5 60 "$RECONCILER" --log-target console -c "$CFG" once >"$OUT" 2>"$ERR" &
+once_pid=$!
+wait_alive "$once_pid" 20 grep -q "files of commit" "$ERR"
+before=$(git -C "$TEST_TMP/work" rev-parse HEAD)
+git_commit "$TEST_TMP/work" "during the cycle" "sets/note.yml=# nothing declared here"
+wait "$once_pid"
+RC=$?
+is "$RC" 1 "a cycle whose ref moved while it listed: exit 1 (to retry)"
+is "$(deleted_ids | wc -l)" 0 "and nothing is deleted"
+grep -q "the manifests' ref moved from $before to $GIT_LAST_COMMIT during this cycle" "$ERR"
+ok $? "the log names both commits"
+fake_control POST /_fake/faults '{"faults":[]}' >/dev/null
+git -C "$TEST_TMP/work" reset -q --hard "$before"
+
 # --- Failing closed: a path missing in the commit, a symbolic link in the way. ---
 reset_cluster
 write_git_config "$GIT_ROOT/conn.git" "path: nowhere"
@@ -180,6 +199,49 @@ write_git_config "$GIT_DAEMON_URL/conn.git" "path: sets"
 reconcile -c "$CFG" once
 is "$RC" 0 "once when the remote answers again"
 is "$(deleted_ids | tr '\n' ' ')" "team-a-old team-a-wiki " "the new commit is applied"
+
+# --- run: a fetch that hangs is stopped at cluster.request_timeout, SIGTERM ends a fetch at
+# once, SIGUSR1 starts a cycle that fetches. ---
+reset_cluster
+start_git_http --stall
+write_git_config "$GIT_HTTP_URL/conn.git" "path: sets"
+sed -i "s|^  request_timeout: .*|  request_timeout: 1s|" "$CFG"
+reconcile -c "$CFG" once
+is "$RC" 1 "a fetch from a server that never answers fails the cycle"
+grep -q "the fetch took longer than 1 s (cluster.request_timeout): stopped" "$ERR"
+ok $? "it is stopped at cluster.request_timeout, and says so"
+is "$(deleted_ids | wc -l)" 0 "nothing is deleted"
+sed -i "s|^  request_timeout: .*|  request_timeout: 30s|" "$CFG"
+"$RECONCILER" --log-target console -c "$CFG" run >"$OUT" 2>"$ERR" &
+run_pid=$!
+TEST_PIDS="$TEST_PIDS $run_pid"
+wait_alive "$run_pid" 10 grep -q "Cycle started" "$ERR"
+sleep 0.3
+started=$(date +%s%N)
+kill -TERM "$run_pid"
+wait_exit "$run_pid" 10
+RC=$EXIT_STATUS
+elapsed=$((($(date +%s%N) - started) / 1000000))
+is "$RC" 0 "SIGTERM during a fetch: run exits 0"
+ok "$([ "$elapsed" -lt 5000 ]; echo $?)" "within seconds, not at the fetch's timeout (${elapsed} ms)"
+gone_fetch() { ! pgrep -f "connector-reconciler.*$CFG" >/dev/null; }
+wait_for 5 gone_fetch
+ok $? "no fetching child is left behind"
+stop_git_http
+write_git_config "$GIT_DAEMON_URL/conn.git" "path: sets" "fetch_interval: 1h"
+echo "interval: 1h" >>"$CFG"
+"$RECONCILER" --log-target console -c "$CFG" run >"$OUT" 2>"$ERR" &
+run_pid=$!
+TEST_PIDS="$TEST_PIDS $run_pid"
+wait_alive "$run_pid" 20 grep -q "^Cycle ended" "$ERR"
+git_commit "$TEST_TMP/work" "merged" "sets/team-a.yaml=$(set_yaml team-a team-a- team-a-hr)"
+git_push "$TEST_TMP/work"
+kill -USR1 "$run_pid"
+wait_alive "$run_pid" 20 grep -q "manifests at ${GIT_LAST_COMMIT:0:12}" "$ERR"
+ok $? "SIGUSR1 starts a cycle that fetches the new commit, fetch_interval or not"
+kill -TERM "$run_pid"
+wait_exit "$run_pid" 10
+is "$EXIT_STATUS" 0 "and SIGTERM ends run (exit 0)"
 
 # --- fetch_interval: no fetch until it has passed. ---
 write_git_config "$GIT_DAEMON_URL/conn.git" "path: sets" "fetch_interval: 1h"

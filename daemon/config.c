@@ -1015,7 +1015,7 @@ static const struct config_key git_keys[_GIT_MAX] = {
 static int check_git(struct parser *p, const struct yaml_read_node *map, const struct yaml_read_node **v,
                      struct config *c) {
         const struct config_git *g = &c->git;
-        const char *scheme = g->remote ? git_scheme(g->url) : NULL;
+        const char *scheme;
         int r = 0;
 
         if (!v[GIT_URL])
@@ -1023,6 +1023,7 @@ static int check_git(struct parser *p, const struct yaml_read_node *map, const s
                                 "'manifests' as a mapping needs 'git': the repository's URL or path");
         if (!g->url)
                 return -EINVAL; /* reported */
+        scheme = g->remote ? git_scheme(g->url) : NULL;
         if (!g->remote && v[GIT_FETCH_INTERVAL])
                 r = error_at(p, v[GIT_FETCH_INTERVAL],
                              "'manifests.fetch_interval' applies to a URL; a local repository is read in "
@@ -1041,7 +1042,7 @@ static int check_git(struct parser *p, const struct yaml_read_node *map, const s
                              "never taken on trust");
         if (r < 0)
                 return r;
-        if (v[GIT_TOKEN_FILE] && streq(scheme, "http://") && p->warnings) {
+        if (v[GIT_TOKEN_FILE] && streq_ptr(scheme, "http://") && p->warnings) {
                 r = yaml_read_diags_add(
                         p->warnings, p->file, v[GIT_URL]->line, v[GIT_URL]->column,
                         "'manifests.git' is plain http: the token will cross the network unencrypted");

@@ -621,6 +621,25 @@ static int load_git(struct cycle *c) {
         memcpy(c->revision, snap->revision, sizeof c->revision);
         c->result.revision = c->revision;
 
+        {
+                _cleanup_free_ char *principal = NULL, *why = NULL;
+
+                r = manifest_source_verify(c->config, snap, &principal, &why);
+                if (r == -ENOMEM)
+                        return r;
+                if (r <= 0) {
+                        cycle_log(c, LOG_ERR, 0, MESSAGE_MANIFESTS_INVALID,
+                                  "The manifests in '%s' are not from a commit signed as "
+                                  "manifests.verify asks, deleting nothing: %s",
+                                  g->url, strna(why));
+                        summary_printf(c, "manifests unverified: deleted nothing");
+                        return -EPERM;
+                }
+                if (principal)
+                        cycle_log(c, LOG_INFO, 0, NULL, "Commit %s is signed by '%s' (manifests.verify)",
+                                  c->revision, principal);
+        }
+
         r = manifest_load_files(snap->files, snap->n_files, &c->manifest, &errors);
         if (r < 0) {
                 for (size_t i = 0; i < errors.n_items; i++)
@@ -675,7 +694,9 @@ static void git_loaded(struct cycle *c) {
                 return;
         }
         if (r < 0) {
-                if (r != -ENOMEM)
+                if (r == -EPERM)
+                        trip(c, CYCLE_GUARD_MANIFESTS_UNVERIFIED);
+                else if (r != -ENOMEM)
                         trip(c, CYCLE_GUARD_MANIFESTS_INVALID);
                 finish(c, r == -ENOMEM ? CYCLE_FAILED : CYCLE_INVALID);
                 return;

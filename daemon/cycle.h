@@ -33,16 +33,17 @@ enum cycle_status {
 /* The safety stops and refusals that keep a cycle from deleting: bits (1u << guard) of struct
  * cycle_result's guards, for the metrics. */
 enum cycle_guard {
-        CYCLE_GUARD_MAX_DELETIONS,      /* the plan deletes more than safety.max_deletions */
-        CYCLE_GUARD_ALLOW_EMPTY,        /* an emptied set owns connectors (prune.allow_empty) */
-        CYCLE_GUARD_REMOVED_SET,        /* a set that declared connectors is gone, unconfirmed */
-        CYCLE_GUARD_MANIFESTS_INVALID,  /* a manifest could not be read */
-        CYCLE_GUARD_LISTING_INCOMPLETE, /* no consistent listing, or more than the result window */
-        CYCLE_GUARD_CLUSTER_MISMATCH,   /* GET / named another cluster (-ESTALE) */
-        CYCLE_GUARD_BACKUP_UNUSABLE,    /* the backup folder could not be prepared */
-        CYCLE_GUARD_STATE_UNUSABLE,     /* the state folder could not be prepared, locked or written */
-        CYCLE_GUARD_PLAN_MISMATCH,      /* the live plan is not the saved one (--plan FILE) */
-        CYCLE_GUARD_MANIFESTS_STALE,    /* the Git source could not be fetched */
+        CYCLE_GUARD_MAX_DELETIONS,        /* the plan deletes more than safety.max_deletions */
+        CYCLE_GUARD_ALLOW_EMPTY,          /* an emptied set owns connectors (prune.allow_empty) */
+        CYCLE_GUARD_REMOVED_SET,          /* a set that declared connectors is gone, unconfirmed */
+        CYCLE_GUARD_MANIFESTS_INVALID,    /* a manifest could not be read */
+        CYCLE_GUARD_LISTING_INCOMPLETE,   /* no consistent listing, or more than the result window */
+        CYCLE_GUARD_CLUSTER_MISMATCH,     /* GET / named another cluster (-ESTALE) */
+        CYCLE_GUARD_BACKUP_UNUSABLE,      /* the backup folder could not be prepared */
+        CYCLE_GUARD_STATE_UNUSABLE,       /* the state folder could not be prepared, locked or written */
+        CYCLE_GUARD_PLAN_MISMATCH,        /* the live plan is not the saved one (--plan FILE) */
+        CYCLE_GUARD_MANIFESTS_STALE,      /* the Git source could not be fetched */
+        CYCLE_GUARD_MANIFESTS_UNVERIFIED, /* its commit is not signed as manifests.verify asks */
         _CYCLE_GUARD_MAX,
 };
 

@@ -21,7 +21,7 @@ static void closedirp(DIR **d) {
                 (void) closedir(*d);
 }
 
-static void git_shutdownp(int *initialised) {
+static void git_shutdownp(const int *initialised) {
         if (*initialised > 0)
                 (void) git_libgit2_shutdown();
 }
@@ -51,18 +51,13 @@ fail:
         return -1;
 }
 
-#define DEFINE_GIT_FREEP(type, func)    \
-        static void func##p(type **p) { \
-                if (*p)                 \
-                        func(*p);       \
-        }
-DEFINE_GIT_FREEP(git_repository, git_repository_free)
-DEFINE_GIT_FREEP(git_remote, git_remote_free)
-DEFINE_GIT_FREEP(git_object, git_object_free)
-DEFINE_GIT_FREEP(git_commit, git_commit_free)
-DEFINE_GIT_FREEP(git_tree, git_tree_free)
-DEFINE_GIT_FREEP(git_tree_entry, git_tree_entry_free)
-DEFINE_GIT_FREEP(git_blob, git_blob_free)
+DEFINE_CLEANUP_FUNC(git_repository *, git_repository_free);
+DEFINE_CLEANUP_FUNC(git_remote *, git_remote_free);
+DEFINE_CLEANUP_FUNC(git_object *, git_object_free);
+DEFINE_CLEANUP_FUNC(git_commit *, git_commit_free);
+DEFINE_CLEANUP_FUNC(git_tree *, git_tree_free);
+DEFINE_CLEANUP_FUNC(git_tree_entry *, git_tree_entry_free);
+DEFINE_CLEANUP_FUNC(git_blob *, git_blob_free);
 
 /* libgit2's last error as our message: "WHAT: its message". */
 static char *git_message(const char *what) {

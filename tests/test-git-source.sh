@@ -156,8 +156,49 @@ is "$(deleted_ids | wc -l)" 0 "nothing is deleted"
 git_commit "$TEST_TMP/work" "no link" -sets/link.yaml
 git_push "$TEST_TMP/work"
 
+# --- manifests.verify: only a head signed by an allowed key is applied. ---
+if command -v ssh-keygen >/dev/null; then
+        reset_cluster
+        ssh-keygen -q -t ed25519 -N '' -C ops -f "$TEST_TMP/signer" &&
+                ssh-keygen -q -t ed25519 -N '' -C stranger -f "$TEST_TMP/stranger"
+        printf 'ops@example.test namespaces="git" %s\n' "$(cut -d' ' -f1,2 "$TEST_TMP/signer.pub")" \
+                >"$TEST_TMP/allowed_signers"
+        git -C "$TEST_TMP/work" config gpg.format ssh
+        git -C "$TEST_TMP/work" config user.signingkey "$TEST_TMP/signer"
+        git -C "$TEST_TMP/work" commit -q -S --allow-empty -m signed
+        signed=$(git -C "$TEST_TMP/work" rev-parse HEAD)
+        write_git_config "$TEST_TMP/work" "path: sets" "verify:" "  allowed_signers_file: $TEST_TMP/allowed_signers"
+        reconcile -c "$CFG" once
+        is "$RC" 0 "a head signed with an allowed key is applied"
+        grep -q "Commit $signed is signed by 'ops@example.test' (manifests.verify)" "$ERR"
+        ok $? "the log names the signer"
+        is "$(deleted_ids | tr '\n' ' ')" "team-a-old " "and its orphan is deleted"
+        reset_cluster
+        git -C "$TEST_TMP/work" commit -q --allow-empty -m unsigned
+        reconcile -c "$CFG" once
+        is "$RC" 2 "an unsigned head: exit 2"
+        is "$(deleted_ids | wc -l)" 0 "and nothing is deleted"
+        grep -q "are not from a commit signed as manifests.verify asks, deleting nothing: commit $(git -C "$TEST_TMP/work" rev-parse HEAD) is not signed" "$ERR"
+        ok $? "the log says the head is not signed"
+        reconcile -c "$CFG" validate
+        is "$RC" 2 "validate refuses the unsigned head too"
+        git -C "$TEST_TMP/work" config user.signingkey "$TEST_TMP/stranger"
+        git -C "$TEST_TMP/work" commit -q -S --allow-empty -m "signed by a stranger"
+        reconcile -c "$CFG" once
+        is "$RC" 2 "a head signed with a key not allowed: exit 2"
+        is "$(deleted_ids | wc -l)" 0 "and nothing is deleted"
+        grep -q "does not verify: .*not in '$TEST_TMP/allowed_signers'" "$ERR"
+        ok $? "the log says the key is not an allowed one"
+        git -C "$TEST_TMP/work" reset -q --hard "$signed~1"
+        git -C "$TEST_TMP/work" config --unset gpg.format
+        git -C "$TEST_TMP/work" config --unset user.signingkey
+else
+        for _ in 1 2 3 4 5 6 7 8 9 10 11; do echo "ok $((TAP_N += 1)) # SKIP ssh-keygen is missing"; done
+fi
+
 # --- A force-push: the ref moves to a commit that does not descend from the one applied. ---
 reset_cluster
+write_git_config "$GIT_ROOT/conn.git" "path: sets"
 reconcile -c "$CFG" once
 applied=$(cat "$TEST_TMP/state/revision" 2>/dev/null)
 git -C "$TEST_TMP/work" reset -q --hard "$first"

@@ -62,10 +62,10 @@ is "$got" " declared=2 live=4 owned=3 orphan=2 missing=1 protected=0 unmanaged=1
         "connectors: every state, from the cycle's plan"
 got=
 for g in max_deletions allow_empty removed_set manifests_invalid listing_incomplete cluster_mismatch \
-        backup_unusable state_unusable plan_mismatch manifests_stale; do
+        backup_unusable state_unusable plan_mismatch manifests_stale manifests_unverified; do
         got="$got$(sample "${P}guard_tripped{guard=\"$g\"}")"
 done
-is "$got" 0000000000 "guard_tripped: every guard present, none tripped"
+is "$got" 00000000000 "guard_tripped: every guard present, none tripped"
 is "$(sample "${P}http_requests_total{code_class=\"2xx\"}")" "$(answers 2)" \
         "http_requests_total 2xx: as many as the fake answered"
 is "$(sample "${P}http_requests_total{code_class=\"5xx\"}")" 0 "http_requests_total 5xx: none"

@@ -177,6 +177,28 @@ static bool known_host(const char *file, const char *host, const char *type, con
         return false;
 }
 
+/* The name a known_hosts file lists 'host' under, as OpenSSH writes it: HOST for port 22,
+ * [HOST]:PORT for another port, the one in 'url' (ssh://[USER@]HOST[:PORT]/PATH). */
+static char *known_hosts_name(const char *url, const char *host) {
+        const char *a = strstr(url, "://"), *end, *colon;
+        unsigned long port = 22;
+
+        if (a) {
+                a += 3;
+                end = a + strcspn(a, "/");
+                if (memchr(a, '@', (size_t) (end - a)))
+                        a = (const char *) memchr(a, '@', (size_t) (end - a)) + 1;
+                if (*a == '[')
+                        a = memchr(a, ']', (size_t) (end - a)) ?: a;
+                colon = memchr(a, ':', (size_t) (end - a));
+                if (colon)
+                        port = strtoul(colon + 1, NULL, 10);
+        }
+        if (port == 22)
+                return strdup(host);
+        return strdup_printf("[%s]:%lu", host, port);
+}
+
 static char *base64_encode(const uint8_t *d, size_t n) {
         static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         char *s = malloc((n + 2) / 3 * 4 + 1), *p = s;
@@ -199,7 +221,7 @@ static char *base64_encode(const uint8_t *d, size_t n) {
 static int on_certificate(git_cert *cert, int valid, const char *host, void *payload) {
         struct fetch_context *ctx = payload;
         const git_cert_hostkey *hk;
-        _cleanup_free_ char *key = NULL;
+        _cleanup_free_ char *key = NULL, *name = NULL;
         const char *type;
 
         if (cert->cert_type != GIT_CERT_HOSTKEY_LIBSSH2) {
@@ -226,10 +248,13 @@ static int on_certificate(git_cert *cert, int valid, const char *host, void *pay
         key = base64_encode((const uint8_t *) hk->hostkey, hk->hostkey_len);
         if (!key)
                 return -1;
-        if (known_host(ctx->o->known_hosts_file, host, type, key))
+        name = known_hosts_name(ctx->o->url, host);
+        if (!name)
+                return -1;
+        if (known_host(ctx->o->known_hosts_file, name, type, key))
                 return 0;
         free(ctx->hostkey_problem);
-        ctx->hostkey_problem = strdup_printf("the host key of '%s' (%s) is not in '%s'", host, type,
+        ctx->hostkey_problem = strdup_printf("the host key of '%s' (%s) is not in '%s'", name, type,
                                              ctx->o->known_hosts_file);
         git_error_set_str(GIT_ERROR_SSH, "the server's host key is not known");
         return GIT_ECERTIFICATE;

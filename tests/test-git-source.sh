@@ -292,6 +292,53 @@ reconcile -c "$CFG" plan
 is "$RC" 0 "plan within fetch_interval of the last fetch"
 is "$(grep -c "upload-pack" "$GIT_DAEMON_LOG")" "$before" "fetches nothing"
 
+# --- ssh:// with a key, the host key checked against known_hosts_file: an sshd of the test's own
+# (its own config, host key and port on loopback; the host's sshd is never touched). ---
+start_sshd() {  # sets SSHD_PORT; 1 when none would start
+        local dir="$TEST_TMP/sshd" try
+        mkdir -p "$dir" /run/sshd || return 1
+        ssh-keygen -q -t ed25519 -N '' -f "$dir/host_key" && ssh-keygen -q -t ed25519 -N '' -f "$dir/client" ||
+                return 1
+        cp "$dir/client.pub" "$dir/authorized_keys"
+        for try in 1 2 3 4 5 6 7 8 9 10; do
+                SSHD_PORT=$((32000 + RANDOM % 20000))
+                printf '%s\n' "Port $SSHD_PORT" "ListenAddress 127.0.0.1" "HostKey $dir/host_key" \
+                        "AuthorizedKeysFile $dir/authorized_keys" "PasswordAuthentication no" \
+                        "KbdInteractiveAuthentication no" "PermitRootLogin prohibit-password" "StrictModes no" \
+                        "UsePAM no" "PidFile $dir/sshd.pid" >"$dir/sshd_config"
+                /usr/sbin/sshd -D -f "$dir/sshd_config" -E "$dir/sshd.log" &
+                SSHD_PID=$!
+                TEST_PIDS="$TEST_PIDS $SSHD_PID"
+                wait_alive "$SSHD_PID" 5 grep -q "Server listening on 127.0.0.1 port $SSHD_PORT" "$dir/sshd.log" &&
+                        return 0
+        done
+        return 1
+}
+if [ "$(id -u)" != 0 ] || [ ! -x /usr/sbin/sshd ]; then
+        for _ in 1 2 3 4 5; do
+                echo "ok $((TAP_N += 1)) # SKIP no ssh server of our own: needs root and /usr/sbin/sshd (openssh-server)"
+        done
+elif ! start_sshd; then
+        bail_out "sshd did not start on loopback: $(tail -n 3 "$TEST_TMP/sshd/sshd.log" 2>/dev/null)"
+else
+        reset_cluster
+        echo "[127.0.0.1]:$SSHD_PORT $(cut -d' ' -f1,2 "$TEST_TMP/sshd/host_key.pub")" >"$TEST_TMP/known_hosts"
+        chmod 600 "$TEST_TMP/sshd/client"
+        write_git_config "ssh://root@127.0.0.1:$SSHD_PORT$GIT_ROOT/conn.git" "path: sets" \
+                "ssh_key_file: $TEST_TMP/sshd/client" "known_hosts_file: $TEST_TMP/known_hosts"
+        reconcile -c "$CFG" plan --format json
+        is "$RC" 0 "plan fetches over ssh with the key"
+        is "$(jq -r .revision "$OUT")" "$(git -C "$GIT_ROOT/conn.git" rev-parse HEAD)" "and plans from the remote's HEAD"
+        grep -q "Accepted publickey for root" "$TEST_TMP/sshd/sshd.log"
+        ok $? "the server took the key"
+        echo "[127.0.0.1]:$SSHD_PORT $(cut -d' ' -f1,2 "$TEST_TMP/sshd/client.pub")" >"$TEST_TMP/known_hosts"
+        reconcile -c "$CFG" once
+        is "$RC" 1 "a host key that known_hosts_file does not list: the cycle fails"
+        grep -q "the host key of '\[127.0.0.1\]:$SSHD_PORT' (ssh-ed25519) is not in '$TEST_TMP/known_hosts'" "$ERR"
+        ok $? "and says whose host key is unknown"
+        stop_pid "$SSHD_PID" 5 sshd
+fi
+
 # --- https with a token; a wrong token never shows. ---
 reset_cluster
 start_git_https --token-file "$GIT_TOKEN_FILE"

@@ -1390,7 +1390,9 @@ void cycle_stop(struct cycle *c, usec_t grace_usec) {
                 exec_stop(c->exec, grace_usec);
                 return;
         }
-        /* Nothing deleted yet: nothing to wait for. 'done' runs from the loop. */
+        /* Nothing deleted yet: nothing to wait for. 'done' runs from the loop. A fetch running is
+         * killed: what it would bring is read by no one. */
+        c->fetch = git_fetch_free(c->fetch);
         if (c->cluster)
                 cluster_cancel(c->cluster);
         c->defer = sd_event_source_disable_unref(c->defer);

@@ -30,22 +30,21 @@ static int close_fd(int fd) {
         return -1;
 }
 
-/* The child: fetches, writes "ERRNO MESSAGE" (0 and nothing on success), exits. */
+/* The child: fetches, writes "ERRNO MESSAGE" ("0 " on success), exits. The report, not the exit
+ * status, says how it went: a tool the program runs under (valgrind) may change the status. */
 __attribute__((noreturn)) static void child(int fd, const struct git_source_options *o) {
         _cleanup_free_ char *message = NULL;
         int r;
 
-        r = git_source_fetch(o, &message);
-        if (r < 0) {
-                char head[16];
-                int n = snprintf(head, sizeof head, "%d ", -r);
+        char head[16];
+        int n;
 
-                (void) !write(fd, head, (size_t) n);
-                if (message)
-                        (void) !write(fd, message, strlen(message));
-                else
-                        (void) !write(fd, "out of memory", strlen("out of memory"));
-        }
+        r = git_source_fetch(o, &message);
+        n = snprintf(head, sizeof head, "%d ", r < 0 ? -r : 0);
+        (void) !write(fd, head, (size_t) n);
+        if (r < 0)
+                (void) !write(fd, message ? message : "out of memory",
+                              strlen(message ? message : "out of memory"));
         _exit(r < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
 }
 
@@ -70,7 +69,7 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct git_fetch *f = userdata;
         int status = 0, error = 0;
         const char *text = NULL;
-        char *after = NULL;
+        char *after = NULL, died[64];
         ssize_t k;
 
         k = read(fd, f->message + f->size, GIT_FETCH_MESSAGE_MAX - f->size);
@@ -88,16 +87,20 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
                         ;
                 f->pid = 0;
         }
-        if (f->size > 0) {
-                error = -(int) strtol(f->message, &after, 10);
-                if (error >= 0 || !after || *after != ' ')
-                        error = -EIO;
+        error = f->size > 0 ? -(int) strtol(f->message, &after, 10) : -EIO;
+        if (f->size > 0 && (error > 0 || after == f->message || *after != ' '))
+                error = -EIO; /* not a report of ours */
+        else if (f->size > 0)
+                text = after + 1;
+        if (error < 0 && (!text || !*text)) {
+                if (WIFSIGNALED(status))
+                        (void) snprintf(died, sizeof died, "the fetching process died (signal %d)",
+                                        WTERMSIG(status));
                 else
-                        text = after + 1;
-        } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                error = -EIO;
-        if (error < 0 && (!text || !*text))
-                text = "the fetching process died";
+                        (void) snprintf(died, sizeof died, "the fetching process died (exit status %d)",
+                                        WEXITSTATUS(status));
+                text = died;
+        }
         end(f, error, error < 0 ? text : NULL);
         return 0;
 }
@@ -145,6 +148,7 @@ int git_fetch_start(struct git_fetch **ret, sd_event *event, const struct git_so
         }
         if (f->pid == 0) {
                 (void) close_fd(fds[0]);
+                free(f);
                 child(fds[1], o);
         }
         (void) close_fd(fds[1]);

@@ -292,12 +292,14 @@ static void fetch_context_done(struct fetch_context *ctx) {
 }
 
 int git_source_fetch(const struct git_source_options *o, char **reterr_message) {
+        /* First, so that it is cleaned up last: libgit2 is shut down after its objects are freed. */
+        _cleanup_git_ int initialised = git_start();
         _cleanup_(git_repository_freep) git_repository *repo = NULL;
         _cleanup_(git_remote_freep) git_remote *remote = NULL;
         _cleanup_(fetch_context_done) struct fetch_context ctx = { .o = o };
         _cleanup_free_ char *lock_path = NULL, *parent = NULL, *refs = NULL;
         _cleanup_close_ int lock_fd = -1;
-        _cleanup_git_ int initialised = git_start();
+        git_remote_create_options ro;
         git_remote_callbacks cb;
         git_fetch_options fo;
         char heads[] = "+refs/heads/*:refs/heads/*", tags[] = "+refs/tags/*:refs/tags/*";
@@ -357,7 +359,11 @@ int git_source_fetch(const struct git_source_options *o, char **reterr_message) 
 
         (void) git_remote_init_callbacks(&cb, GIT_REMOTE_CALLBACKS_VERSION);
         (void) git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
-        if (git_remote_create_anonymous(&remote, repo, o->url) < 0)
+        (void) git_remote_create_options_init(&ro, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+        ro.repository = repo;
+        /* The URL as written: no url.<base>.insteadOf of any config rewrites it. */
+        ro.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+        if (git_remote_create_with_opts(&remote, o->url, &ro) < 0)
                 return fail(reterr_message, -EIO, git_message("invalid URL"));
         cb.credentials = on_credentials;
         cb.certificate_check = on_certificate;

@@ -234,7 +234,9 @@ int metrics_format(const struct metrics *m, const char *version, FILE *f) {
 
         if (m->revision) {
                 family(f, "manifests_info", "gauge",
-                       "The digest of the manifests the last cycle that read them read.");
+                       "The revision of the manifests the last cycle that read them read: a Git commit, or "
+                       "the "
+                       "digest of their files.");
                 (void) fputs(PREFIX "manifests_info{revision=\"", f);
                 write_label_value(f, m->revision);
                 (void) fputs("\"} 1\n", f);

@@ -58,8 +58,11 @@ is "$(jq -c '[.delete[].id]' "$OUT")" '["team-a-old"]' "only the orphan of the c
 is "$(jq -c '.manifests.stale' "$OUT")" false "a local repository is never stale"
 is "$(jq -c '[.delete[].locations[].file]' "$OUT")" '["sets/team-a.yaml"]' \
         "a location names the file by its path in the repository"
+printf 'metrics:\n  textfile: %s\n' "$TEST_TMP/metrics.prom" >>"$CFG"
 reconcile -c "$CFG" once
 is "$RC" 0 "once against a checkout exits 0"
+grep -q "^connector_reconciler_manifests_info{revision=\"$first\"} 1\$" "$TEST_TMP/metrics.prom"
+ok $? "the metrics' revision label is the commit"
 is "$(deleted_ids | tr '\n' ' ')" "team-a-old " "once deletes the commit's orphan, not what the working tree would"
 grep -q "; manifests at ${first:0:12}" "$ERR"
 ok $? "the cycle's end names the revision applied"
@@ -356,6 +359,16 @@ is "$RC" 0 "plan fetches over https with the token"
 is "$(jq -r .revision "$OUT")" "$(git -C "$TEST_TMP/work" rev-parse HEAD)" "and plans from the remote's HEAD"
 grep -q "auth=ok" "$GIT_HTTPS_LOG"
 ok $? "the server saw the token"
+# The proxy rule of the cluster: the environment's proxies are ignored, cluster.proxy is used.
+http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 \
+        ALL_PROXY=http://127.0.0.1:9 all_proxy=http://127.0.0.1:9 reconcile -c "$CFG" plan
+is "$RC" 0 "with every proxy variable pointing nowhere, the fetch still goes straight to the server"
+sed -i "s|^cluster:|cluster:\n  proxy: http://127.0.0.1:9|" "$CFG"
+reconcile -c "$CFG" plan
+is "$RC" 1 "with cluster.proxy pointing nowhere, the fetch fails: it went to the proxy"
+grep -q "Fetching the manifests from '$https_url/conn.git' failed" "$ERR"
+ok $? "and the failed fetch is what the log says"
+sed -i "/^  proxy: /d" "$CFG"
 sed -i "s|token_file: .*|token_file: $TEST_TMP/wrong-token|" "$CFG"
 reconcile -c "$CFG" -v once
 is "$RC" 1 "a refused token: exit 1"

@@ -37,7 +37,8 @@ static const char expected_full[] =
         "reached the cluster saw.\n"
         "# TYPE " P "elasticsearch_info gauge\n" P
         "elasticsearch_info{version=\"8.15.1\",cluster_uuid=\"Rfj3kSBfQ1y2\"} 1\n"
-        "# HELP " P "manifests_info The digest of the manifests the last cycle that read them read.\n"
+        "# HELP " P "manifests_info The revision of the manifests the last cycle that read them read: a Git "
+        "commit, or the digest of their files.\n"
         "# TYPE " P "manifests_info gauge\n" P "manifests_info{revision=\"sha256:abc\"} 1\n"
         "# HELP " P "last_cycle_timestamp_seconds When the last cycle ended, in seconds since the epoch.\n"
         "# TYPE " P "last_cycle_timestamp_seconds gauge\n" P "last_cycle_timestamp_seconds 1700000100.25\n"

@@ -1125,6 +1125,17 @@ static int default_state_dir(char **ret) {
         return 0;
 }
 
+/* The folder systemd made for the backups: the second of $STATE_DIRECTORY's paths, as the units
+ * list them (StateDirectory=connector-reconciler connector-reconciler/deleted, or
+ * connector-reconciler/%i connector-reconciler/%i/deleted for an instance); else
+ * CONFIG_DEFAULT_BACKUP_DIR. NULL on ENOMEM. */
+static char *default_backup_dir(void) {
+        const char *e = getenv("STATE_DIRECTORY"), *second = e ? strchr(e, ':') : NULL;
+        size_t n = second ? strcspn(second + 1, ":") : 0;
+
+        return n > 0 ? strndup(second + 1, n) : strdup(CONFIG_DEFAULT_BACKUP_DIR);
+}
+
 static int config_set_defaults(struct config *c) {
         c->verify_tls = true;
         c->connect_timeout_usec = CLUSTER_CONNECT_TIMEOUT_USEC_DEFAULT;
@@ -1141,7 +1152,7 @@ static int config_set_defaults(struct config *c) {
         c->cycle_timeout_usec = CONFIG_DEFAULT_CYCLE_TIMEOUT_USEC;
         c->orphan_grace_usec = 0;
         c->backup_retention_usec = CONFIG_DEFAULT_BACKUP_RETENTION_USEC;
-        c->backup_dir = strdup(CONFIG_DEFAULT_BACKUP_DIR);
+        c->backup_dir = default_backup_dir();
         if (!c->backup_dir)
                 return -ENOMEM;
         return default_state_dir(&c->state_dir);

@@ -110,7 +110,10 @@ struct config {
         usec_t retry_max_delay_usec;
         uint64_t max_deletions; /* CONFIG_UNLIMITED for no limit */
         bool dry_run;
-        char *backup_dir; /* resolved */
+        /* backup_dir: resolved; without the key, the second of the ':'-separated paths in
+         * $STATE_DIRECTORY when there is one (the units' StateDirectory= lists it), else
+         * CONFIG_DEFAULT_BACKUP_DIR. */
+        char *backup_dir;
         /* backup_retention: a backup older than this is removed at the end of a cycle, but never
          * the newest of a connector the cluster does not list (0: off, none is removed). */
         usec_t backup_retention_usec;

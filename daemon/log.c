@@ -25,7 +25,8 @@
 static enum log_target log_target = LOG_TARGET_AUTO;
 static enum log_target log_resolved = _LOG_TARGET_MAX;
 static int log_max_level = LOG_INFO;
-static bool journal_noted; /* the note that the journal is unavailable was printed */
+static bool journal_noted;       /* the note that the journal is unavailable was printed */
+static const char *log_instance; /* --instance: INSTANCE= on every journal entry, or NULL */
 
 static const char *const target_names[_LOG_TARGET_MAX] = {
         [LOG_TARGET_AUTO] = "auto",
@@ -38,6 +39,10 @@ int log_target_from_string(const char *s) {
                 if (streq(s, target_names[i]))
                         return i;
         return -EINVAL;
+}
+
+void log_set_instance(const char *name) {
+        log_instance = name;
 }
 
 void log_set_target(enum log_target t) {
@@ -125,8 +130,8 @@ static void write_console(const char *message, const struct log_field *fields, s
 static void write_journal(int level, int error, const char *message_id, const struct log_field *fields,
                           size_t n_fields, const char *message) {
         /* One allocated "KEY=value" string per field: a log call costs no large stack frame. */
-        char *buf[LOG_FIELDS_MAX + 4];
-        struct iovec iov[LOG_FIELDS_MAX + 4];
+        char *buf[LOG_FIELDS_MAX + 5];
+        struct iovec iov[LOG_FIELDS_MAX + 5];
         size_t n = 0;
         bool failed = false;
         int r = -ENOMEM;
@@ -137,6 +142,8 @@ static void write_journal(int level, int error, const char *message_id, const st
                 buf[n++] = strdup_printf("MESSAGE_ID=%s", message_id);
         if (error != 0)
                 buf[n++] = strdup_printf("ERRNO=%d", error < 0 ? -error : error);
+        if (log_instance)
+                buf[n++] = strdup_printf("INSTANCE=%s", log_instance);
         for (size_t i = 0; i < n_fields && i < LOG_FIELDS_MAX; i++) {
                 char value[LOG_LINE_MAX];
 

@@ -21,6 +21,9 @@ struct log_field {
 };
 
 void log_set_target(enum log_target t);
+/* The instance this process serves (--instance, one cluster of several on a host), added as
+ * INSTANCE= to every journal entry; NULL for none. 'name' is borrowed for the process's life. */
+void log_set_instance(const char *name);
 enum log_target log_get_target(void); /* the resolved target: JOURNAL or CONSOLE */
 int log_target_from_string(const char *s);
 void log_set_max_level(int level);

@@ -90,15 +90,19 @@ static usec_t jittered_interval(const struct config *c) {
         return c->interval_usec - j + random_u64() % span;
 }
 
-static void notify_status(const char *fmt, ...) _printf_(1, 2);
-static void notify_status(const char *fmt, ...) {
+/* STATUS=, after "NAME: " with --instance NAME. */
+static void notify_status(const struct manager *m, const char *fmt, ...) _printf_(2, 3);
+static void notify_status(const struct manager *m, const char *fmt, ...) {
         char status[512];
         va_list ap;
 
         va_start(ap, fmt);
         (void) vsnprintf(status, sizeof status, fmt, ap);
         va_end(ap);
-        (void) sd_notifyf(false, "STATUS=%s", status);
+        if (m->options->instance)
+                (void) sd_notifyf(false, "STATUS=%s: %s", m->options->instance, status);
+        else
+                (void) sd_notifyf(false, "STATUS=%s", status);
 }
 
 static int start_cycle(struct manager *m);
@@ -162,7 +166,8 @@ static void once_done(struct manager *m, struct cycle_result *res) {
 static void write_metrics_textfile(struct manager *m) {
         int r;
 
-        r = metrics_write_textfile(m->config->metrics_textfile, &m->metrics, PACKAGE_VERSION);
+        r = metrics_write_textfile(m->config->metrics_textfile, &m->metrics, PACKAGE_VERSION,
+                                   m->options->instance);
         if (r < 0)
                 log_warning_errno(r, "Failed to write the metrics to '%s', ignoring: %m",
                                   m->config->metrics_textfile);
@@ -251,7 +256,7 @@ static void on_cycle_done(struct cycle *c, struct cycle_result *res, void *userd
                 (void) sd_event_exit(m->event, 0);
         }
         format_clock(next, sizeof next, m->next_cycle_realtime);
-        notify_status("Cycle %u: %s; next cycle at %s", m->cycles, res->summary, next);
+        notify_status(m, "Cycle %u: %s; next cycle at %s", m->cycles, res->summary, next);
 
         /* The last use of the cycle: it is freed here, from inside its own callback. */
         m->cycle = cycle_free(m->cycle);
@@ -265,7 +270,7 @@ static void on_cycle_done(struct cycle *c, struct cycle_result *res, void *userd
 static void on_cycle_progress(size_t done, size_t total, void *userdata) {
         struct manager *m = userdata;
 
-        notify_status("Cycle %u: deleting %zu of %zu", m->cycles + 1, done, total);
+        notify_status(m, "Cycle %u: deleting %zu of %zu", m->cycles + 1, done, total);
 }
 
 /* How long after its start a cycle is stuck. */
@@ -308,7 +313,7 @@ static int start_cycle(struct manager *m) {
         assert(!m->cycle);
         m->fetch_now = false;
         if (!m->once)
-                notify_status("Cycle %u running", m->cycles + 1);
+                notify_status(m, "Cycle %u running", m->cycles + 1);
         r = cycle_start(&m->cycle, m->event, &co, on_cycle_done, m);
         if (r < 0)
                 return r;

@@ -25,6 +25,8 @@ struct loop_options {
         void (*show_plan)(const struct cycle_result *r);
         /* `plan --revision REF`: the Git source's commit to plan from (cycle_options.revision) */
         const char *revision;
+        /* --instance NAME: put before STATUS= texts and as the metrics' instance label */
+        const char *instance;
 };
 
 /* The daemon (`run`): READY=1, a cycle at once and then every interval (with jitter) until

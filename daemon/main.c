@@ -72,9 +72,25 @@ static bool arg_detailed_exitcode = false;
 static const char *arg_out = NULL;
 static const char *arg_plan = NULL;
 static const char *arg_revision = NULL;
+static const char *arg_instance = NULL;
 static bool arg_max_deletions_set = false;
 static uint64_t arg_max_deletions = 0;
 static bool plan_changes = false; /* the plan printed deletes something */
+
+/* --instance: what a systemd unit's instance name (%i) holds here, short enough for a label. */
+#define INSTANCE_NAME_MAX 64U
+
+static bool instance_name_is_valid(const char *s) {
+        size_t n = strlen(s);
+
+        if (n == 0 || n > INSTANCE_NAME_MAX)
+                return false;
+        for (; *s; s++)
+                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+                      strchr("_.-:", *s)))
+                        return false;
+        return true;
+}
 
 static void help(FILE *f) {
         (void) fprintf(f,
@@ -114,6 +130,9 @@ static void help(FILE *f) {
                        "                           this branch, tag, ref or commit\n"
                        "      --max-deletions N    once, plan: safety.max_deletions for this run\n"
                        "                           (a number, or unlimited)\n"
+                       "      --instance NAME      The cluster this process serves, of several on a\n"
+                       "                           host: INSTANCE= in the journal, in STATUS= and in\n"
+                       "                           the metrics (the units connector-reconciler@NAME)\n"
                        "      --log-target TARGET  auto, journal or console (default: auto)\n"
                        "  -v, --verbose            Log debug messages too\n"
                        "  -h, --help               Show this help\n"
@@ -146,6 +165,7 @@ static struct loop_options loop_options(void) {
                 .confirm_removed_sets = arg_confirm_removed_sets,
                 .n_confirm_removed_sets = arg_n_confirm_removed_sets,
                 .revision = arg_revision,
+                .instance = arg_instance,
         };
 }
 
@@ -460,6 +480,7 @@ static int parse_argv(int argc, char **argv) {
                 ARG_PLAN,
                 ARG_MAX_DELETIONS,
                 ARG_REVISION,
+                ARG_INSTANCE,
         };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
@@ -477,6 +498,7 @@ static int parse_argv(int argc, char **argv) {
                 { "plan", required_argument, NULL, ARG_PLAN },
                 { "max-deletions", required_argument, NULL, ARG_MAX_DELETIONS },
                 { "revision", required_argument, NULL, ARG_REVISION },
+                { "instance", required_argument, NULL, ARG_INSTANCE },
                 /* Not in --help: the connectors asked for per list page, for tests. */
                 { "page-size", required_argument, NULL, ARG_PAGE_SIZE },
                 { "verbose", no_argument, NULL, 'v' },
@@ -558,6 +580,15 @@ static int parse_argv(int argc, char **argv) {
                 case ARG_PLAN:
                         arg_plan = optarg;
                         break;
+                case ARG_INSTANCE:
+                        if (!instance_name_is_valid(optarg)) {
+                                log_error("Invalid --instance '%s': use 1 to %u letters, digits, '_', '.', "
+                                          "'-' and ':' (a systemd unit's instance name, %%i)",
+                                          optarg, INSTANCE_NAME_MAX);
+                                return -EINVAL;
+                        }
+                        arg_instance = optarg;
+                        break;
                 case ARG_REVISION:
                         if (!*optarg) {
                                 log_error("--revision needs a branch, tag, ref or commit id");
@@ -622,6 +653,7 @@ static int run(int argc, char **argv) {
                 return r < 0 ? EXIT_USAGE : EXIT_OK;
 
         log_set_target(arg_log_target);
+        log_set_instance(arg_instance);
         if (arg_verbose > 0)
                 log_set_max_level(LOG_DEBUG);
 

@@ -285,20 +285,65 @@ int metrics_format(const struct metrics *m, const char *version, FILE *f) {
         return ferror(f) ? -EIO : 0;
 }
 
+/* Copies the exposition 'text' to 'f' with the label instance="NAME" first in every sample. */
+static void add_instance(const char *text, const char *instance, FILE *f) {
+        for (const char *line = text; *line;) {
+                size_t n = strcspn(line, "\n"), name = strcspn(line, "{ \n");
+
+                if (line[0] == '#' || name >= n)
+                        (void) fwrite(line, 1, n, f);
+                else {
+                        (void) fwrite(line, 1, name, f);
+                        (void) fputs("{instance=\"", f);
+                        write_label_value(f, instance);
+                        (void) fputs(line[name] == '{' ? "\"," : "\"}", f);
+                        (void) fwrite(line + name + (line[name] == '{'), 1, n - name - (line[name] == '{'),
+                                      f);
+                }
+                line += n;
+                if (*line == '\n') {
+                        (void) fputc('\n', f);
+                        line++;
+                }
+        }
+}
+
+int metrics_format_instance(const struct metrics *m, const char *version, const char *instance, FILE *f) {
+        _cleanup_free_ char *text = NULL;
+        size_t size = 0;
+        FILE *mem;
+        int r;
+
+        if (!instance)
+                return metrics_format(m, version, f);
+        mem = open_memstream(&text, &size);
+        if (!mem)
+                return -ENOMEM;
+        r = metrics_format(m, version, mem);
+        if (fclose(mem) != 0 || !text)
+                return -ENOMEM;
+        if (r < 0)
+                return r;
+        add_instance(text, instance, f);
+        return ferror(f) ? -EIO : 0;
+}
+
 struct textfile {
         const struct metrics *m;
         const char *version;
+        const char *instance;
 };
 
 static int write_textfile(FILE *f, void *userdata) {
         const struct textfile *t = userdata;
 
-        return metrics_format(t->m, t->version, f);
+        return metrics_format_instance(t->m, t->version, t->instance, f);
 }
 
-int metrics_write_textfile(const char *path, const struct metrics *m, const char *version) {
+int metrics_write_textfile(const char *path, const struct metrics *m, const char *version,
+                           const char *instance) {
         _cleanup_free_ char *dir = NULL;
-        struct textfile t = { .m = m, .version = version };
+        struct textfile t = { .m = m, .version = version, .instance = instance };
         const char *slash;
 
         assert(path);

@@ -116,12 +116,18 @@ int metrics_add_cycle(struct metrics *m, const struct cycle_result *r, uint64_t 
  * Returns 0, or -EIO when the stream's error flag is set afterwards. */
 int metrics_format(const struct metrics *m, const char *version, FILE *f);
 
-/* Replaces the file 'path' (absolute; its last component ends in ".prom") with metrics_format()'s
- * text, mode 0644 so that node_exporter's user may read it, as fs_write_atomic() does: the text
+/* As metrics_format(), with the label instance="INSTANCE" first in every sample when 'instance' is
+ * not NULL (--instance: several clusters' files side by side in one collector's folder). Returns
+ * as metrics_format() does, or -ENOMEM. */
+int metrics_format_instance(const struct metrics *m, const char *version, const char *instance, FILE *f);
+
+/* Replaces the file 'path' (absolute; its last component ends in ".prom") with
+ * metrics_format_instance()'s text, mode 0644 so that node_exporter's user may read it, as fs_write_atomic() does: the text
  * goes into ".NAME.PID.tmp" beside it, which the collector ignores (it reads "*.prom" only), is
  * fsync'd and renamed over 'path', and the folder is fsync'd. Returns 0, -EINVAL for a path
  * without a folder, or fs_write_atomic_stream()'s errno. */
-int metrics_write_textfile(const char *path, const struct metrics *m, const char *version);
+int metrics_write_textfile(const char *path, const struct metrics *m, const char *version,
+                           const char *instance);
 
 /* Reads DIR/metrics.state into the kept fields of 'm' (the others are left). Returns 0; -ENOENT
  * when there is no such file; -EBADMSG when it is not exactly the format above, with

@@ -46,4 +46,12 @@ is "$rc" 2 "an unknown option exits 2"
 "$RECONCILER" --log-target syslog version >/dev/null 2>"$TEST_TMP/err"; rc=$?
 is "$rc" 2 "an invalid --log-target exits 2"
 
+for bad in "" "east/west" "a b" "$(printf 'x%.0s' $(seq 65))" "caf$(printf '\303\251')"; do
+        "$RECONCILER" --instance "$bad" version >/dev/null 2>"$TEST_TMP/err"; rc=$?
+        is "$rc" 2 "--instance '$bad' exits 2"
+done
+grep -q "^Invalid --instance 'caf" "$TEST_TMP/err"; ok $? "and says which name is invalid"
+"$RECONCILER" --instance eu-west.prod:2 version >/dev/null 2>&1; rc=$?
+is "$rc" 0 "--instance takes letters, digits, '_', '.', '-' and ':'"
+
 tap_done

@@ -680,12 +680,18 @@ static void test_state_dir(void) {
         static const struct {
                 const char *env; /* NULL: unset */
                 const char *want;
+                const char *want_backups;
         } cases[] = {
-                { NULL, CONFIG_DEFAULT_STATE_DIR },
-                { "", CONFIG_DEFAULT_STATE_DIR },
-                { "/var/lib/connector-reconciler", "/var/lib/connector-reconciler" },
-                { "/var/lib/cr-one:/var/lib/cr-two", "/var/lib/cr-one" },
-                { "/var/lib/private/cr", "/var/lib/private/cr" },
+                { NULL, CONFIG_DEFAULT_STATE_DIR, CONFIG_DEFAULT_BACKUP_DIR },
+                { "", CONFIG_DEFAULT_STATE_DIR, CONFIG_DEFAULT_BACKUP_DIR },
+                { "/var/lib/connector-reconciler", "/var/lib/connector-reconciler",
+                  CONFIG_DEFAULT_BACKUP_DIR },
+                { "/var/lib/cr-one:/var/lib/cr-two", "/var/lib/cr-one", "/var/lib/cr-two" },
+                { "/var/lib/private/cr", "/var/lib/private/cr", CONFIG_DEFAULT_BACKUP_DIR },
+                /* connector-reconciler@prod.service */
+                { "/var/lib/connector-reconciler/prod:/var/lib/connector-reconciler/prod/deleted",
+                  "/var/lib/connector-reconciler/prod", "/var/lib/connector-reconciler/prod/deleted" },
+                { "/var/lib/a::", "/var/lib/a", CONFIG_DEFAULT_BACKUP_DIR },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -699,6 +705,9 @@ static void test_state_dir(void) {
                 ok(c && streq(c->state_dir, cases[i].want), "$STATE_DIRECTORY %s%s%s: state_dir '%s'",
                    cases[i].env ? "'" : "unset", strempty(cases[i].env), cases[i].env ? "'" : "",
                    cases[i].want);
+                ok(c && streq(c->backup_dir, cases[i].want_backups),
+                   "$STATE_DIRECTORY %s%s%s: backup_dir '%s'", cases[i].env ? "'" : "unset",
+                   strempty(cases[i].env), cases[i].env ? "'" : "", cases[i].want_backups);
                 keyed = load_ok("good/full.yaml", NULL);
                 ok(keyed && streq(keyed->state_dir, "good/state"), "$STATE_DIRECTORY %s: the key wins",
                    cases[i].env ? cases[i].env : "unset");

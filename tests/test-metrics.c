@@ -283,8 +283,8 @@ static void test_textfile(const char *dir) {
         fill(&m);
         want = format(&m, "0.1.0");
         assert_se(asprintf(&path, "%s/cr.prom", dir) > 0);
-        is_int(metrics_write_textfile(path, &m, "0.1.0"), 0, "the textfile is written");
-        is_int(metrics_write_textfile(path, &m, "0.1.0"), 0, "and replaced");
+        is_int(metrics_write_textfile(path, &m, "0.1.0", NULL), 0, "the textfile is written");
+        is_int(metrics_write_textfile(path, &m, "0.1.0", NULL), 0, "and replaced");
         got = read_whole(path);
         ok(got && streq(got, want), "it holds the formatted text");
         ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0644, "mode 0644: node_exporter may read it");
@@ -300,10 +300,12 @@ static void test_textfile(const char *dir) {
         closedir(d);
         is_int(n, 1, "no temporary left beside it");
 
-        is_int(metrics_write_textfile("cr.prom", &m, "0.1.0"), -EINVAL, "a path without a folder: -EINVAL");
+        is_int(metrics_write_textfile("cr.prom", &m, "0.1.0", NULL), -EINVAL,
+               "a path without a folder: -EINVAL");
         free(path);
         assert_se(asprintf(&path, "%s/missing/cr.prom", dir) > 0);
-        is_int(metrics_write_textfile(path, &m, "0.1.0"), -ENOENT, "a folder that does not exist: -ENOENT");
+        is_int(metrics_write_textfile(path, &m, "0.1.0", NULL), -ENOENT,
+               "a folder that does not exist: -ENOENT");
         metrics_done(&m);
 }
 
@@ -421,6 +423,57 @@ static void test_state(const char *dir) {
         metrics_done(&m);
 }
 
+/* --instance: the same text, instance="NAME" first in every sample, escaped as a label value. */
+static void test_instance(void) {
+        _cleanup_free_ char *text = NULL, *got = NULL;
+        size_t size = 0, lines = 0, samples = 0;
+        struct metrics m;
+        FILE *f;
+        bool same = true;
+
+        fill(&m);
+        text = format(&m, "1.2.3");
+        f = open_memstream(&got, &size);
+        assert_se(f);
+        is_int(metrics_format_instance(&m, "1.2.3", "eu-west.prod", f), 0, "instance: formats");
+        assert_se(fclose(f) == 0);
+        metrics_done(&m);
+
+        /* Line by line: comments unchanged, samples with the label inserted after the name. */
+        for (const char *a = text, *b = got; *a && same; lines++) {
+                size_t na = strcspn(a, "\n"), nb = strcspn(b, "\n"), name = strcspn(a, "{ ");
+                _cleanup_free_ char *want = NULL;
+
+                if (a[0] == '#')
+                        want = strndup(a, na);
+                else {
+                        samples++;
+                        assert_se(asprintf(&want, "%.*s{instance=\"eu-west.prod\"%s%.*s", (int) name, a,
+                                           a[name] == '{' ? "," : "}", (int) (na - name - (a[name] == '{')),
+                                           a + name + (a[name] == '{')) > 0);
+                }
+                same = strlen(want) == nb && memcmp(want, b, nb) == 0;
+                if (!same)
+                        diag("line %zu: got '%.*s', want '%s'", lines + 1, (int) nb, b, want);
+                a += na + (a[na] == '\n');
+                b += nb + (b[nb] == '\n');
+        }
+        ok(same && samples > 20,
+           "instance: every one of %zu samples labelled, the %zu lines otherwise the same", samples, lines);
+        ok(strstr(got, "\n" P "last_cycle_timestamp_seconds{instance=\"eu-west.prod\"} ") != NULL,
+           "instance: a sample without labels gets {instance=...}");
+
+        /* Escaped as label values are. */
+        memset(&m, 0, sizeof m);
+        free(got);
+        got = NULL;
+        f = open_memstream(&got, &size);
+        assert_se(f);
+        is_int(metrics_format_instance(&m, "1", "a\"b\\c", f), 0, "instance: formats an odd name");
+        assert_se(fclose(f) == 0);
+        ok(strstr(got, "{instance=\"a\\\"b\\\\c\"") != NULL, "instance: the value is escaped");
+}
+
 int main(void) {
         _cleanup_free_ char *dir = scratch_new("test-metrics");
         _cleanup_free_ char *state = NULL, *text = NULL;
@@ -430,6 +483,7 @@ int main(void) {
 
         test_format();
         test_escaping();
+        test_instance();
         test_add_cycle();
         test_textfile(text);
         test_state(state);

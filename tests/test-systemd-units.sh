@@ -95,8 +95,39 @@ sandbox() {  # FILE: its sandbox block, from its heading comment to the next sec
 [ -n "$(sandbox "$SERVICE")" ] && [ "$(sandbox "$SERVICE")" = "$(sandbox "$ONCE")" ]
 ok $? "both services have the same sandbox"
 
+# The templates (one instance per cluster): installed, accepted for an instance, and the plain
+# units line for line but for the instance's description, config, credential and state.
+T_SERVICE="$unitdir/connector-reconciler@.service"
+T_ONCE="$unitdir/connector-reconciler-once@.service"
+T_TIMER="$unitdir/connector-reconciler-once@.timer"
+for f in "$T_SERVICE" "$T_ONCE" "$T_TIMER"; do
+        [ -f "$f" ]
+        ok $? "make install puts the template $(basename "$f") in the unit directory"
+done
+systemd-analyze verify --man=no --root="$root" \
+        connector-reconciler@eu-prod.service connector-reconciler-once@eu-prod.service \
+        connector-reconciler-once@eu-prod.timer >"$TEST_TMP/verify-templates.log" 2>&1
+rc=$?
+sed 's/^/# verify: /' "$TEST_TMP/verify-templates.log"
+is "$rc/$(wc -c <"$TEST_TMP/verify-templates.log")" 0/0 "systemd-analyze verify accepts an instance of each template"
+body() { sed -n '/^\[Unit\]/,$p' "$1"; }  # FILE: from [Unit] on, without the header comment
+is "$(diff <(body "$SERVICE") <(body "$T_SERVICE") | grep '^[<>]' | sed 's|/[^ ]*/connector-reconciler |BIN |' | sort)" \
+"< Description=Elasticsearch connector reconciler
+< ExecStart=BIN run
+< LoadCredential=api-key:/etc/connector-reconciler/api-key
+< StateDirectory=connector-reconciler connector-reconciler/deleted
+> Description=Elasticsearch connector reconciler (%i)
+> ExecStart=BIN -c /etc/connector-reconciler/%i.yaml --instance %i run
+> LoadCredential=api-key:/etc/connector-reconciler/%i.api-key
+> StateDirectory=connector-reconciler/%i connector-reconciler/%i/deleted" \
+        "connector-reconciler@.service is the service but for the instance's config, credential and state"
+is "$(diff <(body "$ONCE") <(body "$T_ONCE") | grep -c '^>')" 4 \
+        "connector-reconciler-once@.service differs from the one-shot service in the same 4 lines"
+is "$(diff <(body "$TIMER") <(body "$T_TIMER") | grep '^>')" \
+        "> Description=Elasticsearch connector reconciler, scheduled cycle (%i)" "the timer template differs in its description only"
+
 # systemd-analyze security rates exposure from 0.0 to 10.0; "OK" is 2.0 or lower.
-for f in "$SERVICE" "$ONCE"; do
+for f in "$SERVICE" "$ONCE" "$unitdir/connector-reconciler@eu-prod.service" "$unitdir/connector-reconciler-once@eu-prod.service"; do
         out=$(systemd-analyze security --offline=true --root="$root" --no-pager "$(basename "$f")" 2>&1)
         level=$(printf '%s\n' "$out" | sed -n 's/^.*Overall exposure level for [^:]*: \([0-9.]*\) .*$/\1/p')
         diag "$(basename "$f"): exposure $level"

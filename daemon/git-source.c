@@ -15,40 +15,38 @@
 #include "util.h"
 #include "yaml-read.h"
 
-/* libgit2 is initialised for the length of each call: it counts. */
 static void closedirp(DIR **d) {
         if (*d)
                 (void) closedir(*d);
 }
 
-static void git_shutdownp(const int *initialised) {
-        if (*initialised > 0)
-                (void) git_libgit2_shutdown();
-}
-#define _cleanup_git_ _cleanup_(git_shutdownp)
-
-/* libgit2, set up to read what the config names and nothing else: no system, global or XDG
- * config file (a host's or a user's settings, such as url.<base>.insteadOf, never redirect
- * it; and a $HOME the service cannot read is no error), and no check of who owns a local
- * repository: the daemon runs as a user of its own, reads what the operator named and runs
- * nothing from it. Returns what git_libgit2_init() returns. */
+/* libgit2, set up once for the life of the process (a fetch child inherits it): its start reads
+ * and parses the system's whole CA bundle, which would otherwise be paid on every call. Set up to
+ * read what the config names and nothing else: no system, global or XDG config file (a host's or
+ * a user's settings, such as url.<base>.insteadOf, never redirect it; and a $HOME the service
+ * cannot read is no error), and no check of who owns a local repository: the daemon runs as a
+ * user of its own, reads what the operator named and runs nothing from it. Never shut down: its
+ * few allocations stay reachable until the exit. Returns 0, or -EIO. */
 static int git_start(void) {
         static const int levels[] = { GIT_CONFIG_LEVEL_SYSTEM, GIT_CONFIG_LEVEL_XDG, GIT_CONFIG_LEVEL_GLOBAL,
                                       GIT_CONFIG_LEVEL_PROGRAMDATA };
-        int r = git_libgit2_init();
+        static bool started = false;
 
-        if (r < 0)
-                return r;
+        if (started)
+                return 0;
+        if (git_libgit2_init() < 0)
+                return -EIO;
         for (size_t i = 0; i < ELEMENTSOF(levels); i++)
                 if (git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, levels[i], "") < 0)
                         goto fail;
         if (git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0) < 0)
                 goto fail;
-        return r;
+        started = true;
+        return 0;
 
 fail:
         (void) git_libgit2_shutdown();
-        return -1;
+        return -EIO;
 }
 
 DEFINE_CLEANUP_FUNC(git_repository *, git_repository_free);
@@ -292,8 +290,6 @@ static void fetch_context_done(struct fetch_context *ctx) {
 }
 
 int git_source_fetch(const struct git_source_options *o, char **reterr_message) {
-        /* First, so that it is cleaned up last: libgit2 is shut down after its objects are freed. */
-        _cleanup_git_ int initialised = git_start();
         _cleanup_(git_repository_freep) git_repository *repo = NULL;
         _cleanup_(git_remote_freep) git_remote *remote = NULL;
         _cleanup_(fetch_context_done) struct fetch_context ctx = { .o = o };
@@ -312,7 +308,7 @@ int git_source_fetch(const struct git_source_options *o, char **reterr_message) 
 
         assert(o && o->remote && o->mirror);
 
-        if (initialised < 0)
+        if (git_start() < 0)
                 return fail(reterr_message, -EIO, git_message("libgit2 cannot start"));
 
         /* One fetch at a time: a lock beside the mirror, which a killed fetch never leaves held. */
@@ -421,12 +417,11 @@ static int resolve_commit(git_repository *repo, const struct git_source_options 
 
 int git_source_resolve(const struct git_source_options *o, const char *ref,
                        char ret_id[static GIT_SOURCE_ID_SIZE], char **reterr_message) {
-        _cleanup_git_ int initialised = git_start();
         _cleanup_(git_repository_freep) git_repository *repo = NULL;
         _cleanup_(git_commit_freep) git_commit *commit = NULL;
         int r;
 
-        if (initialised < 0)
+        if (git_start() < 0)
                 return fail(reterr_message, -EIO, git_message("libgit2 cannot start"));
         r = open_repository(o, &repo, reterr_message);
         if (r < 0)
@@ -577,7 +572,6 @@ static int snapshot_add_blob(git_repository *repo, struct git_snapshot *s, char 
 
 int git_source_read(const struct git_source_options *o, const char *ref, const char *path,
                     struct git_snapshot **ret, char **reterr_message) {
-        _cleanup_git_ int initialised = git_start();
         _cleanup_(git_repository_freep) git_repository *repo = NULL;
         _cleanup_(git_commit_freep) git_commit *commit = NULL;
         _cleanup_(git_tree_freep) git_tree *root = NULL, *tree = NULL;
@@ -592,7 +586,7 @@ int git_source_read(const struct git_source_options *o, const char *ref, const c
         assert(path);
         assert(ret);
 
-        if (initialised < 0)
+        if (git_start() < 0)
                 return fail(reterr_message, -EIO, git_message("libgit2 cannot start"));
         r = open_repository(o, &repo, reterr_message);
         if (r < 0)
@@ -684,13 +678,12 @@ signature:
 }
 
 int git_source_descends(const struct git_source_options *o, const char *id, const char *ancestor) {
-        _cleanup_git_ int initialised = git_start();
         _cleanup_(git_repository_freep) git_repository *repo = NULL;
         _cleanup_free_ char *message = NULL;
         git_oid a, b;
         int r;
 
-        if (initialised < 0)
+        if (git_start() < 0)
                 return -EIO;
         r = open_repository(o, &repo, &message);
         if (r < 0)

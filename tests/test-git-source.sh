@@ -295,6 +295,17 @@ reconcile -c "$CFG" plan
 is "$RC" 0 "plan within fetch_interval of the last fetch"
 is "$(grep -c "upload-pack" "$GIT_DAEMON_LOG")" "$before" "fetches nothing"
 
+# --- A branch the remote deleted is gone from the mirror too: its ref is unknown, nothing deleted.
+git -C "$TEST_TMP/work" push -q origin HEAD:refs/heads/feature
+write_git_config "$GIT_DAEMON_URL/conn.git" "path: sets" "ref: feature"
+reconcile -c "$CFG" plan
+is "$RC" 0 "plan of a branch of the remote"
+git -C "$TEST_TMP/work" push -q origin :refs/heads/feature
+reconcile -c "$CFG" once
+is "$RC" 2 "once after the remote deleted that branch: exit 2"
+grep -q "no commit 'feature'" "$ERR"
+ok $? "the fetch pruned it from the mirror, and the log says the ref is unknown"
+
 # --- ssh:// with a key, the host key checked against known_hosts_file: an sshd of the test's own
 # (its own config, host key and port on loopback; the host's sshd is never touched). ---
 start_sshd() {  # sets SSHD_PORT; 1 when none would start

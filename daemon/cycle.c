@@ -523,31 +523,40 @@ static int manifests_unchanged(struct cycle *c, char **ret_reason) {
         return 1;
 }
 
-static int load_manifests(struct cycle *c) {
-        struct yaml_read_diags errors = {};
-        int r;
-
-        r = manifest_load(c->config->manifests, &c->manifest, &errors);
+/* After a load of the manifests (from 'where', of the commit 'revision' or NULL) into c->manifest
+ * returned 'r' with 'errors' (freed here): reports what is wrong and returns -EINVAL (or
+ * -ENOMEM); or takes their digest and returns 0. */
+static int manifests_loaded(struct cycle *c, int r, struct yaml_read_diags *errors, const char *where,
+                            const char *revision) {
         if (r < 0) {
-                const struct log_field f[] = { { "CYCLE_ID", c->id } };
-
-                for (size_t i = 0; i < errors.n_items; i++)
-                        log_event(LOG_ERR | LOG_ESCAPED, 0, NULL, f, ELEMENTSOF(f), "%s",
-                                  errors.items[i].text);
-                log_event(LOG_ERR, 0, MESSAGE_MANIFESTS_INVALID, f, ELEMENTSOF(f),
-                          "The manifests at '%s' are invalid (%zu errors), deleting nothing",
-                          c->config->manifests, yaml_read_diags_count(&errors));
+                for (size_t i = 0; i < errors->n_items; i++)
+                        cycle_log(c, LOG_ERR | LOG_ESCAPED, 0, NULL, "%s", errors->items[i].text);
+                cycle_log(c, LOG_ERR, 0, MESSAGE_MANIFESTS_INVALID,
+                          "The manifests %s '%s'%s%s are invalid (%zu errors), deleting nothing",
+                          revision ? "in" : "at", where, revision ? " at " : "", strempty(revision),
+                          yaml_read_diags_count(errors));
                 summary_printf(c, "manifests invalid (%zu errors): deleted nothing",
-                               yaml_read_diags_count(&errors));
-                yaml_read_diags_done(&errors);
+                               yaml_read_diags_count(errors));
+                yaml_read_diags_done(errors);
                 return r == -ENOMEM ? r : -EINVAL;
         }
-        yaml_read_diags_done(&errors);
+        yaml_read_diags_done(errors);
         for (size_t i = 0; i < c->manifest->skipped.n_items; i++)
                 log_full(LOG_DEBUG | LOG_ESCAPED, "%s", c->manifest->skipped.items[i].text);
         digest_to_text(c->manifest->digest, c->digest);
         c->result.manifests_digest = c->digest;
         c->result.manifest = c->manifest;
+        return 0;
+}
+
+static int load_manifests(struct cycle *c) {
+        struct yaml_read_diags errors = {};
+        int r;
+
+        r = manifest_load(c->config->manifests, &c->manifest, &errors);
+        r = manifests_loaded(c, r, &errors, c->config->manifests, NULL);
+        if (r < 0)
+                return r;
         log_debug("Read %zu sets declaring %zu connectors from %zu files (%s)", c->manifest->n_sets,
                   c->manifest->n_declared, c->manifest->n_files, c->digest);
         return 0;
@@ -641,23 +650,9 @@ static int load_git(struct cycle *c) {
         }
 
         r = manifest_load_files(snap->files, snap->n_files, &c->manifest, &errors);
-        if (r < 0) {
-                for (size_t i = 0; i < errors.n_items; i++)
-                        cycle_log(c, LOG_ERR | LOG_ESCAPED, 0, NULL, "%s", errors.items[i].text);
-                cycle_log(c, LOG_ERR, 0, MESSAGE_MANIFESTS_INVALID,
-                          "The manifests in '%s' at %s are invalid (%zu errors), deleting nothing", g->url,
-                          c->revision, yaml_read_diags_count(&errors));
-                summary_printf(c, "manifests invalid (%zu errors): deleted nothing",
-                               yaml_read_diags_count(&errors));
-                yaml_read_diags_done(&errors);
-                return r == -ENOMEM ? r : -EINVAL;
-        }
-        yaml_read_diags_done(&errors);
-        for (size_t i = 0; i < c->manifest->skipped.n_items; i++)
-                log_full(LOG_DEBUG | LOG_ESCAPED, "%s", c->manifest->skipped.items[i].text);
-        digest_to_text(c->manifest->digest, c->digest);
-        c->result.manifests_digest = c->digest;
-        c->result.manifest = c->manifest;
+        r = manifests_loaded(c, r, &errors, g->url, c->revision);
+        if (r < 0)
+                return r;
         cycle_log(c, LOG_INFO, 0, NULL,
                   "Read %zu sets declaring %zu connectors from %zu files of commit %s%s",
                   c->manifest->n_sets, c->manifest->n_declared, c->manifest->n_files, c->revision,

@@ -415,10 +415,10 @@ static int resolve_commit(git_repository *repo, const struct git_source_options 
         return 0;
 }
 
-int git_source_resolve(const struct git_source_options *o, const char *ref,
-                       char ret_id[static GIT_SOURCE_ID_SIZE], char **reterr_message) {
+/* The repository of 'o' (libgit2 started first) and the commit 'ref' names in it. */
+static int open_commit(const struct git_source_options *o, const char *ref, git_repository **ret_repo,
+                       git_commit **ret_commit, char **reterr_message) {
         _cleanup_(git_repository_freep) git_repository *repo = NULL;
-        _cleanup_(git_commit_freep) git_commit *commit = NULL;
         int r;
 
         if (git_start() < 0)
@@ -426,7 +426,20 @@ int git_source_resolve(const struct git_source_options *o, const char *ref,
         r = open_repository(o, &repo, reterr_message);
         if (r < 0)
                 return r;
-        r = resolve_commit(repo, o, ref, &commit, reterr_message);
+        r = resolve_commit(repo, o, ref, ret_commit, reterr_message);
+        if (r < 0)
+                return r;
+        *ret_repo = TAKE_PTR(repo);
+        return 0;
+}
+
+int git_source_resolve(const struct git_source_options *o, const char *ref,
+                       char ret_id[static GIT_SOURCE_ID_SIZE], char **reterr_message) {
+        _cleanup_(git_repository_freep) git_repository *repo = NULL;
+        _cleanup_(git_commit_freep) git_commit *commit = NULL;
+        int r;
+
+        r = open_commit(o, ref, &repo, &commit, reterr_message);
         if (r < 0)
                 return r;
         (void) git_oid_tostr(ret_id, GIT_SOURCE_ID_SIZE, git_commit_id(commit));
@@ -586,12 +599,7 @@ int git_source_read(const struct git_source_options *o, const char *ref, const c
         assert(path);
         assert(ret);
 
-        if (git_start() < 0)
-                return fail(reterr_message, -EIO, git_message("libgit2 cannot start"));
-        r = open_repository(o, &repo, reterr_message);
-        if (r < 0)
-                return r;
-        r = resolve_commit(repo, o, ref, &commit, reterr_message);
+        r = open_commit(o, ref, &repo, &commit, reterr_message);
         if (r < 0)
                 return r;
 

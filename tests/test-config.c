@@ -305,6 +305,26 @@ static int parse_text(const char *yaml, struct config **ret, char **ret_errors, 
         return r;
 }
 
+/* A config in memory and what loading it must report: "" when it loads. */
+struct yaml_case {
+        const char *yaml;
+        const char *errors;
+};
+
+/* Loads each case, which must load or be refused with exactly its errors. */
+static void check_cases(const char *what, const struct yaml_case *cases, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(config_freep) struct config *c = NULL;
+                _cleanup_free_ char *errors = NULL;
+                int r;
+
+                r = parse_text(cases[i].yaml, &c, &errors, NULL);
+                ok(*cases[i].errors ? r == -EINVAL && !c : r == 0 && c, "%s, case %zu: %s (%d)", what, i,
+                   *cases[i].errors ? "refused" : "loads", r);
+                is_str(errors, cases[i].errors, "%s, case %zu: the errors", what, i);
+        }
+}
+
 #define URL     "cluster:\n  url: https://es:9200\n"
 #define MAN     "manifests: m\n"
 #define UUID_64 "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-"
@@ -312,10 +332,7 @@ static int parse_text(const char *yaml, struct config **ret, char **ret_errors, 
 
 /* manifests as a mapping: a Git repository's commit. Good ("" expected) and bad (exact errors). */
 static void test_git(void) {
-        static const struct {
-                const char *yaml;
-                const char *errors;
-        } cases[] = {
+        static const struct yaml_case cases[] = {
                 { URL "manifests:\n  git: https://git.example.net/ops/c.git\n  ref: main\n  path: /a/b/\n"
                       "  fetch_interval: 1m\n  token_file: t\n",
                   "" },
@@ -362,16 +379,7 @@ static void test_git(void) {
                   "/etc/cr/c.yaml:5:3: unknown key 'manifests.reff' (did you mean 'ref'?)\n" },
         };
 
-        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                _cleanup_(config_freep) struct config *c = NULL;
-                _cleanup_free_ char *errors = NULL;
-                int r;
-
-                r = parse_text(cases[i].yaml, &c, &errors, NULL);
-                ok(*cases[i].errors ? r == -EINVAL && !c : r == 0 && c, "git, case %zu: %s (%d)", i,
-                   *cases[i].errors ? "refused" : "loads", r);
-                is_str(errors, cases[i].errors, "git, case %zu: the errors", i);
-        }
+        check_cases("git", cases, ELEMENTSOF(cases));
         /* The password never shows, whatever else is wrong. */
         {
                 _cleanup_(config_freep) struct config *c = NULL;
@@ -431,10 +439,7 @@ static void test_git(void) {
 
 /* The new keys' values, good ("" expected) and bad (the exact errors). */
 static void test_new_keys(void) {
-        static const struct {
-                const char *yaml;
-                const char *errors;
-        } cases[] = {
+        static const struct yaml_case cases[] = {
                 /* cluster.cluster_uuid */
                 { URL "  cluster_uuid: x\n" MAN, "" },
                 { URL "  cluster_uuid: " UUID_64 "\n" MAN, "" },
@@ -610,16 +615,7 @@ static void test_new_keys(void) {
                   "/etc/cr/c.yaml:5:3: unknown key 'safety.orphan_grase' (did you mean 'orphan_grace'?)\n" },
         };
 
-        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                _cleanup_(config_freep) struct config *c = NULL;
-                _cleanup_free_ char *errors = NULL;
-                int r;
-
-                r = parse_text(cases[i].yaml, &c, &errors, NULL);
-                ok(*cases[i].errors ? r == -EINVAL && !c : r == 0 && c, "new keys, case %zu: %s (%d)", i,
-                   *cases[i].errors ? "refused" : "loads", r);
-                is_str(errors, cases[i].errors, "new keys, case %zu: the errors", i);
-        }
+        check_cases("new keys", cases, ELEMENTSOF(cases));
 }
 
 /* The values the cases above only accept. */

@@ -186,8 +186,13 @@ static char *known_hosts_name(const char *url, const char *host) {
                 end = a + strcspn(a, "/");
                 if (memchr(a, '@', (size_t) (end - a)))
                         a = (const char *) memchr(a, '@', (size_t) (end - a)) + 1;
-                if (*a == '[')
-                        a = memchr(a, ']', (size_t) (end - a)) ?: a;
+                if (*a == '[') {
+                        /* [IPv6]:PORT: the port's ':' is after the ']'. */
+                        const char *close = memchr(a, ']', (size_t) (end - a));
+
+                        if (close)
+                                a = close;
+                }
                 colon = memchr(a, ':', (size_t) (end - a));
                 if (colon)
                         port = strtoul(colon + 1, NULL, 10);

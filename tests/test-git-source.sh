@@ -39,14 +39,14 @@ reset_cluster() {  # the seed again, no request logged, no state, no backup; $CF
 }
 
 # --- A checkout: the commit is read, never the working tree. ---
-git_repo_init "$GIT_ROOT/conn.git" "$TEST_TMP/work"
-git_commit "$TEST_TMP/work" "team a" "sets/team-a.yaml=$(set_yaml team-a team-a- team-a-hr team-a-wiki)" \
+git_repo_init "$GIT_ROOT/conn.git" "$TEST_TMP/checkout"
+git_commit "$TEST_TMP/checkout" "team a" "sets/team-a.yaml=$(set_yaml team-a team-a- team-a-hr team-a-wiki)" \
         "README.md=not a manifest"
 first=$GIT_LAST_COMMIT
 # Uncommitted edits that would delete team-a-wiki, and a half-written file: invisible.
-set_yaml team-a team-a- team-a-hr >"$TEST_TMP/work/sets/team-a.yaml"
-printf 'apiVersion: connector-reconciler/v1\nkind: Conn' >"$TEST_TMP/work/sets/half.yaml"
-write_git_config "$TEST_TMP/work" "path: sets"
+set_yaml team-a team-a- team-a-hr >"$TEST_TMP/checkout/sets/team-a.yaml"
+printf 'apiVersion: connector-reconciler/v1\nkind: Conn' >"$TEST_TMP/checkout/sets/half.yaml"
+write_git_config "$TEST_TMP/checkout" "path: sets"
 reconcile -c "$CFG" validate
 is "$RC" 0 "validate reads the commit of a checkout: the half-written file in the working tree is not read"
 grep -q "of commit $first: 1 file, 1 set, 2 connectors declared: valid" "$OUT"
@@ -69,13 +69,13 @@ ok $? "the cycle's end names the revision applied"
 f=$(ls "$B"/team-a-old.*.json 2>/dev/null)
 is "$(jq -r '.manifests.revision' "$f" 2>/dev/null)" "$first" "the backup records the commit the plan came from"
 is "$(cat "$TEST_TMP/state/revision" 2>/dev/null)" "$first" "the state folder records the revision applied"
-git -C "$TEST_TMP/work" checkout -q -- . && rm -f "$TEST_TMP/work/sets/half.yaml"
+git -C "$TEST_TMP/checkout" checkout -q -- . && rm -f "$TEST_TMP/checkout/sets/half.yaml"
 
 # --- Another user's repository, read by a user whose $HOME it cannot read, as a service's
 # dynamic user reads the operator's checkout: no owner check, no user or system config. ---
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
         chmod 755 "$TEST_TMP"
-        chmod -R a+rX "$TEST_TMP/work"
+        chmod -R a+rX "$TEST_TMP/checkout"
         mkdir -m 700 "$TEST_TMP/secret-home" "$TEST_TMP/nobody"
         chown 65534:65534 "$TEST_TMP/nobody"
         sed "s|^backup_dir: .*|backup_dir: $TEST_TMP/nobody/b|; s|^state_dir: .*|state_dir: $TEST_TMP/nobody/s|" \
@@ -91,9 +91,9 @@ fi
 
 # --- A bare repository; connectors moved between files in one commit are never deleted. ---
 reset_cluster
-git_commit "$TEST_TMP/work" "split" "sets/team-a.yaml=$(set_yaml team-a team-a- team-a-hr)" \
+git_commit "$TEST_TMP/checkout" "split" "sets/team-a.yaml=$(set_yaml team-a team-a- team-a-hr)" \
         "sets/wiki.yaml=$(set_yaml team-a-wiki team-a-wiki team-a-wiki)"
-git_push "$TEST_TMP/work"
+git_push "$TEST_TMP/checkout"
 write_git_config "$GIT_ROOT/conn.git" "path: sets"
 reconcile -c "$CFG" once
 is "$RC" 0 "once against a bare repository exits 0"
@@ -104,7 +104,7 @@ is "$(deleted_ids | tr '\n' ' ')" "team-a-old " \
 reconcile -c "$CFG" plan --format json --revision "$first"
 is "$RC" 0 "plan --revision COMMIT exits 0"
 is "$(jq -r .revision "$OUT")" "$first" "plan --revision plans from that commit"
-git -C "$TEST_TMP/work" tag v1 "$first" && git -C "$TEST_TMP/work" push -q origin v1
+git -C "$TEST_TMP/checkout" tag v1 "$first" && git -C "$TEST_TMP/checkout" push -q origin v1
 reconcile -c "$CFG" validate --revision v1
 grep -q "of commit $first:" "$OUT"
 ok $? "validate --revision TAG reads the tag's commit"
@@ -122,14 +122,14 @@ ok $? "and it says why"
 
 # --- The ref moves while a cycle runs: right before its first DELETE, nothing is deleted. ---
 reset_cluster
-write_git_config "$TEST_TMP/work" "path: sets"
+write_git_config "$TEST_TMP/checkout" "path: sets"
 fake_control POST /_fake/faults '{"faults":[{"method":"GET","path":"/_connector","delay_ms":3000,"count":1}]}' \
         >/dev/null
 timeout -k 5 60 "$RECONCILER" --log-target console -c "$CFG" once >"$OUT" 2>"$ERR" &
 once_pid=$!
 wait_alive "$once_pid" 20 grep -q "files of commit" "$ERR"
-before=$(git -C "$TEST_TMP/work" rev-parse HEAD)
-git_commit "$TEST_TMP/work" "during the cycle" "sets/note.yml=# nothing declared here"
+before=$(git -C "$TEST_TMP/checkout" rev-parse HEAD)
+git_commit "$TEST_TMP/checkout" "during the cycle" "sets/note.yml=# nothing declared here"
 wait "$once_pid"
 RC=$?
 is "$RC" 1 "a cycle whose ref moved while it listed: exit 1 (to retry)"
@@ -137,7 +137,7 @@ is "$(deleted_ids | wc -l)" 0 "and nothing is deleted"
 grep -q "the manifests' ref moved from $before to $GIT_LAST_COMMIT during this cycle" "$ERR"
 ok $? "the log names both commits"
 fake_control POST /_fake/faults '{"faults":[]}' >/dev/null
-git -C "$TEST_TMP/work" reset -q --hard "$before"
+git -C "$TEST_TMP/checkout" reset -q --hard "$before"
 
 # --- Failing closed: a path missing in the commit, a symbolic link in the way. ---
 reset_cluster
@@ -147,17 +147,17 @@ is "$RC" 2 "a path the commit does not hold: exit 2"
 is "$(deleted_ids | wc -l)" 0 "and nothing is deleted"
 grep -q "no 'nowhere' in commit" "$ERR"
 ok $? "the error names the path and the commit"
-ln -s team-a.yaml "$TEST_TMP/work/sets/link.yaml"
-git_commit "$TEST_TMP/work" "a link"
-git_push "$TEST_TMP/work"
+ln -s team-a.yaml "$TEST_TMP/checkout/sets/link.yaml"
+git_commit "$TEST_TMP/checkout" "a link"
+git_push "$TEST_TMP/checkout"
 write_git_config "$GIT_ROOT/conn.git" "path: sets"
 reconcile -c "$CFG" once
 is "$RC" 2 "a symbolic link among the manifests: exit 2"
 grep -q "'sets/link.yaml' is a symbolic link" "$ERR"
 ok $? "the error names the link"
 is "$(deleted_ids | wc -l)" 0 "nothing is deleted"
-git_commit "$TEST_TMP/work" "no link" -sets/link.yaml
-git_push "$TEST_TMP/work"
+git_commit "$TEST_TMP/checkout" "no link" -sets/link.yaml
+git_push "$TEST_TMP/checkout"
 
 # --- manifests.verify: only a head signed by an allowed key is applied. ---
 if command -v ssh-keygen >/dev/null; then
@@ -166,35 +166,35 @@ if command -v ssh-keygen >/dev/null; then
                 ssh-keygen -q -t ed25519 -N '' -C stranger -f "$TEST_TMP/stranger"
         printf 'ops@example.test namespaces="git" %s\n' "$(cut -d' ' -f1,2 "$TEST_TMP/signer.pub")" \
                 >"$TEST_TMP/allowed_signers"
-        git -C "$TEST_TMP/work" config gpg.format ssh
-        git -C "$TEST_TMP/work" config user.signingkey "$TEST_TMP/signer"
-        git -C "$TEST_TMP/work" commit -q -S --allow-empty -m signed
-        signed=$(git -C "$TEST_TMP/work" rev-parse HEAD)
-        write_git_config "$TEST_TMP/work" "path: sets" "verify:" "  allowed_signers_file: $TEST_TMP/allowed_signers"
+        git -C "$TEST_TMP/checkout" config gpg.format ssh
+        git -C "$TEST_TMP/checkout" config user.signingkey "$TEST_TMP/signer"
+        git -C "$TEST_TMP/checkout" commit -q -S --allow-empty -m signed
+        signed=$(git -C "$TEST_TMP/checkout" rev-parse HEAD)
+        write_git_config "$TEST_TMP/checkout" "path: sets" "verify:" "  allowed_signers_file: $TEST_TMP/allowed_signers"
         reconcile -c "$CFG" once
         is "$RC" 0 "a head signed with an allowed key is applied"
         grep -q "Commit $signed is signed by 'ops@example.test' (manifests.verify)" "$ERR"
         ok $? "the log names the signer"
         is "$(deleted_ids | tr '\n' ' ')" "team-a-old " "and its orphan is deleted"
         reset_cluster
-        git -C "$TEST_TMP/work" commit -q --allow-empty -m unsigned
+        git -C "$TEST_TMP/checkout" commit -q --allow-empty -m unsigned
         reconcile -c "$CFG" once
         is "$RC" 2 "an unsigned head: exit 2"
         is "$(deleted_ids | wc -l)" 0 "and nothing is deleted"
-        grep -q "are not from a commit signed as manifests.verify asks, deleting nothing: commit $(git -C "$TEST_TMP/work" rev-parse HEAD) is not signed" "$ERR"
+        grep -q "are not from a commit signed as manifests.verify asks, deleting nothing: commit $(git -C "$TEST_TMP/checkout" rev-parse HEAD) is not signed" "$ERR"
         ok $? "the log says the head is not signed"
         reconcile -c "$CFG" validate
         is "$RC" 2 "validate refuses the unsigned head too"
-        git -C "$TEST_TMP/work" config user.signingkey "$TEST_TMP/stranger"
-        git -C "$TEST_TMP/work" commit -q -S --allow-empty -m "signed by a stranger"
+        git -C "$TEST_TMP/checkout" config user.signingkey "$TEST_TMP/stranger"
+        git -C "$TEST_TMP/checkout" commit -q -S --allow-empty -m "signed by a stranger"
         reconcile -c "$CFG" once
         is "$RC" 2 "a head signed with a key not allowed: exit 2"
         is "$(deleted_ids | wc -l)" 0 "and nothing is deleted"
         grep -q "does not verify: .*not in '$TEST_TMP/allowed_signers'" "$ERR"
         ok $? "the log says the key is not an allowed one"
-        git -C "$TEST_TMP/work" reset -q --hard "$signed~1"
-        git -C "$TEST_TMP/work" config --unset gpg.format
-        git -C "$TEST_TMP/work" config --unset user.signingkey
+        git -C "$TEST_TMP/checkout" reset -q --hard "$signed~1"
+        git -C "$TEST_TMP/checkout" config --unset gpg.format
+        git -C "$TEST_TMP/checkout" config --unset user.signingkey
 else
         for _ in 1 2 3 4 5 6 7 8 9 10 11; do echo "ok $((TAP_N += 1)) # SKIP ssh-keygen is missing"; done
 fi
@@ -204,9 +204,9 @@ reset_cluster
 write_git_config "$GIT_ROOT/conn.git" "path: sets"
 reconcile -c "$CFG" once
 applied=$(cat "$TEST_TMP/state/revision" 2>/dev/null)
-git -C "$TEST_TMP/work" reset -q --hard "$first"
-git_commit "$TEST_TMP/work" "rewritten" "sets/team-a.yaml=$(set_yaml team-a team-a- team-a-hr team-a-wiki team-a-old)"
-git_push "$TEST_TMP/work" +HEAD:refs/heads/main
+git -C "$TEST_TMP/checkout" reset -q --hard "$first"
+git_commit "$TEST_TMP/checkout" "rewritten" "sets/team-a.yaml=$(set_yaml team-a team-a- team-a-hr team-a-wiki team-a-old)"
+git_push "$TEST_TMP/checkout" +HEAD:refs/heads/main
 rewritten=$GIT_LAST_COMMIT
 reconcile -c "$CFG" once
 is "$RC" 0 "a cycle after a force-push runs"
@@ -216,8 +216,8 @@ ok $? "a force-push is a warning naming both commits"
 # --- A remote over git://: fetched into a mirror; a failed fetch deletes nothing. ---
 reset_cluster
 start_git_daemon
-git_commit "$TEST_TMP/work" "remote" "sets/team-a.yaml=$(set_yaml team-a team-a- team-a-hr team-a-wiki)"
-git_push "$TEST_TMP/work" +HEAD:refs/heads/main
+git_commit "$TEST_TMP/checkout" "remote" "sets/team-a.yaml=$(set_yaml team-a team-a- team-a-hr team-a-wiki)"
+git_push "$TEST_TMP/checkout" +HEAD:refs/heads/main
 remote_head=$GIT_LAST_COMMIT
 write_git_config "$GIT_DAEMON_URL/conn.git" "path: sets"
 reconcile -c "$CFG" plan --format json
@@ -225,8 +225,8 @@ is "$RC" 0 "plan fetches a git:// remote"
 is "$(jq -r .revision "$OUT")" "$remote_head" "and plans from the remote's HEAD"
 ls -d "$TEST_TMP"/state/git/*.git >/dev/null 2>&1
 ok $? "the mirror is in the state folder"
-git_commit "$TEST_TMP/work" "later" "sets/team-a.yaml=$(set_yaml team-a team-a- team-a-hr)"
-git_push "$TEST_TMP/work"
+git_commit "$TEST_TMP/checkout" "later" "sets/team-a.yaml=$(set_yaml team-a team-a- team-a-hr)"
+git_push "$TEST_TMP/checkout"
 stop_git_daemon
 reconcile -c "$CFG" once
 is "$RC" 1 "once when the fetch fails: exit 1"
@@ -278,8 +278,8 @@ echo "interval: 1h" >>"$CFG"
 run_pid=$!
 TEST_PIDS="$TEST_PIDS $run_pid"
 wait_alive "$run_pid" 20 grep -q "^Cycle ended" "$ERR"
-git_commit "$TEST_TMP/work" "merged" "sets/team-a.yaml=$(set_yaml team-a team-a- team-a-hr)"
-git_push "$TEST_TMP/work"
+git_commit "$TEST_TMP/checkout" "merged" "sets/team-a.yaml=$(set_yaml team-a team-a- team-a-hr)"
+git_push "$TEST_TMP/checkout"
 kill -USR1 "$run_pid"
 wait_alive "$run_pid" 20 grep -q "manifests at ${GIT_LAST_COMMIT:0:12}" "$ERR"
 ok $? "SIGUSR1 starts a cycle that fetches the new commit, fetch_interval or not"
@@ -296,11 +296,11 @@ is "$RC" 0 "plan within fetch_interval of the last fetch"
 is "$(grep -c "upload-pack" "$GIT_DAEMON_LOG")" "$before" "fetches nothing"
 
 # --- A branch the remote deleted is gone from the mirror too: its ref is unknown, nothing deleted.
-git -C "$TEST_TMP/work" push -q origin HEAD:refs/heads/feature
+git -C "$TEST_TMP/checkout" push -q origin HEAD:refs/heads/feature
 write_git_config "$GIT_DAEMON_URL/conn.git" "path: sets" "ref: feature"
 reconcile -c "$CFG" plan
 is "$RC" 0 "plan of a branch of the remote"
-git -C "$TEST_TMP/work" push -q origin :refs/heads/feature
+git -C "$TEST_TMP/checkout" push -q origin :refs/heads/feature
 reconcile -c "$CFG" once
 is "$RC" 2 "once after the remote deleted that branch: exit 2"
 grep -q "no commit 'feature'" "$ERR"
@@ -367,7 +367,7 @@ write_git_config "$https_url/conn.git" "path: sets" "token_file: $GIT_TOKEN_FILE
 sed -i "s|^cluster:|cluster:\n  ca_file: $GIT_TLS_CA|" "$CFG"
 reconcile -c "$CFG" plan --format json
 is "$RC" 0 "plan fetches over https with the token"
-is "$(jq -r .revision "$OUT")" "$(git -C "$TEST_TMP/work" rev-parse HEAD)" "and plans from the remote's HEAD"
+is "$(jq -r .revision "$OUT")" "$(git -C "$TEST_TMP/checkout" rev-parse HEAD)" "and plans from the remote's HEAD"
 grep -q "auth=ok" "$GIT_HTTPS_LOG"
 ok $? "the server saw the token"
 # The proxy rule of the cluster: the environment's proxies are ignored, cluster.proxy is used.

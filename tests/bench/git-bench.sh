@@ -104,10 +104,10 @@ start_git_daemon() {  # on a random port below the ephemeral ones, as tests/git-
 prepare() {
         local n=$1 d=$OUT/n$1 window=10000 port v i
         bash "$top_srcdir/tests/bench/gen-manifests.sh" "$d/folder" "$FILES" "$n" || die "gen-manifests.sh failed"
-        git init -q -b main "$d/work" && cp -R "$d/folder" "$d/work/manifests" && git -C "$d/work" add -A &&
-                git -C "$d/work" commit -q -m "$n connectors" && git clone -q --bare "$d/work" "$d/bare.git" &&
-                git clone -q --bare "$d/work" "$OUT/git-root/static-$n.git" &&
-                git clone -q --bare "$d/work" "$OUT/git-root/moving-$n.git" &&
+        git init -q -b main "$d/checkout" && cp -R "$d/folder" "$d/checkout/manifests" && git -C "$d/checkout" add -A &&
+                git -C "$d/checkout" commit -q -m "$n connectors" && git clone -q --bare "$d/checkout" "$d/bare.git" &&
+                git clone -q --bare "$d/checkout" "$OUT/git-root/static-$n.git" &&
+                git clone -q --bare "$d/checkout" "$OUT/git-root/moving-$n.git" &&
                 git clone -q "$OUT/git-root/moving-$n.git" "$d/pusher" || die "cannot make the repositories of $n"
         grep -h '^    - id: ' "$d/folder"/*.yaml | awk 'BEGIN { print "{\"connectors\":[" } {
                 split($3, p, "-")
@@ -129,7 +129,7 @@ prepare() {
                         case $v in
                         *folder) printf 'manifests: %s\n' "$d/folder" ;;
                         *bare) printf 'manifests:\n  git: %s\n' "$d/bare.git" ;;
-                        vcheckout) printf 'manifests:\n  git: %s\n' "$d/work" ;;
+                        vcheckout) printf 'manifests:\n  git: %s\n' "$d/checkout" ;;
                         ppush) printf 'manifests:\n  git: %s\n' "$GIT_URL/moving-$n.git" ;;
                         *) printf 'manifests:\n  git: %s\n' "$GIT_URL/static-$n.git" ;;
                         esac

@@ -1234,6 +1234,10 @@ void cluster_set_retry_hook(struct cluster *c,
         c->retry_hook_userdata = userdata;
 }
 
+sd_event *cluster_get_event(const struct cluster *c) {
+        return c->event;
+}
+
 const char *cluster_get_url(const struct cluster *c) {
         assert(c);
         return c->base_url;

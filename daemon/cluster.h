@@ -126,6 +126,9 @@ void cluster_set_retry_hook(struct cluster *c,
 /* The base URL requests go to (no trailing slash); borrowed. */
 const char *cluster_get_url(const struct cluster *c);
 
+/* The loop the client runs on; borrowed. */
+sd_event *cluster_get_event(const struct cluster *c);
+
 /* What GET / said, once it succeeded; NULL before. Borrowed. */
 const struct cluster_info *cluster_get_info(const struct cluster *c);
 

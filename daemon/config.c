@@ -66,6 +66,7 @@ struct config *config_free(struct config *c) {
         free(c->cluster_uuid);
         free(c->proxy);
         free(c->state_dir);
+        free(c->secrets_dir);
         free(c->metrics_textfile);
         strv_free(c->confirm_removed_sets);
         free(c);
@@ -797,6 +798,7 @@ static int get_set_names(struct parser *p, const struct yaml_read_node *n, const
 
 enum {
         SAFETY_MAX_DELETIONS,
+        SAFETY_MAX_UPDATES,
         SAFETY_ORPHAN_GRACE,
         SAFETY_CONFIRM_REMOVED_SETS,
         _SAFETY_MAX,
@@ -805,6 +807,8 @@ enum {
 static const struct config_key safety_keys[_SAFETY_MAX] = {
         [SAFETY_MAX_DELETIONS] =
                 KEY_RANGE("safety.max_deletions", get_max_deletions, max_deletions, 0, CONFIG_UNLIMITED - 1),
+        [SAFETY_MAX_UPDATES] =
+                KEY_RANGE("safety.max_updates", get_max_deletions, max_updates, 0, CONFIG_UNLIMITED - 1),
         [SAFETY_ORPHAN_GRACE] = KEY("safety.orphan_grace", get_duration_or_off, orphan_grace_usec),
         [SAFETY_CONFIRM_REMOVED_SETS] = KEY_CONFIG("safety.confirm_removed_sets", get_set_names),
 };
@@ -1088,6 +1092,7 @@ enum {
         TOP_DRY_RUN,
         TOP_BACKUP_DIR,
         TOP_STATE_DIR,
+        TOP_SECRETS_DIR,
         TOP_CYCLE_TIMEOUT,
         TOP_BACKUP_RETENTION,
         TOP_METRICS,
@@ -1105,6 +1110,7 @@ static const struct config_key top_keys[_TOP_MAX] = {
         [TOP_DRY_RUN] = KEY("dry_run", get_bool, dry_run),
         [TOP_BACKUP_DIR] = KEY("backup_dir", get_path, backup_dir),
         [TOP_STATE_DIR] = KEY("state_dir", get_path, state_dir),
+        [TOP_SECRETS_DIR] = KEY("secrets_dir", get_path, secrets_dir),
         [TOP_CYCLE_TIMEOUT] = KEY_RANGE("cycle_timeout", get_duration, cycle_timeout_usec, 0,
                                         CONFIG_MAX_CYCLE_TIMEOUT_USEC),
         [TOP_BACKUP_RETENTION] = KEY("backup_retention", get_duration_or_off, backup_retention_usec),
@@ -1137,6 +1143,8 @@ static char *default_backup_dir(void) {
 }
 
 static int config_set_defaults(struct config *c) {
+        const char *cred;
+
         c->verify_tls = true;
         c->connect_timeout_usec = CLUSTER_CONNECT_TIMEOUT_USEC_DEFAULT;
         c->request_timeout_usec = CLUSTER_REQUEST_TIMEOUT_USEC_DEFAULT;
@@ -1148,6 +1156,7 @@ static int config_set_defaults(struct config *c) {
         c->retry_initial_delay_usec = CLUSTER_RETRY_INITIAL_DELAY_USEC_DEFAULT;
         c->retry_max_delay_usec = CLUSTER_RETRY_MAX_DELAY_USEC_DEFAULT;
         c->max_deletions = CONFIG_DEFAULT_MAX_DELETIONS;
+        c->max_updates = CONFIG_DEFAULT_MAX_UPDATES;
         c->dry_run = false;
         c->cycle_timeout_usec = CONFIG_DEFAULT_CYCLE_TIMEOUT_USEC;
         c->orphan_grace_usec = 0;
@@ -1155,6 +1164,12 @@ static int config_set_defaults(struct config *c) {
         c->backup_dir = default_backup_dir();
         if (!c->backup_dir)
                 return -ENOMEM;
+        cred = getenv("CREDENTIALS_DIRECTORY");
+        if (cred && *cred) {
+                c->secrets_dir = strdup(cred);
+                if (!c->secrets_dir)
+                        return -ENOMEM;
+        }
         return default_state_dir(&c->state_dir);
 }
 

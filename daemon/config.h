@@ -25,6 +25,7 @@
 #define CONFIG_MAX_CONCURRENCY        64U
 #define CONFIG_MAX_RETRY_MAX_ATTEMPTS 1000U
 #define CONFIG_DEFAULT_MAX_DELETIONS  10U
+#define CONFIG_DEFAULT_MAX_UPDATES    10U
 #define CONFIG_UNLIMITED              UINT64_MAX /* safety.max_deletions: "unlimited"; equals PLAN_UNLIMITED */
 #define CONFIG_DEFAULT_BACKUP_DIR     "/var/lib/connector-reconciler/deleted"
 /* state_dir when neither the key nor $STATE_DIRECTORY gives one. */
@@ -109,6 +110,9 @@ struct config {
         usec_t retry_initial_delay_usec;
         usec_t retry_max_delay_usec;
         uint64_t max_deletions; /* CONFIG_UNLIMITED for no limit */
+        /* safety.max_updates: more connectors than this to create or update blocks the cycle, as
+         * max_deletions does; CONFIG_UNLIMITED for no limit. */
+        uint64_t max_updates;
         bool dry_run;
         /* backup_dir: resolved; without the key, the second of the ':'-separated paths in
          * $STATE_DIRECTORY when there is one (the units' StateDirectory= lists it), else
@@ -122,6 +126,10 @@ struct config {
          * the key, the first of the ':'-separated paths in $STATE_DIRECTORY when that is set and
          * not empty (systemd's StateDirectory=), else CONFIG_DEFAULT_STATE_DIR. */
         char *state_dir;
+        /* secrets_dir: where a manifest's {secret: NAME} is read, as SECRETS_DIR/NAME (resolved);
+         * without the key, $CREDENTIALS_DIRECTORY when set and not empty (systemd's
+         * LoadCredential=), else NULL: a manifest that names a secret cannot be converged. */
+        char *secrets_dir;
         /* Where the values of backup_dir and state_dir are written in the config file; line 0
          * when the key is absent (a default). */
         unsigned backup_dir_line, backup_dir_column;

@@ -13,6 +13,7 @@
 #include "fs-util.h"
 #include "git-fetch.h"
 #include "git-source.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "manifest.h"
 #include "manifest-source.h"
@@ -28,6 +29,8 @@ struct cycle {
         unsigned page_size;
         bool max_deletions_set;
         uint64_t max_deletions;
+        bool max_updates_set;
+        uint64_t max_updates;
         const struct plan_file *saved_plan;
         void (*show_plan)(const struct cycle_result *r);
         char id[33]; /* CYCLE_ID */
@@ -54,6 +57,15 @@ struct cycle {
         char **live_escaped; /* prune_backups(): the listed connectors' escaped ids, sorted */
         size_t n_live_escaped;
         struct exec *exec;
+        /* Creating and converging (lifecycle.h): the survey's plan, then its carrying out. */
+        struct lifecycle *lifecycle;
+        struct converge_plan changes;
+        const struct lifecycle_result *lifecycle_result; /* once applied; borrowed from 'lifecycle' */
+        unsigned only;                                   /* --only: enum cycle_only bits; 0: everything */
+        bool identified;                 /* GET / was asked again right before the first write */
+        bool applying;                   /* the lifecycle's changes are being carried out */
+        enum cycle_status delete_status; /* how the deletions ended, before the changes */
+        bool delete_carried_out;
         struct backup_record record;
         uint64_t plan_realtime_usec; /* the plan's "now" */
 
@@ -169,6 +181,27 @@ static void summarize_plan(struct cycle *c) {
                 EXTRA(", %zu not deleted (%s)", r->not_deleted, r->timed_out ? "timed out" : "stopped");
         if (r->unknown > 0)
                 EXTRA(", %zu of unknown outcome", r->unknown);
+        if (r->changes) {
+                const struct converge_plan *cp = r->changes;
+
+                if (c->plan_only)
+                        EXTRA(", %zu to create, %zu to update", cp->counts[CONVERGE_CREATE],
+                              cp->counts[CONVERGE_UPDATE]);
+                else if (c->dry_run)
+                        EXTRA(", would create %zu, would update %zu", r->would_create, r->would_update);
+                else
+                        EXTRA(", created %zu, updated %zu", r->created, r->updated);
+                if (r->change_failed > 0)
+                        EXTRA(", %zu failed to create or update", r->change_failed);
+                if (cp->counts[CONVERGE_AWAITING] > 0)
+                        EXTRA(", %zu awaiting schema", cp->counts[CONVERGE_AWAITING]);
+                if (cp->counts[CONVERGE_DRIFT] > 0)
+                        EXTRA(", %zu drifted", cp->counts[CONVERGE_DRIFT]);
+                if (cp->counts[CONVERGE_SOFT_DELETED] > 0)
+                        EXTRA(", %zu soft-deleted", cp->counts[CONVERGE_SOFT_DELETED]);
+                if (cp->counts[CONVERGE_FAILED] > 0)
+                        EXTRA(", %zu unreadable", cp->counts[CONVERGE_FAILED]);
+        }
         (void) n;
 #undef EXTRA
 
@@ -223,9 +256,13 @@ static void load_state(struct cycle *c) {
 /* Whether the listing should show soft-deleted connectors (on 9.0 and later): when a set may purge
  * them (prune.purge_after), so that the plan sees the ones due. */
 static bool wants_soft_deleted(const struct cycle *c) {
-        for (size_t i = 0; i < c->manifest->n_sets; i++)
-                if (c->manifest->sets[i].prune_enabled && c->manifest->sets[i].purge_after_usec > 0)
+        for (size_t i = 0; i < c->manifest->n_sets; i++) {
+                const struct plan_set *s = &c->manifest->sets[i];
+
+                /* ... or when a set creates: a declared id that is a tombstone is not created over. */
+                if ((s->prune_enabled && s->purge_after_usec > 0) || s->lifecycle.create)
                         return true;
+        }
         return false;
 }
 
@@ -372,6 +409,14 @@ static int save_state(struct cycle *c, bool carried_out) {
                 s.prior = c->state->prior;
                 s.n_prior = c->state->n_prior;
                 s.have_prior = c->state->have_prior;
+        }
+
+        if (c->lifecycle_result) {
+                s.creating = c->lifecycle_result->creating;
+                s.n_creating = c->lifecycle_result->n_creating;
+        } else if (c->state) {
+                s.creating = c->state->creating;
+                s.n_creating = c->state->n_creating;
         }
 
         r = state_save(c->config->state_dir, &s);
@@ -812,6 +857,8 @@ static void hook_progress(size_t done, size_t total, void *userdata) {
 
 /* ---- The cycle's steps ---- */
 
+static void start_changes(struct cycle *c, enum cycle_status status, bool carried_out);
+
 static void on_exec_done(struct exec *e, const struct exec_result *er, void *userdata) {
         struct cycle *c = userdata;
         struct cycle_result *r = &c->result;
@@ -849,7 +896,9 @@ static void on_exec_done(struct exec *e, const struct exec_result *er, void *use
                 status = CYCLE_OK;
 
         /* The plan was carried out unless something cut it short. */
-        finish_with_state(c, status, !er->halted && !er->stopped);
+        if (er->halted || er->stopped)
+                return finish_with_state(c, status, false);
+        start_changes(c, status, true);
 }
 
 /* What in the config to look at for an error the config can cause and fix: a refused credential
@@ -971,6 +1020,7 @@ static void on_identified(struct cluster *cl, int error, const struct cluster_in
                 return finish_with_state(c, CYCLE_FAILED, false);
         }
 
+        c->identified = true;
         /* The manifests, read again right before the first DELETE: the plan stands only on the
          * snapshot it was made from. */
         r = manifests_unchanged(c, &reason);
@@ -1029,12 +1079,111 @@ static void log_identity(struct cycle *c, const struct cluster_listing *listing)
                   cluster_get_url(c->cluster), attempts);
 }
 
+static bool only(const struct cycle *c, enum cycle_only kind) {
+        return c->only == 0 || (c->only & kind);
+}
+
+static int hook_may_write(char **ret_reason, void *userdata) {
+        return manifests_unchanged(userdata, ret_reason);
+}
+
+static void on_changes_done(struct lifecycle *l, const struct lifecycle_result *lr, void *userdata) {
+        struct cycle *c = userdata;
+        struct cycle_result *r = &c->result;
+        enum cycle_status status = c->delete_status;
+
+        (void) l;
+        c->lifecycle_result = lr;
+        r->created = lr->created;
+        r->updated = lr->updated;
+        r->change_failed = lr->failed;
+        r->change_changed = lr->changed;
+        r->would_create = lr->would_create;
+        r->would_update = lr->would_update;
+        if (lr->halted) {
+                cycle_log(c, LOG_WARNING, 0, MESSAGE_MANIFESTS_CHANGED,
+                          "Creating and updating nothing: %s; trying again soon", lr->halted);
+                if (status == CYCLE_OK)
+                        status = CYCLE_RETRY;
+        } else if ((lr->failed > 0 || lr->not_done > 0 || c->changes.counts[CONVERGE_FAILED] > 0 ||
+                    c->result.stopped || c->result.timed_out) &&
+                   status == CYCLE_OK)
+                status = CYCLE_FAILED;
+        summarize_plan(c);
+        if (c->dry_run)
+                return finish(c, status);
+        finish_with_state(c, status, c->delete_carried_out);
+}
+
+static void start_applying(struct cycle *c) {
+        int r;
+
+        c->applying = true;
+        r = lifecycle_apply(c->lifecycle, c->dry_run, on_changes_done, c);
+        if (r < 0) {
+                cycle_log(c, LOG_ERR, r, NULL, "Failed to start creating and updating: %m");
+                summary_printf(c, "failed to start creating and updating: %s", strerror(-r));
+                if (c->dry_run)
+                        return finish(c, CYCLE_FAILED);
+                return finish_with_state(c, CYCLE_FAILED, false);
+        }
+}
+
+/* GET / again right before the first create or update, when no delete asked it already. */
+static void on_identified_for_changes(struct cluster *cl, int error, const struct cluster_info *info,
+                                      const struct cluster_error *err, void *userdata) {
+        struct cycle *c = userdata;
+
+        (void) cl;
+        (void) info;
+        if (error < 0) {
+                if (error == -ESTALE)
+                        trip(c, CYCLE_GUARD_CLUSTER_MISMATCH);
+                log_cluster_error(c, error, err, "check again the identity of");
+                return finish_with_state(c, CYCLE_FAILED, false);
+        }
+        c->identified = true;
+        start_applying(c);
+}
+
+/* The deletions are over ('status', and whether the plan was carried out): now the creations and
+ * updates, when a set asks for them. */
+static void start_changes(struct cycle *c, enum cycle_status status, bool carried_out) {
+        bool writes = false;
+        int r;
+
+        c->delete_status = status;
+        c->delete_carried_out = carried_out;
+        if (!c->lifecycle) {
+                summarize_plan(c);
+                if (c->dry_run)
+                        return finish(c, status);
+                return finish_with_state(c, status, carried_out);
+        }
+        for (size_t i = 0; i < c->changes.n_changes && !writes; i++) {
+                enum converge_kind k = c->changes.changes[i].kind;
+
+                writes = !c->saved_plan && ((k == CONVERGE_CREATE && only(c, CYCLE_ONLY_CREATE)) ||
+                                            (k == CONVERGE_UPDATE && only(c, CYCLE_ONLY_UPDATE)));
+        }
+        if (!writes || c->dry_run || c->identified)
+                return start_applying(c);
+        r = cluster_identify(c->cluster, on_identified_for_changes, c);
+        if (r < 0) {
+                cycle_log(c, LOG_ERR, r, MESSAGE_CLUSTER_FAILED, "Failed to check the cluster again: %m");
+                summary_printf(c, "failed to check the cluster again: %s", strerror(-r));
+                return finish_with_state(c, CYCLE_FAILED, false);
+        }
+}
+
+static void after_plan(struct cycle *c);
+static void on_surveyed(struct lifecycle *l, int error, void *userdata);
+
 static void on_listed(struct cluster *cl, int error, struct cluster_listing *listing,
                       const struct cluster_error *err, void *userdata) {
         struct cycle *c = userdata;
         const struct config *cfg = c->config;
         struct plan_policy policy;
-        char *hint = NULL;
         int r;
 
         if (error < 0) {
@@ -1073,10 +1222,81 @@ static void on_listed(struct cluster *cl, int error, struct cluster_listing *lis
                 return finish(c, CYCLE_FAILED);
         }
 
+        if (!lifecycle_wanted(c->manifest))
+                return after_plan(c);
+        {
+                const struct lifecycle_options lo = {
+                        .manifest = c->manifest,
+                        .plan = c->result.plan,
+                        .creating = c->state ? c->state->creating : NULL,
+                        .n_creating = c->state ? c->state->n_creating : 0,
+                        .secrets_dir = cfg->secrets_dir,
+                        .concurrency = cfg->concurrency,
+                        .cycle_id = c->id,
+                        .now_usec = c->plan_realtime_usec,
+                        /* A saved plan holds deletions only: what it does not show is not done. */
+                        .do_create = only(c, CYCLE_ONLY_CREATE) && !c->saved_plan,
+                        .do_update = only(c, CYCLE_ONLY_UPDATE) && !c->saved_plan,
+                        .may_write = hook_may_write,
+                        .userdata = c,
+                };
+
+                r = lifecycle_survey(&c->lifecycle, cl, &lo, &c->changes, on_surveyed, c);
+        }
+        if (r < 0) {
+                cycle_log(c, LOG_ERR, r, NULL, "Failed to read the declared connectors: %m");
+                summary_printf(c, "reading the declared connectors failed: %s", strerror(-r));
+                return finish(c, CYCLE_FAILED);
+        }
+}
+
+/* The survey of the sets with spec.lifecycle is done: the plan is whole. */
+static void on_surveyed(struct lifecycle *l, int error, void *userdata) {
+        struct cycle *c = userdata;
+        const struct config *cfg = c->config;
+        size_t writes = 0;
+        int r;
+
+        (void) l;
+        if (error < 0) {
+                cycle_log(c, LOG_ERR, error, NULL, "Failed to read the declared connectors: %m");
+                summary_printf(c, "reading the declared connectors failed: %s", strerror(-error));
+                return finish(c, CYCLE_FAILED);
+        }
+        c->result.changes = &c->changes;
+        if (only(c, CYCLE_ONLY_CREATE) && !c->saved_plan)
+                writes += c->changes.counts[CONVERGE_CREATE];
+        if (only(c, CYCLE_ONLY_UPDATE) && !c->saved_plan)
+                writes += c->changes.counts[CONVERGE_UPDATE];
+        if (c->saved_plan && lifecycle_count_writes(&c->changes) > 0)
+                cycle_log(
+                        c, LOG_NOTICE, 0, NULL,
+                        "Creating and updating nothing: the saved plan '%s' holds deletions only; run once "
+                        "without --plan to create %zu and update %zu",
+                        c->saved_plan->path, c->changes.counts[CONVERGE_CREATE],
+                        c->changes.counts[CONVERGE_UPDATE]);
+        r = plan_block_max_updates(c->result.plan, writes,
+                                   c->max_updates_set ? c->max_updates : cfg->max_updates);
+        if (r < 0) {
+                cycle_log(c, LOG_ERR, r, NULL, "Failed to plan: %m");
+                summary_printf(c, "planning failed: %s", strerror(-r));
+                return finish(c, CYCLE_FAILED);
+        }
+        after_plan(c);
+}
+
+/* The plan is whole: show it (plan), check it, then carry it out. */
+static void after_plan(struct cycle *c) {
+        const struct config *cfg = c->config;
+        struct cluster *cl = c->cluster;
+        char *hint = NULL;
+        int r;
+
         if (c->plan_only) {
                 summarize_plan(c);
-                /* Shown, but a plan from manifests that may be out of date is no success. */
-                if (c->stale)
+                /* Shown, but a plan from manifests that may be out of date, or with a declared
+                 * connector it could not read, is no success. */
+                if (c->stale || c->changes.counts[CONVERGE_FAILED] > 0)
                         return finish(c, CYCLE_FAILED);
                 return finish(c, c->result.plan->blocked ? CYCLE_BLOCKED : CYCLE_OK);
         }
@@ -1119,6 +1339,8 @@ static void on_listed(struct cluster *cl, int error, struct cluster_listing *lis
                         trip(c, CYCLE_GUARD_REMOVED_SET);
                 if (by & PLAN_BLOCK_MAX_DELETIONS)
                         trip(c, CYCLE_GUARD_MAX_DELETIONS);
+                if (by & PLAN_BLOCK_MAX_UPDATES)
+                        trip(c, CYCLE_GUARD_MAX_UPDATES);
                 cycle_log(c, LOG_WARNING, 0, MESSAGE_SAFETY_STOP, "Safety stop, deleting nothing: %s",
                           c->result.plan->blocked);
                 summary_printf(c, "safety stop: %s", c->result.plan->blocked);
@@ -1126,14 +1348,18 @@ static void on_listed(struct cluster *cl, int error, struct cluster_listing *lis
         }
 
         if (c->dry_run) {
-                log_dry_run(c);
-                summarize_plan(c);
-                return finish(c, CYCLE_OK);
+                if (only(c, CYCLE_ONLY_DELETE))
+                        log_dry_run(c);
+                return start_changes(c, CYCLE_OK, true);
         }
 
-        if (c->result.plan->counts[PLAN_DELETE] == 0) {
-                summarize_plan(c);
-                return finish_with_state(c, CYCLE_OK, true);
+        if (c->result.plan->counts[PLAN_DELETE] == 0 || !only(c, CYCLE_ONLY_DELETE)) {
+                if (c->result.plan->counts[PLAN_DELETE] > 0)
+                        cycle_log(
+                                c, LOG_NOTICE, 0, NULL,
+                                "Deleting none of the %zu connectors to delete: --only leaves deletions out",
+                                c->result.plan->counts[PLAN_DELETE]);
+                return start_changes(c, CYCLE_OK, c->result.plan->counts[PLAN_DELETE] == 0);
         }
         if (c->show_plan)
                 c->show_plan(&c->result);
@@ -1346,6 +1572,12 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
                   "The cycle ran longer than cycle_timeout (%" PRIu64 " s): starting no new request",
                   c->config->cycle_timeout_usec / USEC_PER_SEC);
 
+        if (c->applying) {
+                /* The creates and updates on the wire end by their answer or their timeout. */
+                cluster_stop_retrying(c->cluster);
+                lifecycle_stop(c->lifecycle);
+                return 0;
+        }
         if (c->exec) {
                 /* The DELETEs on the wire end by their answer or their request timeout. */
                 cluster_stop_retrying(c->cluster);
@@ -1380,6 +1612,11 @@ void cycle_stop(struct cycle *c, usec_t grace_usec) {
         c->stopping = true;
         c->result.stopped = true;
 
+        if (c->applying) {
+                cluster_stop_retrying(c->cluster);
+                lifecycle_stop(c->lifecycle);
+                return;
+        }
         if (c->exec) {
                 cluster_stop_retrying(c->cluster);
                 exec_stop(c->exec, grace_usec);
@@ -1420,6 +1657,9 @@ int cycle_start(struct cycle **ret, sd_event *event, const struct cycle_options 
         c->page_size = o->page_size;
         c->max_deletions_set = o->max_deletions_set;
         c->max_deletions = o->max_deletions;
+        c->max_updates_set = o->max_updates_set;
+        c->max_updates = o->max_updates;
+        c->only = o->only;
         c->saved_plan = o->saved_plan;
         c->revision_ref = o->revision;
         c->fetch_now = o->fetch_now;
@@ -1464,6 +1704,8 @@ struct cycle *cycle_free(struct cycle *c) {
         c->fetch = git_fetch_free(c->fetch);
         free(c->mirror);
         c->cluster = cluster_free(c->cluster);
+        c->lifecycle = lifecycle_free(c->lifecycle); /* after the cluster: no callback runs any more */
+        converge_plan_done(&c->changes);
         c->listing = cluster_listing_free(c->listing);
         for (size_t i = 0; i < c->n_live_escaped; i++)
                 free(c->live_escaped[i]);

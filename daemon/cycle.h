@@ -44,10 +44,19 @@ enum cycle_guard {
         CYCLE_GUARD_PLAN_MISMATCH,        /* the live plan is not the saved one (--plan FILE) */
         CYCLE_GUARD_MANIFESTS_STALE,      /* the Git source could not be fetched */
         CYCLE_GUARD_MANIFESTS_UNVERIFIED, /* its commit is not signed as manifests.verify asks */
+        CYCLE_GUARD_MAX_UPDATES,          /* the plan creates or updates more than safety.max_updates */
         _CYCLE_GUARD_MAX,
 };
 
+/* --only: which kinds of change a cycle carries out (bits; 0 for all). */
+enum cycle_only {
+        CYCLE_ONLY_CREATE = 1u << 0,
+        CYCLE_ONLY_UPDATE = 1u << 1,
+        CYCLE_ONLY_DELETE = 1u << 2,
+};
+
 struct cluster_info;
+struct converge_plan;
 struct manifest;
 
 struct cycle_result {
@@ -67,7 +76,16 @@ struct cycle_result {
         size_t not_deleted;  /* not deleted: the cycle stopped, or the manifests changed, first */
         size_t unknown;      /* DELETEs sent and unanswered at the stop */
         size_t would_delete; /* dry run */
-        pid_t lock_holder;   /* CYCLE_BUSY: the other instance's pid, 0 when unknown */
+        /* Creating and converging (spec.lifecycle): the changes planned (owned by the cycle; NULL
+         * when no set creates or updates, or before the survey), then what was done. */
+        const struct converge_plan *changes;
+        size_t created;
+        size_t updated;
+        size_t change_failed;  /* creates and updates that failed */
+        size_t change_changed; /* not done: changed since the survey */
+        size_t would_create;   /* dry run */
+        size_t would_update;   /* dry run */
+        pid_t lock_holder;     /* CYCLE_BUSY: the other instance's pid, 0 when unknown */
         bool timed_out;
         bool stopped;
         unsigned guards;                 /* the enum cycle_guard bits that tripped */
@@ -93,6 +111,11 @@ struct cycle_options {
         /* --max-deletions: safety.max_deletions for this cycle (PLAN_UNLIMITED for none) */
         bool max_deletions_set;
         uint64_t max_deletions;
+        /* --max-updates: safety.max_updates for this cycle (PLAN_UNLIMITED for none) */
+        bool max_updates_set;
+        uint64_t max_updates;
+        /* --only: the enum cycle_only bits of the changes to carry out; 0 for all */
+        unsigned only;
         /* --plan FILE: the saved plan this cycle must match exactly, or it deletes nothing and
          * ends CYCLE_BLOCKED. Borrowed like 'config'. */
         const struct plan_file *saved_plan;

@@ -19,6 +19,11 @@ struct loop_options {
         /* --max-deletions N: safety.max_deletions for this run */
         bool max_deletions_set;
         uint64_t max_deletions;
+        /* --max-updates N: safety.max_updates for this run */
+        bool max_updates_set;
+        uint64_t max_updates;
+        /* --only KINDS: cycle.h's enum cycle_only bits; 0 for all */
+        unsigned only;
         /* --plan FILE: the saved plan the cycle must match (borrowed for the loop's life) */
         const struct plan_file *saved_plan;
         /* `once`: shows the plan before its first deletion (cycle_options.show_plan), or NULL */

@@ -75,7 +75,10 @@ static const char *arg_revision = NULL;
 static const char *arg_instance = NULL;
 static bool arg_max_deletions_set = false;
 static uint64_t arg_max_deletions = 0;
-static bool plan_changes = false; /* the plan printed deletes something */
+static bool arg_max_updates_set = false;
+static uint64_t arg_max_updates = 0;
+static unsigned arg_only = 0;
+static bool plan_changes = false; /* the plan printed deletes, creates or updates something */
 
 /* --instance: what a systemd unit's instance name (%i) holds here, short enough for a label. */
 #define INSTANCE_NAME_MAX 64U
@@ -121,7 +124,8 @@ static void help(FILE *f) {
                        "                           once, run: set NAME, gone from the manifests since the\n"
                        "                           last cycle, may have its connectors deleted\n"
                        "      --format FORMAT      plan: text (default) or json\n"
-                       "      --detailed-exitcode  plan: exit 4 when the cycle would delete something,\n"
+                       "      --detailed-exitcode  plan: exit 4 when the cycle would delete, create or\n"
+                       "                           update something,\n"
                        "                           0 when it would change nothing\n"
                        "      --out FILE           plan: also save the plan to FILE, for once --plan\n"
                        "      --plan FILE          once: carry out exactly the plan saved in FILE, or\n"
@@ -130,6 +134,10 @@ static void help(FILE *f) {
                        "                           this branch, tag, ref or commit\n"
                        "      --max-deletions N    once, plan: safety.max_deletions for this run\n"
                        "                           (a number, or unlimited)\n"
+                       "      --max-updates N      once, plan: safety.max_updates for this run\n"
+                       "                           (a number, or unlimited)\n"
+                       "      --only KINDS         once: carry out only these kinds of change, a\n"
+                       "                           comma-separated list of create, update, delete\n"
                        "      --instance NAME      The cluster this process serves, of several on a\n"
                        "                           host: INSTANCE= in the journal, in STATUS= and in\n"
                        "                           the metrics (the units connector-reconciler@NAME)\n"
@@ -158,6 +166,9 @@ static struct loop_options loop_options(void) {
         return (struct loop_options){
                 .max_deletions_set = arg_max_deletions_set,
                 .max_deletions = arg_max_deletions,
+                .max_updates_set = arg_max_updates_set,
+                .max_updates = arg_max_updates,
+                .only = arg_only,
                 .config_path = arg_config,
                 .manifests_override = arg_manifests,
                 .dry_run = arg_dry_run,
@@ -227,6 +238,7 @@ static int print_plan(const struct cycle_result *res, void *userdata) {
                 .cluster_uuid = res->cluster ? res->cluster->cluster_uuid : NULL,
                 .es_version = res->cluster ? res->cluster->version : NULL,
                 .es_major = res->cluster ? res->cluster->major : 0,
+                .changes = res->changes,
                 .manifests_digest = res->manifests_digest,
                 .revision = res->revision,
                 .revision_stale = res->revision_stale,
@@ -236,7 +248,9 @@ static int print_plan(const struct cycle_result *res, void *userdata) {
 
         if (!res->plan)
                 return 0; /* the cycle failed before planning, and said why */
-        plan_changes = res->plan->counts[PLAN_DELETE] > 0;
+        plan_changes = res->plan->counts[PLAN_DELETE] > 0 ||
+                       (res->changes && (res->changes->counts[CONVERGE_CREATE] > 0 ||
+                                         res->changes->counts[CONVERGE_UPDATE] > 0));
 
         /* Each set with the file:line of its metadata.name, for the reviewer to open. */
         if (m && m->n_sets > 0) {
@@ -479,6 +493,8 @@ static int parse_argv(int argc, char **argv) {
                 ARG_OUT,
                 ARG_PLAN,
                 ARG_MAX_DELETIONS,
+                ARG_MAX_UPDATES,
+                ARG_ONLY,
                 ARG_REVISION,
                 ARG_INSTANCE,
         };
@@ -497,6 +513,8 @@ static int parse_argv(int argc, char **argv) {
                 { "out", required_argument, NULL, ARG_OUT },
                 { "plan", required_argument, NULL, ARG_PLAN },
                 { "max-deletions", required_argument, NULL, ARG_MAX_DELETIONS },
+                { "max-updates", required_argument, NULL, ARG_MAX_UPDATES },
+                { "only", required_argument, NULL, ARG_ONLY },
                 { "revision", required_argument, NULL, ARG_REVISION },
                 { "instance", required_argument, NULL, ARG_INSTANCE },
                 /* Not in --help: the connectors asked for per list page, for tests. */
@@ -596,27 +614,62 @@ static int parse_argv(int argc, char **argv) {
                         }
                         arg_revision = optarg;
                         break;
-                case ARG_MAX_DELETIONS: {
+                case ARG_MAX_DELETIONS:
+                case ARG_MAX_UPDATES: {
+                        bool deletions = c == ARG_MAX_DELETIONS;
+                        uint64_t *value = deletions ? &arg_max_deletions : &arg_max_updates;
                         char *end;
                         unsigned long long v;
 
-                        if (streq(optarg, "unlimited")) {
-                                arg_max_deletions = PLAN_UNLIMITED;
+                        if (streq(optarg, "unlimited"))
+                                v = PLAN_UNLIMITED;
+                        else {
+                                errno = 0;
+                                v = strtoull(optarg, &end, 10);
+                                if (errno != 0 || *end || end == optarg || optarg[0] == '-' ||
+                                    optarg[0] == '+' || v >= PLAN_UNLIMITED) {
+                                        log_error("Invalid --max-%s '%s': expected a number of connectors, "
+                                                  "or unlimited",
+                                                  deletions ? "deletions" : "updates", optarg);
+                                        return -EINVAL;
+                                }
+                        }
+                        *value = v;
+                        if (deletions)
                                 arg_max_deletions_set = true;
-                                break;
+                        else
+                                arg_max_updates_set = true;
+                        break;
+                }
+                case ARG_ONLY: {
+                        static const struct {
+                                const char *name;
+                                unsigned bit;
+                        } kinds[] = {
+                                { "create", CYCLE_ONLY_CREATE },
+                                { "update", CYCLE_ONLY_UPDATE },
+                                { "delete", CYCLE_ONLY_DELETE },
+                        };
+                        const char *p = optarg;
+
+                        arg_only = 0;
+                        for (;;) {
+                                size_t n = strcspn(p, ","), k;
+
+                                for (k = 0; k < ELEMENTSOF(kinds); k++)
+                                        if (strlen(kinds[k].name) == n && strncmp(kinds[k].name, p, n) == 0)
+                                                break;
+                                if (k == ELEMENTSOF(kinds)) {
+                                        log_error("Invalid --only '%s': expected a comma-separated list of "
+                                                  "create, update and delete",
+                                                  optarg);
+                                        return -EINVAL;
+                                }
+                                arg_only |= kinds[k].bit;
+                                if (p[n] == '\0')
+                                        break;
+                                p += n + 1;
                         }
-                        errno = 0;
-                        v = strtoull(optarg, &end, 10);
-                        if (errno != 0 || *end || end == optarg || optarg[0] == '-' || optarg[0] == '+' ||
-                            v >= PLAN_UNLIMITED) {
-                                log_error(
-                                        "Invalid --max-deletions '%s': expected a number of connectors, or "
-                                        "unlimited",
-                                        optarg);
-                                return -EINVAL;
-                        }
-                        arg_max_deletions = v;
-                        arg_max_deletions_set = true;
                         break;
                 }
                 case ARG_VERSION:
@@ -686,6 +739,14 @@ static int run(int argc, char **argv) {
                 if (arg_max_deletions_set && verbs[i].func != verb_once && verbs[i].func != verb_plan) {
                         log_error("--max-deletions is an option of once and plan, not of '%s'",
                                   argv[optind]);
+                        return EXIT_USAGE;
+                }
+                if (arg_max_updates_set && verbs[i].func != verb_once && verbs[i].func != verb_plan) {
+                        log_error("--max-updates is an option of once and plan, not of '%s'", argv[optind]);
+                        return EXIT_USAGE;
+                }
+                if (arg_only != 0 && verbs[i].func != verb_once) {
+                        log_error("--only is an option of once, not of '%s'", argv[optind]);
                         return EXIT_USAGE;
                 }
                 if ((size_t) (argc - optind - 1) > verbs[i].n_args) {

@@ -12,6 +12,7 @@
 
 #include "duration.h"
 #include "manifest.h"
+#include "manifest-fields.h"
 #include "manifest-walk.h"
 #include "plan.h"
 #include "sha256.h"
@@ -371,6 +372,35 @@ static int parse_prune(struct loader *l, const struct yaml_read_node *n, struct 
         return 0;
 }
 
+static int parse_lifecycle(struct loader *l, const struct yaml_read_node *n, struct plan_set *s) {
+        static const char *const keys[] = { "create", "update", "allow_disruptive" };
+        bool *fields[] = { &s->lifecycle.create, &s->lifecycle.update, &s->lifecycle.allow_disruptive };
+        const struct yaml_read_node *v[ELEMENTSOF(keys)];
+        char path[PATH_BUF];
+        int r;
+
+        if (n->kind != YAML_READ_MAPPING)
+                return type_error(l, n, "spec.lifecycle", "a mapping");
+        r = yaml_read_mapping_slots(n, l->file, "spec.lifecycle", keys, ELEMENTSOF(keys), v, l->errors);
+        if (r == -ENOMEM)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
+                if (!v[i])
+                        continue;
+                r = get_bool(l, v[i], yaml_read_path_key(path, sizeof(path), "spec.lifecycle", keys[i]),
+                             fields[i]);
+                if (r == -ENOMEM)
+                        return r;
+        }
+        /* Disruptive changes are updates: alone the key would do nothing, which is a misreading. */
+        if (s->lifecycle.allow_disruptive && !s->lifecycle.update && !s->lifecycle.create)
+                return error_at(l, v[2],
+                                "'spec.lifecycle.allow_disruptive' lets updates change index_name, "
+                                "service_type and is_native, but this set neither creates nor updates: set "
+                                "'spec.lifecycle.update: true' too, or drop it");
+        return 0;
+}
+
 /* Whether 's' is one of the 'n' items of 'l', or with 'prefix' starts with one. */
 static bool matches_any(char *const *l, size_t n, bool prefix, const char *s) {
         for (size_t i = 0; i < n; i++)
@@ -439,13 +469,15 @@ static int check_against_selector(struct loader *l, const struct plan_set *s, co
         return 0;
 }
 
+/* The string keys first: the managed fields that manifest-fields.c reads follow them. */
 enum connector_key {
         CONNECTOR_ID,
         CONNECTOR_NAME,
         CONNECTOR_SERVICE_TYPE,
         CONNECTOR_INDEX_NAME,
         CONNECTOR_DESCRIPTION,
-        _CONNECTOR_MAX,
+        _CONNECTOR_STRING_MAX,
+        _CONNECTOR_MAX = _CONNECTOR_STRING_MAX + _MANIFEST_FIELD_MAX,
 };
 
 static const char *const connector_keys[_CONNECTOR_MAX] = {
@@ -454,6 +486,13 @@ static const char *const connector_keys[_CONNECTOR_MAX] = {
         [CONNECTOR_SERVICE_TYPE] = "service_type",
         [CONNECTOR_INDEX_NAME] = "index_name",
         [CONNECTOR_DESCRIPTION] = "description",
+        [_CONNECTOR_STRING_MAX + MANIFEST_FIELD_LANGUAGE] = "language",
+        [_CONNECTOR_STRING_MAX + MANIFEST_FIELD_IS_NATIVE] = "is_native",
+        [_CONNECTOR_STRING_MAX + MANIFEST_FIELD_PIPELINE] = "pipeline",
+        [_CONNECTOR_STRING_MAX + MANIFEST_FIELD_SCHEDULING] = "scheduling",
+        [_CONNECTOR_STRING_MAX + MANIFEST_FIELD_FEATURES] = "features",
+        [_CONNECTOR_STRING_MAX + MANIFEST_FIELD_FILTERING] = "filtering",
+        [_CONNECTOR_STRING_MAX + MANIFEST_FIELD_CONFIGURATION] = "configuration",
 };
 
 /* Reads spec.connectors[i], 'item', into 'd' (zeroed, owned by the caller, and filled as far as
@@ -462,7 +501,7 @@ static const char *const connector_keys[_CONNECTOR_MAX] = {
 static int parse_connector(struct loader *l, const struct yaml_read_node *item, size_t i,
                            const struct plan_set *s, const struct yaml_read_node *const *selector_nodes,
                            struct plan_declared *d, struct manifest_location *ret_at) {
-        char **fields[_CONNECTOR_MAX] = {
+        char **fields[_CONNECTOR_STRING_MAX] = {
                 [CONNECTOR_ID] = &d->id,
                 [CONNECTOR_NAME] = &d->name,
                 [CONNECTOR_SERVICE_TYPE] = &d->service_type,
@@ -470,6 +509,7 @@ static int parse_connector(struct loader *l, const struct yaml_read_node *item, 
                 [CONNECTOR_DESCRIPTION] = &d->description,
         };
         const struct yaml_read_node *v[_CONNECTOR_MAX], *field_nodes[_SELECTOR_MAX];
+        _cleanup_(manifest_fields_freep) struct manifest_fields *managed = NULL;
         char path[PATH_BUF], field[PATH_BUF];
         struct manifest_id_error e;
         bool bad = false;
@@ -483,17 +523,30 @@ static int parse_connector(struct loader *l, const struct yaml_read_node *item, 
                 return r;
         if (!v[CONNECTOR_ID])
                 return error_at(l, item, "missing required key '%s.id'", path);
+        r = manifest_fields_new(&managed);
+        if (r < 0)
+                return r;
         for (int k = 0; k < _CONNECTOR_MAX; k++) {
                 if (!v[k])
                         continue;
-                /* name and description are free text; the others name things. */
-                r = get_string(l, v[k], path, connector_keys[k],
-                               k == CONNECTOR_NAME || k == CONNECTOR_DESCRIPTION, fields[k]);
+                if (k >= _CONNECTOR_STRING_MAX)
+                        r = manifest_fields_read(managed, k - _CONNECTOR_STRING_MAX, v[k], l->file, path,
+                                                 l->errors);
+                else {
+                        /* name and description are free text; the others name things. */
+                        r = get_string(l, v[k], path, connector_keys[k],
+                                       k == CONNECTOR_NAME || k == CONNECTOR_DESCRIPTION, fields[k]);
+                        if (r == 0 && k != CONNECTOR_ID)
+                                r = manifest_fields_add_string(managed, connector_keys[k], *fields[k]);
+                }
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0)
                         bad = true;
         }
+        r = manifest_fields_to_json(managed, &d->fields);
+        if (r < 0)
+                return r;
         if (!d->id)
                 return -EINVAL; /* reported */
         *ret_at = (struct manifest_location){
@@ -664,7 +717,7 @@ static int skip_foreign(struct loader *l, const struct yaml_read_node *root) {
 static int parse_document(struct loader *l, const struct yaml_read_node *root) {
         struct manifest *m = l->m;
         const struct yaml_read_node *v[_SET_MAX], *sel[_SELECTOR_MAX] = {};
-        static const char *const spec_keys[] = { "selector", "prune", "connectors" };
+        static const char *const spec_keys[] = { "selector", "prune", "connectors", "lifecycle" };
         const struct yaml_read_node *spec[ELEMENTSOF(spec_keys)];
         struct plan_set *s;
         struct manifest_source *src;
@@ -730,6 +783,11 @@ static int parse_document(struct loader *l, const struct yaml_read_node *root) {
         }
         if (spec[2]) {
                 r = parse_connectors(l, spec[2], s, src, sel);
+                if (r == -ENOMEM)
+                        return r;
+        }
+        if (spec[3]) {
+                r = parse_lifecycle(l, spec[3], s);
                 if (r == -ENOMEM)
                         return r;
         }

@@ -53,6 +53,7 @@ static const char *const guard_names[_CYCLE_GUARD_MAX] = {
         [CYCLE_GUARD_PLAN_MISMATCH] = "plan_mismatch",
         [CYCLE_GUARD_MANIFESTS_STALE] = "manifests_stale",
         [CYCLE_GUARD_MANIFESTS_UNVERIFIED] = "manifests_unverified",
+        [CYCLE_GUARD_MAX_UPDATES] = "max_updates",
 };
 
 static const char *const code_class_names[_CLUSTER_CODE_CLASS_MAX] = {

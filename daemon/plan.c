@@ -560,6 +560,34 @@ static int removed_sets_reason(const struct plan_set *const *order, size_t n_set
         return 0;
 }
 
+int plan_block_max_updates(struct plan *p, size_t n_writes, uint64_t max_updates) {
+        struct strbuf b = {};
+        size_t len;
+        int r;
+
+        if (max_updates == PLAN_UNLIMITED || n_writes <= max_updates)
+                return 0;
+        if (p->blocked) {
+                r = strbuf_appendf(&b, "%s", p->blocked);
+                if (r < 0)
+                        return r;
+        }
+        len = b.len;
+        r = strbuf_appendf(&b, "%sthe plan creates or updates %zu %s, more than safety.max_updates (%ju)",
+                           b.len > 0 ? "; " : "", n_writes, n_writes == 1 ? "connector" : "connectors",
+                           (uintmax_t) max_updates);
+        if (r >= 0)
+                r = add_block_reason(p, PLAN_BLOCK_MAX_UPDATES, NULL, &b, len);
+        if (r < 0) {
+                free(b.s);
+                return r;
+        }
+        free(p->blocked);
+        p->blocked = b.s;
+        p->blocked_by |= PLAN_BLOCK_MAX_UPDATES;
+        return 1;
+}
+
 /* The blocked reason, or NULL (and *ret and *ret_by untouched) when nothing blocks; *ret_by gets
  * the enum plan_block bits of the rules that block. 'owned' counts, per set, the listed connectors
  * its selector owns. 'order' is n_sets of scratch space. */
@@ -867,6 +895,7 @@ void plan_declared_done(struct plan_declared *d) {
         free(d->service_type);
         free(d->index_name);
         free(d->description);
+        free(d->fields);
         *d = (struct plan_declared){};
 }
 

@@ -10,14 +10,27 @@
 
 #define PLAN_UNLIMITED UINT64_MAX /* safety.max_deletions: unlimited */
 
-/* A connector a set declares (manifest `spec.connectors[]`). Only `id` decides anything; the
- * other fields are recorded for drift reports and may be NULL. */
+/* A connector a set declares (manifest `spec.connectors[]`). Only `id` decides what is deleted;
+ * the other fields are recorded for drift reports and may be NULL. */
 struct plan_declared {
         char *id;
         char *name;
         char *service_type;
         char *index_name;
         char *description;
+        /* Every field the manifest declares besides the id (name, description, service_type,
+         * index_name, language, is_native, pipeline, scheduling, features, filtering,
+         * configuration), as one compact JSON object in the shapes the connector API takes, a
+         * configuration value from a secret as {"secret": NAME}; NULL when none is declared. What a
+         * set with spec.lifecycle creates and converges (converge.h). */
+        char *fields;
+};
+
+/* spec.lifecycle: what a set does besides pruning. All false by default. */
+struct plan_lifecycle {
+        bool create;           /* create a declared connector the cluster lacks */
+        bool update;           /* set each declared field that differs */
+        bool allow_disruptive; /* ... also index_name, service_type and is_native */
 };
 
 /* One ConnectorSet. A selector list that is NULL (n_* == 0) matches everything for that key;
@@ -37,6 +50,7 @@ struct plan_set {
         /* prune.purge_after: how long after this program soft-deleted a connector (Elasticsearch
          * 9.0+, hard false) it deletes it for good; 0 (the default): never. */
         uint64_t purge_after_usec;
+        struct plan_lifecycle lifecycle;
         struct plan_declared *connectors;
         size_t n_connectors;
 };
@@ -146,6 +160,7 @@ enum plan_block {
         PLAN_BLOCK_ALLOW_EMPTY = 1u << 0,   /* an emptied set that owns connectors */
         PLAN_BLOCK_REMOVED_SET = 1u << 1,   /* a set removed without confirmation */
         PLAN_BLOCK_MAX_DELETIONS = 1u << 2, /* more deletes than safety.max_deletions */
+        PLAN_BLOCK_MAX_UPDATES = 1u << 3,   /* more creates and updates than safety.max_updates */
 };
 
 /* One rule that blocks a plan, and its reason. */
@@ -210,6 +225,11 @@ struct plan {
  * selector item or an actual connector's id is NULL; -ENOMEM. */
 int plan_build(const struct plan_set *sets, size_t n_sets, const struct plan_connector *actual,
                size_t n_actual, const struct plan_policy *policy, struct plan **ret);
+
+/* Blocks the plan when 'n_writes' (the connectors the cycle would create or update, counted by
+ * lifecycle.c) is more than 'max_updates' (PLAN_UNLIMITED: never): appends the reason to 'blocked'
+ * and 'block_reasons' with PLAN_BLOCK_MAX_UPDATES. Returns 1 when it blocked, 0, or -ENOMEM. */
+int plan_block_max_updates(struct plan *p, size_t n_writes, uint64_t max_updates);
 
 /* What plan_recheck() decides. */
 struct plan_recheck {

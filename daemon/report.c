@@ -42,6 +42,7 @@ static const char *const rule_names[] = {
         [0] = "allow_empty",
         [1] = "removed_set",
         [2] = "max_deletions",
+        [3] = "max_updates",
 };
 
 /* Ids get their edge spaces escaped too: 'team-a-hr ' prints as team-a-hr\x20. */
@@ -273,6 +274,12 @@ static void block_fix(FILE *f, const struct plan *p, const struct plan_block_rea
                         "or raise safety.max_deletions",
                         p->counts[PLAN_DELETE]);
                 break;
+        case PLAN_BLOCK_MAX_UPDATES:
+                (void) fputs(
+                        "check the creations and updates below; if they are meant, pass --max-updates N "
+                        "once, or raise safety.max_updates",
+                        f);
+                break;
         }
 }
 
@@ -374,6 +381,133 @@ static int json_item(FILE *f, const struct plan_item *it, const struct report_co
         return 0;
 }
 
+static void color_on(FILE *f, const struct report_context *ctx, const char *sgr);
+static void color_off(FILE *f, const struct report_context *ctx);
+
+/* The value of a changed field as printed: its JSON, or "(secret differs)". */
+static const char *field_value(const struct converge_field *cf, bool to) {
+        if (cf->secret)
+                return cf->state == CONVERGE_AWAITING_SCHEMA ? NULL : "(secret differs)";
+        return to ? cf->to : cf->from;
+}
+
+/* When a set creates or updates, one array per kind of change: [{"id","set","fields":{FIELD:
+ * {"from","to","state","reason"}},"error"}], from and to the values as JSON (a secret's as the
+ * string "(secret differs)"). */
+static void json_changes(FILE *f, const struct report_context *ctx) {
+        const struct converge_plan *cp = ctx ? ctx->changes : NULL;
+
+        if (!cp)
+                return; /* no set creates or updates: the plan of a prune-only cycle, as it always was */
+        for (int k = 0; k < _CONVERGE_KIND_MAX; k++) {
+                bool first = true;
+
+                (void) fprintf(f, ",\"%s\":[", converge_kind_to_string(k));
+                for (size_t i = 0; i < cp->n_changes; i++) {
+                        const struct converge_change *ch = &cp->changes[i];
+
+                        if ((int) ch->kind != k)
+                                continue;
+                        (void) fputs(first ? "{\"id\":" : ",{\"id\":", f);
+                        first = false;
+                        json_write_string(f, ch->id);
+                        (void) fputs(",\"set\":", f);
+                        json_write_string(f, ch->set);
+                        (void) fputs(",\"fields\":{", f);
+                        for (size_t j = 0; j < ch->diff.n_fields; j++) {
+                                const struct converge_field *cf = &ch->diff.fields[j];
+
+                                (void) fputs(j > 0 ? "," : "", f);
+                                json_write_string(f, cf->field);
+                                (void) fputs(":{\"from\":", f);
+                                if (cf->secret)
+                                        json_write_string(f, field_value(cf, false));
+                                else
+                                        (void) fputs(cf->from, f);
+                                (void) fputs(",\"to\":", f);
+                                if (cf->secret)
+                                        json_write_string(f, field_value(cf, true));
+                                else
+                                        (void) fputs(cf->to, f);
+                                (void) fputs(",\"state\":", f);
+                                json_write_string(f, converge_state_to_string(cf->state));
+                                (void) fputs(",\"reason\":", f);
+                                json_write_string(f, cf->why);
+                                (void) fputc('}', f);
+                        }
+                        (void) fputs("},\"error\":", f);
+                        json_write_string(f, ch->error);
+                        (void) fputc('}', f);
+                }
+                (void) fputc(']', f);
+        }
+}
+
+/* The changes for people, Terraform's way: '+' create, '~' update, then what is only reported:
+ * '>' awaiting the schema, '^' drift no request may fix, '#' soft-deleted, 'x' unreadable. Each
+ * field that differs on a line of its own: FIELD: FROM -> TO, and why it stays when it does. */
+static void text_changes(FILE *f, const struct report_context *ctx) {
+        static const char marks[_CONVERGE_KIND_MAX] = {
+                [CONVERGE_CREATE] = '+', [CONVERGE_UPDATE] = '~',       [CONVERGE_AWAITING] = '>',
+                [CONVERGE_DRIFT] = '^',  [CONVERGE_SOFT_DELETED] = '#', [CONVERGE_FAILED] = 'x',
+        };
+        static const char *const names[_CONVERGE_KIND_MAX] = {
+                [CONVERGE_CREATE] = "create",         [CONVERGE_UPDATE] = "update",
+                [CONVERGE_AWAITING] = "awaiting",     [CONVERGE_DRIFT] = "drift",
+                [CONVERGE_SOFT_DELETED] = "soft-del", [CONVERGE_FAILED] = "failed",
+        };
+        const struct converge_plan *cp = ctx ? ctx->changes : NULL;
+
+        for (size_t i = 0; cp && i < cp->n_changes; i++) {
+                const struct converge_change *ch = &cp->changes[i];
+                const struct report_set *s = find_set(ctx, ch->set);
+
+                color_on(f, ctx,
+                         ch->kind == CONVERGE_CREATE   ? ANSI_GREEN
+                         : ch->kind == CONVERGE_UPDATE ? ANSI_YELLOW
+                                                       : ANSI_RED);
+                (void) fprintf(f, "  %c %-9s", marks[ch->kind], names[ch->kind]);
+                color_off(f, ctx);
+                (void) fputc(' ', f);
+                text_id(f, ch->id);
+                (void) fputs("  set: ", f);
+                text_string(f, ch->set);
+                if (s && s->file)
+                        (void) fprintf(f, " (%s:%u)", s->file, s->line);
+                if (ch->kind == CONVERGE_SOFT_DELETED)
+                        (void) fputs(": soft-deleted (deleted: true); a create would overwrite it, so it is "
+                                     "left; delete it for good to let it be created",
+                                     f);
+                if (ch->error) {
+                        (void) fputs(": ", f);
+                        text_string(f, ch->error);
+                }
+                (void) fputc('\n', f);
+                for (size_t j = 0; j < ch->diff.n_fields; j++) {
+                        const struct converge_field *cf = &ch->diff.fields[j];
+
+                        (void) fputs("      ", f);
+                        text_string(f, cf->field);
+                        if (cf->state == CONVERGE_AWAITING_SCHEMA)
+                                (void) fputs(": (waits for the schema)", f);
+                        else if (cf->secret)
+                                (void) fputs(": (secret differs)", f);
+                        else {
+                                (void) fputs(": ", f);
+                                text_string(f, cf->from);
+                                (void) fputs(" -> ", f);
+                                text_string(f, cf->to);
+                        }
+                        if (cf->state != CONVERGE_SET) {
+                                (void) fprintf(f, " [%s: ", converge_state_to_string(cf->state));
+                                text_string(f, cf->why);
+                                (void) fputc(']', f);
+                        }
+                        (void) fputc('\n', f);
+                }
+        }
+}
+
 int report_plan_json_ctx(FILE *f, const struct plan *p, const struct report_context *ctx) {
         int r;
 
@@ -436,6 +570,7 @@ int report_plan_json_ctx(FILE *f, const struct plan *p, const struct report_cont
                 }
                 (void) fputc(']', f);
         }
+        json_changes(f, ctx);
         (void) fputs("}\n", f);
 
         return finish(f);
@@ -573,12 +708,31 @@ int report_plan_text_ctx(FILE *f, const struct plan *p, const struct report_cont
                                 return r;
                 }
 
+        text_changes(f, ctx);
+
         (void) fprintf(f,
                        "Plan: %zu to delete, %zu waiting, %zu protected, %zu missing, %zu to keep, %zu "
-                       "unmanaged%s\n",
+                       "unmanaged",
                        p->counts[PLAN_DELETE], p->counts[PLAN_WAITING], p->counts[PLAN_PROTECTED],
-                       p->counts[PLAN_MISSING], p->counts[PLAN_KEEP], p->counts[PLAN_UNMANAGED],
-                       p->blocked ? "; BLOCKED: nothing is deleted." : ".");
+                       p->counts[PLAN_MISSING], p->counts[PLAN_KEEP], p->counts[PLAN_UNMANAGED]);
+        if (ctx && ctx->changes) {
+                const struct converge_plan *cp = ctx->changes;
+
+                (void) fprintf(f, "; %zu to create, %zu to update", cp->counts[CONVERGE_CREATE],
+                               cp->counts[CONVERGE_UPDATE]);
+                if (cp->counts[CONVERGE_AWAITING] > 0)
+                        (void) fprintf(f, ", %zu awaiting schema", cp->counts[CONVERGE_AWAITING]);
+                if (cp->counts[CONVERGE_DRIFT] > 0)
+                        (void) fprintf(f, ", %zu drifted", cp->counts[CONVERGE_DRIFT]);
+                if (cp->counts[CONVERGE_SOFT_DELETED] > 0)
+                        (void) fprintf(f, ", %zu soft-deleted", cp->counts[CONVERGE_SOFT_DELETED]);
+                if (cp->counts[CONVERGE_FAILED] > 0)
+                        (void) fprintf(f, ", %zu unreadable", cp->counts[CONVERGE_FAILED]);
+        }
+        (void) fputs(!p->blocked           ? ".\n"
+                     : ctx && ctx->changes ? "; BLOCKED: nothing is changed.\n"
+                                           : "; BLOCKED: nothing is deleted.\n",
+                     f);
 
         return finish(f);
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "converge.h"
 #include "plan.h"
 
 /* A set as a report names it: where its metadata.name is, and the prune settings that decide how
@@ -35,6 +36,8 @@ struct report_context {
         const struct report_set *sets; /* the manifests' sets, any order, each name once */
         size_t n_sets;
         bool color; /* text: ANSI colours (the caller decides: a terminal, and no NO_COLOR) */
+        /* What the sets with spec.lifecycle create and update, or NULL (none asks). */
+        const struct converge_plan *changes;
 };
 
 /* The version of the JSON below: incremented when a key changes meaning or goes away (added keys
@@ -51,7 +54,10 @@ struct report_context {
  * cluster does not list it), "sets" [names], "locations" [{"set","file","line"}], "reason",
  * "delete_sync_jobs","hard","permanent" (null but for deletes on a known version),"purge",
  * "dropped" [{"flag","sets"}], "purge_at","orphan_since","deletable_at" (RFC 3339, UTC, or null)}.
- * "reason" is the text plan's reason, word for word. Strings are escaped as JSON requires; each
+ * "reason" is the text plan's reason, word for word. When ctx->changes is set (a set creates or
+ * updates), six more arrays follow: "create", "update", "awaiting_schema", "soft_deleted",
+ * "drift", "failed", of {"id","set","fields":{FIELD:{"from","to","state","reason"}},"error"}, a
+ * secret's from and to as "(secret differs)". Strings are escaped as JSON requires; each
  * byte that does not begin a valid UTF-8 sequence becomes U+FFFD, so the output is always valid
  * JSON. Writes only to f, and flushes it. Returns 0, or a negative errno when writing failed. */
 int report_plan_json_ctx(FILE *f, const struct plan *p, const struct report_context *ctx);

@@ -26,6 +26,7 @@ enum list_kind {
         LIST_ORPHANS,
         LIST_PRIOR,
         LIST_DELETED,
+        LIST_CREATING,
         _LIST_KIND_MAX,
 };
 
@@ -33,12 +34,20 @@ static const char *const list_names[_LIST_KIND_MAX] = {
         [LIST_ORPHANS] = "orphans",
         [LIST_PRIOR] = "prior",
         [LIST_DELETED] = "deleted",
+        [LIST_CREATING] = "creating",
 };
 
 static const char *const second_names[_LIST_KIND_MAX] = {
         [LIST_ORPHANS] = "since_usec",
         [LIST_PRIOR] = "set",
         [LIST_DELETED] = "cycles_absent",
+        [LIST_CREATING] = "cycles",
+};
+
+/* The optional third member of an entry, or NULL. */
+static const char *const third_names[_LIST_KIND_MAX] = {
+        [LIST_DELETED] = "deleted_usec",
+        [LIST_CREATING] = "since_usec",
 };
 
 /* ---- the lock ---- */
@@ -160,6 +169,9 @@ struct state *state_free(struct state *s) {
         for (size_t i = 0; i < s->n_deleted; i++)
                 free(s->deleted[i].id);
         free(s->deleted);
+        for (size_t i = 0; i < s->n_creating; i++)
+                free(s->creating[i].id);
+        free(s->creating);
         free(s);
         return NULL;
 }
@@ -319,11 +331,11 @@ static int read_u64(struct json_scan *s, const char *list, size_t index, const c
         return 0;
 }
 
-/* Reads one entry, after its '{', into *ret_id and *ret_set or *ret_since, and for "deleted" its
- * optional "deleted_usec" into *ret_deleted_usec (0 when absent). */
+/* Reads one entry, after its '{', into *ret_id and *ret_set or *ret_since, and for "deleted" and
+ * "creating" its optional third member into *ret_deleted_usec (0 when absent). */
 static int read_entry(struct json_scan *s, enum list_kind kind, size_t index, char **ret_id, char **ret_set,
                       uint64_t *ret_since, uint64_t *ret_deleted_usec, char **reterr_message) {
-        const char *list = list_names[kind], *second = second_names[kind];
+        const char *list = list_names[kind], *second = second_names[kind], *third = third_names[kind];
         _cleanup_free_ char *id = NULL, *set = NULL;
         bool have_second = false, have_deleted_usec = false;
         uint64_t since = 0, deleted_usec = 0;
@@ -356,12 +368,12 @@ static int read_entry(struct json_scan *s, enum list_kind kind, size_t index, ch
                                 r = read_u64(s, list, index, second, &since, reterr_message);
                         if (r < 0)
                                 return r;
-                } else if (kind == LIST_DELETED && json_scan_string_equal(&key, "deleted_usec")) {
+                } else if (third && json_scan_string_equal(&key, third)) {
                         if (have_deleted_usec)
-                                return bad(reterr_message, "'%s[%zu].deleted_usec' is given twice", list,
-                                           index);
+                                return bad(reterr_message, "'%s[%zu].%s' is given twice", list, index,
+                                           third);
                         have_deleted_usec = true;
-                        r = read_u64(s, list, index, "deleted_usec", &deleted_usec, reterr_message);
+                        r = read_u64(s, list, index, third, &deleted_usec, reterr_message);
                         if (r < 0)
                                 return r;
                 } else {
@@ -447,14 +459,16 @@ static int read_list(struct json_scan *s, enum list_kind kind, struct state *st,
                                         (struct plan_orphan_seen){ .id = id, .since_usec = since };
                         }
                         r = a ? 0 : -ENOMEM;
-                } else if (kind == LIST_DELETED) {
+                } else if (kind == LIST_DELETED || kind == LIST_CREATING) {
+                        struct plan_deleted **list_p = kind == LIST_DELETED ? &st->deleted : &st->creating;
+                        size_t *n_p = kind == LIST_DELETED ? &st->n_deleted : &st->n_creating;
                         struct plan_deleted *a;
 
-                        previous = i > 0 ? st->deleted[i - 1].id : NULL;
-                        a = grow(st->deleted, &allocated, i + 1, sizeof st->deleted[0]);
+                        previous = i > 0 ? (*list_p)[i - 1].id : NULL;
+                        a = grow(*list_p, &allocated, i + 1, sizeof a[0]);
                         if (a) {
-                                st->deleted = a;
-                                a[st->n_deleted++] = (struct plan_deleted){
+                                *list_p = a;
+                                a[(*n_p)++] = (struct plan_deleted){
                                         .id = id,
                                         .cycles_absent = since,
                                         .deleted_usec = deleted_usec,
@@ -495,7 +509,7 @@ static int parse_state(const char *body, size_t size, struct state **ret, char *
         _cleanup_(state_freep) struct state *st = NULL;
         struct json_scan s;
         struct json_scan_token t;
-        bool have_version = false, have_orphans = false, have_deleted = false;
+        bool have_version = false, have_orphans = false, have_deleted = false, have_creating = false;
         int r;
 
         r = state_new(&st);
@@ -560,6 +574,13 @@ static int parse_state(const char *body, size_t size, struct state **ret, char *
                                 return bad(reterr_message, "'deleted' is given twice");
                         have_deleted = true;
                         r = read_list(&s, LIST_DELETED, st, reterr_message);
+                        if (r < 0)
+                                return r;
+                } else if (json_scan_string_equal(&key, "creating")) {
+                        if (have_creating)
+                                return bad(reterr_message, "'creating' is given twice");
+                        have_creating = true;
+                        r = read_list(&s, LIST_CREATING, st, reterr_message);
                         if (r < 0)
                                 return r;
                 } else
@@ -743,16 +764,16 @@ static void write_prior(FILE *f, const struct state *s, const struct ref *refs) 
         (void) fputs(first ? "]" : "\n]", f);
 }
 
-static void write_deleted(FILE *f, const struct state *s) {
-        (void) fputs(",\"deleted\":[", f);
-        for (size_t i = 0; i < s->n_deleted; i++) {
+static void write_deleted(FILE *f, enum list_kind kind, const struct plan_deleted *l, size_t n) {
+        (void) fprintf(f, ",\"%s\":[", list_names[kind]);
+        for (size_t i = 0; i < n; i++) {
                 (void) fputs(i == 0 ? "\n{\"id\":" : ",\n{\"id\":", f);
-                write_string(f, s->deleted[i].id);
-                (void) fputs(",\"cycles_absent\":", f);
-                write_u64(f, s->deleted[i].cycles_absent);
-                if (s->deleted[i].deleted_usec > 0) {
-                        (void) fputs(",\"deleted_usec\":", f);
-                        write_u64(f, s->deleted[i].deleted_usec);
+                write_string(f, l[i].id);
+                (void) fprintf(f, ",\"%s\":", second_names[kind]);
+                write_u64(f, l[i].cycles_absent);
+                if (l[i].deleted_usec > 0) {
+                        (void) fprintf(f, ",\"%s\":", third_names[kind]);
+                        write_u64(f, l[i].deleted_usec);
                 }
                 (void) fputc('}', f);
         }
@@ -772,7 +793,9 @@ static int write_state(FILE *f, void *userdata) {
         if (w->prior)
                 write_prior(f, w->state, w->prior);
         if (w->state->n_deleted > 0)
-                write_deleted(f, w->state);
+                write_deleted(f, LIST_DELETED, w->state->deleted, w->state->n_deleted);
+        if (w->state->n_creating > 0)
+                write_deleted(f, LIST_CREATING, w->state->creating, w->state->n_creating);
         (void) fputs("}\n", f);
         funlockfile(f);
 
@@ -805,6 +828,10 @@ int state_save(const char *dir, const struct state *s) {
         for (size_t i = 0; i < s->n_deleted; i++)
                 if (!string_is_valid(s->deleted[i].id, STATE_ID_MAX) ||
                     (i > 0 && strcmp(s->deleted[i - 1].id, s->deleted[i].id) >= 0))
+                        return -EINVAL;
+        for (size_t i = 0; i < s->n_creating; i++)
+                if (!string_is_valid(s->creating[i].id, STATE_ID_MAX) ||
+                    (i > 0 && strcmp(s->creating[i - 1].id, s->creating[i].id) >= 0))
                         return -EINVAL;
 
         orphans = malloc(MAX(s->n_orphans, (size_t) 1) * sizeof *orphans);

@@ -19,14 +19,20 @@
  *   ],"deleted":[
  *   {"id":"ID","cycles_absent":N,"deleted_usec":N},
  *   ...
+ *   ],"creating":[
+ *   {"id":"ID","cycles":N,"since_usec":N},
+ *   ...
  *   ]}
  *
  * Read strictly, as RFC 8259 JSON (json-scan.h) holding exactly this: an object whose first member
  * is "format_version": 1 (so that a file of another version is told apart before anything else in
  * it is read), then "orphans" (required) and "prior" (optional: absent means no cycle that carried
  * out its plan is recorded yet, which differs from an empty list) and "deleted" (optional, left
- * out when empty: the connectors this program deleted lately, plan.h's struct plan_deleted), no
- * other member, none twice.
+ * out when empty: the connectors this program deleted lately, plan.h's struct plan_deleted) and
+ * "creating" (optional, left out when empty: the connectors this program created whose declared
+ * configuration waits for the connector service's schema, in a struct plan_deleted: cycles_absent
+ * counts the cycles that found it waiting, deleted_usec is when it was created), no other member,
+ * none twice.
  * Each entry is an object with exactly its two members, in any order, and for "deleted" an
  * optional third, "deleted_usec" (when this program deleted it, CLOCK_REALTIME; left out when not
  * known, as in files written before it was kept); "id" is a non-empty string
@@ -62,6 +68,10 @@ struct state {
         bool have_prior;              /* false: no "prior" recorded (prior is then NULL and n_prior 0) */
         struct plan_deleted *deleted; /* sorted by id, each once: connectors deleted lately */
         size_t n_deleted;
+        /* sorted by id, each once: connectors created and waiting for their configuration schema
+         * (cycles_absent: the cycles that found one waiting; deleted_usec: when it was created) */
+        struct plan_deleted *creating;
+        size_t n_creating;
 };
 
 /* Takes the lock of the state folder 'dir' (which must exist): opens or creates DIR/lock (mode

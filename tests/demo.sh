@@ -1,6 +1,8 @@
 #!/bin/bash
 # The demo (`make demo`): the fake Elasticsearch cluster with a few connectors, then `plan` and
-# `once` against the example manifests in manifests/examples/. Leaves its files in ./demo/.
+# `once` against the example manifests in manifests/examples/: orphans are deleted, a declared
+# connector the cluster lacks (team-a-handbook) is created, and one renamed by hand (team-a-hr) is
+# set back to its manifest. Leaves its files in ./demo/.
 set -eu
 : "${top_srcdir:?}" "${top_builddir:?}"
 

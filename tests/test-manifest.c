@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "manifest.h"
+#include "manifest-fields.h"
 #include "corpus.h"
 #include "sha256.h"
 #include "scratch.h"
@@ -283,6 +284,521 @@ static void expect_errors(const char *rel, const char *want, const char *what) {
         ok(r == -EINVAL && !m, "%s: refused", what);
         is_str(got, want, "%s: errors", what);
         manifest_free(m);
+}
+
+/* ---- the managed fields and spec.lifecycle ---- */
+
+#define SET_HEAD(lifecycle)                                                                                \
+        "apiVersion: connector-reconciler/v1\nkind: ConnectorSet\nmetadata:\n  name: m\nspec:\n" lifecycle \
+        "  connectors:\n    - id: m-1\n"
+
+/* Parses a set whose one connector (at line 7) has 'body' (YAML at the connector's indentation,
+ * its first line being line 8); returns the errors, one a line ("" when it loads). On success
+ * *ret_fields is the connector's fields (NULL when it declares none). */
+static char *parse_connector(const char *body, char **ret_fields) {
+        _cleanup_(diags_donep) struct yaml_read_diags e = {};
+        _cleanup_(manifest_freep) struct manifest *m = NULL;
+        _cleanup_free_ char *y = NULL;
+        char *indented = NULL;
+        size_t n = 0;
+        FILE *f = open_memstream(&indented, &n);
+        int r;
+
+        assert_se(f);
+        for (const char *p = body; *p;) {
+                const char *nl = strchr(p, '\n');
+                size_t len = nl ? (size_t) (nl - p) : strlen(p);
+
+                fprintf(f, "      %.*s\n", (int) len, p);
+                p += len + (nl ? 1 : 0);
+        }
+        assert_se(fclose(f) == 0);
+        assert_se(asprintf(&y, SET_HEAD("") "%s", indented) >= 0);
+        free(indented);
+        r = manifest_parse("m.yaml", y, strlen(y), &m, &e);
+        if (ret_fields)
+                *ret_fields = r == 0 && m->sets[0].connectors[0].fields
+                                      ? strdup(m->sets[0].connectors[0].fields)
+                                      : NULL;
+        return joined(&e);
+}
+
+static void test_managed_fields(void) {
+        static const char y[] =
+                "apiVersion: connector-reconciler/v1\n"
+                "kind: ConnectorSet\n"
+                "metadata:\n"
+                "  name: m\n"
+                "spec:\n"
+                "  lifecycle: {create: true, update: true, allow_disruptive: true}\n"
+                "  connectors:\n"
+                "    - id: m-1\n"
+                "      name: HR\n"
+                "      description: The HR drive\n"
+                "      service_type: google_drive\n"
+                "      index_name: search-hr\n"
+                "      language: en\n"
+                "      is_native: false\n"
+                "      pipeline:\n"
+                "        name: my-pipeline\n"
+                "        extract_binary_content: true\n"
+                "        reduce_whitespace: false\n"
+                "        run_ml_inference: false\n"
+                "      scheduling:\n"
+                "        full: {enabled: true, interval: \"0 0 2 * * ?\"}\n"
+                "        incremental: {enabled: false}\n"
+                "        access_control: {interval: \"0 0 3 * * ?\"}\n"
+                "      features:\n"
+                "        document_level_security: {enabled: true}\n"
+                "        incremental_sync: {enabled: false}\n"
+                "        native_connector_api_keys: {enabled: false}\n"
+                "        sync_rules:\n"
+                "          advanced: {enabled: true}\n"
+                "          basic: {enabled: true}\n"
+                "      filtering:\n"
+                "        rules:\n"
+                "          - {id: r2, policy: exclude, field: path, rule: starts_with, value: /tmp, order: "
+                "2}\n"
+                "          - {id: r1, policy: include, field: ext, rule: \">\", value: \"1\", order: 1}\n"
+                "        advanced_snippet:\n"
+                "          value:\n"
+                "            - tables: [users, orders]\n"
+                "              query: SELECT 1\n"
+                "              limit: 10\n"
+                "              ratio: 0.5\n"
+                "              strict: true\n"
+                "              nothing: null\n"
+                "      configuration:\n"
+                "        host: db.example.com\n"
+                "        port: 5432\n"
+                "        ratio: 1.5\n"
+                "        ssl: true\n"
+                "        tables: [users, 7, false]\n"
+                "        hex: 0x1F\n"
+                "        octal: 0o17\n"
+                "        largest: -999999999999999\n"
+                "        password: {secret: db-password}\n"
+                "        apiKey: {secret: api.key_1}\n"
+                "    - id: m-2\n"
+                "    - id: m-3\n"
+                "      name: Only a name\n"
+                "---\n"
+                "apiVersion: connector-reconciler/v1\n"
+                "kind: ConnectorSet\n"
+                "metadata:\n"
+                "  name: second\n"
+                "spec:\n"
+                "  lifecycle: {}\n"
+                "  connectors:\n"
+                "    - {id: n-1, language: \"yes\"}\n";
+        _cleanup_(diags_donep) struct yaml_read_diags e = {};
+        _cleanup_(manifest_freep) struct manifest *m = NULL;
+        _cleanup_free_ char *got = NULL;
+        const struct plan_set *s;
+        int r;
+
+        r = manifest_parse("m.yaml", y, strlen(y), &m, &e);
+        got = joined(&e);
+        if (!ok(r == 0 && m && m->n_sets == 2, "managed fields: a set declaring every field loads")) {
+                diag("%s", got);
+                return;
+        }
+        s = m->sets;
+        is_str(s->connectors[0].fields,
+               "{\"name\":\"HR\",\"service_type\":\"google_drive\",\"index_name\":\"search-hr\","
+               "\"description\":\"The HR drive\",\"language\":\"en\",\"is_native\":false,"
+               "\"pipeline\":{\"name\":\"my-pipeline\",\"extract_binary_content\":true,"
+               "\"reduce_whitespace\":false,\"run_ml_inference\":false},"
+               "\"scheduling\":{\"full\":{\"enabled\":true,\"interval\":\"0 0 2 * * ?\"},"
+               "\"incremental\":{\"enabled\":false},\"access_control\":{\"interval\":\"0 0 3 * * ?\"}},"
+               "\"features\":{\"document_level_security\":{\"enabled\":true},"
+               "\"incremental_sync\":{\"enabled\":false},"
+               "\"native_connector_api_keys\":{\"enabled\":false},"
+               "\"sync_rules\":{\"advanced\":{\"enabled\":true},\"basic\":{\"enabled\":true}}},"
+               "\"filtering\":{\"rules\":[{\"id\":\"r2\",\"policy\":\"exclude\",\"field\":\"path\","
+               "\"rule\":\"starts_with\",\"value\":\"/tmp\",\"order\":2},{\"id\":\"r1\","
+               "\"policy\":\"include\",\"field\":\"ext\",\"rule\":\">\",\"value\":\"1\",\"order\":1}],"
+               "\"advanced_snippet\":{\"value\":[{\"tables\":[\"users\",\"orders\"],"
+               "\"query\":\"SELECT 1\",\"limit\":10,\"ratio\":0.5,\"strict\":true,\"nothing\":null}]}},"
+               "\"configuration\":{\"host\":\"db.example.com\",\"port\":5432,\"ratio\":1.5,\"ssl\":true,"
+               "\"tables\":[\"users\",7,false],\"hex\":31,\"octal\":15,\"largest\":-999999999999999,"
+               "\"password\":{\"secret\":\"db-password\"},\"apiKey\":{\"secret\":\"api.key_1\"}}}",
+               "managed fields: every field as the JSON the connector API takes, the strings first, in the "
+               "manifest's order, rules as declared, secrets as {\"secret\": NAME}");
+        is_str(s->connectors[0].name, "HR",
+               "managed fields: the string fields are still read into their own");
+        ok(!s->connectors[1].fields, "managed fields: a connector declaring only its id has none (NULL)");
+        is_str(s->connectors[2].fields, "{\"name\":\"Only a name\"}", "managed fields: a name alone");
+        ok(s->lifecycle.create && s->lifecycle.update && s->lifecycle.allow_disruptive,
+           "lifecycle: create, update and allow_disruptive read");
+        ok(!m->sets[1].lifecycle.create && !m->sets[1].lifecycle.update &&
+                   !m->sets[1].lifecycle.allow_disruptive,
+           "lifecycle: {} leaves all three false");
+        is_str(m->sets[1].connectors[0].fields, "{\"language\":\"yes\"}",
+               "managed fields: a quoted 'yes' is a string");
+}
+
+static void test_managed_field_errors(void) {
+#define POS(line, column) "m.yaml:" #line ":" #column ": "
+#define C0                "'spec.connectors[0]."
+#define SECRET_INLINE(key)                                                                                  \
+        C0 "configuration." key "' looks like a secret (by its name), and secrets never go in a manifest: " \
+           "write {secret: NAME} and put the value in the file NAME of the secrets folder "                 \
+           "($CREDENTIALS_DIRECTORY, or secrets_dir in the config)\n"
+#define SECRET_NAME(key)                                                                                    \
+        C0 "configuration." key ".secret' must name a file in the secrets folder: 1 to 255 of A-Z a-z 0-9 " \
+           ". _ -, not starting with '.'\n"
+#define BOOL_1_1(path, value)                                                                 \
+        C0 path "' is '" value                                                                \
+                "', a boolean in YAML 1.1 and a string in YAML 1.2: write true or false, or " \
+                "quote it\n"
+#define RULE(rest) "filtering:\n  rules:\n    - {id: a, " rest "}"
+#define RULE_ENUMS "it must be one of: equals, contains, ends_with, starts_with, regex, >, <\n"
+        static const struct {
+                const char *what, *body, *want;
+        } cases[] = {
+                /* Types. */
+                { "language an integer", "language: 5",
+                  POS(8, 17) C0
+                  "language' must be a string, got an integer; quote it to make it a string\n" },
+                { "language empty", "language: \"\"", POS(8, 17) C0 "language' must not be empty\n" },
+                { "is_native a string", "is_native: \"true\"",
+                  POS(8, 18) C0 "is_native' must be true or false, got a string\n" },
+                { "is_native yes", "is_native: yes",
+                  POS(8, 18) C0 "is_native' must be true or false, got 'yes' (a boolean in YAML 1.1)\n" },
+                { "pipeline a list", "pipeline: []",
+                  POS(8, 17) C0 "pipeline' must be a mapping, got a list\n" },
+                { "pipeline member YAML 1.1", "pipeline: {reduce_whitespace: no}",
+                  POS(8, 37) C0
+                  "pipeline.reduce_whitespace' must be true or false, got 'no' (a boolean in YAML "
+                  "1.1)\n" },
+                { "scheduling enabled an integer", "scheduling: {full: {enabled: 1}}",
+                  POS(8, 36) C0 "scheduling.full.enabled' must be true or false, got an integer\n" },
+                { "scheduling interval empty", "scheduling: {full: {enabled: true, interval: \"\"}}",
+                  POS(8, 52) C0 "scheduling.full.interval' must not be empty\n" },
+                { "a feature a boolean", "features: {incremental_sync: true}",
+                  POS(8, 36) C0 "features.incremental_sync' must be a mapping, got a boolean\n" },
+                { "a feature without enabled", "features: {incremental_sync: {}}",
+                  POS(8, 36) "missing required key " C0 "features.incremental_sync.enabled'\n" },
+                { "rules a mapping", "filtering: {rules: {id: a}}",
+                  POS(8, 26) C0 "filtering.rules' must be a list, got a mapping\n" },
+                { "snippet value a scalar", "filtering: {advanced_snippet: {value: 5}}",
+                  POS(8, 45) C0
+                  "filtering.advanced_snippet.value' must be a mapping or a list (the snippet's "
+                  "JSON), got an integer\n" },
+                { "snippet without value", "filtering: {advanced_snippet: {}}",
+                  POS(8, 37) "missing required key " C0 "filtering.advanced_snippet.value'\n" },
+                { "configuration a list", "configuration: []",
+                  POS(8, 22) C0
+                  "configuration' must be a mapping of configuration keys to values, got a list\n" },
+                { "configuration value null", "configuration: {host: null}",
+                  POS(8, 29) C0
+                  "configuration.host' is null: give a value, or leave the key out to leave it "
+                  "alone\n" },
+                { "configuration value a mapping without secret", "configuration: {host: {}}",
+                  POS(8, 29) C0
+                  "configuration.host' must be a value, a list of values, or {secret: NAME}\n" },
+                { "configuration list of lists", "configuration: {tags: [a, [b]]}",
+                  POS(8, 33) C0 "configuration.tags[1]' must be a value, got a list\n" },
+                { "configuration empty key", "configuration: {\"\": 1}",
+                  POS(8, 23) C0 "configuration' has a key that is not a non-empty string\n" },
+
+                /* Unknown keys, with a suggestion when one is close. */
+                { "unknown connector key", "connfiguration: {a: 1}",
+                  POS(8, 7) "unknown key " C0 "connfiguration' (did you mean 'configuration'?)\n" },
+                { "unknown pipeline key, nothing close", "pipeline: {name: p, extract_binary: true}",
+                  POS(8, 27) "unknown key " C0 "pipeline.extract_binary'\n" },
+                { "unknown schedule", "scheduling: {ful: {enabled: true}}",
+                  POS(8, 20) "unknown key " C0 "scheduling.ful' (did you mean 'full'?)\n" },
+                { "unknown sync rule",
+                  "features: {sync_rules: {basic: {enabled: true}, advance: {enabled: true}}}",
+                  POS(8, 55) "unknown key " C0 "features.sync_rules.advance' (did you mean 'advanced'?)\n" },
+                { "unknown feature", "features: {dls: {enabled: true}}",
+                  POS(8, 18) "unknown key " C0 "features.dls'\n" },
+                { "unknown filtering key", "filtering: {rule: []}",
+                  POS(8, 19) "unknown key " C0 "filtering.rule' (did you mean 'rules'?)\n" },
+                { "configuration value {value: x}", "configuration: {host: {value: x}}",
+                  POS(8, 30) "unknown key " C0 "configuration.host.value'\n" },
+                { "a secret with another key", "configuration: {password: {secret: ok, extra: 1}}",
+                  POS(8, 46) "unknown key " C0 "configuration.password.extra'\n" },
+
+                /* What JSON cannot carry, or not exactly. */
+                { "YAML 1.1 boolean in configuration", "configuration: {ssl: yes}",
+                  POS(8, 28) BOOL_1_1("configuration.ssl", "yes") },
+                { "YAML 1.1 boolean in a list", "configuration: {tags: [a, no]}",
+                  POS(8, 33) BOOL_1_1("configuration.tags[1]", "no") },
+                { ".inf", "configuration: {port: .inf}",
+                  POS(8, 29) C0 "configuration.port' is .inf, which JSON cannot carry: quote it\n" },
+                { ".nan", "configuration: {port: .nan}",
+                  POS(8, 29) C0 "configuration.port' is .nan, which JSON cannot carry: quote it\n" },
+                { "a float past a double", "configuration: {port: 1e999}",
+                  POS(8, 29) C0 "configuration.port' is 1e999, which JSON cannot carry: quote it\n" },
+                { "a 16-digit integer", "configuration: {port: 1000000000000000}",
+                  POS(8, 29) C0
+                  "configuration.port' is 1000000000000000, past the integers carried exactly (15 "
+                  "digits): quote it\n" },
+                { "2^53 - 1, which cJSON would print as one less", "configuration: {port: 9007199254740991}",
+                  POS(8, 29) C0
+                  "configuration.port' is 9007199254740991, past the integers carried exactly (15 "
+                  "digits): quote it\n" },
+                { "a huge hexadecimal", "configuration: {port: 0xFFFFFFFFFFFFFFFFFF}",
+                  POS(8, 29) C0
+                  "configuration.port' is 0xFFFFFFFFFFFFFFFFFF, past the integers carried exactly "
+                  "(15 digits): quote it\n" },
+                { "in a snippet too", "filtering: {advanced_snippet: {value: {a: .inf, b: yes}}}",
+                  POS(8, 49) C0
+                  "filtering.advanced_snippet.value.a' is .inf, which JSON cannot carry: quote it\n" POS(
+                          8, 58) BOOL_1_1("filtering.advanced_snippet.value.b", "yes") },
+
+                /* Empty. */
+                { "pipeline empty", "pipeline: {}",
+                  POS(8, 17) C0 "pipeline' is empty: declare what to manage, or leave the key out\n" },
+                { "a schedule empty", "scheduling: {full: {}}",
+                  POS(8, 26) C0
+                  "scheduling.full' is empty: declare what to manage, or leave the key out\n" },
+                { "filtering empty", "filtering: {}",
+                  POS(8, 18) C0 "filtering' is empty: declare rules, advanced_snippet or both\n" },
+                { "rules empty", "filtering: {rules: []}",
+                  POS(8, 26) C0
+                  "filtering.rules' is an empty list: Elasticsearch keeps at least its default "
+                  "rule; leave the key out, or declare the rules\n" },
+                { "configuration empty", "configuration: {}",
+                  POS(8, 22) C0 "configuration' is empty: declare values, or leave the key out\n" },
+
+                /* Rules. */
+                { "two rules with one id",
+                  "filtering:\n  rules:\n    - {id: a, policy: include, field: f, rule: equals, value: v, "
+                  "order: "
+                  "1}\n    - {id: a, policy: include, field: g, rule: equals, value: w, order: 2}",
+                  POS(10, 11) C0 "filtering.rules' has two rules with the id 'a'\n" },
+                { "policy and rule not among the enums",
+                  RULE("policy: deny, field: f, rule: equal, value: v, order: 1"),
+                  POS(10, 29) C0
+                  "filtering.rules[0].policy' is 'deny'; it must be one of: include, exclude\n" POS(10, 51)
+                          C0 "filtering.rules[0].rule' is 'equal'; " RULE_ENUMS },
+                { "enums are lower-case", RULE("policy: Include, field: f, rule: REGEX, value: v, order: 1"),
+                  POS(10, 29) C0
+                  "filtering.rules[0].policy' is 'Include'; it must be one of: include, exclude\n" POS(
+                          10, 54) C0 "filtering.rules[0].rule' is 'REGEX'; " RULE_ENUMS },
+                { "a rule's value a number",
+                  RULE("policy: include, field: f, rule: regex, value: 5, order: 1"),
+                  POS(10, 68) C0
+                  "filtering.rules[0].value' must be a string, got an integer; quote it to make it "
+                  "a string\n" },
+                { "order negative", RULE("policy: include, field: f, rule: regex, value: v, order: -1"),
+                  POS(10, 78) C0 "filtering.rules[0].order' must be an integer from 0 to 2147483647\n" },
+                { "order past an int",
+                  RULE("policy: include, field: f, rule: regex, value: v, order: 2147483648"),
+                  POS(10, 78) C0 "filtering.rules[0].order' must be an integer from 0 to 2147483647\n" },
+                { "order a float", RULE("policy: include, field: f, rule: regex, value: v, order: 1.5"),
+                  POS(10, 78) C0 "filtering.rules[0].order' must be an integer, got a number\n" },
+                { "order missing", RULE("policy: include, field: f, rule: regex, value: v"),
+                  POS(10, 13) "missing required key " C0 "filtering.rules[0].order'\n" },
+
+                /* Secrets. */
+                { "password inline", "configuration: {password: hunter2}",
+                  POS(8, 33) SECRET_INLINE("password") },
+                { "api_key inline", "configuration: {api_key: abc}", POS(8, 32) SECRET_INLINE("api_key") },
+                { "apiKey inline", "configuration: {apiKey: abc}", POS(8, 31) SECRET_INLINE("apiKey") },
+                { "accessToken inline", "configuration: {accessToken: abc}",
+                  POS(8, 36) SECRET_INLINE("accessToken") },
+                { "a secret-looking key with a list", "configuration: {client_secret: [a, b]}",
+                  POS(8, 38) SECRET_INLINE("client_secret") },
+                { "a secret name with a slash", "configuration: {password: {secret: ../etc/passwd}}",
+                  POS(8, 42) SECRET_NAME("password") },
+                { "a secret name starting with a dot", "configuration: {password: {secret: .hidden}}",
+                  POS(8, 42) SECRET_NAME("password") },
+                { "a secret name empty", "configuration: {password: {secret: \"\"}}",
+                  POS(8, 42) SECRET_NAME("password") },
+                { "a secret name with a space", "configuration: {password: {secret: a b}}",
+                  POS(8, 42) SECRET_NAME("password") },
+                { "a secret name an integer", "configuration: {password: {secret: 5}}",
+                  POS(8, 42) SECRET_NAME("password") },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *got = NULL, *fields = NULL;
+
+                got = parse_connector(cases[i].body, &fields);
+                is_str(got, cases[i].want, "managed field errors: %s", cases[i].what);
+        }
+
+        /* The edges that load. */
+        static const struct {
+                const char *what, *body, *want;
+        } good[] = {
+                { "15 digits", "configuration: {port: 999999999999999}",
+                  "{\"configuration\":{\"port\":999999999999999}}" },
+                { "a key merely containing 'key'", "configuration: {keyword: abc, keys: [a]}",
+                  "{\"configuration\":{\"keyword\":\"abc\",\"keys\":[\"a\"]}}" },
+                { "a secret for a key that does not look secret", "configuration: {host: {secret: db-host}}",
+                  "{\"configuration\":{\"host\":{\"secret\":\"db-host\"}}}" },
+                { "order 0 and 2147483647",
+                  "filtering:\n  rules:\n    - {id: a, policy: include, field: f, rule: \"<\", value: v, "
+                  "order: 0}\n"
+                  "    - {id: b, policy: exclude, field: f, rule: regex, value: v, order: 2147483647}",
+                  "{\"filtering\":{\"rules\":[{\"id\":\"a\",\"policy\":\"include\",\"field\":\"f\",\"rule\":"
+                  "\"<\","
+                  "\"value\":\"v\",\"order\":0},{\"id\":\"b\",\"policy\":\"exclude\",\"field\":\"f\","
+                  "\"rule\":\"regex\","
+                  "\"value\":\"v\",\"order\":2147483647}]}}" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+                _cleanup_free_ char *got = NULL, *fields = NULL;
+
+                got = parse_connector(good[i].body, &fields);
+                ok(streq(got, "") && fields && streq(fields, good[i].want),
+                   "managed fields: %s loads (%s%s)", good[i].what, got, strna(fields));
+        }
+#undef POS
+#undef C0
+#undef SECRET_INLINE
+#undef SECRET_NAME
+#undef BOOL_1_1
+#undef RULE
+#undef RULE_ENUMS
+}
+
+static void test_lifecycle(void) {
+#define DISRUPTIVE_ALONE                                                                                 \
+        "'spec.lifecycle.allow_disruptive' lets updates change index_name, service_type and is_native, " \
+        "but "                                                                                           \
+        "this set neither creates nor updates: set 'spec.lifecycle.update: true' too, or drop it\n"
+        static const struct {
+                const char *what, *lifecycle, *want;
+                bool create, update, allow_disruptive;
+        } cases[] = {
+                { "all three", "  lifecycle: {create: true, update: true, allow_disruptive: true}\n", "",
+                  true, true, true },
+                { "update with allow_disruptive", "  lifecycle: {update: true, allow_disruptive: true}\n",
+                  "", false, true, true },
+                { "create with allow_disruptive", "  lifecycle: {create: true, allow_disruptive: true}\n",
+                  "", true, false, true },
+                { "allow_disruptive false alone", "  lifecycle: {allow_disruptive: false}\n", "", false,
+                  false, false },
+                { "none", "", "", false, false, false },
+                { "allow_disruptive alone", "  lifecycle: {allow_disruptive: true}\n",
+                  "m.yaml:6:33: " DISRUPTIVE_ALONE, false, false, true },
+                { "allow_disruptive with both false",
+                  "  lifecycle:\n    create: false\n    update: false\n    allow_disruptive: true\n",
+                  "m.yaml:9:23: " DISRUPTIVE_ALONE, false, false, true },
+                { "a typo", "  lifecycle: {updates: true}\n",
+                  "m.yaml:6:15: unknown key 'spec.lifecycle.updates' (did you mean 'update'?)\n", false,
+                  false, false },
+                { "a YAML 1.1 boolean", "  lifecycle: {create: yes}\n",
+                  "m.yaml:6:23: 'spec.lifecycle.create' must be true or false, got 'yes' (a boolean in YAML "
+                  "1.1)\n",
+                  false, false, false },
+                { "a list", "  lifecycle: [create]\n",
+                  "m.yaml:6:14: 'spec.lifecycle' must be a mapping, got a list\n", false, false, false },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_(diags_donep) struct yaml_read_diags e = {};
+                _cleanup_(manifest_freep) struct manifest *m = NULL;
+                _cleanup_free_ char *y = NULL, *got = NULL;
+                int r;
+
+                assert_se(asprintf(&y,
+                                   "apiVersion: connector-reconciler/v1\nkind: ConnectorSet\nmetadata:\n  "
+                                   "name: m\n"
+                                   "spec:\n%s  connectors:\n    - id: m-1\n",
+                                   cases[i].lifecycle) >= 0);
+                r = manifest_parse("m.yaml", y, strlen(y), &m, &e);
+                got = joined(&e);
+                is_str(got, cases[i].want, "lifecycle: %s: errors", cases[i].what);
+                if (*cases[i].want)
+                        continue;
+                ok(r == 0 && m && m->sets[0].lifecycle.create == cases[i].create &&
+                           m->sets[0].lifecycle.update == cases[i].update &&
+                           m->sets[0].lifecycle.allow_disruptive == cases[i].allow_disruptive,
+                   "lifecycle: %s: read", cases[i].what);
+        }
+#undef DISRUPTIVE_ALONE
+}
+
+/* manifest_key_looks_secret()'s rule, as manifest-fields.h states it: split into words at anything
+ * but letters and digits and between a lower-case and an upper-case letter; a word that is or
+ * contains password, passwd, token, secret or credential, or is "key" or ends in it. */
+static void test_key_looks_secret(void) {
+        static const struct {
+                const char *key;
+                bool secret;
+        } cases[] = {
+                { "password", true },
+                { "PASSWORD", true },
+                { "db_passwd", true },
+                { "passwordless", true }, /* contains password */
+                { "api_key", true },
+                { "apiKey", true },
+                { "APIKey", true }, /* one word, "apikey", ends in key */
+                { "sslKEY", true },
+                { "private.key", true },
+                { "key", true },
+                { "Key", true },
+                { "keyPath", true },
+                { "accessToken", true },
+                { "access-token", true },
+                { "token_url", true },
+                { "tokenizer", true }, /* contains token */
+                { "client_secret", true },
+                { "secretary", true }, /* contains secret */
+                { "aws_credentials", true },
+                { "monkey_business", true }, /* "monkey" ends in key: the rule errs towards a secret */
+                { "donkey", true },
+                { "keyword", false },
+                { "KEYWORD", false },
+                { "keys", false },
+                { "ssh_keys", false },
+                { "key2", false },
+                { "api_key_2", true },
+                { "hostname", false },
+                { "port", false },
+                { "pass", false },
+                { "tok", false },
+                { "", false },
+                { "___", false },
+                { "monkeyBusiness", true },
+                { "businessKey", true },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                is_int(manifest_key_looks_secret(cases[i].key), cases[i].secret, "key_looks_secret: '%s' %s",
+                       cases[i].key, cases[i].secret ? "looks secret" : "does not");
+}
+
+static void test_secret_name_valid(void) {
+        char n255[256], n256[257];
+        static const struct {
+                const char *name;
+                bool valid;
+        } cases[] = {
+                { "db-password", true },
+                { "a", true },
+                { "A.b_c-9", true },
+                { "-x", true },
+                { "x.", true },
+                { ".hidden", false },
+                { "", false },
+                { "a/b", false },
+                { "../x", false },
+                { "a b", false },
+                { "caf\xc3\xa9", false },
+                { "a\\b", false },
+                { "a:b", false },
+                { ".", false },
+                { "..", false },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                is_int(manifest_secret_name_valid(cases[i].name), cases[i].valid, "secret_name_valid: '%s'",
+                       cases[i].name);
+        memset(n255, 'a', 255);
+        n255[255] = '\0';
+        memset(n256, 'a', 256);
+        n256[256] = '\0';
+        ok(manifest_secret_name_valid(n255), "secret_name_valid: 255 bytes");
+        ok(!manifest_secret_name_valid(n256), "secret_name_valid: 256 bytes");
 }
 
 static void test_walk_cases(void) {
@@ -789,6 +1305,11 @@ int main(void) {
         test_many_files();
         test_limits();
         test_parse_buffer();
+        test_managed_fields();
+        test_managed_field_errors();
+        test_lifecycle();
+        test_key_looks_secret();
+        test_secret_name_valid();
         test_digest();
         test_git_busy();
 

@@ -77,7 +77,7 @@ static const char expected_full[] =
         "guard_tripped{guard=\"listing_incomplete\"} 0\n" P "guard_tripped{guard=\"cluster_mismatch\"} 0\n" P
         "guard_tripped{guard=\"backup_unusable\"} 0\n" P "guard_tripped{guard=\"state_unusable\"} 1\n" P
         "guard_tripped{guard=\"plan_mismatch\"} 0\n" P "guard_tripped{guard=\"manifests_stale\"} 0\n" P
-        "guard_tripped{guard=\"manifests_unverified\"} 0\n"
+        "guard_tripped{guard=\"manifests_unverified\"} 0\n" P "guard_tripped{guard=\"max_updates\"} 0\n"
         "# HELP " P "http_requests_total HTTP requests to the cluster, each attempt, by the class of the "
         "answer's status; error: no answer, or another class.\n"
         "# TYPE " P "http_requests_total counter\n" P "http_requests_total{code_class=\"2xx\"} 40\n" P

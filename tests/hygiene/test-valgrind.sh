@@ -109,6 +109,56 @@ else
         for _ in 1 2 3 4 5; do echo "ok $((TAP_N += 1)) # SKIP git is missing"; done
 fi
 
+# ---- creating and converging (spec.lifecycle): a create that waits for its schema, an update,
+# then the values with a secret once the schema is there
+start_fake
+fake_curl PUT /_connector/lc-renamed -H 'Content-Type: application/json' \
+        -d '{"name":"renamed by hand","index_name":"search-lc-renamed","service_type":"google_drive"}'
+mkdir -p "$TEST_TMP/lc" "$TEST_TMP/secrets"
+printf 's3cret-vg\n' >"$TEST_TMP/secrets/lc-pass"
+cat >"$TEST_TMP/lc/lc.yaml" <<'YAML'
+apiVersion: connector-reconciler/v1
+kind: ConnectorSet
+metadata: {name: lc}
+spec:
+  selector: {id_prefix: lc-}
+  lifecycle: {create: true, update: true}
+  connectors:
+    - id: lc-renamed
+      name: As declared
+      scheduling: {full: {enabled: true, interval: "0 0 2 * * ?"}}
+    - id: lc-new
+      name: New
+      index_name: search-lc-new
+      service_type: sharepoint_online
+      configuration:
+        site: example
+        password: {secret: lc-pass}
+YAML
+write_config "$CFG" "secrets_dir: $TEST_TMP/secrets"
+sed -i "s|^manifests: .*|manifests: $TEST_TMP/lc|" "$CFG"
+timeout -k 5 120 "${VG[@]}" --log-file="$TEST_TMP/vg-lc1.log" "$RECONCILER" --log-target console -c "$CFG" once \
+        >/dev/null 2>"$TEST_TMP/lc1.err"
+is "$?" 0 "once creating and updating under valgrind: exit 0"
+vg_clean "$TEST_TMP/vg-lc1.log" "once creating and updating: no memcheck error, no byte definitely lost"
+grep -q "created 1, updated 1" "$TEST_TMP/lc1.err"; ok $? "once: one created (waiting for its schema), one updated"
+fake_curl PUT /_connector/lc-new/_configuration -H 'Content-Type: application/json' -d '{"configuration":{
+ "site":{"label":"Site","type":"str","value":"","order":1,"display":"text","required":true,"sensitive":false,"default_value":null,"depends_on":[],"options":[],"tooltip":null,"ui_restrictions":[],"validations":[]},
+ "password":{"label":"Password","type":"str","value":"","order":2,"display":"text","required":true,"sensitive":true,"default_value":null,"depends_on":[],"options":[],"tooltip":null,"ui_restrictions":[],"validations":[]}}}'
+timeout -k 5 120 "${VG[@]}" --log-file="$TEST_TMP/vg-lc-plan.log" "$RECONCILER" --log-target console -c "$CFG" plan \
+        --format json >"$TEST_TMP/lc-plan.out" 2>/dev/null
+is "$?" 0 "plan with the schema registered under valgrind: exit 0"
+vg_clean "$TEST_TMP/vg-lc-plan.log" "plan of an update with a secret: no memcheck error, no byte definitely lost"
+is "$(jq -c '[.update[] | .id, (.fields | keys)]' "$TEST_TMP/lc-plan.out")" \
+        '["lc-new",["configuration.password","configuration.site"]]' "plan: the values to set, the secret among them"
+timeout -k 5 120 "${VG[@]}" --log-file="$TEST_TMP/vg-lc2.log" "$RECONCILER" --log-target console -c "$CFG" once \
+        >/dev/null 2>"$TEST_TMP/lc2.err"
+is "$?" 0 "once setting the values under valgrind: exit 0"
+vg_clean "$TEST_TMP/vg-lc2.log" "once setting the values, a secret read: no memcheck error, no byte definitely lost"
+! grep -rq "s3cret-vg" "$TEST_TMP/lc1.err" "$TEST_TMP/lc2.err" "$TEST_TMP/lc-plan.out" "$TEST_TMP/state"
+ok $? "the secret is in no output and not in the state"
+stop_fake
+
 # ---- run: two cycles, a reload between them, SIGTERM
 start_fake --seed "$TEST_TMP/seed.json" --faults "$TEST_TMP/faults.json"
 write_config "$CFG" "interval: 1s" "jitter: 0%"

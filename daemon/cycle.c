@@ -64,6 +64,7 @@ struct cycle {
         unsigned only;                                   /* --only: enum cycle_only bits; 0: everything */
         bool identified;                 /* GET / was asked again right before the first write */
         bool applying;                   /* the lifecycle's changes are being carried out */
+        sd_event_source *apply_grace;    /* stopping: the changes on the wire get this long */
         enum cycle_status delete_status; /* how the deletions ended, before the changes */
         bool delete_carried_out;
         struct backup_record record;
@@ -193,6 +194,8 @@ static void summarize_plan(struct cycle *c) {
                         EXTRA(", created %zu, updated %zu", r->created, r->updated);
                 if (r->change_failed > 0)
                         EXTRA(", %zu failed to create or update", r->change_failed);
+                if (r->change_unknown > 0)
+                        EXTRA(", %zu creates or updates of unknown outcome", r->change_unknown);
                 if (cp->counts[CONVERGE_AWAITING] > 0)
                         EXTRA(", %zu awaiting schema", cp->counts[CONVERGE_AWAITING]);
                 if (cp->counts[CONVERGE_DRIFT] > 0)
@@ -1100,13 +1103,15 @@ static void on_changes_done(struct lifecycle *l, const struct lifecycle_result *
         r->change_changed = lr->changed;
         r->would_create = lr->would_create;
         r->would_update = lr->would_update;
+        r->change_unknown = lr->unknown;
+        c->apply_grace = sd_event_source_disable_unref(c->apply_grace);
         if (lr->halted) {
                 cycle_log(c, LOG_WARNING, 0, MESSAGE_MANIFESTS_CHANGED,
                           "Creating and updating nothing: %s; trying again soon", lr->halted);
                 if (status == CYCLE_OK)
                         status = CYCLE_RETRY;
-        } else if ((lr->failed > 0 || lr->not_done > 0 || c->changes.counts[CONVERGE_FAILED] > 0 ||
-                    c->result.stopped || c->result.timed_out) &&
+        } else if ((lr->failed > 0 || lr->not_done > 0 || lr->unknown > 0 ||
+                    c->changes.counts[CONVERGE_FAILED] > 0 || c->result.stopped || c->result.timed_out) &&
                    status == CYCLE_OK)
                 status = CYCLE_FAILED;
         summarize_plan(c);
@@ -1604,6 +1609,21 @@ static int on_defer_stopped(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+/* Stopping while creating and updating: what is still on the wire after the grace is of unknown
+ * outcome. */
+static int on_apply_grace(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct cycle *c = userdata;
+
+        (void) s;
+        (void) usec;
+        c->apply_grace = sd_event_source_disable_unref(c->apply_grace);
+        if (!c->applying || !c->lifecycle || c->lifecycle_result)
+                return 0;
+        cluster_cancel(c->cluster);
+        lifecycle_abort(c->lifecycle);
+        return 0;
+}
+
 void cycle_stop(struct cycle *c, usec_t grace_usec) {
         assert(c);
 
@@ -1615,6 +1635,9 @@ void cycle_stop(struct cycle *c, usec_t grace_usec) {
         if (c->applying) {
                 cluster_stop_retrying(c->cluster);
                 lifecycle_stop(c->lifecycle);
+                if (sd_event_add_time_relative(c->event, &c->apply_grace, CLOCK_MONOTONIC, grace_usec, 0,
+                                               on_apply_grace, c) < 0)
+                        on_apply_grace(NULL, 0, c);
                 return;
         }
         if (c->exec) {
@@ -1715,6 +1738,7 @@ struct cycle *cycle_free(struct cycle *c) {
         c->result.plan = plan_free(c->result.plan);
         (void) sd_event_source_disable_unref(c->defer);
         (void) sd_event_source_disable_unref(c->timeout);
+        (void) sd_event_source_disable_unref(c->apply_grace);
         state_unlock(c->lock_fd);
         free(c->confirmed);
         sd_event_unref(c->event);

@@ -83,6 +83,7 @@ struct cycle_result {
         size_t updated;
         size_t change_failed;  /* creates and updates that failed */
         size_t change_changed; /* not done: changed since the survey */
+        size_t change_unknown; /* stopped with its request unanswered */
         size_t would_create;   /* dry run */
         size_t would_update;   /* dry run */
         pid_t lock_holder;     /* CYCLE_BUSY: the other instance's pid, 0 when unknown */

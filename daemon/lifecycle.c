@@ -844,6 +844,25 @@ void lifecycle_stop(struct lifecycle *l) {
         l->stopping = true;
 }
 
+void lifecycle_abort(struct lifecycle *l) {
+        const struct converge_plan *p = l->plan;
+
+        l->stopping = true;
+        while (l->jobs) {
+                const struct converge_change *ch = &p->changes[l->jobs->index];
+
+                l->result.unknown++;
+                log_connector(l, LOG_WARNING, 0, MESSAGE_CHANGE_FAILED, ch, NULL,
+                              "Stopped with a request for connector '%s' unanswered: whether it was %s is "
+                              "not known; the next cycle reads it again",
+                              ch->id, ch->kind == CONVERGE_CREATE ? "created" : "updated");
+                job_free(l->jobs);
+        }
+        if (!l->applying || l->defer)
+                return; /* nothing started yet: the deferred start finds it stopping */
+        apply_next(l);
+}
+
 int lifecycle_apply(struct lifecycle *l, bool dry_run,
                     void (*done)(struct lifecycle *l, const struct lifecycle_result *r, void *userdata),
                     void *userdata) {

@@ -51,6 +51,7 @@ struct lifecycle_result {
         size_t would_create; /* dry run */
         size_t would_update; /* dry run */
         size_t not_done;     /* stopped (lifecycle_stop()) before it was done */
+        size_t unknown;      /* a request on the wire at lifecycle_abort(): its outcome is not known */
         char *halted;        /* may_write said no: why (owned) */
         struct plan_deleted *creating; /* the new creating list, sorted by id (owned) */
         size_t n_creating;
@@ -71,6 +72,11 @@ int lifecycle_apply(struct lifecycle *l, bool dry_run,
 /* Starts no new request: the changes under way end after their request on the wire, the others
  * are left (counted in not_done). 'done' runs as usual. */
 void lifecycle_stop(struct lifecycle *l);
+
+/* After lifecycle_stop(), once the grace is over and the caller cancelled the cluster's requests
+ * (cluster_cancel(): no callback runs for them): the changes still on the wire are counted as of
+ * unknown outcome and logged, and 'done' runs now. */
+void lifecycle_abort(struct lifecycle *l);
 
 /* Whether any set creates or updates. */
 bool lifecycle_wanted(const struct manifest *m);

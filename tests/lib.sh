@@ -52,6 +52,7 @@ bail_out() {
 }
 
 tap_done() {
+        fake_check_overwrites summary
         echo "1..$TAP_N"
         [ "$TAP_FAILED" -eq 0 ]
 }
@@ -130,7 +131,12 @@ cleanup_test() {
                 wait_for 5 gone "$p" || kill -KILL "$p" 2>/dev/null
                 wait "$p" 2>/dev/null
         done
+        # What the fakes answered after tap_done (or everything, when the test ended without it):
+        # an overwrite fails the test even now (a result after the plan is a TAP error too).
+        _cleanup_failed=$TAP_FAILED
+        fake_check_overwrites
         rm -rf "$TEST_TMP"
+        [ "$TAP_FAILED" -eq "$_cleanup_failed" ] || exit 1
 }
 trap cleanup_test EXIT; [ -n "$KEEP_TMP" ] && trap - EXIT
 trap 'exit 130' INT TERM
@@ -180,6 +186,117 @@ start_fake() {
 # its exit status.
 stop_fake() {
         stop_pid "$FAKE_PID" 10 "fake-cluster (SIGTERM)"
+        _stop_fake_status=$?
+        fake_check_overwrites "" "$FAKE_N"
+        return "$_stop_fake_status"
+}
+
+# ---- The rule every test against the fake keeps: the reconciler never overwrites a connector ----
+#
+# PUT /_connector/<id> (no endpoint after the id) rebuilds a connector from defaults, and answers
+# 200 "updated" when the id existed: whatever the connector held is gone. The reconciler sends it
+# only to create, after a GET that answered 404. So, in every request log of a test's fakes
+# (start_fake), a request whose user_agent starts with "connector-reconciler/" (HTTP_USER_AGENT,
+# daemon/http.c) that is such a PUT answered 200 fails the test, with the request's seq and time.
+# The logs are checked when a fake is stopped (stop_fake), by tap_done (one "ok" line saying how
+# many of the reconciler's requests were checked) and again when the test exits (what came after
+# tap_done, or everything when the test ended without it). Each overwrite is reported once. A log
+# that is missing, unreadable or lacks "user_agent" (a fake-cluster built before it logged it) is a
+# failure too, never a check skipped in silence; requests a test cut from a log (: >"$FAKE_LOG")
+# before they were checked are counted in a diagnostic.
+
+# fake_allow_overwrite ID WHY: the test means the reconciler to overwrite connector ID on the fake
+# started last (e.g. a restore that creates over a soft-deleted connector on 9.x): such a PUT of
+# that fake answered 200 is shown as a diagnostic, saying WHY, instead of failing the test.
+FAKE_ALLOWED_OVERWRITES=""
+fake_allow_overwrite() {
+        FAKE_ALLOWED_OVERWRITES="$FAKE_ALLOWED_OVERWRITES$FAKE_N:$1	$2
+"
+}
+
+FAKE_UA_PREFIX="connector-reconciler/"
+_FAKE_REPORTED=" "     # "N:SEQ " of the overwrites (and "N:log " of the log problems) reported
+_FAKE_OVERWRITES=0     # how many were reported, in every log
+_FAKE_CHECKED_REQUESTS=0
+
+# fake_check_overwrites [summary] [N]: checks the request logs of every fake this test started
+# (see above), or only of fake N, reporting what was not reported yet as "not ok"; with "summary",
+# also one "ok" line when nothing was ever found (nothing at all when the test started no fake).
+fake_check_overwrites() {
+        local _n _log _out _line _key _kind _seq _msg _allowed='{}' _id _time _why _cut=0 _logs=0 _tab
+        _tab=$(printf '\t')
+        [ "$FAKE_N" -gt 0 ] || return 0
+        _FAKE_CHECKED_REQUESTS=0
+        if ! command -v jq >/dev/null 2>&1; then
+                case $_FAKE_REPORTED in *" jq "*) return 0 ;; esac
+                _FAKE_REPORTED="$_FAKE_REPORTED""jq "
+                _FAKE_OVERWRITES=$((_FAKE_OVERWRITES + 1))
+                ok 1 "no connector was overwritten: cannot be checked, jq is missing"
+                return 0
+        fi
+        [ -z "$FAKE_ALLOWED_OVERWRITES" ] ||
+                _allowed=$(printf '%s' "$FAKE_ALLOWED_OVERWRITES" | jq -Rsc 'split("\n") | map(select(length > 0)
+                        | split("\t") | {key: .[0], value: (.[1:] | join("\t"))}) | from_entries')
+        for _n in $(seq "${2:-1}" "${2:-$FAKE_N}"); do
+                _log="$TEST_TMP/fake-$_n.log"
+                _logs=$((_logs + 1))
+                # One line each: "req N" (the reconciler's requests), "cut N" (seqs missing below the
+                # last one: cut from the log), "noua SEQ" (an entry without user_agent), "put SEQ
+                # ID<TAB>TIME<TAB>ALLOWED-WHY".
+                if [ ! -f "$_log" ]; then
+                        _out="missing"
+                elif ! _out=$(jq -rs --arg prefix "$FAKE_UA_PREFIX" --arg n "$_n" --argjson allowed "$_allowed" '
+                        (map(select(.control | not))) as $r
+                        | ($r | map(select((.user_agent // "") | startswith($prefix)))) as $ours
+                        | "req \($ours | length)",
+                          "cut \((map(.seq) | max // 0) - length)",
+                          ($r | map(select(has("user_agent") | not)) | .[:1][] | "noua \(.seq)"),
+                          ($ours[] | select(.method == "PUT" and .status == 200 and .connector_id != null
+                                            and ((.raw_path // "") | test("^/_connector/[^/]+/?$")))
+                           | "put \(.seq) \(.connector_id)\t\(.time)\t\($allowed["\($n):\(.connector_id)"] // "")")
+                        ' "$_log" 2>&1); then
+                        _out="unreadable $(printf '%s' "$_out" | tr '\n' ' ')"
+                fi
+                while IFS= read -r _line; do
+                        _kind=${_line%% *}
+                        case $_kind in
+                        req) _FAKE_CHECKED_REQUESTS=$((_FAKE_CHECKED_REQUESTS + ${_line#req })); continue ;;
+                        cut) _cut=$((_cut + ${_line#cut })); continue ;;
+                        missing | unreadable | noua) _key="$_n:log" ;;
+                        put) _seq=${_line#put }; _seq=${_seq%% *}; _key="$_n:$_seq" ;;
+                        *) continue ;;
+                        esac
+                        case $_FAKE_REPORTED in *" $_key "*) continue ;; esac
+                        _FAKE_REPORTED="$_FAKE_REPORTED$_key "
+                        case $_kind in
+                        missing) _msg="the request log $_log of fake-cluster #$_n is missing: whether a connector was overwritten cannot be checked" ;;
+                        unreadable) _msg="the request log $_log of fake-cluster #$_n cannot be read (${_line#unreadable }): whether a connector was overwritten cannot be checked" ;;
+                        noua) _msg="the request log $_log of fake-cluster #$_n has no \"user_agent\" (request seq ${_line#noua }): rebuild tests/fake/fake-cluster; whether a connector was overwritten cannot be checked" ;;
+                        put)
+                                _line=${_line#put * }
+                                _id=${_line%%"$_tab"*}
+                                _line=${_line#*"$_tab"}
+                                _time=${_line%%"$_tab"*}
+                                _why=${_line#*"$_tab"}
+                                if [ -n "$_why" ]; then
+                                        diag "fake-cluster #$_n: the reconciler overwrote connector '$_id' (PUT /_connector/$_id answered 200, request seq $_seq at $_time), as the test allows: $_why"
+                                        continue
+                                fi
+                                _msg="the reconciler overwrote the existing connector '$_id': PUT /_connector/$_id answered 200 (fake-cluster #$_n, request seq $_seq at $_time); a create must only ever go to an id that GET answered 404 for"
+                                ;;
+                        esac
+                        _FAKE_OVERWRITES=$((_FAKE_OVERWRITES + 1))
+                        ok 1 "$_msg"
+                done <<EOF
+$_out
+EOF
+        done
+        [ "$1" = summary ] || return 0
+        [ "$_cut" -eq 0 ] ||
+                diag "$_cut requests were cut from the request logs by the test before they could be checked for overwrites"
+        [ "$_FAKE_OVERWRITES" -eq 0 ] &&
+                ok 0 "the reconciler overwrote no connector (no PUT /_connector/<id> of its answered 200): $_FAKE_CHECKED_REQUESTS of its requests in $_logs request logs checked"
+        return 0
 }
 
 # fake_requests [JQ-FILTER]: the request log's entries (control requests left out) as compact JSON,

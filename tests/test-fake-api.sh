@@ -139,8 +139,9 @@ is "$(jq -r .error "$HTTP_BODY")" "invalid escape sequence \`%zz' at index 1 of:
 # The request log.
 line=$(fake_requests 'select(.path == "/_connector/nope")' | head -n 1)
 is "$(printf '%s' "$line" | jq -r 'keys | join(",")')" \
-        "auth,body,connector_id,control,fault,method,path,query,raw_path,raw_query,seq,status,sync_job_id,time" \
+        "auth,body,connector_id,control,fault,method,path,query,raw_path,raw_query,seq,status,sync_job_id,time,user_agent" \
         "a log line has every field"
+is "$(printf '%s' "$line" | jq -r '.user_agent | split("/")[0]')" curl "a log line records the User-Agent"
 is "$(printf '%s' "$line" | jq -c '[.method, .status, .connector_id, .auth, .fault, .control]')" \
         '["GET",404,"nope",null,null,false]' "a log line records the request"
 seqs=$(jq -r .seq "$FAKE_LOG" | tr '\n' ' ')

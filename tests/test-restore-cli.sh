@@ -79,6 +79,7 @@ for v in 9.1.3 8.15.2 8.13.4; do
         rm -rf "$B" "$TEST_TMP/state"
         write_set "$M/team-a.yaml" team-a team-a- team-a-keep
         start_fake --seed "$TEST_TMP/seed.json" --version "$v"
+        [ "$v" != 9.1.3 ] || fake_allow_overwrite team-a-old "restore creates over the soft-deleted connector"
         write_config "$CFG"
         reconcile -c "$CFG" once
         is "$RC" 0 "$v: once deletes the orphan"
@@ -223,6 +224,7 @@ stop_fake
 
 # --- No backup: on 9.x the soft-deleted document in the cluster is the source. ---
 start_fake --seed "$TEST_TMP/seed.json"
+fake_allow_overwrite team-a-old "restore creates over the soft-deleted connector"
 rm -rf "$B" "$TEST_TMP/state"
 write_set "$M/team-a.yaml" team-a team-a- team-a-keep
 write_config "$CFG"
@@ -260,6 +262,7 @@ rm -rf "$B" "$TEST_TMP/state"
 mkdir -p "$TEST_TMP/prom"
 write_set "$M/team-a.yaml" team-a team-a- team-a-keep
 start_fake --seed "$TEST_TMP/seed.json" --version 9.1.3
+fake_allow_overwrite team-a-old "restore creates over the soft-deleted connector"
 write_config "$CFG" "metrics:" "  textfile: $TEST_TMP/prom/cr.prom"
 reconcile -c "$CFG" once
 write_set "$M/team-a.yaml" team-a team-a- team-a-keep team-a-old

@@ -50,7 +50,8 @@
  *   decode), "query" (the decoded parameters as an object of strings; null if malformed),
  *   "connector_id" / "sync_job_id" (decoded, when the endpoint names one, else null), "status"
  *   (null when the connection was dropped), "auth" ("ApiKey", "Basic", "Bearer", "other" or
- *   null: the scheme only, never the credentials), "fault" (null, or {"rule", "action", ...};
+ *   null: the scheme only, never the credentials), "user_agent" (the User-Agent header as sent,
+ *   or null), "fault" (null, or {"rule", "action", ...};
  *   "mutated": true when the rule's mutation was applied),
  *   "control" (true for the /_fake endpoints), "body" (the request body as a string, or null).
  *
@@ -184,6 +185,7 @@ struct log_entry {
         bool control;
         const char *path;
         const char *auth;
+        const char *user_agent; /* the User-Agent header as sent, or NULL */
 };
 
 static void write_log(const struct log_entry *e) {
@@ -221,6 +223,17 @@ static void write_log(const struct log_entry *e) {
                 sb_puts(&sb, ",\"status\":null");
         sb_puts(&sb, ",\"auth\":");
         sb_json_cstr(&sb, e->auth);
+        sb_puts(&sb, ",\"user_agent\":");
+        if (e->user_agent) {
+                _cleanup_free_ char *clean = NULL;
+
+                /* As the body: the log stays valid JSON whatever bytes a client sends. */
+                if (utf8_sanitize(e->user_agent, strlen(e->user_agent), &clean) == 0)
+                        sb_json_cstr(&sb, clean);
+                else
+                        sb_puts(&sb, "null");
+        } else
+                sb_puts(&sb, "null");
         sb_puts(&sb, ",\"fault\":");
         if (e->fault)
                 fake_fault_action_json(&sb, e->fault);
@@ -344,7 +357,12 @@ static enum MHD_Result queue_text(struct MHD_Connection *con, int status, const 
 
 static enum MHD_Result control_reply(struct MHD_Connection *con, const char *method, struct request *req,
                                      int status, char *body) {
-        struct log_entry e = { .method = method, .req = req, .status = status, .control = true };
+        struct log_entry e = { .method = method,
+                               .req = req,
+                               .status = status,
+                               .control = true,
+                               .user_agent =
+                                       MHD_lookup_connection_value(con, MHD_HEADER_KIND, "User-Agent") };
         _cleanup_free_ char *path = NULL;
         enum MHD_Result ret;
 
@@ -553,7 +571,13 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *con, const char 
         }
         if (faulted && (fault.drop || fault.status)) {
                 /* The request never reaches the cluster. */
-                struct log_entry e = { .method = method, .req = req, .fault = &fault, .path = path };
+                struct log_entry e = {
+                        .method = method,
+                        .req = req,
+                        .fault = &fault,
+                        .path = path,
+                        .user_agent = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "User-Agent"),
+                };
 
                 e.auth =
                         fake_auth_scheme(MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Authorization"));
@@ -608,7 +632,9 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *con, const char 
                                        .status = resp.status,
                                        .fault = faulted ? &fault : NULL,
                                        .path = resp.path,
-                                       .auth = resp.auth_scheme };
+                                       .auth = resp.auth_scheme,
+                                       .user_agent = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
+                                                                                 "User-Agent") };
                 const char *content_type = resp.content_type;
                 char *body;
                 size_t len;

@@ -1104,6 +1104,9 @@ static void on_changes_done(struct lifecycle *l, const struct lifecycle_result *
         r->would_create = lr->would_create;
         r->would_update = lr->would_update;
         r->change_unknown = lr->unknown;
+        for (size_t k = 0; k < 2; k++)
+                for (size_t o = 0; o < 3; o++)
+                        r->change_outcomes[k][o] = lr->outcomes[k][o];
         c->apply_grace = sd_event_source_disable_unref(c->apply_grace);
         if (lr->halted) {
                 cycle_log(c, LOG_WARNING, 0, MESSAGE_MANIFESTS_CHANGED,

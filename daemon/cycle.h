@@ -84,9 +84,11 @@ struct cycle_result {
         size_t change_failed;  /* creates and updates that failed */
         size_t change_changed; /* not done: changed since the survey */
         size_t change_unknown; /* stopped with its request unanswered */
-        size_t would_create;   /* dry run */
-        size_t would_update;   /* dry run */
-        pid_t lock_holder;     /* CYCLE_BUSY: the other instance's pid, 0 when unknown */
+        /* The same by kind, for the metrics: [0] creates, [1] updates; each [ok, error, skipped]. */
+        size_t change_outcomes[2][3];
+        size_t would_create; /* dry run */
+        size_t would_update; /* dry run */
+        pid_t lock_holder;   /* CYCLE_BUSY: the other instance's pid, 0 when unknown */
         bool timed_out;
         bool stopped;
         unsigned guards;                 /* the enum cycle_guard bits that tripped */

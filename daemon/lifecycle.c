@@ -257,6 +257,11 @@ static const struct cluster_info *info_of(struct lifecycle *l) {
         return cluster_get_info(l->cluster);
 }
 
+/* Counts one change's outcome by its kind, for the metrics. */
+static void tally(struct lifecycle *l, const struct converge_change *ch, enum lifecycle_outcome o) {
+        l->result.outcomes[ch->kind == CONVERGE_CREATE ? LIFECYCLE_CREATES : LIFECYCLE_UPDATES][o]++;
+}
+
 /* ---- jobs ---- */
 
 static struct job *job_new(struct lifecycle *l, size_t index) {
@@ -502,6 +507,7 @@ static void job_end(struct job *j) {
 /* A job stopped between two of its requests. */
 static void job_stopped(struct job *j) {
         j->l->result.not_done++;
+        tally(j->l, &j->l->plan->changes[j->index], LIFECYCLE_SKIPPED);
         job_end(j);
 }
 
@@ -510,6 +516,7 @@ static void job_failed(struct job *j, int error, const struct cluster_error *err
         const struct converge_change *ch = &l->plan->changes[j->index];
 
         l->result.failed++;
+        tally(l, ch, LIFECYCLE_ERROR);
         log_connector(l, LOG_ERR, error, MESSAGE_CHANGE_FAILED, ch, NULL, "Failed to %s connector '%s': %s",
                       what, ch->id, err && err->message ? err->message : strerror(-error));
         job_end(j);
@@ -549,6 +556,7 @@ static void send_request(struct job *j) {
                                       ch->id, ch->set, strna(names));
                 else {
                         l->result.updated++;
+                        tally(l, ch, LIFECYCLE_OK);
                         log_connector(l, LOG_NOTICE, 0, MESSAGE_CONNECTOR_UPDATED, ch, names,
                                       "Updated connector '%s' (set '%s'): %s", ch->id, ch->set,
                                       strna(names));
@@ -580,6 +588,7 @@ static void on_read(struct cluster *cl, int error, struct cluster_document *doc,
         (void) cl;
         if (error == -ENOENT) {
                 l->result.changed++;
+                tally(l, ch, LIFECYCLE_SKIPPED);
                 log_connector(l, LOG_WARNING, 0, MESSAGE_CONNECTOR_CHANGED, ch, NULL,
                               "Not updating connector '%s': it is gone since the listing", ch->id);
                 return job_end(j);
@@ -597,6 +606,7 @@ static void on_read(struct cluster *cl, int error, struct cluster_document *doc,
         if (j->diff.n_requests == 0) {
                 if (ch->kind == CONVERGE_UPDATE) {
                         l->result.changed++;
+                        tally(l, ch, LIFECYCLE_SKIPPED);
                         log_connector(
                                 l, LOG_INFO, 0, MESSAGE_CONNECTOR_CHANGED, ch, NULL,
                                 "Not updating connector '%s': its declared fields match since the listing",
@@ -625,6 +635,7 @@ static void on_created(struct cluster *cl, int error, const char *result, const 
                 /* Elasticsearch answered that it overwrote one: it was created in the instant since
                  * the GET that found none. Said loudly: what it held is lost. */
                 l->result.failed++;
+                tally(l, ch, LIFECYCLE_ERROR);
                 log_connector(
                         l, LOG_ERR, 0, MESSAGE_CHANGE_FAILED, ch, NULL,
                         "Connector '%s' was created by something else between the check and the create, "
@@ -633,6 +644,7 @@ static void on_created(struct cluster *cl, int error, const char *result, const 
                 return job_end(j);
         }
         l->result.created++;
+        tally(l, ch, LIFECYCLE_OK);
         waits = converge_declares_configuration(decl->fields);
         log_connector(l, LOG_NOTICE, 0, MESSAGE_CONNECTOR_CREATED, ch, NULL,
                       "Created connector '%s' (set '%s')%s", ch->id, ch->set,
@@ -666,6 +678,7 @@ static void on_create_checked(struct cluster *cl, int error, struct cluster_docu
 
         if (error == 0) {
                 l->result.changed++;
+                tally(l, ch, LIFECYCLE_SKIPPED);
                 log_connector(l, LOG_WARNING, 0, MESSAGE_CONNECTOR_CHANGED, ch, NULL,
                               "Not creating connector '%s': it exists now%s; a create would overwrite it",
                               ch->id, d->connector.deleted ? " (soft-deleted)" : "");
@@ -807,8 +820,10 @@ static void apply_next(struct lifecycle *l) {
                 if (l->stopping)
                         for (size_t i = l->next; i < p->n_changes; i++)
                                 if ((p->changes[i].kind == CONVERGE_CREATE && l->o.do_create) ||
-                                    (p->changes[i].kind == CONVERGE_UPDATE && l->o.do_update))
+                                    (p->changes[i].kind == CONVERGE_UPDATE && l->o.do_update)) {
                                         l->result.not_done++;
+                                        tally(l, &p->changes[i], LIFECYCLE_SKIPPED);
+                                }
                 l->next = p->n_changes;
                 finish_apply(l);
         }
@@ -852,6 +867,7 @@ void lifecycle_abort(struct lifecycle *l) {
                 const struct converge_change *ch = &p->changes[l->jobs->index];
 
                 l->result.unknown++;
+                tally(l, ch, LIFECYCLE_ERROR);
                 log_connector(l, LOG_WARNING, 0, MESSAGE_CHANGE_FAILED, ch, NULL,
                               "Stopped with a request for connector '%s' unanswered: whether it was %s is "
                               "not known; the next cycle reads it again",

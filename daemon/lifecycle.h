@@ -43,7 +43,22 @@ struct lifecycle_options {
         void *userdata;
 };
 
+/* The outcomes counted by kind of change, for the metrics. */
+enum lifecycle_outcome {
+        LIFECYCLE_OK,
+        LIFECYCLE_ERROR,   /* failed, or of unknown outcome */
+        LIFECYCLE_SKIPPED, /* changed since the survey, or left by a stop */
+        _LIFECYCLE_OUTCOME_MAX,
+};
+
+enum {
+        LIFECYCLE_CREATES,
+        LIFECYCLE_UPDATES,
+        _LIFECYCLE_KINDS_MAX,
+};
+
 struct lifecycle_result {
+        size_t outcomes[_LIFECYCLE_KINDS_MAX][_LIFECYCLE_OUTCOME_MAX];
         size_t created;
         size_t updated;
         size_t failed;

@@ -469,6 +469,24 @@ for v in $VERSIONS; do
         : >"$SEEN"
 done
 
+# ==== the metrics count creates and updates ====
+EXTRA_CONFIG="metrics:
+  textfile: $TEST_TMP/metrics.prom"
+setup 9.1.3 "" create.yaml
+cr once
+is "$RC" 0 "metrics: a create, once exits 0"
+metric() { sed -n "s/^connector_reconciler_actions_total{action=\"$1\",result=\"$2\"} //p" "$TEST_TMP/metrics.prom"; }
+is "$(metric create ok)/$(metric create error)/$(metric update ok)" "1/0/0" \
+        "metrics: actions_total counts the create (create ok 1, no error, no update)"
+stop_fake
+setup 9.1.3 converge-seed.json converge.yaml
+cr once
+is "$RC" 0 "metrics: an update, once exits 0"
+is "$(metric update ok)/$(metric update error)/$(metric update skipped)" "1/0/0" \
+        "metrics: actions_total counts the update (update ok 1, no error, none skipped)"
+stop_fake
+EXTRA_CONFIG=
+
 # ==== validate refuses a secret written inline ====
 mkdir -p "$TEST_TMP/bad"
 cp "$D/bad-inline-secret.yaml" "$TEST_TMP/bad/"

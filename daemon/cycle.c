@@ -973,6 +973,14 @@ static void log_cluster_error(struct cycle *c, int error, const struct cluster_e
         summary_printf(c, "failed to %s the cluster: %s", what, text);
 }
 
+/* GET / again, right before the first write, failed: or named another cluster. Nothing written. */
+static void reidentify_failed(struct cycle *c, int error, const struct cluster_error *err) {
+        if (error == -ESTALE)
+                trip(c, CYCLE_GUARD_CLUSTER_MISMATCH);
+        log_cluster_error(c, error, err, "check again the identity of");
+        finish_with_state(c, CYCLE_FAILED, false);
+}
+
 static void start_deleting(struct cycle *c) {
         const struct cluster_info *info = cluster_get_info(c->cluster);
         const struct exec_hooks hooks = {
@@ -1016,12 +1024,8 @@ static void on_identified(struct cluster *cl, int error, const struct cluster_in
         _cleanup_free_ char *reason = NULL;
         int r;
 
-        if (error < 0) {
-                if (error == -ESTALE)
-                        trip(c, CYCLE_GUARD_CLUSTER_MISMATCH);
-                log_cluster_error(c, error, err, "check again the identity of");
-                return finish_with_state(c, CYCLE_FAILED, false);
-        }
+        if (error < 0)
+                return reidentify_failed(c, error, err);
 
         c->identified = true;
         /* The manifests, read again right before the first DELETE: the plan stands only on the
@@ -1144,12 +1148,8 @@ static void on_identified_for_changes(struct cluster *cl, int error, const struc
 
         (void) cl;
         (void) info;
-        if (error < 0) {
-                if (error == -ESTALE)
-                        trip(c, CYCLE_GUARD_CLUSTER_MISMATCH);
-                log_cluster_error(c, error, err, "check again the identity of");
-                return finish_with_state(c, CYCLE_FAILED, false);
-        }
+        if (error < 0)
+                return reidentify_failed(c, error, err);
         c->identified = true;
         start_applying(c);
 }

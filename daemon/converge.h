@@ -108,7 +108,8 @@ struct converge_change {
         const char *set;  /* the declaring set's name (borrowed from the manifests) */
         size_t set_index; /* into the manifests' sets, and the connector in it */
         size_t connector_index;
-        bool completing;           /* an update finishing this program's create (its schema came) */
+        bool completing;        /* an update finishing this program's create (its schema came) */
+        bool over_soft_deleted; /* CREATE: over the tombstone of that id (lifecycle.revive_soft_deleted) */
         struct converge_diff diff; /* UPDATE, AWAITING, DRIFT: the fields that differ */
         char *error;               /* FAILED: why */
 };

@@ -31,6 +31,7 @@ struct job {
         size_t index;                /* into the candidates (survey) or the plan's changes (apply) */
         struct converge_diff diff;
         size_t next_request;
+        bool over_tombstone; /* a create: the GET right before found the id soft-deleted */
 };
 
 struct lifecycle {
@@ -429,12 +430,16 @@ static int select_candidates(struct lifecycle *l) {
                         if (it->kind == PLAN_MISSING) {
                                 if (!s->lifecycle.create)
                                         continue;
-                                if (!add_change(l,
-                                                it->connector && it->connector->deleted
-                                                        ? CONVERGE_SOFT_DELETED
-                                                        : CONVERGE_CREATE,
-                                                i, k))
+                                bool tomb = it->connector && it->connector->deleted;
+                                struct converge_change *ch = add_change(
+                                        l,
+                                        tomb && !s->lifecycle.revive_soft_deleted ? CONVERGE_SOFT_DELETED
+                                                                                  : CONVERGE_CREATE,
+                                        i, k);
+
+                                if (!ch)
                                         return -ENOMEM;
+                                ch->over_soft_deleted = tomb && s->lifecycle.revive_soft_deleted;
                                 continue;
                         }
                         if (it->kind != PLAN_KEEP)
@@ -631,7 +636,7 @@ static void on_created(struct cluster *cl, int error, const char *result, const 
 
         if (error < 0)
                 return job_failed(j, error, err, "create");
-        if (!streq(result, "created")) {
+        if (!streq(result, "created") && !(j->over_tombstone && streq(result, "updated"))) {
                 /* Elasticsearch answered that it overwrote one: it was created in the instant since
                  * the GET that found none. Said loudly: what it held is lost. */
                 l->result.failed++;
@@ -646,10 +651,11 @@ static void on_created(struct cluster *cl, int error, const char *result, const 
         l->result.created++;
         tally(l, ch, LIFECYCLE_OK);
         waits = converge_declares_configuration(decl->fields);
-        log_connector(l, LOG_NOTICE, 0, MESSAGE_CONNECTOR_CREATED, ch, NULL,
-                      "Created connector '%s' (set '%s')%s", ch->id, ch->set,
-                      waits ? "; its configuration waits for the connector service to register the schema"
-                            : "");
+        log_connector(
+                l, LOG_NOTICE, 0, MESSAGE_CONNECTOR_CREATED, ch, NULL,
+                "Created connector '%s' (set '%s')%s%s", ch->id, ch->set,
+                streq(result, "updated") ? " over its soft-deleted document (revive_soft_deleted)" : "",
+                waits ? "; its configuration waits for the connector service to register the schema" : "");
         if (waits) {
                 r = creating_add(l, ch->id, 0, l->o.now_usec);
                 if (r < 0)
@@ -676,7 +682,10 @@ static void on_create_checked(struct cluster *cl, int error, struct cluster_docu
         size_t size;
         int r;
 
-        if (error == 0) {
+        /* A tombstone is created over only when the set says so, and only a tombstone. */
+        j->over_tombstone = error == 0 && d->connector.deleted &&
+                            l->o.manifest->sets[ch->set_index].lifecycle.revive_soft_deleted;
+        if (error == 0 && !j->over_tombstone) {
                 l->result.changed++;
                 tally(l, ch, LIFECYCLE_SKIPPED);
                 log_connector(l, LOG_WARNING, 0, MESSAGE_CONNECTOR_CHANGED, ch, NULL,
@@ -684,7 +693,7 @@ static void on_create_checked(struct cluster *cl, int error, struct cluster_docu
                               ch->id, d->connector.deleted ? " (soft-deleted)" : "");
                 return job_end(j);
         }
-        if (error != -ENOENT)
+        if (error < 0 && error != -ENOENT)
                 return job_failed(j, error, err, "check before creating");
         if (l->stopping)
                 return job_stopped(j);

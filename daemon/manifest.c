@@ -373,8 +373,9 @@ static int parse_prune(struct loader *l, const struct yaml_read_node *n, struct 
 }
 
 static int parse_lifecycle(struct loader *l, const struct yaml_read_node *n, struct plan_set *s) {
-        static const char *const keys[] = { "create", "update", "allow_disruptive" };
-        bool *fields[] = { &s->lifecycle.create, &s->lifecycle.update, &s->lifecycle.allow_disruptive };
+        static const char *const keys[] = { "create", "update", "allow_disruptive", "revive_soft_deleted" };
+        bool *fields[] = { &s->lifecycle.create, &s->lifecycle.update, &s->lifecycle.allow_disruptive,
+                           &s->lifecycle.revive_soft_deleted };
         const struct yaml_read_node *v[ELEMENTSOF(keys)];
         char path[PATH_BUF];
         int r;
@@ -398,6 +399,11 @@ static int parse_lifecycle(struct loader *l, const struct yaml_read_node *n, str
                                 "'spec.lifecycle.allow_disruptive' lets updates change index_name, "
                                 "service_type and is_native, but this set neither creates nor updates: set "
                                 "'spec.lifecycle.update: true' too, or drop it");
+        if (s->lifecycle.revive_soft_deleted && !s->lifecycle.create)
+                return error_at(
+                        l, v[3],
+                        "'spec.lifecycle.revive_soft_deleted' creates over soft-deleted connectors, but "
+                        "this set does not create: set 'spec.lifecycle.create: true' too, or drop it");
         return 0;
 }
 

@@ -31,6 +31,8 @@ struct plan_lifecycle {
         bool create;           /* create a declared connector the cluster lacks */
         bool update;           /* set each declared field that differs */
         bool allow_disruptive; /* ... also index_name, service_type and is_native */
+        /* create over a soft-deleted connector of a declared id (9.x), its tombstone lost */
+        bool revive_soft_deleted;
 };
 
 /* One ConnectorSet. A selector list that is NULL (n_* == 0) matches everything for that key;

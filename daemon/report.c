@@ -392,7 +392,7 @@ static const char *field_value(const struct converge_field *cf, bool to) {
 }
 
 /* When a set creates or updates, one array per kind of change: [{"id","set","fields":{FIELD:
- * {"from","to","state","reason"}},"error"}], from and to the values as JSON (a secret's as the
+ * {"from","to","state","reason"}},"over_soft_deleted","error"}], from and to the values as JSON (a secret's as the
  * string "(secret differs)"). */
 static void json_changes(FILE *f, const struct report_context *ctx) {
         const struct converge_plan *cp = ctx ? ctx->changes : NULL;
@@ -435,7 +435,9 @@ static void json_changes(FILE *f, const struct report_context *ctx) {
                                 json_write_string(f, cf->why);
                                 (void) fputc('}', f);
                         }
-                        (void) fputs("},\"error\":", f);
+                        (void) fputs("},\"over_soft_deleted\":", f);
+                        (void) fputs(ch->over_soft_deleted ? "true" : "false", f);
+                        (void) fputs(",\"error\":", f);
                         json_write_string(f, ch->error);
                         (void) fputc('}', f);
                 }
@@ -474,6 +476,11 @@ static void text_changes(FILE *f, const struct report_context *ctx) {
                 text_string(f, ch->set);
                 if (s && s->file)
                         (void) fprintf(f, " (%s:%u)", s->file, s->line);
+                if (ch->over_soft_deleted)
+                        (void) fputs(
+                                ": over its soft-deleted document (deleted: true; revive_soft_deleted), "
+                                "which is lost",
+                                f);
                 if (ch->kind == CONVERGE_SOFT_DELETED)
                         (void) fputs(": soft-deleted (deleted: true); a create would overwrite it, so it is "
                                      "left; delete it for good to let it be created",

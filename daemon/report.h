@@ -56,7 +56,8 @@ struct report_context {
  * "dropped" [{"flag","sets"}], "purge_at","orphan_since","deletable_at" (RFC 3339, UTC, or null)}.
  * "reason" is the text plan's reason, word for word. When ctx->changes is set (a set creates or
  * updates), six more arrays follow: "create", "update", "awaiting_schema", "soft_deleted",
- * "drift", "failed", of {"id","set","fields":{FIELD:{"from","to","state","reason"}},"error"}, a
+ * "drift", "failed", of {"id","set","fields":{FIELD:{"from","to","state","reason"}},
+ * "over_soft_deleted","error"}, a
  * secret's from and to as "(secret differs)". Strings are escaped as JSON requires; each
  * byte that does not begin a valid UTF-8 sequence becomes U+FFFD, so the output is always valid
  * JSON. Writes only to f, and flushes it. Returns 0, or a negative errno when writing failed. */

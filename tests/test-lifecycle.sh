@@ -425,6 +425,36 @@ for v in $VERSIONS; do
                 is "$(doc lc-db '{name, deleted}')" '{"name":"Tombstone","deleted":true}' \
                         "$v soft-deleted at the GET: the tombstone is left as it was"
                 stop_fake
+
+                # revive_soft_deleted: the set asks for the create over the tombstone, and gets it.
+                setup "$v" tomb-seed.json create-revive.yaml
+                fake_allow_overwrite lc-db "revive_soft_deleted creates over the soft-deleted connector"
+                cr plan --format json
+                is "$(jq -c '[.soft_deleted[].id, (.create[] | .id, .over_soft_deleted)]' "$OUT")" '["lc-db",true]' \
+                        "$v revive: plan lists lc-db to create, over its soft-deleted document"
+                cr plan
+                grep -qE '^  \+ create +lc-db  set: lc .*over its soft-deleted document' "$OUT"
+                ok $? "$v revive: plan text says the create goes over the soft-deleted document"
+                cr once
+                is "$RC" 0 "$v revive: once exits 0"
+                is "$(requests_of lc-db)" \
+                        "GET /_connector/lc-db?include_deleted=true 200 PUT /_connector/lc-db? 200 " \
+                        "$v revive: the GET finds the tombstone, then the PUT goes over it (200 updated)"
+                is "$(doc lc-db '{name, deleted}')" '{"name":"Orders DB","deleted":false}' \
+                        "$v revive: the connector is live again, as declared"
+                like "Created connector 'lc-db' (set 'lc') over its soft-deleted document" "$ERR" \
+                        "$v revive: the log says it went over the tombstone"
+                stop_fake
+
+                # ... but never over a connector that is live again by the time of the create.
+                setup "$v" tomb-seed.json create-revive.yaml
+                fake_control POST /_fake/faults '{"faults":[{"method":"GET","path":"/_connector/lc-db","count":1,
+                        "mutate":{"connectors":[{"id":"lc-db","name":"Live again","index_name":"search-lc-db","deleted":false}]}}]}' >/dev/null
+                cr once
+                is "$(writes | wc -l)" 0 "$v revive: a connector live again at the GET is not created over"
+                is "$(doc lc-db '{name, deleted}')" '{"name":"Live again","deleted":false}' \
+                        "$v revive: and it is left as it is"
+                stop_fake
         fi
 
         # ==== 7. --dry-run, --only, a saved plan ====

@@ -1,6 +1,7 @@
 #!/bin/bash
 # The JSON Schema of `plan --format json` (schemas/plan.schema.json) against real plans from the
-# fake cluster: every kind, blocked by each rule, an orphan within its grace, 8.x, a purge, and
+# fake cluster: every kind, blocked by each rule, an orphan within its grace, 8.x, a purge, the
+# changes of sets that create and update, and
 # the golden file of tests/data/plan/; and what it must refuse (the old key "set", another
 # format_version, a missing key), so that a schema that accepts anything fails here.
 . "$top_srcdir/tests/lib.sh"
@@ -127,6 +128,25 @@ plan_to due
 is "$(jq -c '[.delete[] | {id, purge, hard}]' "$TEST_TMP/due.json")" '[{"id":"team-a-old","purge":true,"hard":true}]' \
         "purge: once due, a hard delete"
 valid "$TEST_TMP/due.json" "purge, due: valid"
+
+# Creating and converging: the arrays of changes, a secret among the fields, and a create over a
+# soft-deleted connector (9.x).
+L="$top_srcdir/tests/data/lifecycle"
+mkdir -p "$TEST_TMP/lc-m" "$TEST_TMP/lc-secrets"
+printf 'pw\n' >"$TEST_TMP/lc-secrets/db-pass"
+jq -s '{connectors: (.[0].connectors + .[1].connectors)}' "$L/converge-seed.json" "$L/tomb-seed.json" \
+        >"$TEST_TMP/lc-seed.json"
+cp "$L/converge.yaml" "$L/create-revive.yaml" "$TEST_TMP/lc-m/"
+start_fake --seed "$TEST_TMP/lc-seed.json"
+write_config "$CFG" "secrets_dir: $TEST_TMP/lc-secrets"
+sed -i "s|^manifests: .*|manifests: $TEST_TMP/lc-m|" "$CFG"
+plan_to lifecycle
+is "$RC" 0 "lifecycle: plan exits 0"
+is "$(jq -c '[(.create | length), (.update | length), .create[0].over_soft_deleted]' \
+        "$TEST_TMP/lifecycle.json")" "[1,1,true]" "lifecycle: a create (over a tombstone) and an update"
+valid "$TEST_TMP/lifecycle.json" "lifecycle: valid"
+jq -c 'del(.update[0].fields[] .state)' "$TEST_TMP/lifecycle.json" >"$TEST_TMP/no-state.json"
+invalid "$TEST_TMP/no-state.json" "refused: a changed field without its state"
 
 # What the schema refuses: each is a real plan, changed in one place.
 jq -c '.keep[0] += {set: "team-a"}' "$TEST_TMP/plain.json" >"$TEST_TMP/old-set.json"

@@ -314,7 +314,8 @@ P("Written by `make bench-lifecycle` (tests/bench/lifecycle-bench.sh) on ", m["d
 P("    mkdir -p /tmp/b-bench-lifecycle && cd /tmp/b-bench-lifecycle && /path/to/configure && make -j2 && make tests/fake/fake-cluster && ", cmd, "\n")
 P("Machine: ", m["nproc"], " CPUs (nproc), ", m["cpu"], ", ", m["memory"], ", Linux ", m["kernel"], " (load average ",
   m["loadavg"], ": the machine is shared); ", m["reconciler"], "; binary sha256 ", m["sha256"], "…; source ",
-  m["source"], " (`-dirty`: with the working tree's uncommitted changes).\n")
+  m["source"], " (`-dirty`: with the working tree's uncommitted changes)" if m["source"].endswith("-dirty") else "",
+  ".\n")
 P("One ConnectorSet declares N connectors, each with `name` and `scheduling.full` (`{enabled: true, interval: \"0 0 3 * * ?\"}`). ",
   "The fake cluster (tests/fake/fake-cluster, Elasticsearch ", m["es_version"], ", on the same machine, so it competes for ",
   "the CPUs) holds exactly those N connectors as Elasticsearch stores them (every field, the default filtering; some 1.5 KB ",

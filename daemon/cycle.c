@@ -1090,6 +1090,19 @@ static bool only(const struct cycle *c, enum cycle_only kind) {
         return c->only == 0 || (c->only & kind);
 }
 
+/* Whether this cycle carries out the creates (CYCLE_ONLY_CREATE) or the updates
+ * (CYCLE_ONLY_UPDATE) it plans: --only may leave them out, and a saved plan holds deletions only,
+ * so that what it does not show is not done. */
+static bool writes_kind(const struct cycle *c, enum cycle_only kind) {
+        return only(c, kind) && !c->saved_plan;
+}
+
+/* The creates and updates this cycle carries out: what safety.max_updates counts. */
+static size_t writes_planned(const struct cycle *c) {
+        return (writes_kind(c, CYCLE_ONLY_CREATE) ? c->changes.counts[CONVERGE_CREATE] : 0) +
+               (writes_kind(c, CYCLE_ONLY_UPDATE) ? c->changes.counts[CONVERGE_UPDATE] : 0);
+}
+
 static int hook_may_write(char **ret_reason, void *userdata) {
         return manifests_unchanged(userdata, ret_reason);
 }
@@ -1108,9 +1121,12 @@ static void on_changes_done(struct lifecycle *l, const struct lifecycle_result *
         r->would_create = lr->would_create;
         r->would_update = lr->would_update;
         r->change_unknown = lr->unknown;
-        for (size_t k = 0; k < 2; k++)
-                for (size_t o = 0; o < 3; o++)
-                        r->change_outcomes[k][o] = lr->outcomes[k][o];
+        static_assert(sizeof r->change_outcomes == sizeof lr->outcomes &&
+                              ELEMENTSOF(r->change_outcomes) == _LIFECYCLE_KINDS_MAX &&
+                              ELEMENTSOF(r->change_outcomes[0]) == _LIFECYCLE_OUTCOME_MAX &&
+                              LIFECYCLE_OK == 0 && LIFECYCLE_ERROR == 1 && LIFECYCLE_SKIPPED == 2,
+                      "cycle_result's change_outcomes is lifecycle_result's outcomes");
+        memcpy(r->change_outcomes, lr->outcomes, sizeof r->change_outcomes);
         c->apply_grace = sd_event_source_disable_unref(c->apply_grace);
         if (lr->halted) {
                 cycle_log(c, LOG_WARNING, 0, MESSAGE_MANIFESTS_CHANGED,
@@ -1157,7 +1173,6 @@ static void on_identified_for_changes(struct cluster *cl, int error, const struc
 /* The deletions are over ('status', and whether the plan was carried out): now the creations and
  * updates, when a set asks for them. */
 static void start_changes(struct cycle *c, enum cycle_status status, bool carried_out) {
-        bool writes = false;
         int r;
 
         c->delete_status = status;
@@ -1168,13 +1183,7 @@ static void start_changes(struct cycle *c, enum cycle_status status, bool carrie
                         return finish(c, status);
                 return finish_with_state(c, status, carried_out);
         }
-        for (size_t i = 0; i < c->changes.n_changes && !writes; i++) {
-                enum converge_kind k = c->changes.changes[i].kind;
-
-                writes = !c->saved_plan && ((k == CONVERGE_CREATE && only(c, CYCLE_ONLY_CREATE)) ||
-                                            (k == CONVERGE_UPDATE && only(c, CYCLE_ONLY_UPDATE)));
-        }
-        if (!writes || c->dry_run || c->identified)
+        if (writes_planned(c) == 0 || c->dry_run || c->identified)
                 return start_applying(c);
         r = cluster_identify(c->cluster, on_identified_for_changes, c);
         if (r < 0) {
@@ -1242,9 +1251,8 @@ static void on_listed(struct cluster *cl, int error, struct cluster_listing *lis
                         .concurrency = cfg->concurrency,
                         .cycle_id = c->id,
                         .now_usec = c->plan_realtime_usec,
-                        /* A saved plan holds deletions only: what it does not show is not done. */
-                        .do_create = only(c, CYCLE_ONLY_CREATE) && !c->saved_plan,
-                        .do_update = only(c, CYCLE_ONLY_UPDATE) && !c->saved_plan,
+                        .do_create = writes_kind(c, CYCLE_ONLY_CREATE),
+                        .do_update = writes_kind(c, CYCLE_ONLY_UPDATE),
                         .may_write = hook_may_write,
                         .userdata = c,
                 };
@@ -1262,7 +1270,6 @@ static void on_listed(struct cluster *cl, int error, struct cluster_listing *lis
 static void on_surveyed(struct lifecycle *l, int error, void *userdata) {
         struct cycle *c = userdata;
         const struct config *cfg = c->config;
-        size_t writes = 0;
         int r;
 
         (void) l;
@@ -1272,18 +1279,14 @@ static void on_surveyed(struct lifecycle *l, int error, void *userdata) {
                 return finish(c, CYCLE_FAILED);
         }
         c->result.changes = &c->changes;
-        if (only(c, CYCLE_ONLY_CREATE) && !c->saved_plan)
-                writes += c->changes.counts[CONVERGE_CREATE];
-        if (only(c, CYCLE_ONLY_UPDATE) && !c->saved_plan)
-                writes += c->changes.counts[CONVERGE_UPDATE];
-        if (c->saved_plan && lifecycle_count_writes(&c->changes) > 0)
+        if (c->saved_plan && c->changes.counts[CONVERGE_CREATE] + c->changes.counts[CONVERGE_UPDATE] > 0)
                 cycle_log(
                         c, LOG_NOTICE, 0, NULL,
                         "Creating and updating nothing: the saved plan '%s' holds deletions only; run once "
                         "without --plan to create %zu and update %zu",
                         c->saved_plan->path, c->changes.counts[CONVERGE_CREATE],
                         c->changes.counts[CONVERGE_UPDATE]);
-        r = plan_block_max_updates(c->result.plan, writes,
+        r = plan_block_max_updates(c->result.plan, writes_planned(c),
                                    c->max_updates_set ? c->max_updates : cfg->max_updates);
         if (r < 0) {
                 cycle_log(c, LOG_ERR, r, NULL, "Failed to plan: %m");

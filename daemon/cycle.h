@@ -84,7 +84,8 @@ struct cycle_result {
         size_t change_failed;  /* creates and updates that failed */
         size_t change_changed; /* not done: changed since the survey */
         size_t change_unknown; /* stopped with its request unanswered */
-        /* The same by kind, for the metrics: [0] creates, [1] updates; each [ok, error, skipped]. */
+        /* The same by kind, for the metrics: [0] creates, [1] updates; each [ok, error, skipped]
+         * (lifecycle.h's outcomes, copied). */
         size_t change_outcomes[2][3];
         size_t would_create; /* dry run */
         size_t would_update; /* dry run */

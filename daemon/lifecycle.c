@@ -68,10 +68,6 @@ bool lifecycle_wanted(const struct manifest *m) {
         return false;
 }
 
-size_t lifecycle_count_writes(const struct converge_plan *p) {
-        return p->counts[CONVERGE_CREATE] + p->counts[CONVERGE_UPDATE];
-}
-
 int lifecycle_read_secret(const char *dir, const char *name, char **ret_value, char **reterr_message) {
         struct stat st;
         char *buf;

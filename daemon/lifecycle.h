@@ -96,10 +96,6 @@ void lifecycle_abort(struct lifecycle *l);
 /* Whether any set creates or updates. */
 bool lifecycle_wanted(const struct manifest *m);
 
-/* The number of changes the plan would write: creations and updates (what safety.max_updates
- * limits). */
-size_t lifecycle_count_writes(const struct converge_plan *p);
-
 /* Reads secret 'name' from 'dir' (a regular file, at most 64 KiB, one trailing newline stripped).
  * 0 with *ret_value (wipe it), or a negative errno with *reterr_message naming the file. */
 int lifecycle_read_secret(const char *dir, const char *name, char **ret_value, char **reterr_message);

@@ -140,6 +140,10 @@ int metrics_add_cycle(struct metrics *m, const struct cycle_result *r, uint64_t 
         deletes[METRICS_OUTCOME_OK] += r->deleted;
         deletes[METRICS_OUTCOME_ERROR] += r->failed + r->unknown;
         deletes[METRICS_OUTCOME_SKIPPED] += r->already_gone + r->changed + r->not_deleted;
+        /* cycle_result counts ok, error, skipped in that order, as the metrics do. */
+        static_assert(ELEMENTSOF(r->change_outcomes[0]) == _METRICS_OUTCOME_MAX && METRICS_OUTCOME_OK == 0 &&
+                              METRICS_OUTCOME_ERROR == 1 && METRICS_OUTCOME_SKIPPED == 2,
+                      "the outcomes of creates and updates are the metrics' outcomes");
         for (size_t o = 0; o < _METRICS_OUTCOME_MAX; o++) {
                 m->actions[METRICS_ACTION_CREATE][o] += r->change_outcomes[0][o];
                 m->actions[METRICS_ACTION_UPDATE][o] += r->change_outcomes[1][o];

@@ -2,15 +2,13 @@
  * and why a create is never sent to an id that exists: docs/design.md, "Creating and converging". */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "fs-util.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "messages.h"
@@ -69,51 +67,35 @@ bool lifecycle_wanted(const struct manifest *m) {
 }
 
 int lifecycle_read_secret(const char *dir, const char *name, char **ret_value, char **reterr_message) {
-        struct stat st;
-        char *buf;
-        ssize_t n;
+        _cleanup_free_ char *path = NULL;
+        char *buf = NULL;
+        size_t n = 0;
+        int r;
 
         if (!dir)
                 return reterr_printf(reterr_message, -ENOKEY,
                                      "secret '%s': no secrets folder (set secrets_dir in the config, or run "
                                      "with systemd's LoadCredential=, which sets $CREDENTIALS_DIRECTORY)",
                                      name);
-        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-                return reterr_printf(reterr_message, -errno,
-                                     "secret '%s': cannot open the secrets folder '%s': %s", name, dir,
-                                     strerror(errno));
-        _cleanup_close_ int fd =
-                openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0)
-                return reterr_printf(reterr_message, -errno, "cannot read the secret '%s/%s': %s", dir, name,
-                                     strerror(errno));
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-                return reterr_printf(reterr_message, -EBADFD, "the secret '%s/%s' is not a regular file",
-                                     dir, name);
-        if ((uint64_t) st.st_size > SECRET_MAX_BYTES)
-                return reterr_printf(reterr_message, -EFBIG, "the secret '%s/%s' is larger than %u bytes",
-                                     dir, name, SECRET_MAX_BYTES);
-        buf = malloc((size_t) st.st_size + 1);
-        if (!buf)
+        if (asprintf(&path, "%s/%s", dir, name) < 0)
                 return -ENOMEM;
-        n = read(fd, buf, (size_t) st.st_size + 1);
-        if (n < 0 || n > st.st_size) {
-                int e = n < 0 ? errno : EFBIG;
-
-                explicit_bzero(buf, (size_t) st.st_size + 1);
-                free(buf);
-                return reterr_printf(reterr_message, -e, "cannot read the secret '%s/%s': %s", dir, name,
-                                     strerror(e));
-        }
+        /* Read as the config's secret files are: a regular file, symbolic links followed. */
+        r = fs_read_file(path, SECRET_MAX_BYTES, &buf, &n);
+        if (r == -EINVAL)
+                return reterr_printf(reterr_message, -EBADFD, "the secret '%s' is not a regular file", path);
+        if (r == -EFBIG)
+                return reterr_printf(reterr_message, r, "the secret '%s' is larger than %u bytes", path,
+                                     SECRET_MAX_BYTES);
+        if (r < 0)
+                return reterr_printf(reterr_message, r, "cannot read the secret '%s': %s", path,
+                                     strerror(-r));
+        /* One trailing newline is not part of the secret: editors and `echo` add one. */
         if (n > 0 && buf[n - 1] == '\n')
-                n--;
-        buf[n] = '\0';
-        if (memchr(buf, '\0', (size_t) n)) {
-                explicit_bzero(buf, (size_t) n);
+                buf[--n] = '\0';
+        if (memchr(buf, '\0', n)) {
+                explicit_bzero(buf, n);
                 free(buf);
-                return reterr_printf(reterr_message, -EBADMSG, "the secret '%s/%s' holds a NUL byte", dir,
-                                     name);
+                return reterr_printf(reterr_message, -EBADMSG, "the secret '%s' holds a NUL byte", path);
         }
         *ret_value = buf;
         return 0;

@@ -96,8 +96,10 @@ void lifecycle_abort(struct lifecycle *l);
 /* Whether any set creates or updates. */
 bool lifecycle_wanted(const struct manifest *m);
 
-/* Reads secret 'name' from 'dir' (a regular file, at most 64 KiB, one trailing newline stripped).
- * 0 with *ret_value (wipe it), or a negative errno with *reterr_message naming the file. */
+/* Reads secret 'name' from 'dir' (a regular file, symbolic links followed, at most 64 KiB, one
+ * trailing newline stripped, no NUL byte). 0 with *ret_value (wipe it), or a negative errno with
+ * *reterr_message naming the file: -ENOKEY without a folder, -EBADFD for no regular file, -EFBIG,
+ * -EBADMSG for a NUL byte, or the errno of opening or reading it. */
 int lifecycle_read_secret(const char *dir, const char *name, char **ret_value, char **reterr_message);
 
 struct lifecycle *lifecycle_free(struct lifecycle *l);

@@ -18,6 +18,8 @@
 #include <string.h>
 
 #include "converge.h"
+#include "lifecycle.h"
+#include "scratch.h"
 #include "tap.h"
 #include "util.h"
 
@@ -862,6 +864,63 @@ static void test_converged(void) {
         converge_diff_done(&d);
 }
 
+/* lifecycle_read_secret(): the file a {secret: NAME} names, as the cycle reads it. */
+static void put_file(const char *dir, const char *name, const char *data, size_t size) {
+        char path[512];
+        FILE *f;
+
+        (void) snprintf(path, sizeof path, "%s/%s", dir, name);
+        f = fopen(path, "we");
+        assert_se(f && fwrite(data, 1, size, f) == size && fclose(f) == 0);
+}
+
+static void check_secret(const char *dir, const char *name, int want_r, const char *want_value,
+                         const char *want_in_message, const char *what) {
+        _cleanup_free_ char *value = NULL, *message = NULL;
+        int r = lifecycle_read_secret(dir, name, &value, &message);
+
+        is_int(r, want_r, "secret %s: %s", what, r < 0 ? strerror(-r) : "read");
+        if (want_value)
+                is_str(value, want_value, "secret %s: the value", what);
+        if (want_in_message)
+                ok(message && strstr(message, want_in_message), "secret %s: the message says '%s' (%s)",
+                   what, want_in_message, strna(message));
+}
+
+static void test_secret_files(void) {
+        _cleanup_free_ char *dir = scratch_new("test-converge");
+        char big[64 * 1024 + 2], path[512], target[512];
+
+        put_file(dir, "plain", "hunter2", 7);
+        check_secret(dir, "plain", 0, "hunter2", NULL, "without a newline");
+        put_file(dir, "nl", "hunter2\n", 8);
+        check_secret(dir, "nl", 0, "hunter2", NULL, "one trailing newline is not part of it");
+        put_file(dir, "nl2", "hunter2\n\n", 9);
+        check_secret(dir, "nl2", 0, "hunter2\n", NULL, "only one newline is stripped");
+        put_file(dir, "empty", "", 0);
+        check_secret(dir, "empty", 0, "", NULL, "an empty file is an empty value");
+        put_file(dir, "nul", "hun\0ter2", 8);
+        check_secret(dir, "nul", -EBADMSG, NULL, "holds a NUL byte", "with a NUL byte");
+        memset(big, 'x', sizeof big);
+        put_file(dir, "big", big, 64 * 1024);
+        check_secret(dir, "big", 0, NULL, NULL, "of 64 KiB");
+        put_file(dir, "bigger", big, sizeof big);
+        check_secret(dir, "bigger", -EFBIG, NULL, "larger than 65536 bytes", "past 64 KiB");
+        check_secret(dir, "missing", -ENOENT, NULL, "/missing'", "missing: the message names the file");
+        (void) snprintf(path, sizeof path, "%s/link", dir);
+        (void) snprintf(target, sizeof target, "%s/plain", dir);
+        assert_se(symlink(target, path) == 0);
+        check_secret(dir, "link", 0, "hunter2", NULL,
+                     "a symbolic link is followed, as for the config's secrets");
+        (void) snprintf(path, sizeof path, "%s/sub", dir);
+        assert_se(mkdir(path, 0700) == 0);
+        check_secret(dir, "sub", -EBADFD, NULL, "not a regular file", "a folder");
+        check_secret(NULL, "plain", -ENOKEY, NULL, "no secrets folder", "no secrets folder configured");
+        (void) snprintf(path, sizeof path, "%s/nowhere", dir);
+        check_secret(path, "plain", -ENOENT, NULL, "/nowhere/plain'", "a secrets folder that is not there");
+        scratch_remove(dir);
+}
+
 int main(void) {
         test_versions();
         test_details();
@@ -871,5 +930,6 @@ int main(void) {
         test_create_body();
         test_set_names();
         test_converged();
+        test_secret_files();
         return done();
 }

@@ -124,6 +124,8 @@ for v in $VERSIONS; do
         is "$RC" 0 "$v create: plan exits 0"
         grep -qE '^  \+ create +lc-db  set: lc ' "$OUT"; ok $? "$v create: plan shows '+ create lc-db'"
         is "$(writes | wc -l)" 0 "$v create: plan writes nothing"
+        cr plan --detailed-exitcode
+        is "$RC" 4 "$v create: plan --detailed-exitcode exits 4: the plan creates something"
 
         cr once
         is "$RC" 0 "$v create: once exits 0"
@@ -201,6 +203,8 @@ for v in $VERSIONS; do
         cr once
         is "$RC" 0 "$v create, third cycle: once exits 0"
         is "$(writes | wc -l)" 0 "$v create, third cycle: nothing is written"
+        cr plan --detailed-exitcode
+        is "$RC" 0 "$v create, third cycle: plan --detailed-exitcode exits 0: nothing left to change"
         stop_fake
 
         # ==== 2. Converging each declared field ====
@@ -345,6 +349,7 @@ for v in $VERSIONS; do
         # ==== 4. A secret whose file is missing ====
         setup "$v" converge-seed.json secret-missing.yaml
         cr plan
+        is "$RC" 1 "$v missing secret: plan exits 1, as once would"
         grep -qE '^  x failed +cv-1  set: cv ' "$OUT"; ok $? "$v missing secret: plan shows 'x failed cv-1'"
         like "$SECRETS/no-such-secret" "$OUT" "$v missing secret: the plan names the secret's file"
         cr plan --format json
